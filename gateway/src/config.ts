@@ -1,0 +1,43 @@
+import { env, loadConfig } from '@storefront/platform/config';
+import { z } from 'zod';
+
+export const gatewayConfigSchema = z.object({
+  NODE_ENV: env.nodeEnv(),
+  LOG_LEVEL: env.logLevel(),
+  HOST: z.string().default('127.0.0.1'),
+  GATEWAY_PORT: env.port(4000),
+  /** rover-format config composed at start. Ignored when SUPERGRAPH_SDL is set. */
+  SUPERGRAPH_CONFIG: z.string().default('supergraph.yaml'),
+  /** A prebuilt supergraph SDL file: the gateway then fronts any federated graph. */
+  SUPERGRAPH_SDL: z.string().optional(),
+  /** Where the users service publishes the access-token keys. Default: next to the users routing URL. */
+  JWKS_URL: z.url().optional(),
+  JWT_ISSUER: z.string().default('storefront'),
+  JWT_AUDIENCE: z.string().default('storefront-api'),
+  /** Shared with the subgraphs; SUBGRAPH_SECRET_<NAME> overrides it for one subgraph. */
+  SUBGRAPH_SECRET: z.string().min(16, 'must be at least 16 characters').default('dev-only-subgraph-secret-change-me'),
+  SUBGRAPH_TIMEOUT_MS: env.int(10_000, 100),
+  MAX_BODY_BYTES: env.int(256 * 1024, 1024),
+  /** Introspection; off by default in production. */
+  INTROSPECTION: env.bool(false).optional(),
+});
+
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema> & {
+  /** Per-subgraph secrets and URL overrides, from SUBGRAPH_SECRET_<NAME> / SUBGRAPH_URL_<NAME>. */
+  subgraphSecrets: Record<string, string>;
+  subgraphUrls: Record<string, string>;
+};
+
+export function loadGatewayConfig(source: Record<string, string | undefined> = process.env): GatewayConfig {
+  const config = loadConfig(gatewayConfigSchema, source);
+  const perSubgraph = (prefix: string) =>
+    Object.fromEntries(
+      Object.entries(source)
+        .filter(([key, value]) => key.startsWith(prefix) && value)
+        .map(([key, value]) => [key.slice(prefix.length).toLowerCase(), value!]),
+    );
+  if (config.NODE_ENV === 'production' && config.SUBGRAPH_SECRET === 'dev-only-subgraph-secret-change-me') {
+    throw new Error('SUBGRAPH_SECRET: set a secret of your own in production (the development default is public)');
+  }
+  return { ...config, subgraphSecrets: perSubgraph('SUBGRAPH_SECRET_'), subgraphUrls: perSubgraph('SUBGRAPH_URL_') };
+}

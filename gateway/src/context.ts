@@ -1,0 +1,9 @@
+import type { Identity } from '@storefront/platform/auth/identity';
+import type { Logger } from '@storefront/platform/logger';
+
+/** Per-request context of the gateway; the data sources read the identity from it. */
+export interface GatewayContext {
+  identity: Identity | null;
+  requestId: string;
+  logger: Logger;
+}

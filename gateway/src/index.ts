@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloGateway } from '@apollo/gateway';
+import { createLogger, type Logger } from '@storefront/platform/logger';
+import { graphqlHttpHandler, refuse, sendJson } from '@storefront/platform/server/http';
+import { listen } from '@storefront/platform/server/listen';
+import { maskErrors } from '@storefront/platform/server/format-error';
+import { createAccessTokenVerifier } from './access-token.ts';
+import type { GatewayConfig } from './config.ts';
+import type { GatewayContext } from './context.ts';
+import { createSignedDataSource } from './subgraph-transport.ts';
+import { composeFromConfig, readSupergraphSdl, type Supergraph } from './supergraph.ts';
+
+export { loadGatewayConfig, type GatewayConfig } from './config.ts';
+export { CompositionError } from './supergraph.ts';
+
+export interface RunningGateway {
+  url: string;
+  port: number;
+  supergraph: Supergraph;
+  stop(): Promise<void>;
+}
+
+export function loadSupergraph(config: GatewayConfig): Supergraph {
+  return config.SUPERGRAPH_SDL
+    ? readSupergraphSdl(resolve(config.SUPERGRAPH_SDL), config.subgraphUrls)
+    : composeFromConfig(resolve(config.SUPERGRAPH_CONFIG), config.subgraphUrls);
+}
+
+/**
+ * The gateway: one endpoint for web and mobile apps. It composes (or reads)
+ * the supergraph, verifies the caller's access token, plans each operation
+ * with Apollo's query planner and calls the subgraphs, signing each call.
+ */
+export async function startGateway(config: GatewayConfig, options: { logger?: Logger } = {}): Promise<RunningGateway> {
+  const logger = (options.logger ?? createLogger({ name: 'storefront', level: config.LOG_LEVEL })).child({ service: 'gateway' });
+  const production = config.NODE_ENV === 'production';
+  const supergraph = loadSupergraph(config);
+
+  const usersUrl = supergraph.subgraphs.find((s) => s.name === 'users')?.url;
+  const jwksUrl = config.JWKS_URL ?? (usersUrl ? new URL('/.well-known/jwks.json', usersUrl).toString() : undefined);
+  if (!jwksUrl) throw new Error('JWKS_URL: required when the supergraph has no "users" subgraph to take it from');
+  const tokens = createAccessTokenVerifier({ jwksUrl, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
+
+  const gateway = new ApolloGateway({
+    supergraphSdl: supergraph.sdl,
+    logger: logger.child({ component: 'apollo-gateway' }),
+    buildService: ({ name, url }) =>
+      createSignedDataSource({
+        name,
+        url: config.subgraphUrls[name] ?? url!,
+        secret: config.subgraphSecrets[name] ?? config.SUBGRAPH_SECRET,
+        timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
+      }),
+  });
+
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    introspection: config.INTROSPECTION ?? !production,
+    includeStacktraceInErrorResponses: false,
+    hideSchemaDetailsFromClientErrors: production,
+    formatError: maskErrors(logger),
+    csrfPrevention: true,
+    allowBatchedHttpRequests: false,
+    plugins: production ? [ApolloServerPluginLandingPageDisabled()] : [],
+  });
+  await apollo.start();
+
+  const handler = graphqlHttpHandler<GatewayContext>(apollo, {
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    routes: (req, res) => {
+      if (req.url === '/healthz' || req.url === '/readyz') return sendJson(res, 200, { status: 'ok' }), true;
+      return false;
+    },
+    context: async (req) => {
+      const check = await tokens.verify(req.headers.authorization);
+      if (!check.ok) return refuse(401, 'UNAUTHENTICATED', check.message, { 'www-authenticate': 'Bearer' });
+      const requestId = randomUUID();
+      return { identity: check.identity, requestId, logger: logger.child({ requestId }) };
+    },
+  });
+  const http = await listen(handler, { port: config.GATEWAY_PORT, host: config.HOST });
+  logger.info({ url: http.url, subgraphs: supergraph.subgraphs }, 'gateway ready');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url: http.url,
+    port: http.port,
+    supergraph,
+    stop: () =>
+      (stopping ??= (async () => {
+        await http.close();
+        await apollo.stop();
+      })()),
+  };
+}

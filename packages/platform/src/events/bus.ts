@@ -1,0 +1,63 @@
+import type { EventEnvelope } from './envelope.ts';
+
+/**
+ * The event-bus port. Two adapters implement it with the same semantics
+ * (proved by one contract suite): Kafka through kafkajs, and an in-process
+ * bus for the embedded default.
+ *
+ * Semantics both guarantee:
+ * - publish is durable once it resolves; the envelope's `aggregateId` is the
+ *   key, and events with one key are delivered in publish order;
+ * - every consumer group receives every event; within a group each event
+ *   goes to one member;
+ * - at-least-once: an event counts as consumed only when its handler
+ *   resolves; a handler that keeps failing is retried `maxAttempts` times
+ *   with backoff and then the event goes to `<topic>.dlq` with the reason.
+ */
+export interface DeliveredEvent {
+  topic: string;
+  partition: number;
+  offset: string;
+  event: EventEnvelope;
+}
+
+export type EventHandler = (delivered: DeliveredEvent) => Promise<void>;
+
+export interface ConsumeOptions {
+  groupId: string;
+  topics: string[];
+  handler: EventHandler;
+  /**
+   * Where a group that has never committed starts. Services start from the
+   * beginning so nothing published before their first start is lost.
+   * @default true
+   */
+  fromBeginning?: boolean;
+  /** @default 5 */
+  maxAttempts?: number;
+  /** First retry delay; doubles on each attempt. @default 100 */
+  retryDelayMs?: number;
+}
+
+export interface ConsumerHandle {
+  /** Stops fetching and waits for the handler in flight. */
+  stop(): Promise<void>;
+}
+
+export interface EventBus {
+  readonly kind: 'kafka' | 'memory';
+  /** Creates the topics (and their dead-letter topics) if they do not exist. */
+  ensureTopics(topics: string[]): Promise<void>;
+  publish(topic: string, events: EventEnvelope[]): Promise<void>;
+  consume(options: ConsumeOptions): Promise<ConsumerHandle>;
+  close(): Promise<void>;
+}
+
+/** Events that reached the dead-letter topic carry why. */
+export interface DeadLetter {
+  event: EventEnvelope;
+  topic: string;
+  groupId: string;
+  attempts: number;
+  error: string;
+}

@@ -1,0 +1,166 @@
+import { Kafka, logLevel, Partitioners, type Consumer, type Producer, type Admin, type LogEntry } from 'kafkajs';
+import type { Logger } from '../logger.ts';
+import type { ConsumeOptions, ConsumerHandle, EventBus } from './bus.ts';
+import { deliverWithRetry } from './deliver.ts';
+import { createEvent, deadLetterTopic, isEventEnvelope, type EventEnvelope } from './envelope.ts';
+
+export interface KafkaBusOptions {
+  brokers: string[];
+  clientId: string;
+  /** Prepended to every topic and group id; lets test runs share one broker. @default '' */
+  prefix?: string;
+  /** @default 3 */
+  partitions?: number;
+}
+
+/** The event-bus port on Apache Kafka (kafkajs). See bus.ts for the semantics. */
+export class KafkaEventBus implements EventBus {
+  readonly kind = 'kafka' as const;
+  private readonly kafka: Kafka;
+  private readonly prefix: string;
+  private producer?: Promise<Producer>;
+  private admin?: Promise<Admin>;
+  private readonly consumers = new Set<Consumer>();
+
+  constructor(
+    private readonly options: KafkaBusOptions,
+    private readonly logger: Logger,
+  ) {
+    this.prefix = options.prefix ?? '';
+    this.kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: options.brokers,
+      logLevel: logLevel.WARN,
+      logCreator: () => (entry: LogEntry) => this.logKafka(entry),
+      retry: { retries: 8, initialRetryTime: 100 },
+    });
+  }
+
+  async ensureTopics(topics: string[]): Promise<void> {
+    const admin = await this.connectedAdmin();
+    const existing = new Set(await admin.listTopics());
+    const missing = topics
+      .flatMap((t) => [t, deadLetterTopic(t)])
+      .map((t) => this.prefix + t)
+      .filter((t) => !existing.has(t));
+    if (missing.length === 0) return;
+    try {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((topic) => ({ topic, numPartitions: this.options.partitions ?? 3, replicationFactor: 1 })),
+      });
+    } catch (error) {
+      // Another instance may have created them a moment ago; that is what we wanted.
+      if (!/already exists/i.test((error as Error).message)) throw error;
+    }
+  }
+
+  async publish(topic: string, events: EventEnvelope[]): Promise<void> {
+    if (events.length === 0) return;
+    const producer = await this.connectedProducer();
+    await producer.send({
+      topic: this.prefix + topic,
+      acks: -1,
+      messages: events.map((event) => ({
+        key: event.aggregateId,
+        value: JSON.stringify(event),
+        headers: { 'event-type': event.type, 'event-id': event.id },
+      })),
+    });
+  }
+
+  async consume(options: ConsumeOptions): Promise<ConsumerHandle> {
+    const consumer = this.kafka.consumer({
+      groupId: this.prefix + options.groupId,
+      // Short waits: order status must reach customers quickly.
+      maxWaitTimeInMs: 100,
+      sessionTimeout: 15_000,
+      heartbeatInterval: 1_000,
+      retry: { retries: 10, initialRetryTime: 200 },
+    });
+    let stopping = false;
+    await consumer.connect();
+    await consumer.subscribe({
+      topics: options.topics.map((t) => this.prefix + t),
+      fromBeginning: options.fromBeginning ?? true,
+    });
+    await consumer.run({
+      eachMessage: async ({ topic: prefixedTopic, partition, message }) => {
+        const topic = prefixedTopic.slice(this.prefix.length);
+        const event = parseEnvelope(message.value);
+        if (!event) {
+          // A message nobody can read would block the partition forever: park it.
+          const raw = message.value?.toString('utf8') ?? '';
+          await this.publish(deadLetterTopic(topic), [
+            createEvent('event-bus', 'DeadLetter', message.key?.toString() ?? 'unknown', {
+              raw: raw.slice(0, 10_000),
+              topic,
+              groupId: options.groupId,
+              attempts: 0,
+              error: 'not a valid event envelope',
+            }),
+          ]);
+          return;
+        }
+        await deliverWithRetry({ topic, partition, offset: message.offset, event }, options, (t, e) => this.publish(t, e), this.logger, () => stopping);
+      },
+    });
+    this.consumers.add(consumer);
+    return {
+      stop: async () => {
+        stopping = true;
+        this.consumers.delete(consumer);
+        await consumer.disconnect();
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.consumers].map((c) => c.disconnect()));
+    this.consumers.clear();
+    if (this.producer) await (await this.producer).disconnect().catch(() => {});
+    if (this.admin) await (await this.admin).disconnect().catch(() => {});
+  }
+
+  private connectedProducer(): Promise<Producer> {
+    this.producer ??= (async () => {
+      const producer = this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: true,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
+      await producer.connect();
+      return producer;
+    })();
+    // A failed connect must not be cached forever.
+    this.producer.catch(() => (this.producer = undefined));
+    return this.producer;
+  }
+
+  private connectedAdmin(): Promise<Admin> {
+    this.admin ??= (async () => {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      return admin;
+    })();
+    this.admin.catch(() => (this.admin = undefined));
+    return this.admin;
+  }
+
+  private logKafka({ level, log }: LogEntry): void {
+    const { message, ...extra } = log;
+    if (level === logLevel.ERROR) this.logger.error(extra, `kafka: ${message}`);
+    else if (level === logLevel.WARN) this.logger.warn(extra, `kafka: ${message}`);
+  }
+}
+
+function parseEnvelope(value: Buffer | null): EventEnvelope | undefined {
+  if (!value) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(value.toString('utf8'));
+    return isEventEnvelope(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,121 @@
+import type { TransactionalSql, RawSql } from '../db/sql.ts';
+import type { Logger } from '../logger.ts';
+import type { EventBus } from './bus.ts';
+import type { EventEnvelope } from './envelope.ts';
+
+/**
+ * Transactional outbox: a service writes its events into its own
+ * `outbox_events` table in the same transaction as the change they describe,
+ * and the relay publishes them afterwards. An event is never published for a
+ * change that rolled back, and never lost for one that committed.
+ * Delivery is at-least-once (a crash between publish and mark republishes);
+ * consumers dedupe by event id.
+ */
+export async function enqueueEvents(tx: RawSql, topic: string, events: EventEnvelope[]): Promise<void> {
+  for (const event of events) {
+    await tx.$executeRawUnsafe(
+      `INSERT INTO outbox_events (id, topic, aggregate_id, type, payload) VALUES ($1, $2, $3, $4, $5::jsonb)`,
+      event.id,
+      topic,
+      event.aggregateId,
+      event.type,
+      JSON.stringify(event),
+    );
+  }
+}
+
+export interface OutboxRelayOptions {
+  /** How often to look for unpublished rows when nobody nudged. @default 250 */
+  pollIntervalMs?: number;
+  /** @default 200 */
+  batchSize?: number;
+}
+
+export class OutboxRelay {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly db: TransactionalSql,
+    private readonly bus: EventBus,
+    private readonly logger: Logger,
+    private readonly options: OutboxRelayOptions = {},
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** Call after committing a transaction that enqueued events: publish now, not at the next poll. */
+  nudge(): void {
+    if (this.stopped) return;
+    if (this.running) this.again = true;
+    else this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Publishes everything pending now; returns how many events went out. */
+  async flush(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const sent = await this.publishBatch();
+      total += sent;
+      if (sent < (this.options.batchSize ?? 200)) return total;
+    }
+  }
+
+  private schedule(delay: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.running = this.flush()
+        .then(() => undefined)
+        .catch((error: unknown) => this.logger.error({ err: error }, 'outbox relay failed; will retry'))
+        .finally(() => {
+          this.running = undefined;
+          if (this.stopped) return;
+          const rerun = this.again;
+          this.again = false;
+          this.schedule(rerun ? 0 : (this.options.pollIntervalMs ?? 250));
+        });
+    }, delay);
+    this.timer.unref();
+  }
+
+  private publishBatch(): Promise<number> {
+    return this.db.$transaction(
+      async (tx) => {
+        // One relay at a time per service: two would race and could reorder one order's events.
+        const [lock] = await tx.$queryRawUnsafe<{ locked: boolean }[]>(
+          `SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || ':outbox')) AS locked`,
+        );
+        if (!lock?.locked) return 0;
+        const rows = await tx.$queryRawUnsafe<{ sequence: bigint; topic: string; payload: EventEnvelope }[]>(
+          `SELECT sequence, topic, payload FROM outbox_events WHERE published_at IS NULL ORDER BY sequence LIMIT $1`,
+          this.options.batchSize ?? 200,
+        );
+        if (rows.length === 0) return 0;
+        // Consecutive rows of one topic go out as one send, keeping the overall order.
+        for (let start = 0; start < rows.length; ) {
+          let end = start;
+          while (end < rows.length && rows[end]!.topic === rows[start]!.topic) end++;
+          await this.bus.publish(rows[start]!.topic, rows.slice(start, end).map((r) => r.payload));
+          start = end;
+        }
+        await tx.$executeRawUnsafe(
+          `UPDATE outbox_events SET published_at = now() WHERE sequence = ANY($1::bigint[])`,
+          rows.map((r) => r.sequence.toString()),
+        );
+        return rows.length;
+      },
+      { timeout: 60_000, maxWait: 10_000 },
+    );
+  }
+}

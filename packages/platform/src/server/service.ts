@@ -1,0 +1,208 @@
+import type { DocumentNode, GraphQLSchema } from 'graphql';
+import type { IRules } from 'graphql-shield';
+import { openDatabase, type Database } from '../db/database.ts';
+import type { RawSql, TransactionalSql } from '../db/sql.ts';
+import type { ConsumeOptions, ConsumerHandle, EventBus } from '../events/bus.ts';
+import type { EventEnvelope } from '../events/envelope.ts';
+import { KafkaEventBus } from '../events/kafka-bus.ts';
+import { MemoryEventBus } from '../events/memory-bus.ts';
+import { enqueueEvents, OutboxRelay } from '../events/outbox.ts';
+import { markProcessed } from '../events/idempotent.ts';
+import { createLogger, type Logger } from '../logger.ts';
+import { join } from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { listen, type Listening } from './listen.ts';
+import { assertProductionReady, type ServiceConfig } from './service-config.ts';
+import { createSubgraphServer, type BaseContext } from './subgraph.ts';
+
+/**
+ * The one way a subgraph service is built and started, shared by the four
+ * services, their entry points, the embedded launcher and the tests.
+ *
+ * A service describes itself (schema, migrations, Prisma client, resolvers,
+ * rules, consumers); this module owns the order of things: database and
+ * migrations → event bus → outbox relay → consumers → HTTP, and the reverse
+ * on stop.
+ */
+export interface ServiceDefinition<Db extends TransactionalSql<Tx>, Tx extends RawSql, TContext extends BaseContext> {
+  name: string;
+  config: ServiceConfig;
+  port: number;
+  typeDefs: DocumentNode;
+  migrationsDir: string;
+  createClient(database: Database): Db;
+  build(runtime: ServiceRuntime<Db, Tx>): ServiceParts<TContext> | Promise<ServiceParts<TContext>>;
+}
+
+export interface ServiceParts<TContext extends BaseContext> {
+  resolvers: object;
+  permissions: IRules;
+  createContext(base: BaseContext): TContext;
+  consumers?: Omit<ConsumeOptions, 'groupId'>[];
+  /** Extra HTTP routes (e.g. JWKS); return true when handled. */
+  routes?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+  /** Called on stop, after consumers and before the database closes. */
+  stop?: () => Promise<void>;
+  /** Creates demo/bootstrap data if missing (`npm run seed`, the embedded default). Idempotent. */
+  seed?: () => Promise<void>;
+}
+
+export interface ServiceRuntime<Db extends TransactionalSql<Tx>, Tx extends RawSql> {
+  name: string;
+  db: Db;
+  bus: EventBus;
+  logger: Logger;
+  /**
+   * Runs `work` in one database transaction; events passed to `emit` are
+   * written to the outbox in that transaction and published after commit.
+   * This is the only way services publish events.
+   */
+  transact<R>(work: (tx: Tx, emit: Emit) => Promise<R>): Promise<R>;
+  /**
+   * For consumers: runs `work` for an event at most once for this service,
+   * however often the bus redelivers it. The event is marked processed in the
+   * same transaction as the work and the events it emits. Returns false for a
+   * duplicate.
+   */
+  processOnce(event: EventEnvelope, work: (tx: Tx, emit: Emit) => Promise<void>): Promise<boolean>;
+}
+
+export type Emit = (topic: string, event: EventEnvelope) => Promise<void>;
+
+export interface RunningService<Db = unknown> {
+  name: string;
+  url: string;
+  port: number;
+  schema: GraphQLSchema;
+  db: Db;
+  bus: EventBus;
+  relay: OutboxRelay;
+  seed(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StartDependencies {
+  /** A bus shared with other services in this process (the embedded default). */
+  bus?: EventBus;
+  logger?: Logger;
+}
+
+export async function startService<Db extends TransactionalSql<Tx>, Tx extends RawSql, TContext extends BaseContext>(
+  definition: ServiceDefinition<Db, Tx, TContext>,
+  dependencies: StartDependencies = {},
+): Promise<RunningService<Db>> {
+  const { config, name } = definition;
+  assertProductionReady(config);
+  const logger = (dependencies.logger ?? createLogger({ name: 'storefront', level: config.LOG_LEVEL })).child({ service: name });
+
+  const database = await openDatabase({
+    url: config.DATABASE_URL,
+    schema: name,
+    dataDir: config.DATABASE_URL ? undefined : join(config.DATA_DIR, name),
+    poolSize: config.DATABASE_POOL_SIZE,
+  });
+  const migrated = await database.migrate(definition.migrationsDir);
+  if (migrated.applied.length) logger.info({ applied: migrated.applied }, 'applied migrations');
+  const db = definition.createClient(database);
+
+  const ownsBus = !dependencies.bus;
+  const bus = dependencies.bus ?? openEventBus(config, name, logger);
+  const relay = new OutboxRelay(db, bus, logger.child({ component: 'outbox' }));
+
+  const runtime: ServiceRuntime<Db, Tx> = {
+    name,
+    db,
+    bus,
+    logger,
+    transact: async (work) => {
+      let emitted = false;
+      const result = await db.$transaction(
+        (tx) =>
+          work(tx, async (topic, event) => {
+            emitted = true;
+            await enqueueEvents(tx, topic, [event]);
+          }),
+        { timeout: 15_000, maxWait: 5_000 },
+      );
+      if (emitted) relay.nudge();
+      return result;
+    },
+    processOnce: async (event, work) => {
+      let processed = false;
+      await runtime.transact(async (tx, emit) => {
+        processed = await markProcessed(tx, name, event.id);
+        if (processed) await work(tx, emit);
+      });
+      return processed;
+    },
+  };
+
+  const parts = await definition.build(runtime);
+  relay.start();
+  const consumers: ConsumerHandle[] = [];
+  for (const consumer of parts.consumers ?? []) {
+    await bus.ensureTopics(consumer.topics);
+    consumers.push(await bus.consume({ ...consumer, groupId: name }));
+  }
+
+  const subgraph = await createSubgraphServer<TContext>({
+    name,
+    typeDefs: definition.typeDefs,
+    resolvers: parts.resolvers,
+    permissions: parts.permissions,
+    createContext: parts.createContext,
+    secret: config.SUBGRAPH_SECRET,
+    logger,
+    production: config.NODE_ENV === 'production',
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    ready: async () => {
+      await db.$queryRawUnsafe('SELECT 1');
+      return true;
+    },
+  });
+  const handler = parts.routes
+    ? (req: IncomingMessage, res: ServerResponse) => {
+        void Promise.resolve(parts.routes!(req, res)).then((handled) => handled || subgraph.handler(req, res));
+      }
+    : subgraph.handler;
+  let http: Listening;
+  try {
+    http = await listen(handler, { port: definition.port, host: config.HOST });
+  } catch (error) {
+    throw new Error(`${name}: cannot listen on ${config.HOST}:${definition.port}: ${(error as Error).message}`, { cause: error });
+  }
+  logger.info({ url: http.url }, 'subgraph ready');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    name,
+    url: http.url,
+    port: http.port,
+    schema: subgraph.schema,
+    db,
+    bus,
+    relay,
+    seed: async () => {
+      await parts.seed?.();
+    },
+    // One ordered sequence: stop taking requests, drain, consumers, relay, bus, database.
+    stop: () =>
+      (stopping ??= (async () => {
+        await http.close();
+        await subgraph.apollo.stop();
+        await Promise.allSettled(consumers.map((c) => c.stop()));
+        await relay.stop();
+        await parts.stop?.();
+        if (ownsBus) await bus.close();
+        await (db as unknown as { $disconnect?: () => Promise<void> }).$disconnect?.();
+        await database.close();
+        logger.info('stopped');
+      })()),
+  };
+}
+
+export function openEventBus(config: ServiceConfig, clientId: string, logger: Logger): EventBus {
+  return config.KAFKA_BROKERS
+    ? new KafkaEventBus({ brokers: config.KAFKA_BROKERS, clientId, prefix: config.KAFKA_TOPIC_PREFIX }, logger.child({ component: 'kafka' }))
+    : new MemoryEventBus(logger.child({ component: 'bus' }));
+}

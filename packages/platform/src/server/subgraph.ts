@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import type { DocumentNode, GraphQLSchema } from 'graphql';
+import { applyMiddleware } from 'graphql-middleware';
+import { deny as denyRule, shield, type IRules } from 'graphql-shield';
+import { verifySubgraphRequest } from '../auth/gateway-signature.ts';
+import type { Identity } from '../auth/identity.ts';
+import { ForbiddenError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { maskErrors } from './format-error.ts';
+import { graphqlHttpHandler, refuse, sendJson } from './http.ts';
+
+/** What every subgraph resolver can count on in its context. */
+export interface BaseContext {
+  identity: Identity | null;
+  logger: Logger;
+  requestId: string;
+}
+
+export interface SubgraphOptions<TContext extends BaseContext> {
+  name: string;
+  typeDefs: DocumentNode;
+  // Resolver maps are checked against the generated types in each service.
+  resolvers: GraphQLResolverMap<TContext> | object;
+  /** graphql-shield rule tree; anything without a rule is denied. */
+  permissions: IRules;
+  /** Adds the service's per-request parts (DataLoaders, the database) to the base context. */
+  createContext: (base: BaseContext) => TContext;
+  /** Secret shared with the gateway; unsigned or badly signed requests are refused. */
+  secret: string;
+  logger: Logger;
+  production: boolean;
+  maxBodyBytes?: number;
+  /** Answers /readyz; e.g. checks the database. */
+  ready?: () => Promise<boolean>;
+}
+
+export interface SubgraphServer {
+  schema: GraphQLSchema;
+  apollo: ApolloServer<BaseContext>;
+  handler: (req: IncomingMessage, res: ServerResponse) => void;
+}
+
+export function buildProtectedSchema(typeDefs: DocumentNode, resolvers: object, permissions: IRules): GraphQLSchema {
+  const schema = buildSubgraphSchema({ typeDefs, resolvers: resolvers as GraphQLResolverMap<unknown> });
+  return applyMiddleware(
+    schema,
+    shield(permissions, {
+      fallbackRule: denyRule,
+      // Resolvers' own GraphQLErrors (NOT_FOUND, BAD_USER_INPUT) pass through; other errors are masked later.
+      allowExternalErrors: true,
+      fallbackError: () => new ForbiddenError(),
+    }),
+  );
+}
+
+export async function createSubgraphServer<TContext extends BaseContext>(
+  options: SubgraphOptions<TContext>,
+): Promise<SubgraphServer> {
+  const schema = buildProtectedSchema(options.typeDefs, options.resolvers, options.permissions);
+  const apollo = new ApolloServer<BaseContext>({
+    schema,
+    // Subgraphs answer only the gateway; the gateway applies the client-facing policies.
+    introspection: !options.production,
+    includeStacktraceInErrorResponses: false,
+    formatError: maskErrors(options.logger),
+    csrfPrevention: false,
+    allowBatchedHttpRequests: false,
+    // Federated tracing is for Apollo's cloud reporting, which this project does not use.
+    plugins: [ApolloServerPluginInlineTraceDisabled()],
+  });
+  await apollo.start();
+
+  const handler = graphqlHttpHandler<BaseContext>(apollo, {
+    maxBodyBytes: options.maxBodyBytes,
+    routes: async (req, res) => {
+      if (req.url === '/healthz') return sendJson(res, 200, { status: 'ok' }), true;
+      if (req.url === '/readyz') {
+        const ready = options.ready ? await options.ready().catch(() => false) : true;
+        return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' }), true;
+      }
+      return false;
+    },
+    context: async (req, rawBody) => {
+      const check = verifySubgraphRequest(options.secret, rawBody, req.headers);
+      if (!check.ok) {
+        options.logger.warn({ reason: check.reason, remote: req.socket.remoteAddress }, 'refused unsigned subgraph request');
+        return refuse(401, 'UNAUTHENTICATED', 'This service only accepts requests from the gateway');
+      }
+      const requestId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
+      return options.createContext({
+        identity: check.identity,
+        requestId,
+        logger: options.logger.child({ requestId }),
+      });
+    },
+  });
+  return { schema, apollo: apollo, handler };
+}

@@ -1,0 +1,98 @@
+/**
+ * `npm start`: the whole supergraph on one machine.
+ *
+ * With no DATABASE_URL / KAFKA_BROKERS set it runs the embedded default: the
+ * gateway and all four subgraphs in this one process, each subgraph on its own
+ * embedded PGlite database under DATA_DIR, sharing one in-process event bus,
+ * with the demo catalog and admin seeded. Nothing to install but Node.
+ *
+ * With those variables set, each service runs as its own process on the real
+ * backends, exactly as it would in production (`npm run start:<service>`).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createLogger } from '@storefront/platform/logger';
+import { MemoryEventBus } from '@storefront/platform/events/memory-bus';
+import { failStart, runUntilSignal } from '@storefront/platform/server/main';
+import type { RunningService } from '@storefront/platform/server/service';
+import { loadGatewayConfig, startGateway } from '@storefront/gateway';
+import { loadUsersConfig, startUsers } from '@storefront/users';
+import { loadProductsConfig, startProducts } from '@storefront/products';
+import { loadOrdersConfig, startOrders } from '@storefront/orders';
+import { loadNotificationsConfig, startNotifications } from '@storefront/notifications';
+
+const logger = createLogger({ name: 'storefront' });
+const usesRealBackends = Boolean(process.env.DATABASE_URL || process.env.KAFKA_BROKERS);
+
+async function startEmbedded(): Promise<() => Promise<void>> {
+  const bus = new MemoryEventBus(logger.child({ component: 'bus' }));
+  const dependencies = { bus, logger };
+  const services: RunningService[] = [];
+  const stopAll = async () => {
+    for (const service of services.reverse()) await service.stop();
+    await bus.close();
+  };
+  try {
+    // Consumers first-to-last along the order flow, so no event waits for its consumer.
+    services.push(await startNotifications(loadNotificationsConfig(), dependencies));
+    services.push(await startProducts(loadProductsConfig(), dependencies));
+    services.push(await startOrders(loadOrdersConfig(), dependencies));
+    services.push(await startUsers(loadUsersConfig(), dependencies));
+    for (const service of services) await service.seed();
+    const gatewayConfig = loadGatewayConfig();
+    const gateway = await startGateway(
+      { ...gatewayConfig, subgraphUrls: { ...Object.fromEntries(services.map((s) => [s.name, s.url])), ...gatewayConfig.subgraphUrls } },
+      { logger },
+    );
+    const users = loadUsersConfig();
+    process.stdout.write(
+      [
+        '',
+        `  Storefront supergraph is ready at ${gateway.url}`,
+        '',
+        `  Embedded mode: data in ${users.DATA_DIR}/, events in memory.`,
+        `  Admin log-in:  ${users.SEED_ADMIN_EMAIL} / ${users.SEED_ADMIN_PASSWORD}`,
+        '  Customers:     sign up with the signUp mutation.',
+        '',
+      ].join('\n') + '\n',
+    );
+    return async () => {
+      await gateway.stop();
+      await stopAll();
+    };
+  } catch (error) {
+    await stopAll().catch(() => {});
+    throw error;
+  }
+}
+
+function startProcesses(): () => Promise<void> {
+  const entries = ['users', 'products', 'orders', 'notifications'].map((name) => `subgraphs/${name}/src/main.ts`);
+  entries.push('gateway/src/main.ts');
+  const children: ChildProcess[] = entries.map((entry) =>
+    spawn(process.execPath, ['--import', 'tsx', entry], { stdio: 'inherit', env: process.env }),
+  );
+  for (const child of children) {
+    child.on('exit', (code) => {
+      if (code && code !== 0) logger.error({ pid: child.pid, code }, 'a service exited');
+    });
+  }
+  return async () => {
+    await Promise.all(
+      children.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null) return resolve();
+            child.once('exit', () => resolve());
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+  };
+}
+
+try {
+  const stop = usesRealBackends ? startProcesses() : await startEmbedded();
+  runUntilSignal(stop, logger);
+} catch (error) {
+  failStart(error, logger);
+}

@@ -1,0 +1,33 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
+import type { Role } from '@storefront/platform/auth/identity';
+import { SIGNING_ALGORITHM, type SigningKeys } from './signing-keys.ts';
+
+export interface TokenSettings {
+  keys: SigningKeys;
+  issuer: string;
+  audience: string;
+  accessTtlSeconds: number;
+  refreshTtlSeconds: number;
+}
+
+/** A short-lived access token: who (`sub`) and what role; nothing secret. */
+export async function signAccessToken(settings: TokenSettings, user: { id: string; role: Role }): Promise<string> {
+  return new SignJWT({ role: user.role })
+    .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: settings.keys.active.kid, typ: 'JWT' })
+    .setSubject(user.id)
+    .setIssuer(settings.issuer)
+    .setAudience(settings.audience)
+    .setIssuedAt()
+    .setJti(randomUUID())
+    .setExpirationTime(`${settings.accessTtlSeconds}s`)
+    .sign(settings.keys.active.key);
+}
+
+/** Refresh tokens are random; only their SHA-256 is stored, so a database leak yields no sessions. */
+export function newRefreshToken(): { token: string; hash: string } {
+  const token = randomBytes(32).toString('base64url');
+  return { token, hash: hashRefreshToken(token) };
+}
+
+export const hashRefreshToken = (token: string): string => createHash('sha256').update(token).digest('hex');

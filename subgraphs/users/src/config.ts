@@ -1,0 +1,22 @@
+import { loadConfig, env } from '@storefront/platform/config';
+import { serviceConfigSchema } from '@storefront/platform/server/service-config';
+import { z } from 'zod';
+
+export const usersConfigSchema = serviceConfigSchema.extend({
+  USERS_PORT: env.port(4001),
+  /** JSON array of private JWKs (Ed25519); the first signs, all verify. Absent: a key kept in DATA_DIR. */
+  JWT_SIGNING_KEYS: z.string().optional(),
+  JWT_ISSUER: z.string().default('storefront'),
+  JWT_AUDIENCE: z.string().default('storefront-api'),
+  ACCESS_TOKEN_TTL_SECONDS: env.int(900, 30),
+  REFRESH_TOKEN_TTL_SECONDS: env.int(30 * 24 * 3600, 60),
+  /** log2 of scrypt's N; 16 means 64 MiB per hash. Lower only for tests. */
+  PASSWORD_HASH_COST: env.int(16, 10),
+  SEED_ADMIN_EMAIL: z.string().default('admin@storefront.local'),
+  SEED_ADMIN_PASSWORD: z.string().default('admin-password-1'),
+});
+
+export type UsersConfig = z.infer<typeof usersConfigSchema>;
+
+export const loadUsersConfig = (source: Record<string, string | undefined> = process.env): UsersConfig =>
+  loadConfig(usersConfigSchema, source);
