@@ -34,6 +34,21 @@ const config: CodegenConfig = {
   overwrite: true,
   generates: {
     ...subgraph('users', { User: '../data/generated/client.ts#User' }),
+    ...subgraph('notifications', {
+      User: '../data/client.ts#UserReference',
+      Notification: '../data/generated/client.ts#Notification',
+    }),
+    ...subgraph('products', {
+      Product: '../data/generated/client.ts#Product',
+      Category: '../data/generated/client.ts#Category',
+    }),
+    ...subgraph('orders', {
+      Order: '../data/generated/client.ts#Order',
+      OrderStatusChange: '../data/generated/client.ts#OrderStatusChange',
+      OrderItem: '../data/views.ts#OrderItemView',
+      User: '../data/views.ts#UserReference',
+      Product: '../data/views.ts#ProductReference',
+    }),
   },
   hooks: {},
 };

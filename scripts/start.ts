@@ -50,8 +50,10 @@ async function startEmbedded(): Promise<() => Promise<void>> {
         `  Storefront supergraph is ready at ${gateway.url}`,
         '',
         `  Embedded mode: data in ${users.DATA_DIR}/, events in memory.`,
-        `  Admin log-in:  ${users.SEED_ADMIN_EMAIL} / ${users.SEED_ADMIN_PASSWORD}`,
-        '  Customers:     sign up with the signUp mutation.',
+        `  Admin:     ${users.SEED_ADMIN_EMAIL} / ${users.SEED_ADMIN_PASSWORD}`,
+        `  Customer:  ${users.SEED_CUSTOMER_EMAIL} / ${users.SEED_CUSTOMER_PASSWORD}`,
+        '  Log in with: mutation { logIn(email: "…", password: "…") { accessToken } }',
+        '  then send the token as "Authorization: Bearer <accessToken>".',
         '',
       ].join('\n') + '\n',
     );

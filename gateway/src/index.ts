@@ -20,6 +20,8 @@ export interface RunningGateway {
   url: string;
   port: number;
   supergraph: Supergraph;
+  /** Requests sent to each subgraph so far. */
+  subgraphFetches(): Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -44,6 +46,7 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
   if (!jwksUrl) throw new Error('JWKS_URL: required when the supergraph has no "users" subgraph to take it from');
   const tokens = createAccessTokenVerifier({ jwksUrl, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
 
+  const fetches: Record<string, number> = {};
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.sdl,
     logger: logger.child({ component: 'apollo-gateway' }),
@@ -53,6 +56,7 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
         url: config.subgraphUrls[name] ?? url!,
         secret: config.subgraphSecrets[name] ?? config.SUBGRAPH_SECRET,
         timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
+        onFetch: () => void (fetches[name] = (fetches[name] ?? 0) + 1),
       }),
   });
 
@@ -89,6 +93,7 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
     url: http.url,
     port: http.port,
     supergraph,
+    subgraphFetches: () => ({ ...fetches }),
     stop: () =>
       (stopping ??= (async () => {
         await http.close();

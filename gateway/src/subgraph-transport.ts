@@ -13,7 +13,14 @@ import type { GatewayContext } from './context.ts';
  */
 const IDENTITY_CARRIER = 'x-storefront-internal-identity';
 
-export function createSignedDataSource(options: { name: string; url: string; secret: string; timeoutMs: number }) {
+export function createSignedDataSource(options: {
+  name: string;
+  url: string;
+  secret: string;
+  timeoutMs: number;
+  /** Called once per subgraph request (metrics, batching tests). */
+  onFetch?: () => void;
+}) {
   const agent = new Agent({
     keepAliveTimeout: 30_000,
     connections: 128,
@@ -30,6 +37,7 @@ export function createSignedDataSource(options: { name: string; url: string; sec
     const identity = carried ? (JSON.parse(carried) as Identity) : null;
     const body = typeof init.body === 'string' ? init.body : '';
     Object.assign(headers, signSubgraphRequest(options.secret, body, identity));
+    options.onFetch?.();
     const response = await undiciFetch(url, {
       method: init.method ?? 'POST',
       headers,

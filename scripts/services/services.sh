@@ -123,6 +123,7 @@ ensure_packages() {
     >"${TMPDIR:-/tmp}/storefront-services-apt.log" 2>&1 || rc=$?
   ((made_policy)) && rm -f "$policy"
   ((rc == 0)) || die_with_log "apt-get install ${pkgs[*]} failed" "${TMPDIR:-/tmp}/storefront-services-apt.log"
+  rm -f "${TMPDIR:-/tmp}/storefront-services-apt.log"
 
   find_pg_bin >/dev/null || die "postgresql installed but no pg_ctl found in /usr/lib/postgresql/*/bin"
 }
@@ -210,7 +211,7 @@ EOF
   fi
   # -W (no wait): Kafka and Redis start meanwhile; pg_wait_and_provision does a bounded
   # wait with pg_isready and shows this log on failure.
-  as_pg "$PG_BIN/pg_ctl" start -W -D "$data" -l "$PG_DIR/postgres.log" -s >/dev/null 2>&1 ||
+  as_pg "$PG_BIN/pg_ctl" start -W -D "$data" -l "$PG_DIR/postgres.log" -s >/dev/null 2>&1 9>&- ||
     die_with_log "pg_ctl start failed" "$PG_DIR/postgres.log"
 }
 
@@ -252,7 +253,7 @@ redis_start() {
   # No persistence at all (--save "" --appendonly no): a cache / rate-limit store for tests.
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
     --daemonize yes --dir "$REDIS_DIR" --pidfile "$REDIS_DIR/redis.pid" \
-    --logfile "$REDIS_DIR/redis.log" ||
+    --logfile "$REDIS_DIR/redis.log" 9>&- ||
     die_with_log "redis-server failed to start" "$REDIS_DIR/redis.log"
 }
 
@@ -403,7 +404,7 @@ kafka_start() {
   # setsid: own session, so a Ctrl-C in the terminal that ran `start` does not reach the
   # broker. stdout/stderr (JVM messages, crashes) go to kafka.out next to server.log.
   setsid "${KAFKA_JAVA[@]}" kafka.Kafka "$KAFKA_DIR/server.properties" \
-    >"$KAFKA_DIR/logs/kafka.out" 2>&1 </dev/null &
+    >"$KAFKA_DIR/logs/kafka.out" 2>&1 </dev/null 9>&- &
   echo $! >"$KAFKA_PID"
 }
 
@@ -466,8 +467,11 @@ cmd_start() {
   pg_start
   redis_start
   pg_wait_and_provision
+  log "postgres ready on 127.0.0.1:$PG_PORT ($((SECONDS - t0))s)"
   redis_wait
+  log "redis ready on 127.0.0.1:$REDIS_PORT ($((SECONDS - t0))s)"
   kafka_wait
+  log "kafka $KAFKA_VERSION ready on 127.0.0.1:$KAFKA_PORT ($((SECONDS - t0))s)"
   write_env
   log "all services ready in $((SECONDS - t0))s (state: $STATE_DIR)"
   cat "$ENV_FILE"
@@ -491,9 +495,20 @@ cmd_env() {
   cat "$ENV_FILE"
 }
 
+# Two `start`s (or a `start` and a `stop`) running at once, e.g. a developer's terminal and a
+# test script, would race on the same pid files and ports: serialise them on a lock file
+# beside the state dir (flock is in util-linux, on every Debian). The daemons are started
+# with fd 9 closed (`9>&-`): one that inherited it would hold the lock for as long as it runs.
+with_lock() {
+  local lock="${STATE_DIR%/}.start-stop.lock"
+  exec 9>"$lock"
+  flock -w "$TIMEOUT" 9 || die "another services.sh holds $lock for more than ${TIMEOUT}s"
+  "$@"
+}
+
 case "${1:-}" in
-  start) cmd_start ;;
-  stop) cmd_stop ;;
+  start) with_lock cmd_start ;;
+  stop) with_lock cmd_stop ;;
   env) cmd_env ;;
   *)
     echo "usage: $0 start|stop|env" >&2

@@ -14,6 +14,9 @@ export const usersConfigSchema = serviceConfigSchema.extend({
   PASSWORD_HASH_COST: env.int(16, 10),
   SEED_ADMIN_EMAIL: z.string().default('admin@storefront.local'),
   SEED_ADMIN_PASSWORD: z.string().default('admin-password-1'),
+  /** A demo customer for trying the API; not created in production. */
+  SEED_CUSTOMER_EMAIL: z.string().default('customer@storefront.local'),
+  SEED_CUSTOMER_PASSWORD: z.string().default('customer-password-1'),
 });
 
 export type UsersConfig = z.infer<typeof usersConfigSchema>;

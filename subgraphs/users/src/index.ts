@@ -44,7 +44,7 @@ export function usersService(config: UsersConfig): ServiceDefinition<UsersDb, Us
         resolvers,
         permissions,
         createContext: (base) => ({ ...base, runtime, loaders: createLoaders(runtime.db), tokens, config }),
-        seed: async () => void (await seedUsers(runtime, config)),
+        seed: () => seedUsers(runtime, config),
         // Public keys only: the gateway verifies access tokens with them.
         routes: (req, res) => {
           if (req.url !== '/.well-known/jwks.json') return false;

@@ -2,18 +2,36 @@ import { TOPICS } from '@storefront/platform/events/envelope';
 import type { ServiceRuntime } from '@storefront/platform/server/service';
 import { hashPassword } from './auth/passwords.ts';
 import type { UsersConfig } from './config.ts';
-import type { UsersDb, UsersTx } from './data/client.ts';
+import type { Role, UsersDb, UsersTx } from './data/client.ts';
 import { userRegistered } from './events/user-events.ts';
 
-/** Creates the admin account from SEED_ADMIN_EMAIL/SEED_ADMIN_PASSWORD if it does not exist yet. */
-export async function seedUsers(runtime: ServiceRuntime<UsersDb, UsersTx>, config: UsersConfig): Promise<{ created: boolean }> {
-  const email = config.SEED_ADMIN_EMAIL.toLowerCase();
-  if (await runtime.db.user.findUnique({ where: { email } })) return { created: false };
-  const passwordHash = await hashPassword(config.SEED_ADMIN_PASSWORD, config.PASSWORD_HASH_COST);
+/**
+ * Creates the admin account from SEED_ADMIN_EMAIL/SEED_ADMIN_PASSWORD and,
+ * outside production, a demo customer. Accounts that exist are left alone.
+ */
+export async function seedUsers(runtime: ServiceRuntime<UsersDb, UsersTx>, config: UsersConfig): Promise<void> {
+  await ensureAccount(runtime, config, { email: config.SEED_ADMIN_EMAIL, password: config.SEED_ADMIN_PASSWORD, name: 'Store Admin', role: 'ADMIN' });
+  if (config.NODE_ENV !== 'production') {
+    await ensureAccount(runtime, config, {
+      email: config.SEED_CUSTOMER_EMAIL,
+      password: config.SEED_CUSTOMER_PASSWORD,
+      name: 'Demo Customer',
+      role: 'CUSTOMER',
+    });
+  }
+}
+
+async function ensureAccount(
+  runtime: ServiceRuntime<UsersDb, UsersTx>,
+  config: UsersConfig,
+  account: { email: string; password: string; name: string; role: Role },
+): Promise<void> {
+  const email = account.email.toLowerCase();
+  if (await runtime.db.user.findUnique({ where: { email } })) return;
+  const passwordHash = await hashPassword(account.password, config.PASSWORD_HASH_COST);
   await runtime.transact(async (tx, emit) => {
-    const admin = await tx.user.create({ data: { email, name: 'Store Admin', role: 'ADMIN', passwordHash } });
-    await emit(TOPICS.userEvents, userRegistered(admin));
+    const user = await tx.user.create({ data: { email, name: account.name, role: account.role, passwordHash } });
+    await emit(TOPICS.userEvents, userRegistered(user));
   });
-  runtime.logger.info({ email }, 'seeded admin account');
-  return { created: true };
+  runtime.logger.info({ email, role: account.role }, 'seeded account');
 }

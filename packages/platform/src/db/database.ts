@@ -5,6 +5,7 @@ import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapt
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import pg from 'pg';
 import { applyMigrations, type MigrationReport, type ScriptRunner } from './migrate.ts';
+import { countStatements, type StatementCounter } from './statement-counter.ts';
 
 /**
  * The database port. A service gets one of two adapters:
@@ -27,6 +28,8 @@ export interface Database {
   readonly kind: 'postgres' | 'pglite';
   /** Give this to the service's generated `PrismaClient({ adapter })`. */
   readonly adapter: SqlMigrationAwareDriverAdapterFactory;
+  /** SQL statements sent through `adapter` so far. */
+  readonly statements: StatementCounter;
   migrate(migrationsDir: string): Promise<MigrationReport>;
   close(): Promise<void>;
 }
@@ -50,7 +53,8 @@ async function openPostgres(url: string, config: DatabaseConfig): Promise<Databa
     options: `-c search_path=${config.schema}`,
   });
   await pool.query(`CREATE SCHEMA IF NOT EXISTS ${config.schema}`);
-  const adapter = new PrismaPg(pool, { schema: config.schema });
+  const statements: StatementCounter = { count: 0, inRequests: 0 };
+  const adapter = countStatements(new PrismaPg(pool, { schema: config.schema }), statements);
 
   const runScript: ScriptRunner = async (work) => {
     const client = await pool.connect();
@@ -70,6 +74,7 @@ async function openPostgres(url: string, config: DatabaseConfig): Promise<Databa
   return {
     kind: 'postgres',
     adapter,
+    statements,
     migrate: (dir) => applyMigrations(dir, runScript),
     close: () => pool.end(),
   };
@@ -78,7 +83,8 @@ async function openPostgres(url: string, config: DatabaseConfig): Promise<Databa
 async function openPGlite(config: DatabaseConfig): Promise<Database> {
   if (config.dataDir) mkdirSync(config.dataDir, { recursive: true });
   const db = await PGlite.create(config.dataDir ?? 'memory://');
-  const adapter = new PrismaPGlite(db);
+  const statements: StatementCounter = { count: 0, inRequests: 0 };
+  const adapter = countStatements(new PrismaPGlite(db), statements);
   const runScript: ScriptRunner = (work) =>
     work({
       exec: async (sql) => void (await db.exec(sql)),
@@ -87,6 +93,7 @@ async function openPGlite(config: DatabaseConfig): Promise<Database> {
   return {
     kind: 'pglite',
     adapter,
+    statements,
     migrate: (dir) => applyMigrations(dir, runScript),
     close: () => db.close(),
   };

@@ -71,6 +71,7 @@ export class MemoryEventBus implements EventBus {
         }
       });
     }
+    this.wake(); // idle partitions may now have an owner
     return {
       stop: async () => {
         member.stopped = true;

@@ -38,7 +38,13 @@ export interface ServiceParts<TContext extends BaseContext> {
   resolvers: object;
   permissions: IRules;
   createContext(base: BaseContext): TContext;
-  consumers?: Omit<ConsumeOptions, 'groupId'>[];
+  /**
+   * Event consumers. Each is its own consumer group, `<service>` or
+   * `<service>.<name>`: Kafka assigns a group's partitions without regard to
+   * which topics each member asked for, so two members of one group reading
+   * different topics would silently leave partitions unread.
+   */
+  consumers?: (Omit<ConsumeOptions, 'groupId'> & { name?: string })[];
   /** Extra HTTP routes (e.g. JWKS); return true when handled. */
   routes?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
   /** Called on stop, after consumers and before the database closes. */
@@ -77,6 +83,8 @@ export interface RunningService<Db = unknown> {
   db: Db;
   bus: EventBus;
   relay: OutboxRelay;
+  /** SQL statements this service has sent while serving GraphQL requests (batching tests, metrics). */
+  statementCount(): number;
   seed(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -140,9 +148,13 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
   const parts = await definition.build(runtime);
   relay.start();
   const consumers: ConsumerHandle[] = [];
-  for (const consumer of parts.consumers ?? []) {
+  const groupIds = new Set<string>();
+  for (const { name: consumerName, ...consumer } of parts.consumers ?? []) {
+    const groupId = consumerName ? `${name}.${consumerName}` : name;
+    if (groupIds.has(groupId)) throw new Error(`${name}: two consumers share the group "${groupId}"; give each a distinct name`);
+    groupIds.add(groupId);
     await bus.ensureTopics(consumer.topics);
-    consumers.push(await bus.consume({ ...consumer, groupId: name }));
+    consumers.push(await bus.consume({ ...consumer, groupId }));
   }
 
   const subgraph = await createSubgraphServer<TContext>({
@@ -182,6 +194,7 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
     db,
     bus,
     relay,
+    statementCount: () => database.statements.inRequests,
     seed: async () => {
       await parts.seed?.();
     },

@@ -8,6 +8,7 @@ import type { DocumentNode, GraphQLSchema } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
 import { deny as denyRule, shield, type IRules } from 'graphql-shield';
 import { verifySubgraphRequest } from '../auth/gateway-signature.ts';
+import { requestScope } from '../db/statement-counter.ts';
 import type { Identity } from '../auth/identity.ts';
 import { ForbiddenError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -99,5 +100,5 @@ export async function createSubgraphServer<TContext extends BaseContext>(
       });
     },
   });
-  return { schema, apollo: apollo, handler };
+  return { schema, apollo, handler: (req, res) => requestScope.run(true, () => handler(req, res)) };
 }

@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, describe, it } from 'node:test';
+import type { DeliveredEvent, EventBus } from '../src/events/bus.ts';
+import { createEvent, deadLetterTopic, type EventEnvelope } from '../src/events/envelope.ts';
+import { KafkaEventBus } from '../src/events/kafka-bus.ts';
+import { MemoryEventBus } from '../src/events/memory-bus.ts';
+import { createLogger } from '../src/logger.ts';
+import { eventually } from '../src/testing.ts';
+
+/**
+ * One contract, two adapters: the embedded bus must behave like Kafka in
+ * everything the services rely on. The Kafka run needs KAFKA_BROKERS (the
+ * test command starts a broker); without it only the embedded bus runs.
+ */
+const logger = createLogger({ name: 'test', level: 'silent' });
+
+const adapters: [string, () => EventBus][] = [['memory', () => new MemoryEventBus(logger)]];
+if (process.env.KAFKA_BROKERS) {
+  adapters.push([
+    'kafka',
+    () =>
+      new KafkaEventBus(
+        { brokers: process.env.KAFKA_BROKERS!.split(','), clientId: 'contract-test', prefix: `c${randomBytes(4).toString('hex')}.` },
+        logger,
+      ),
+  ]);
+}
+
+const collect = () => {
+  const seen: DeliveredEvent[] = [];
+  return { seen, handler: async (d: DeliveredEvent) => void seen.push(d) };
+};
+const ev = (key: string, n: number): EventEnvelope => createEvent('test', 'Numbered', key, { n });
+
+for (const [name, makeBus] of adapters) {
+  describe(`event bus contract: ${name}`, { timeout: 180_000 }, () => {
+    const buses: EventBus[] = [];
+    const open = () => {
+      const bus = makeBus();
+      buses.push(bus);
+      return bus;
+    };
+    after(async () => {
+      await Promise.all(buses.map((b) => b.close()));
+    });
+
+    it('delivers every event to every group, keeping per-key order', async () => {
+      const bus = open();
+      await bus.ensureTopics(['orders']);
+      const a = collect();
+      const b = collect();
+      await bus.consume({ groupId: 'group-a', topics: ['orders'], handler: a.handler });
+      await bus.consume({ groupId: 'group-b', topics: ['orders'], handler: b.handler });
+      const events = ['k1', 'k2', 'k3'].flatMap((key) => Array.from({ length: 10 }, (_, n) => ev(key, n)));
+      // Interleave keys across several publishes, as concurrent orders would.
+      for (let i = 0; i < 10; i++) await bus.publish('orders', events.filter((e) => (e.data as { n: number }).n === i));
+
+      for (const group of [a, b]) {
+        await eventually(() => group.seen.length >= 30, 30_000, '30 events');
+        assert.equal(group.seen.length, 30, 'no duplicates in a healthy run');
+        for (const key of ['k1', 'k2', 'k3']) {
+          const order = group.seen.filter((d) => d.event.aggregateId === key).map((d) => (d.event.data as { n: number }).n);
+          assert.deepEqual(order, [...Array(10).keys()], `order of ${key}`);
+        }
+      }
+    });
+
+    it('a group that joins later still receives what was published before (from the beginning)', async () => {
+      const bus = open();
+      await bus.ensureTopics(['early']);
+      await bus.publish('early', [ev('x', 1), ev('y', 2)]);
+      const late = collect();
+      await bus.consume({ groupId: 'late', topics: ['early'], handler: late.handler });
+      await eventually(() => late.seen.length === 2, 30_000, 'both early events');
+    });
+
+    it('retries a failing handler and delivers the event again (at-least-once)', async () => {
+      const bus = open();
+      await bus.ensureTopics(['flaky']);
+      let calls = 0;
+      const done: string[] = [];
+      await bus.consume({
+        groupId: 'flaky-group',
+        topics: ['flaky'],
+        retryDelayMs: 10,
+        handler: async (d) => {
+          calls++;
+          if (calls < 3) throw new Error('temporary failure');
+          done.push(d.event.id);
+        },
+      });
+      const event = ev('f', 1);
+      await bus.publish('flaky', [event]);
+      await eventually(() => done.length === 1, 30_000, 'handled after retries');
+      assert.equal(calls, 3);
+      assert.deepEqual(done, [event.id]);
+    });
+
+    it('parks an event that keeps failing on <topic>.dlq with the reason, and moves on', async () => {
+      const bus = open();
+      await bus.ensureTopics(['poison']);
+      const handled: number[] = [];
+      await bus.consume({
+        groupId: 'poison-group',
+        topics: ['poison'],
+        maxAttempts: 3,
+        retryDelayMs: 5,
+        handler: async (d) => {
+          const n = (d.event.data as { n: number }).n;
+          if (n === 1) throw new Error('cannot handle order 1');
+          handled.push(n);
+        },
+      });
+      const dead = collect();
+      await bus.consume({ groupId: 'dlq-reader', topics: [deadLetterTopic('poison')], handler: dead.handler });
+      await bus.publish('poison', [ev('p', 1), ev('p', 2)]);
+      await eventually(() => dead.seen.length === 1 && handled.includes(2), 30_000, 'dead letter and the next event');
+      const letter = dead.seen[0]!.event.data as { error: string; attempts: number; event: EventEnvelope };
+      assert.equal(letter.error, 'cannot handle order 1');
+      assert.equal(letter.attempts, 3);
+      assert.equal((letter.event.data as { n: number }).n, 1);
+    });
+
+    it('resumes a group from its committed position after a restart', async () => {
+      const bus = open();
+      await bus.ensureTopics(['resume']);
+      const first = collect();
+      const consumer = await bus.consume({ groupId: 'resumer', topics: ['resume'], handler: first.handler });
+      await bus.publish('resume', [ev('r', 1), ev('r', 2)]);
+      await eventually(() => first.seen.length === 2, 30_000, 'first two');
+      await consumer.stop();
+
+      await bus.publish('resume', [ev('r', 3)]);
+      const second = collect();
+      await bus.consume({ groupId: 'resumer', topics: ['resume'], handler: second.handler });
+      await eventually(() => second.seen.length >= 1, 30_000, 'the third');
+      await new Promise((r) => setTimeout(r, 500));
+      assert.deepEqual(second.seen.map((d) => (d.event.data as { n: number }).n), [3]);
+    });
+
+    it('shares a group’s events between its members without duplicates', async () => {
+      const bus = open();
+      await bus.ensureTopics(['shared']);
+      const one = collect();
+      const two = collect();
+      await bus.consume({ groupId: 'pair', topics: ['shared'], handler: one.handler });
+      await bus.consume({ groupId: 'pair', topics: ['shared'], handler: two.handler });
+      // Let the group settle before publishing (Kafka rebalances when the second member joins).
+      await new Promise((r) => setTimeout(r, name === 'kafka' ? 4000 : 50));
+      const events = Array.from({ length: 30 }, (_, n) => ev(`key-${n}`, n));
+      await bus.publish('shared', events);
+      await eventually(() => one.seen.length + two.seen.length >= 30, 60_000, 'all 30 across members');
+      await new Promise((r) => setTimeout(r, 500));
+      const ids = [...one.seen, ...two.seen].map((d) => d.event.id);
+      assert.equal(new Set(ids).size, 30);
+      assert.equal(ids.length, 30);
+    });
+  });
+}

@@ -1,0 +1,22 @@
+import { createEvent, type EventEnvelope } from '@storefront/platform/events/envelope';
+import type { Notification } from '../data/client.ts';
+
+/** Events of `notification-events`, keyed by notification id. */
+export interface NotificationCreatedData {
+  notificationId: string;
+  userId: string;
+  channel: Notification['channel'];
+  subject: string;
+}
+
+export const notificationCreated = (
+  notification: Pick<Notification, 'id' | 'userId' | 'channel' | 'subject'>,
+  cause?: Pick<EventEnvelope, 'traceparent'>,
+): EventEnvelope<NotificationCreatedData> =>
+  createEvent(
+    'notifications',
+    'NotificationCreated',
+    notification.id,
+    { notificationId: notification.id, userId: notification.userId, channel: notification.channel, subject: notification.subject },
+    cause?.traceparent ? { traceparent: cause.traceparent } : {},
+  );

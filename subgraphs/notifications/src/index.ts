@@ -1,0 +1,53 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { parse } from 'graphql';
+import { startService, type ServiceDefinition, type StartDependencies } from '@storefront/platform/server/service';
+import type { NotificationsConfig } from './config.ts';
+import type { Context } from './context.ts';
+import {
+  createNotificationsClient,
+  type NotificationsClientOptions,
+  type NotificationsDb,
+  type NotificationsTx,
+} from './data/client.ts';
+import { createLoaders } from './data/loaders.ts';
+import { notificationConsumers } from './events/consumers.ts';
+import { permissions } from './permissions.ts';
+import { resolvers } from './resolvers/index.ts';
+
+export { loadNotificationsConfig, type NotificationsConfig } from './config.ts';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+export const notificationsTypeDefs = parse(readFileSync(join(root, 'subgraphs/notifications/schema.graphql'), 'utf8'));
+
+/**
+ * The notifications service: turns order events into messages for their
+ * customers and keeps its own list of recipients from user events.
+ */
+export function notificationsService(
+  config: NotificationsConfig,
+  clientOptions: NotificationsClientOptions = {},
+): ServiceDefinition<NotificationsDb, NotificationsTx, Context> {
+  return {
+    name: 'notifications',
+    config,
+    port: config.NOTIFICATIONS_PORT,
+    typeDefs: notificationsTypeDefs,
+    migrationsDir: join(root, 'prisma/notifications/migrations'),
+    createClient: (database) => createNotificationsClient(database, clientOptions),
+    build: (runtime) => ({
+      resolvers,
+      permissions,
+      createContext: (base) => ({ ...base, runtime, loaders: createLoaders(runtime.db) }),
+      consumers: notificationConsumers(runtime),
+    }),
+  };
+}
+
+export interface NotificationsStartDependencies extends StartDependencies, NotificationsClientOptions {}
+
+export async function startNotifications(config: NotificationsConfig, dependencies: NotificationsStartDependencies = {}) {
+  const { onQuery, ...start } = dependencies;
+  return startService(notificationsService(config, onQuery ? { onQuery } : {}), start);
+}

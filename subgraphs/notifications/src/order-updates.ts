@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import { TOPICS, type EventEnvelope } from '@storefront/platform/events/envelope';
+import type { Emit } from '@storefront/platform/server/service';
+import type { NotificationsTx, OrderSummary } from './data/client.ts';
+import type { OrderPlaced, OrderStatusChanged } from './events/incoming.ts';
+import { notificationCreated } from './events/notification-events.ts';
+import { renderOrderUpdate } from './templates.ts';
+
+/**
+ * Turns an order's status changes into notifications for its customer. Runs
+ * inside the consumer's processOnce transaction; the (eventId, channel)
+ * unique key makes a second delivery of the same event a no-op even if the
+ * processed-events mark were lost.
+ */
+
+/** Remembers how many units were ordered, so later messages can say "2 items". */
+export async function rememberPlacedOrder(tx: NotificationsTx, order: OrderPlaced): Promise<void> {
+  const itemCount = order.items.reduce((sum, item) => sum + item.quantity, 0);
+  await tx.orderSummary.upsert({
+    where: { orderId: order.orderId },
+    create: { orderId: order.orderId, userId: order.userId, itemCount },
+    update: { itemCount },
+  });
+}
+
+export async function notifyOrderUpdate(
+  tx: NotificationsTx,
+  emit: Emit,
+  event: EventEnvelope,
+  change: OrderStatusChanged,
+): Promise<void> {
+  const summary = await summaryWithTotal(tx, change);
+  const message = renderOrderUpdate({
+    orderId: change.orderId,
+    status: change.status,
+    itemCount: summary?.itemCount ?? null,
+    total: summary?.totalAmount != null && summary.currency ? { amount: summary.totalAmount, currency: summary.currency } : null,
+    reason: change.reason ?? null,
+  });
+  const notification = { id: randomUUID(), userId: change.userId, channel: 'IN_APP' as const, eventId: event.id, ...message };
+  const { count } = await tx.notification.createMany({ data: [notification], skipDuplicates: true });
+  if (count === 1) await emit(TOPICS.notificationEvents, notificationCreated(notification, event));
+}
+
+/** The order as remembered, updated with the total when this change carries one (OrderConfirmed). */
+async function summaryWithTotal(tx: NotificationsTx, change: OrderStatusChanged): Promise<OrderSummary | null> {
+  if (!change.total) return tx.orderSummary.findUnique({ where: { orderId: change.orderId } });
+  const total = { totalAmount: change.total.amount, currency: change.total.currency };
+  return tx.orderSummary.upsert({
+    where: { orderId: change.orderId },
+    create: { orderId: change.orderId, userId: change.userId, ...total },
+    update: total,
+  });
+}

@@ -1,0 +1,31 @@
+import { DateTimeScalar } from '@storefront/platform/scalars';
+import { UnauthenticatedError } from '@storefront/platform/errors';
+import type { Resolvers } from '../generated/graphql.ts';
+import type { Context } from '../context.ts';
+import { markRead, viewNotification } from '../notifications.ts';
+import { pageBounds } from '../pages.ts';
+
+const signedIn = (ctx: Context) => {
+  if (!ctx.identity) throw new UnauthenticatedError();
+  return ctx.identity;
+};
+
+export const resolvers: Resolvers = {
+  DateTime: DateTimeScalar,
+  Query: {
+    notification: (_parent, { id }, ctx) => viewNotification(ctx, signedIn(ctx), id),
+  },
+  Mutation: {
+    markNotificationRead: (_parent, { id }, ctx) => markRead(ctx, signedIn(ctx), id),
+  },
+  User: {
+    // Users owns the user; this service only adds `notifications`, so there is nothing to load.
+    __resolveReference: (reference) => ({ id: reference.id }),
+    notifications: (user, args, ctx) =>
+      ctx.loaders.notificationsByUser.load({ userId: user.id, ...pageBounds(args), unreadOnly: args.unreadOnly ?? false }),
+  },
+  Notification: {
+    __resolveReference: (reference, ctx) => ctx.loaders.notificationById.load(reference.id),
+    user: (notification) => ({ id: notification.userId }),
+  },
+};

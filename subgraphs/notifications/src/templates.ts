@@ -1,0 +1,97 @@
+/**
+ * The words of every notification, shared by all channels: in-app now, email
+ * later. Pure functions of the facts, so each channel renders the same text
+ * and tests need no database. Output is plain text; a channel that sends
+ * HTML must escape it (reasons come from other services).
+ */
+export const DEFAULT_LOCALE = 'en-US';
+
+/** An amount in minor units (cents for USD, yen for JPY) and an ISO 4217 code. */
+export interface Money {
+  amount: number;
+  currency: string;
+}
+
+export type OrderUpdateStatus = 'CONFIRMED' | 'PAID' | 'SHIPPED' | 'DELIVERED' | 'CANCELLED' | 'REJECTED';
+
+/** What is known about an order when one of its status changes is announced. */
+export interface OrderUpdateFacts {
+  orderId: string;
+  status: OrderUpdateStatus;
+  /** Units ordered, when OrderPlaced was seen. */
+  itemCount?: number | null;
+  /** What the customer pays, once the order was confirmed. */
+  total?: Money | null;
+  reason?: string | null;
+}
+
+export interface RenderedMessage {
+  subject: string;
+  body: string;
+}
+
+/** Customers recognise an order by the start of its id, as shown in the apps. */
+export const shortOrderRef = (orderId: string): string => orderId.slice(0, 8);
+
+/**
+ * Formats minor units in the currency's own number of decimals (2 for USD,
+ * 0 for JPY, 3 for KWD), as Intl knows them, so no currency table is kept here.
+ */
+export function formatMoney(money: Money, locale = DEFAULT_LOCALE): string {
+  let format: Intl.NumberFormat;
+  try {
+    format = new Intl.NumberFormat(locale, { style: 'currency', currency: money.currency });
+  } catch {
+    // Not a well-formed currency code: still say something true rather than fail the notification.
+    return `${(money.amount / 100).toFixed(2)} ${money.currency}`;
+  }
+  const decimals = format.resolvedOptions().maximumFractionDigits ?? 2;
+  return format.format(money.amount / 10 ** decimals);
+}
+
+function formatItemCount(count: number, locale: string): string {
+  const noun = new Intl.PluralRules(locale).select(count) === 'one' ? 'item' : 'items';
+  return `${new Intl.NumberFormat(locale).format(count)} ${noun}`;
+}
+
+/** "Your order of 2 items totalling $59.98", with what is known of it. */
+function describeOrder(facts: OrderUpdateFacts, locale: string): string {
+  const parts: string[] = [];
+  if (facts.itemCount) parts.push(`of ${formatItemCount(facts.itemCount, locale)}`);
+  if (facts.total) parts.push(`totalling ${formatMoney(facts.total, locale)}`);
+  return parts.length ? `Your order ${parts.join(' ')}` : `Your order ${shortOrderRef(facts.orderId)}`;
+}
+
+const sentence = (text: string) => (/[.!?]$/.test(text) ? text : `${text}.`);
+
+function because(reason: string | null | undefined, lead: string): string {
+  const trimmed = reason?.trim();
+  return trimmed ? ` ${lead} ${sentence(trimmed)}` : '';
+}
+
+export function renderOrderUpdate(facts: OrderUpdateFacts, locale = DEFAULT_LOCALE): RenderedMessage {
+  const ref = shortOrderRef(facts.orderId);
+  const order = describeOrder(facts, locale);
+  switch (facts.status) {
+    case 'CONFIRMED':
+      return { subject: `Order ${ref} confirmed`, body: `${order} is confirmed.` };
+    case 'PAID': {
+      const payment = facts.total ? `your payment of ${formatMoney(facts.total, locale)}` : 'your payment';
+      return {
+        subject: `Payment received for order ${ref}`,
+        body: `We have received ${payment} for order ${ref}. We will let you know when it ships.`,
+      };
+    }
+    case 'SHIPPED':
+      return { subject: `Order ${ref} shipped`, body: `${order} is on its way.` };
+    case 'DELIVERED':
+      return { subject: `Order ${ref} delivered`, body: `${order} has been delivered.` };
+    case 'CANCELLED':
+      return { subject: `Order ${ref} cancelled`, body: `${order} has been cancelled.${because(facts.reason, 'Reason:')}` };
+    case 'REJECTED':
+      return {
+        subject: `Order ${ref} could not be accepted`,
+        body: `${order} could not be accepted.${because(facts.reason, 'Reason:')}`,
+      };
+  }
+}

@@ -1,0 +1,10 @@
+import type { BaseContext } from '@storefront/platform/server/subgraph';
+import type { ServiceRuntime } from '@storefront/platform/server/service';
+import type { OrdersDb, OrdersTx } from './data/client.ts';
+import type { Loaders } from './data/loaders.ts';
+
+/** What the orders service's resolvers receive. */
+export interface Context extends BaseContext {
+  runtime: ServiceRuntime<OrdersDb, OrdersTx>;
+  loaders: Loaders;
+}

@@ -1,0 +1,109 @@
+import DataLoader from 'dataloader';
+import { toConnection, type Connection } from '@storefront/platform/pagination';
+import { isUuid, normaliseId } from '../ids.ts';
+import { orderPageBounds } from '../pages.ts';
+import type { Order, OrderItem, OrderStatusChange, OrdersDb } from './client.ts';
+
+/**
+ * Per-request loaders. Every list→entity edge goes through one of these, so a
+ * page of N orders costs the same number of statements whatever N is.
+ */
+export function createLoaders(db: OrdersDb) {
+  const orderById = new DataLoader<string, Order | null>(async (ids) => {
+    const wanted = [...new Set(ids.filter(isUuid).map(normaliseId))];
+    const rows = wanted.length ? await db.order.findMany({ where: { id: { in: wanted } } }) : [];
+    const byId = new Map(rows.map((order) => [order.id, order]));
+    return ids.map((id) => byId.get(normaliseId(id)) ?? null);
+  });
+
+  const itemsByOrderId = new DataLoader<string, OrderItem[]>(async (orderIds) => {
+    const rows = await db.orderItem.findMany({
+      where: { orderId: { in: [...orderIds] } },
+      orderBy: [{ orderId: 'asc' }, { position: 'asc' }],
+    });
+    return groupBy(orderIds, rows, (item) => item.orderId);
+  });
+
+  const historyByOrderId = new DataLoader<string, OrderStatusChange[]>(async (orderIds) => {
+    const rows = await db.orderStatusChange.findMany({
+      where: { orderId: { in: [...orderIds] } },
+      orderBy: [{ orderId: 'asc' }, { sequence: 'asc' }],
+    });
+    return groupBy(orderIds, rows, (change) => change.orderId);
+  });
+
+  const ordersByUser = new DataLoader<UserOrdersKey, Connection<Order>, string>(
+    async (keys) => {
+      // Users asked for with the same page arguments share one query (normally all of them).
+      const groups = new Map<string, UserOrdersKey[]>();
+      for (const key of keys) {
+        const pageKey = JSON.stringify([key.first ?? null, key.after ?? null]);
+        const group = groups.get(pageKey);
+        if (group) group.push(key);
+        else groups.set(pageKey, [key]);
+      }
+      const pages = new Map<UserOrdersKey, Connection<Order>>();
+      await Promise.all(
+        [...groups.values()].map(async (group) => {
+          const result = await userOrderPages(db, group);
+          group.forEach((key, i) => pages.set(key, result[i]!));
+        }),
+      );
+      return keys.map((key) => pages.get(key)!);
+    },
+    { cacheKeyFn: (key) => JSON.stringify([normaliseId(key.userId), key.first ?? null, key.after ?? null]) },
+  );
+
+  return { orderById, itemsByOrderId, historyByOrderId, ordersByUser };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;
+
+export interface UserOrdersKey {
+  userId: string;
+  first?: number | null;
+  after?: string | null;
+}
+
+/**
+ * One page of orders for each user in `keys` (all with the same page
+ * arguments) in two statements: a window query picks each user's page ids,
+ * then one query loads those orders.
+ */
+async function userOrderPages(db: OrdersDb, keys: UserOrdersKey[]): Promise<Connection<Order>[]> {
+  const { size, after } = orderPageBounds(keys[0]!);
+  const userIds = [...new Set(keys.map((k) => k.userId).filter(isUuid).map(normaliseId))];
+  if (userIds.length === 0) return keys.map(() => toConnection([], size));
+  const afterAt = after ? after.createdAt.toISOString() : null;
+  const afterId = after ? after.id : null;
+  const picked = await db.$queryRaw<{ id: string }[]>`
+    SELECT id::text AS id FROM (
+      SELECT id, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY created_at DESC, id DESC) AS rank
+      FROM orders
+      WHERE user_id = ANY(${userIds}::uuid[])
+        AND (${afterAt}::timestamptz IS NULL OR (created_at, id) < (${afterAt}::timestamptz, ${afterId}::uuid))
+    ) ranked
+    WHERE rank <= ${size + 1}`;
+  const rows = picked.length
+    ? await db.order.findMany({
+        where: { id: { in: picked.map((p) => p.id) } },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      })
+    : [];
+  const byUser = groupBy(userIds, rows, (order) => order.userId);
+  return keys.map((key) => {
+    const index = userIds.indexOf(normaliseId(key.userId));
+    return toConnection(index < 0 ? [] : byUser[index]!, size);
+  });
+}
+
+function groupBy<T>(keys: readonly string[], rows: T[], keyOf: (row: T) => string): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const row of rows) {
+    const key = keyOf(row);
+    const group = groups.get(key);
+    if (group) group.push(row);
+    else groups.set(key, [row]);
+  }
+  return keys.map((key) => groups.get(key) ?? []);
+}

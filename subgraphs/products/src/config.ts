@@ -1,0 +1,12 @@
+import { loadConfig, env } from '@storefront/platform/config';
+import { serviceConfigSchema } from '@storefront/platform/server/service-config';
+import type { z } from 'zod';
+
+export const productsConfigSchema = serviceConfigSchema.extend({
+  PRODUCTS_PORT: env.port(4002),
+});
+
+export type ProductsConfig = z.infer<typeof productsConfigSchema>;
+
+export const loadProductsConfig = (source: Record<string, string | undefined> = process.env): ProductsConfig =>
+  loadConfig(productsConfigSchema, source);

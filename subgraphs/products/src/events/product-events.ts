@@ -1,0 +1,25 @@
+import { createEvent, type EventEnvelope } from '@storefront/platform/events/envelope';
+import type { Product } from '../data/client.ts';
+
+/** Catalog events of `inventory-events`: orders learns which product ids exist from them. */
+export interface ProductSnapshot {
+  productId: string;
+  sku: string;
+  name: string;
+  price: { amount: number; currency: string };
+  stockLevel: number;
+}
+
+const snapshot = (product: Product): ProductSnapshot => ({
+  productId: product.id,
+  sku: product.sku,
+  name: product.name,
+  price: { amount: product.priceAmount, currency: product.currency },
+  stockLevel: product.stockLevel,
+});
+
+export const productCreated = (product: Product): EventEnvelope<ProductSnapshot> =>
+  createEvent('products', 'ProductCreated', product.id, snapshot(product));
+
+export const productUpdated = (product: Product): EventEnvelope<ProductSnapshot> =>
+  createEvent('products', 'ProductUpdated', product.id, snapshot(product));

@@ -1,0 +1,103 @@
+import { TOPICS, type EventEnvelope } from '@storefront/platform/events/envelope';
+import type { Emit } from '@storefront/platform/server/service';
+import type { ProductsTx } from '../data/client.ts';
+import { isUuid } from '../data/ids.ts';
+import { stockRejected, stockReleased, stockReserved, type ReservedLine, type UnavailableLine } from '../events/stock-events.ts';
+
+/**
+ * The products side of the order saga. Both steps run inside the consumer's
+ * `processOnce` transaction, so a redelivered event changes nothing twice.
+ */
+export interface RequestedLine {
+  productId: string;
+  quantity: number;
+}
+
+interface LockedProduct {
+  id: string;
+  name: string;
+  price_amount: number;
+  currency: string;
+  stock_level: number;
+}
+
+/**
+ * Reserves every line or none. The product rows are locked in id order, so
+ * two orders over the same products queue up instead of deadlocking, and the
+ * second one sees the stock the first one left.
+ */
+export async function reserveStock(tx: ProductsTx, emit: Emit, cause: EventEnvelope, orderId: string, items: RequestedLine[]): Promise<'reserved' | 'rejected' | 'duplicate'> {
+  if (await tx.stockReservation.findUnique({ where: { orderId }, select: { orderId: true } })) return 'duplicate';
+
+  const requested = mergeLines(items);
+  const ids = [...requested.keys()].filter(isUuid).sort();
+  const locked = ids.length
+    ? await tx.$queryRaw<LockedProduct[]>`
+        SELECT id, name, price_amount, currency, stock_level FROM products
+        WHERE id = ANY(${ids}::uuid[]) ORDER BY id FOR UPDATE`
+    : [];
+  const byId = new Map(locked.map((p) => [p.id, p]));
+
+  const unavailable: UnavailableLine[] = [];
+  const problems: string[] = [];
+  for (const [productId, quantity] of requested) {
+    const product = byId.get(productId);
+    if (!product) {
+      unavailable.push({ productId, requested: quantity, available: 0 });
+      problems.push(`unknown product ${productId}`);
+    } else if (product.stock_level < quantity) {
+      unavailable.push({ productId, requested: quantity, available: product.stock_level });
+      problems.push(`${product.name}: ${quantity} requested, ${product.stock_level} available`);
+    }
+  }
+  if (unavailable.length) {
+    await emit(TOPICS.inventoryEvents, stockRejected(cause, orderId, `Insufficient stock (${problems.join('; ')})`, unavailable));
+    return 'rejected';
+  }
+
+  const lines: ReservedLine[] = [...requested].map(([productId, quantity]) => {
+    const product = byId.get(productId)!;
+    return { productId, quantity, unitPrice: { amount: product.price_amount, currency: product.currency } };
+  });
+  await changeStock(tx, lines, -1);
+  await tx.stockReservation.create({ data: { orderId, lines: lines as unknown as object[] } });
+  await emit(TOPICS.inventoryEvents, stockReserved(cause, orderId, lines));
+  return 'reserved';
+}
+
+/** Gives a cancelled order's stock back, once: only the transaction that flips RESERVED to RELEASED does it. */
+export async function releaseStock(tx: ProductsTx, emit: Emit, cause: EventEnvelope, orderId: string): Promise<'released' | 'nothing'> {
+  const flipped = await tx.stockReservation.updateMany({
+    where: { orderId, status: 'RESERVED' },
+    data: { status: 'RELEASED', releasedAt: new Date() },
+  });
+  if (flipped.count === 0) return 'nothing';
+  const reservation = await tx.stockReservation.findUniqueOrThrow({ where: { orderId } });
+  const lines = reservation.lines as unknown as ReservedLine[];
+  await changeStock(tx, lines, +1);
+  await emit(TOPICS.inventoryEvents, stockReleased(cause, orderId));
+  return 'released';
+}
+
+/** One order line per product, quantities of repeated products added up, in id order. */
+function mergeLines(items: RequestedLine[]): Map<string, number> {
+  const merged = new Map<string, number>();
+  for (const item of [...items].sort((a, b) => (a.productId < b.productId ? -1 : 1))) {
+    const id = item.productId.toLowerCase();
+    merged.set(id, (merged.get(id) ?? 0) + item.quantity);
+  }
+  return merged;
+}
+
+async function changeStock(tx: ProductsTx, lines: ReservedLine[], sign: 1 | -1): Promise<void> {
+  const ordered = [...lines].sort((a, b) => (a.productId < b.productId ? -1 : 1));
+  const ids = ordered.map((l) => l.productId);
+  const deltas = ordered.map((l) => sign * l.quantity);
+  // Lock in id order first (a no-op when reserve already holds the locks), then change all rows in one statement.
+  await tx.$queryRaw`SELECT id FROM products WHERE id = ANY(${ids}::uuid[]) ORDER BY id FOR UPDATE`;
+  await tx.$executeRaw`
+    UPDATE products AS p
+    SET stock_level = p.stock_level + change.delta, updated_at = now()
+    FROM unnest(${ids}::uuid[], ${deltas}::int[]) AS change(id, delta)
+    WHERE p.id = change.id`;
+}
