@@ -21,7 +21,7 @@ export interface Connection<T> {
 }
 
 export const DEFAULT_PAGE_SIZE = 20;
-export const MAX_PAGE_SIZE = 100;
+export const MAX_PAGE_SIZE = 200;
 
 export function encodeCursor(key: Keyset): string {
   return Buffer.from(JSON.stringify([key.createdAt.toISOString(), key.id])).toString('base64url');

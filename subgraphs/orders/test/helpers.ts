@@ -2,10 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { callSubgraph, eventually, serviceTestEnv } from '@storefront/platform/testing';
 import { createEvent, TOPICS, type EventEnvelope } from '@storefront/platform/events/envelope';
 import type { Identity } from '@storefront/platform/auth/identity';
-import type { RunningService, StartDependencies } from '@storefront/platform/server/service';
-import { startService } from '@storefront/platform/server/service';
-import { loadOrdersConfig, ordersService } from '../src/index.ts';
-import { createOrdersClient, type OrdersDb } from '../src/data/client.ts';
+import type { RunningService } from '@storefront/platform/server/service';
+import { loadOrdersConfig, startOrders } from '../src/index.ts';
+import type { OrdersDb } from '../src/data/client.ts';
 
 /**
  * Orders tested alone: the tests play the products service by publishing
@@ -13,10 +12,8 @@ import { createOrdersClient, type OrdersDb } from '../src/data/client.ts';
  */
 export type Orders = RunningService<OrdersDb>;
 
-export async function startTestOrders(options: { onQuery?: (sql: string) => void } = {}, dependencies?: StartDependencies): Promise<Orders> {
-  const definition = ordersService(loadOrdersConfig(await serviceTestEnv()));
-  const { onQuery } = options;
-  return startService(onQuery ? { ...definition, createClient: (database) => createOrdersClient(database, { onQuery }) } : definition, dependencies);
+export async function startTestOrders(): Promise<Orders> {
+  return startOrders(loadOrdersConfig(await serviceTestEnv()));
 }
 
 export const customer = (): Identity => ({ userId: randomUUID(), role: 'CUSTOMER' });

@@ -4,25 +4,24 @@ import { after, before, describe, it } from 'node:test';
 import { caller, staff, startTestOrders, type Orders } from './helpers.ts';
 
 /**
- * N+1 guard. The service is started with a Prisma client that reports every
- * SQL statement it sends (Prisma's `query` log events, see
- * createOrdersClient's `onQuery`); a request's cost is the number of
- * statements counted while it runs. The outbox relay, which polls the same
- * database, is stopped so only the request is counted.
+ * N+1 guard. A request's cost is the number of SQL statements the service
+ * sent while serving it: `statementCount()` comes from the platform's
+ * counting wrapper around the Prisma driver adapter, which counts only
+ * statements issued inside a GraphQL request (not the outbox relay's polling
+ * or consumers). The orders are written straight to the database: a relay
+ * nudged from inside a request currently keeps that request's scope for its
+ * later polls, which would then be counted too.
  */
 describe('orders: statements per request do not grow with the page', () => {
   let orders: Orders;
   let call: ReturnType<typeof caller>;
-  let counting = false;
-  let statements: string[] = [];
   const clerk = staff();
   const users = Array.from({ length: 30 }, () => randomUUID());
   const orderIds: string[] = [];
 
   before(async () => {
-    orders = await startTestOrders({ onQuery: (sql) => void (counting && statements.push(sql)) });
+    orders = await startTestOrders();
     call = caller(orders);
-    await orders.relay.stop();
     const start = Date.now() - 1_000_000;
     for (let i = 0; i < 120; i++) {
       const order = await orders.db.order.create({
@@ -45,12 +44,10 @@ describe('orders: statements per request do not grow with the page', () => {
   after(() => orders.stop());
 
   async function cost(query: string, variables: Record<string, unknown>): Promise<number> {
-    statements = [];
-    counting = true;
+    const before = orders.statementCount();
     const res = await call(query, variables, clerk);
-    counting = false;
     assert.equal(res.errors, undefined, JSON.stringify(res.errors));
-    return statements.length;
+    return orders.statementCount() - before;
   }
 
   const LIST = `query($first: Int) { orders(first: $first) { edges { node {
@@ -62,8 +59,8 @@ describe('orders: statements per request do not grow with the page', () => {
   it('orders(first: N) { items … statusHistory … } costs the same for N = 10 and N = 100', async () => {
     const small = await cost(LIST, { first: 10 });
     const large = await cost(LIST, { first: 100 });
-    assert.equal(large, small, statements.join('\n'));
-    assert.equal(small, 3, `expected page + items + history:\n${statements.join('\n')}`);
+    assert.equal(large, small);
+    assert.equal(small, 3, 'page + items + history');
   });
 
   const ENTITIES = `query($representations: [_Any!]!) { _entities(representations: $representations) {
@@ -75,7 +72,7 @@ describe('orders: statements per request do not grow with the page', () => {
     const small = await cost(ENTITIES, { representations: reps(10) });
     const large = await cost(ENTITIES, { representations: reps(100) });
     assert.equal(large, small);
-    assert.equal(small, 3, `expected orders + items + history:\n${statements.join('\n')}`);
+    assert.equal(small, 3, 'orders + items + history');
   });
 
   const USER_ORDERS = `query($representations: [_Any!]!) { _entities(representations: $representations) {
@@ -87,7 +84,7 @@ describe('orders: statements per request do not grow with the page', () => {
     const small = await cost(USER_ORDERS, { representations: reps(3) });
     const large = await cost(USER_ORDERS, { representations: reps(30) });
     assert.equal(large, small);
-    assert.equal(small, 3, `expected page ids + orders + items:\n${statements.join('\n')}`);
+    assert.equal(small, 3, 'page ids + orders + items');
     const res = await call(USER_ORDERS, { representations: reps(30) }, clerk);
     for (const entity of res.data!._entities) {
       assert.equal(entity.orders.edges.length, 3);

@@ -5,7 +5,7 @@ import { createEvent, TOPICS } from '@storefront/platform/events/envelope';
 import { eventually } from '@storefront/platform/testing';
 import { EVENT_TIMEOUT_MS, eventsFor, orderCancelled, orderPlaced, startProductsHarness, type ProductsHarness } from './harness.ts';
 
-/** The products side of the order saga: reserve on OrderPlaced, release on OrderCancelled. */
+/** The products side of the order saga: reserve on OrderPlaced, release on OrderCancelled or OrderRejected. */
 describe('products: stock reservations', { timeout: 180_000 }, () => {
   let h: ProductsHarness;
   let categoryId: string;
@@ -63,7 +63,7 @@ describe('products: stock reservations', { timeout: 180_000 }, () => {
     assert.equal(rejected.type, 'StockRejected');
     const data = rejected.data as { reason: string; unavailable: unknown[] };
     assert.deepEqual(data.unavailable, [{ productId: scarce, requested: 2, available: 1 }]);
-    assert.match(data.reason, /stock/i);
+    assert.match(data.reason, /\(2 requested, 1 in stock\)/);
     assert.equal(await h.stockOf(plenty), 10);
     assert.equal(await h.stockOf(scarce), 1);
     assert.equal(await h.runtime.db.stockReservation.count({ where: { orderId: event.aggregateId } }), 0);
@@ -135,6 +135,24 @@ describe('products: stock reservations', { timeout: 180_000 }, () => {
     const reservation = await h.runtime.db.stockReservation.findUniqueOrThrow({ where: { orderId: placed.aggregateId } });
     assert.equal(reservation.status, 'RELEASED');
     assert.ok(reservation.releasedAt);
+  });
+
+  it('releases the stock of an order that orders rejected after it was reserved', async () => {
+    const a = await product(2);
+    const placed = orderPlaced([{ productId: a, quantity: 2 }]);
+    await h.deliver(placed);
+    assert.equal(await h.stockOf(a), 0);
+    await h.deliver(
+      createEvent('orders', 'OrderRejected', placed.aggregateId, {
+        orderId: placed.aggregateId,
+        status: 'REJECTED',
+        sequence: 2,
+        at: new Date().toISOString(),
+        reason: 'Order total cannot be priced',
+      }),
+    );
+    await eventually(() => eventsFor(h.published, placed.aggregateId, 'StockReleased')[0], EVENT_TIMEOUT_MS, 'StockReleased');
+    assert.equal(await h.stockOf(a), 2);
   });
 
   it('ignores cancellations of orders it never reserved, and other order events', async () => {

@@ -8,6 +8,7 @@ import { KafkaEventBus } from '../events/kafka-bus.ts';
 import { MemoryEventBus } from '../events/memory-bus.ts';
 import { enqueueEvents, OutboxRelay } from '../events/outbox.ts';
 import { markProcessed } from '../events/idempotent.ts';
+import { requestScope } from '../db/statement-counter.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -132,7 +133,8 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
           }),
         { timeout: 15_000, maxWait: 5_000 },
       );
-      if (emitted) relay.nudge();
+      // Outside the request's scope: the relay's timers must not count as this request's SQL.
+      if (emitted) requestScope.exit(() => relay.nudge());
       return result;
     },
     processOnce: async (event, work) => {

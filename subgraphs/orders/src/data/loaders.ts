@@ -9,7 +9,7 @@ import type { Order, OrderItem, OrderStatusChange, OrdersDb } from './client.ts'
  * page of N orders costs the same number of statements whatever N is.
  */
 export function createLoaders(db: OrdersDb) {
-  const orderById = new DataLoader<string, Order | null>(async (ids) => {
+  const ordersById = new DataLoader<string, Order | null>(async (ids) => {
     const wanted = [...new Set(ids.filter(isUuid).map(normaliseId))];
     const rows = wanted.length ? await db.order.findMany({ where: { id: { in: wanted } } }) : [];
     const byId = new Map(rows.map((order) => [order.id, order]));
@@ -32,7 +32,7 @@ export function createLoaders(db: OrdersDb) {
     return groupBy(orderIds, rows, (change) => change.orderId);
   });
 
-  const ordersByUser = new DataLoader<UserOrdersKey, Connection<Order>, string>(
+  const ordersByUserId = new DataLoader<UserOrdersKey, Connection<Order>, string>(
     async (keys) => {
       // Users asked for with the same page arguments share one query (normally all of them).
       const groups = new Map<string, UserOrdersKey[]>();
@@ -54,7 +54,7 @@ export function createLoaders(db: OrdersDb) {
     { cacheKeyFn: (key) => JSON.stringify([normaliseId(key.userId), key.first ?? null, key.after ?? null]) },
   );
 
-  return { orderById, itemsByOrderId, historyByOrderId, ordersByUser };
+  return { ordersById, itemsByOrderId, historyByOrderId, ordersByUserId };
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;
@@ -78,23 +78,21 @@ async function userOrderPages(db: OrdersDb, keys: UserOrdersKey[]): Promise<Conn
   const afterId = after ? after.id : null;
   const picked = await db.$queryRaw<{ id: string }[]>`
     SELECT id::text AS id FROM (
-      SELECT id, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY created_at DESC, id DESC) AS rank
+      SELECT id, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY created_at DESC, id DESC) AS row_rank
       FROM orders
       WHERE user_id = ANY(${userIds}::uuid[])
         AND (${afterAt}::timestamptz IS NULL OR (created_at, id) < (${afterAt}::timestamptz, ${afterId}::uuid))
     ) ranked
-    WHERE rank <= ${size + 1}`;
+    WHERE row_rank <= ${size + 1}`;
   const rows = picked.length
     ? await db.order.findMany({
         where: { id: { in: picked.map((p) => p.id) } },
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       })
     : [];
-  const byUser = groupBy(userIds, rows, (order) => order.userId);
-  return keys.map((key) => {
-    const index = userIds.indexOf(normaliseId(key.userId));
-    return toConnection(index < 0 ? [] : byUser[index]!, size);
-  });
+  const pages = groupBy(userIds, rows, (order) => order.userId);
+  const byUser = new Map(userIds.map((id, i) => [id, pages[i]!]));
+  return keys.map((key) => toConnection(byUser.get(normaliseId(key.userId)) ?? [], size));
 }
 
 function groupBy<T>(keys: readonly string[], rows: T[], keyOf: (row: T) => string): T[][] {

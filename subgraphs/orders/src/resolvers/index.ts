@@ -22,7 +22,7 @@ export const resolvers: Resolvers = {
   Query: {
     order: async (_parent, { id }, ctx) => {
       const identity = signedIn(ctx);
-      const order = await ctx.loaders.orderById.load(id);
+      const order = await ctx.loaders.ordersById.load(id);
       if (!order) throw new NotFoundError('Order', id);
       if (order.userId !== identity.userId && !isStaff(identity)) throw new ForbiddenError('This is not your order');
       return order;
@@ -34,7 +34,7 @@ export const resolvers: Resolvers = {
         orderBy: page.orderBy,
         take: page.take,
       });
-      for (const order of rows) ctx.loaders.orderById.prime(order.id, order);
+      for (const order of rows) ctx.loaders.ordersById.prime(order.id, order);
       return toConnection(rows, page.size);
     },
   },
@@ -50,11 +50,11 @@ export const resolvers: Resolvers = {
     __resolveReference: (reference) => ({ id: reference.id }),
     orders: (user, args, ctx) => {
       orderPageBounds(args); // a bad cursor fails this field, not the whole batch
-      return ctx.loaders.ordersByUser.load({ userId: user.id, first: args.first, after: args.after });
+      return ctx.loaders.ordersByUserId.load({ userId: user.id, first: args.first, after: args.after });
     },
   },
   Order: {
-    __resolveReference: (reference, ctx) => ctx.loaders.orderById.load(reference.id),
+    __resolveReference: (reference, ctx) => ctx.loaders.ordersById.load(reference.id),
     user: (order) => ({ __typename: 'User', id: order.userId }),
     items: async (order, _args, ctx) =>
       (await ctx.loaders.itemsByOrderId.load(order.id)).map((item) => ({ ...item, currency: order.currency })),

@@ -7,8 +7,10 @@ import { isUuid } from '../data/ids.ts';
 import { releaseStock, reserveStock } from './reservations.ts';
 
 /**
- * Consumes `order-events`: OrderPlaced reserves stock, OrderCancelled
- * releases it; every other order event is none of this service's business.
+ * Consumes `order-events`: OrderPlaced reserves stock; OrderCancelled and
+ * OrderRejected release it (orders may reject an order it cannot price even
+ * after stock was reserved); every other order event is none of this
+ * service's business.
  * An event of a shape or version this code does not know is thrown back, so
  * the bus retries it and then parks it on the dead-letter topic.
  */
@@ -34,7 +36,8 @@ export function orderEventsHandler(runtime: ServiceRuntime<ProductsDb, ProductsT
         });
         return;
       }
-      case 'OrderCancelled': {
+      case 'OrderCancelled':
+      case 'OrderRejected': {
         const data = parse(orderCancelledV1, event);
         await runtime.processOnce(event, async (tx, emit) => {
           const outcome = await releaseStock(tx, emit, event, data.orderId);

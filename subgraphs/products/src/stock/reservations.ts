@@ -1,6 +1,7 @@
 import { TOPICS, type EventEnvelope } from '@storefront/platform/events/envelope';
 import type { Emit } from '@storefront/platform/server/service';
 import type { ProductsTx } from '../data/client.ts';
+import type { Prisma } from '../data/generated/client.ts';
 import { isUuid } from '../data/ids.ts';
 import { stockRejected, stockReleased, stockReserved, type ReservedLine, type UnavailableLine } from '../events/stock-events.ts';
 
@@ -44,14 +45,14 @@ export async function reserveStock(tx: ProductsTx, emit: Emit, cause: EventEnvel
     const product = byId.get(productId);
     if (!product) {
       unavailable.push({ productId, requested: quantity, available: 0 });
-      problems.push(`unknown product ${productId}`);
+      problems.push(`product ${productId} is not in the catalog`);
     } else if (product.stock_level < quantity) {
       unavailable.push({ productId, requested: quantity, available: product.stock_level });
-      problems.push(`${product.name}: ${quantity} requested, ${product.stock_level} available`);
+      problems.push(`${product.name} (${quantity} requested, ${product.stock_level} in stock)`);
     }
   }
   if (unavailable.length) {
-    await emit(TOPICS.inventoryEvents, stockRejected(cause, orderId, `Insufficient stock (${problems.join('; ')})`, unavailable));
+    await emit(TOPICS.inventoryEvents, stockRejected(cause, orderId, `Not available: ${problems.join('; ')}`, unavailable));
     return 'rejected';
   }
 
@@ -60,7 +61,7 @@ export async function reserveStock(tx: ProductsTx, emit: Emit, cause: EventEnvel
     return { productId, quantity, unitPrice: { amount: product.price_amount, currency: product.currency } };
   });
   await changeStock(tx, lines, -1);
-  await tx.stockReservation.create({ data: { orderId, lines: lines as unknown as object[] } });
+  await tx.stockReservation.create({ data: { orderId, lines: lines as unknown as Prisma.InputJsonArray } });
   await emit(TOPICS.inventoryEvents, stockReserved(cause, orderId, lines));
   return 'reserved';
 }
@@ -79,10 +80,10 @@ export async function releaseStock(tx: ProductsTx, emit: Emit, cause: EventEnvel
   return 'released';
 }
 
-/** One order line per product, quantities of repeated products added up, in id order. */
+/** One line per product, quantities of a repeated product added up, in the order's own order. */
 function mergeLines(items: RequestedLine[]): Map<string, number> {
   const merged = new Map<string, number>();
-  for (const item of [...items].sort((a, b) => (a.productId < b.productId ? -1 : 1))) {
+  for (const item of items) {
     const id = item.productId.toLowerCase();
     merged.set(id, (merged.get(id) ?? 0) + item.quantity);
   }
