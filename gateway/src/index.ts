@@ -68,6 +68,8 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
     formatError: maskErrors(logger),
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
+    // Shutdown is one ordered sequence owned by the process (server/main.ts), not Apollo's own signal handlers.
+    stopOnTerminationSignals: false,
     plugins: production ? [ApolloServerPluginLandingPageDisabled()] : [],
   });
   await apollo.start();

@@ -1,4 +1,5 @@
 import { BadUserInputError } from './errors.ts';
+import { isUuid } from './ids.ts';
 
 /**
  * Relay-style cursor pagination over a (createdAt, id) keyset, newest first.
@@ -15,6 +16,12 @@ export interface PageArgs {
   after?: string | null;
 }
 
+/** A validated page request: how many rows, after which (createdAt, id), newest first. */
+export interface PageBounds {
+  size: number;
+  after: Keyset | null;
+}
+
 export interface Connection<T> {
   edges: { cursor: string; node: T }[];
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
@@ -27,10 +34,16 @@ export function encodeCursor(key: Keyset): string {
   return Buffer.from(JSON.stringify([key.createdAt.toISOString(), key.id])).toString('base64url');
 }
 
+/**
+ * Cursors come back from clients, so they are checked like any input. Every
+ * keyset here is (createdAt, uuid id): a cursor whose id is not a UUID was
+ * forged, and comparing it with an id column would be a database error
+ * instead of BAD_USER_INPUT.
+ */
 export function decodeCursor(cursor: string, field = 'after'): Keyset {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string') {
+    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string' && isUuid(value[1])) {
       const createdAt = new Date(value[0]);
       if (!Number.isNaN(createdAt.getTime())) return { createdAt, id: value[1] };
     }
@@ -49,19 +62,28 @@ export function pageSize(first: number | null | undefined, field = 'first'): num
 }
 
 /**
+ * Page size and decoded cursor, for queries that build their own keyset
+ * condition (window queries behind DataLoaders). Checked before loading, so a
+ * bad argument fails its own field and not the whole batch of a loader.
+ */
+export function pageBounds(args: PageArgs): PageBounds {
+  const size = pageSize(args.first);
+  return { size, after: args.after ? decodeCursor(args.after) : null };
+}
+
+/**
  * The Prisma `where` fragment for rows after the cursor in newest-first order,
  * and the `take` that fetches one extra row to learn whether a next page exists.
  */
 export function keysetQuery(args: PageArgs) {
-  const take = pageSize(args.first);
-  const after = args.after ? decodeCursor(args.after) : undefined;
+  const { size, after } = pageBounds(args);
   return {
-    take: take + 1,
+    take: size + 1,
     orderBy: [{ createdAt: 'desc' as const }, { id: 'desc' as const }],
     where: after
       ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] }
       : {},
-    size: take,
+    size,
   };
 }
 

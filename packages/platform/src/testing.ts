@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { signSubgraphRequest } from './auth/gateway-signature.ts';
 import type { Identity } from './auth/identity.ts';
+import type { EventBus } from './events/bus.ts';
+import type { EventEnvelope } from './events/envelope.ts';
 
 /**
  * Helpers for the project's tests. Tests run against the real backends when
@@ -35,6 +37,17 @@ export async function callSubgraph<T = Record<string, any>>(
     body,
   });
   return { status: res.status, ...((await res.json()) as object) };
+}
+
+export type SubgraphCaller = <T = Record<string, any>>(
+  query: string,
+  variables?: Record<string, unknown>,
+  identity?: Identity | null,
+) => Promise<GraphQLResult<T>>;
+
+/** `callSubgraph` bound to one running service, as its tests call it. */
+export function subgraphCaller(service: { url: string }): SubgraphCaller {
+  return (query, variables = {}, identity = null) => callSubgraph(service.url, query, variables, identity);
 }
 
 /** Creates a fresh PostgreSQL database on the test server; undefined when tests run embedded. */
@@ -96,4 +109,27 @@ export async function eventually<T>(check: () => Promise<T | undefined | false> 
     if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+export interface EventRecorder {
+  /** Events in arrival order. */
+  events: EventEnvelope[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Records what is published on `topics`, as another service would see it.
+ * A group of its own per recorder, so it shares no events with the service's
+ * consumers or another recorder; a new group starts at the beginning of each
+ * topic, so nothing published before it joined is missed.
+ */
+export async function recordEvents(bus: EventBus, topics: string[]): Promise<EventRecorder> {
+  const events: EventEnvelope[] = [];
+  await bus.ensureTopics(topics);
+  const handle = await bus.consume({
+    groupId: `test-recorder-${randomBytes(6).toString('hex')}`,
+    topics,
+    handler: async ({ event }) => void events.push(event),
+  });
+  return { events, stop: () => handle.stop() };
 }

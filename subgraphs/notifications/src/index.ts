@@ -5,12 +5,7 @@ import { parse } from 'graphql';
 import { startService, type ServiceDefinition, type StartDependencies } from '@storefront/platform/server/service';
 import type { NotificationsConfig } from './config.ts';
 import type { Context } from './context.ts';
-import {
-  createNotificationsClient,
-  type NotificationsClientOptions,
-  type NotificationsDb,
-  type NotificationsTx,
-} from './data/client.ts';
+import { createNotificationsClient, type NotificationsDb, type NotificationsTx } from './data/client.ts';
 import { createLoaders } from './data/loaders.ts';
 import { notificationConsumers } from './events/consumers.ts';
 import { permissions } from './permissions.ts';
@@ -25,17 +20,14 @@ export const notificationsTypeDefs = parse(readFileSync(join(root, 'subgraphs/no
  * The notifications service: turns order events into messages for their
  * customers and keeps its own list of recipients from user events.
  */
-export function notificationsService(
-  config: NotificationsConfig,
-  clientOptions: NotificationsClientOptions = {},
-): ServiceDefinition<NotificationsDb, NotificationsTx, Context> {
+export function notificationsService(config: NotificationsConfig): ServiceDefinition<NotificationsDb, NotificationsTx, Context> {
   return {
     name: 'notifications',
     config,
     port: config.NOTIFICATIONS_PORT,
     typeDefs: notificationsTypeDefs,
     migrationsDir: join(root, 'prisma/notifications/migrations'),
-    createClient: (database) => createNotificationsClient(database, clientOptions),
+    createClient: createNotificationsClient,
     build: (runtime) => ({
       resolvers,
       permissions,
@@ -45,9 +37,6 @@ export function notificationsService(
   };
 }
 
-export interface NotificationsStartDependencies extends StartDependencies, NotificationsClientOptions {}
-
-export async function startNotifications(config: NotificationsConfig, dependencies: NotificationsStartDependencies = {}) {
-  const { onQuery, ...start } = dependencies;
-  return startService(notificationsService(config, onQuery ? { onQuery } : {}), start);
+export async function startNotifications(config: NotificationsConfig, dependencies?: StartDependencies) {
+  return startService(notificationsService(config), dependencies);
 }

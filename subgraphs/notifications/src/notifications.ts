@@ -1,8 +1,8 @@
 import { isStaff, type Identity } from '@storefront/platform/auth/identity';
 import { ForbiddenError, NotFoundError } from '@storefront/platform/errors';
+import { isUuid } from '@storefront/platform/ids';
 import type { Context } from './context.ts';
 import type { Notification } from './data/client.ts';
-import { isUuid } from './ids.ts';
 
 /**
  * What users do with their notifications. Someone else's notification is

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { TOPICS } from '@storefront/platform/events/envelope';
 import { BadUserInputError } from '@storefront/platform/errors';
+import { isUuid, normaliseId } from '@storefront/platform/ids';
 import type { Identity } from '@storefront/platform/auth/identity';
 import type { Context } from './context.ts';
 import type { Order } from './data/client.ts';
 import { Prisma } from './data/generated/client.ts';
 import type { ShippingAddress } from './data/views.ts';
 import { orderPlaced } from './events/order-events.ts';
-import { isUuid, normaliseId } from './ids.ts';
 
 export const MAX_LINES = 100;
 export const MAX_QUANTITY = 1000;

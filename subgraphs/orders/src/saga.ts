@@ -1,5 +1,6 @@
 import type { EventHandler } from '@storefront/platform/events/bus';
 import type { Emit, ServiceRuntime } from '@storefront/platform/server/service';
+import { normaliseId } from '@storefront/platform/ids';
 import type { OrderItem, OrdersDb, OrdersTx } from './data/client.ts';
 import type { Money } from './data/views.ts';
 import {
@@ -10,7 +11,6 @@ import {
   type StockRejected,
   type StockReserved,
 } from './events/inventory-events.ts';
-import { normaliseId } from './ids.ts';
 import type { Cause } from './events/order-events.ts';
 import { changeStatus } from './status.ts';
 

@@ -1,8 +1,8 @@
 import { ConflictError, ForbiddenError, NotFoundError } from '@storefront/platform/errors';
 import { isStaff, type Identity } from '@storefront/platform/auth/identity';
+import { isUuid } from '@storefront/platform/ids';
 import type { Context } from './context.ts';
 import type { Order, OrderStatus } from './data/client.ts';
-import { isUuid } from './ids.ts';
 import { changeStatus } from './status.ts';
 import type { StatusAfterPlacing } from './events/order-events.ts';
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { subgraphCaller, type SubgraphCaller } from '@storefront/platform/testing';
 import type { Identity } from '@storefront/platform/auth/identity';
 import {
   admin,
-  caller,
   customer,
   knownProducts,
   ORDER,
@@ -30,7 +30,7 @@ const ORDERS = `query($first: Int, $after: String, $status: OrderStatus) {
 
 describe('orders: who may see and change an order', () => {
   let orders: Orders;
-  let call: ReturnType<typeof caller>;
+  let call: SubgraphCaller;
   let product: string;
   const ann = customer();
   const bob = customer();
@@ -39,7 +39,7 @@ describe('orders: who may see and change an order', () => {
 
   before(async () => {
     orders = await startTestOrders();
-    call = caller(orders);
+    call = subgraphCaller(orders);
     [product] = (await knownProducts(orders, 1)) as [string];
   });
   after(() => orders.stop());

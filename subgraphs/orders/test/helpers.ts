@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { callSubgraph, eventually, serviceTestEnv } from '@storefront/platform/testing';
+import { eventually, recordEvents, serviceTestEnv, type EventRecorder } from '@storefront/platform/testing';
 import { createEvent, TOPICS, type EventEnvelope } from '@storefront/platform/events/envelope';
 import type { Identity } from '@storefront/platform/auth/identity';
 import type { RunningService } from '@storefront/platform/server/service';
@@ -19,11 +19,6 @@ export async function startTestOrders(): Promise<Orders> {
 export const customer = (): Identity => ({ userId: randomUUID(), role: 'CUSTOMER' });
 export const staff = (): Identity => ({ userId: randomUUID(), role: 'STAFF' });
 export const admin = (): Identity => ({ userId: randomUUID(), role: 'ADMIN' });
-
-export function caller(orders: Orders) {
-  return (query: string, variables?: Record<string, unknown>, identity: Identity | null = null) =>
-    callSubgraph(orders.url, query, variables, identity);
-}
 
 export const ORDER_FIELDS = `id status user { id } total { amount currency }
   items { product { id } quantity unitPrice { amount currency } lineTotal { amount currency } }
@@ -70,13 +65,4 @@ export async function waitForStatus(orders: Orders, orderId: string, status: str
 }
 
 /** Everything orders publishes on order-events from now on (and before: consumers start at the beginning). */
-export async function observeOrderEvents(orders: Orders): Promise<{ events: EventEnvelope[]; stop: () => Promise<void> }> {
-  const events: EventEnvelope[] = [];
-  await orders.bus.ensureTopics([TOPICS.orderEvents]);
-  const handle = await orders.bus.consume({
-    groupId: `test-observer-${randomUUID()}`,
-    topics: [TOPICS.orderEvents],
-    handler: async ({ event }) => void events.push(event),
-  });
-  return { events, stop: () => handle.stop() };
-}
+export const observeOrderEvents = (orders: Orders): Promise<EventRecorder> => recordEvents(orders.bus, [TOPICS.orderEvents]);

@@ -2,21 +2,22 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { enqueueEvents } from '@storefront/platform/events/outbox';
+import { subgraphCaller, type SubgraphCaller } from '@storefront/platform/testing';
 import { createLogger } from '@storefront/platform/logger';
 import type { Context } from '../src/context.ts';
 import { createLoaders } from '../src/data/loaders.ts';
 import { placeOrder } from '../src/place-order.ts';
-import { caller, customer, knownProducts, PLACE_ORDER, startTestOrders, type Orders } from './helpers.ts';
+import { customer, knownProducts, PLACE_ORDER, startTestOrders, type Orders } from './helpers.ts';
 
 describe('orders: placeOrder', () => {
   let orders: Orders;
-  let call: ReturnType<typeof caller>;
+  let call: SubgraphCaller;
   let products: [string, string, string];
   const ann = customer();
 
   before(async () => {
     orders = await startTestOrders();
-    call = caller(orders);
+    call = subgraphCaller(orders);
     products = (await knownProducts(orders, 3)) as [string, string, string];
   });
   after(() => orders.stop());

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { eventually } from '@storefront/platform/testing';
+import { eventually, subgraphCaller, type SubgraphCaller } from '@storefront/platform/testing';
 import { createEvent, TOPICS, deadLetterTopic } from '@storefront/platform/events/envelope';
 import {
-  caller,
   customer,
   knownProducts,
   observeOrderEvents,
@@ -21,14 +20,14 @@ import {
 
 describe('orders: the order saga, driven by inventory events', () => {
   let orders: Orders;
-  let call: ReturnType<typeof caller>;
+  let call: SubgraphCaller;
   let observer: Awaited<ReturnType<typeof observeOrderEvents>>;
   const ann = customer();
   const clerk = staff();
 
   before(async () => {
     orders = await startTestOrders();
-    call = caller(orders);
+    call = subgraphCaller(orders);
     observer = await observeOrderEvents(orders);
   });
   after(async () => {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { caller, staff, startTestOrders, type Orders } from './helpers.ts';
+import { subgraphCaller, type SubgraphCaller } from '@storefront/platform/testing';
+import { staff, startTestOrders, type Orders } from './helpers.ts';
 
 /**
  * N+1 guard. A request's cost is the number of SQL statements the service
@@ -14,14 +15,14 @@ import { caller, staff, startTestOrders, type Orders } from './helpers.ts';
  */
 describe('orders: statements per request do not grow with the page', () => {
   let orders: Orders;
-  let call: ReturnType<typeof caller>;
+  let call: SubgraphCaller;
   const clerk = staff();
   const users = Array.from({ length: 30 }, () => randomUUID());
   const orderIds: string[] = [];
 
   before(async () => {
     orders = await startTestOrders();
-    call = caller(orders);
+    call = subgraphCaller(orders);
     const start = Date.now() - 1_000_000;
     for (let i = 0; i < 120; i++) {
       const order = await orders.db.order.create({

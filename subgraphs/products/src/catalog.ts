@@ -1,9 +1,9 @@
 import { TOPICS } from '@storefront/platform/events/envelope';
 import { BadUserInputError, NotFoundError } from '@storefront/platform/errors';
+import { parseId } from '@storefront/platform/ids';
 import type { Context } from './context.ts';
 import type { Category, Product, ProductsTx } from './data/client.ts';
 import { Prisma } from './data/generated/client.ts';
-import { parseId } from './data/ids.ts';
 import { productCreated, productUpdated } from './events/product-events.ts';
 import type { CreateProductInput, UpdateProductInput } from './generated/graphql.ts';
 import {

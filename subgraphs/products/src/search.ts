@@ -1,7 +1,7 @@
-import type { Connection, PageArgs } from '@storefront/platform/pagination';
+import { BadUserInputError } from '@storefront/platform/errors';
+import { pageSize, type Connection, type PageArgs } from '@storefront/platform/pagination';
 import type { Context } from './context.ts';
 import type { Product } from './data/client.ts';
-import { decodeOffsetCursor, encodeOffsetCursor, pageSize } from './data/pages.ts';
 import { validSearchQuery } from './validation.ts';
 
 /**
@@ -24,4 +24,18 @@ export async function searchProducts(ctx: Context, query: string, args: PageArgs
     product && !(product instanceof Error) ? [{ cursor: encodeOffsetCursor(offset + index), node: product }] : [],
   );
   return { edges, pageInfo: { hasNextPage: hits.length > size, endCursor: edges.at(-1)?.cursor ?? null } };
+}
+
+/**
+ * Ranked results have no stable keyset (a rank is not unique and not indexed),
+ * so their cursors carry the position in the ranking instead.
+ */
+const OFFSET_CURSOR = /^rank:(\d{1,7})$/;
+
+const encodeOffsetCursor = (offset: number): string => Buffer.from(`rank:${offset}`).toString('base64url');
+
+function decodeOffsetCursor(cursor: string, field = 'after'): number {
+  const match = OFFSET_CURSOR.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!match) throw new BadUserInputError(`"${field}" is not a valid cursor`, field);
+  return Number(match[1]);
 }

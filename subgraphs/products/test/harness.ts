@@ -3,8 +3,7 @@ import type { Identity } from '@storefront/platform/auth/identity';
 import type { DeliveredEvent } from '@storefront/platform/events/bus';
 import { createEvent, TOPICS, type EventEnvelope } from '@storefront/platform/events/envelope';
 import { startService, type RunningService, type ServiceRuntime } from '@storefront/platform/server/service';
-import { callSubgraph, serviceTestEnv, type GraphQLResult } from '@storefront/platform/testing';
-import type { Database } from '@storefront/platform/db/database';
+import { recordEvents, serviceTestEnv, subgraphCaller, type SubgraphCaller } from '@storefront/platform/testing';
 import type { Context } from '../src/context.ts';
 import type { ProductsDb, ProductsTx } from '../src/data/client.ts';
 import { loadProductsConfig, productsService } from '../src/index.ts';
@@ -24,12 +23,10 @@ export const EVENT_TIMEOUT_MS = process.env.KAFKA_BROKERS ? 60_000 : 10_000;
 
 export interface ProductsHarness {
   service: RunningService<ProductsDb>;
-  /** SQL statements the service has sent so far (reads and writes, its own and the platform's). */
-  statements: { count: number };
   runtime: ServiceRuntime<ProductsDb, ProductsTx>;
   /** inventory-events as published, in arrival order. */
   published: EventEnvelope[];
-  call: <T = Record<string, any>>(query: string, variables?: Record<string, unknown>, identity?: Identity | null) => Promise<GraphQLResult<T>>;
+  call: SubgraphCaller;
   /** Delivers an order event to the stock consumer as the bus would, and waits for it. */
   deliver: (event: EventEnvelope) => Promise<void>;
   createCategory: (name?: string) => Promise<{ id: string; name: string }>;
@@ -51,29 +48,19 @@ export async function startProductsHarness(): Promise<ProductsHarness> {
   const config = loadProductsConfig(await serviceTestEnv());
   const definition = productsService(config);
   let runtime: ServiceRuntime<ProductsDb, ProductsTx> | undefined;
-  const statements = { count: 0 };
   const service = await startService<ProductsDb, ProductsTx, Context>({
     ...definition,
-    createClient: (database) => definition.createClient({ ...database, adapter: countingAdapter(database.adapter, statements) }),
     build: (rt) => {
       runtime = rt;
       return definition.build(rt);
     },
   });
-  const published: EventEnvelope[] = [];
-  await service.bus.ensureTopics([TOPICS.inventoryEvents, TOPICS.orderEvents]);
-  await service.bus.consume({
-    groupId: 'products-test-observer',
-    topics: [TOPICS.inventoryEvents],
-    handler: async ({ event }) => void published.push(event),
-  });
-
-  const call: ProductsHarness['call'] = (query, variables = {}, identity = null) => callSubgraph(service.url, query, variables, identity);
+  const { events: published } = await recordEvents(service.bus, [TOPICS.inventoryEvents]);
+  const call = subgraphCaller(service);
   const handler = orderEventsHandler(runtime!);
   let offset = 0;
   return {
     service,
-    statements,
     runtime: runtime!,
     published,
     call,
@@ -125,29 +112,3 @@ export const orderCancelled = (orderId: string) =>
 /** The events about one aggregate (an order or a product) published so far. */
 export const eventsFor = (published: EventEnvelope[], aggregateId: string, type?: string) =>
   published.filter((e) => e.aggregateId === aggregateId && (!type || e.type === type));
-
-/**
- * Counts statements where they leave for the database: every query the
- * Prisma client runs, in or out of a transaction, goes through the driver
- * adapter's queryRaw/executeRaw.
- */
-function countingAdapter(factory: Database['adapter'], counter: { count: number }): Database['adapter'] {
-  const counting = <T extends object>(target: T): T =>
-    new Proxy(target, {
-      get(object, property) {
-        const value = Reflect.get(object, property, object) as unknown;
-        if (typeof value !== 'function') return value;
-        if (property === 'queryRaw' || property === 'executeRaw') {
-          return (...args: unknown[]) => {
-            counter.count++;
-            return (value as (...a: unknown[]) => unknown).apply(object, args);
-          };
-        }
-        if (property === 'connect' || property === 'startTransaction') {
-          return async (...args: unknown[]) => counting(await (value as (...a: unknown[]) => Promise<object>).apply(object, args));
-        }
-        return (value as (...a: unknown[]) => unknown).bind(object);
-      },
-    });
-  return counting(factory);
-}

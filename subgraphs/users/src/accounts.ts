@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { TOPICS } from '@storefront/platform/events/envelope';
 import { BadUserInputError, ForbiddenError, NotFoundError, UnauthenticatedError } from '@storefront/platform/errors';
 import type { Identity } from '@storefront/platform/auth/identity';
+import { isUuid } from '@storefront/platform/ids';
 import { assertStrongPassword, hashPassword, verifyPassword } from './auth/passwords.ts';
 import { hashRefreshToken, newRefreshToken, signAccessToken } from './auth/sessions.ts';
 import type { Context } from './context.ts';
@@ -120,6 +121,7 @@ export async function updateProfile(
 
 export async function deactivateUser(ctx: Context, identity: Identity, id: string): Promise<User> {
   if (identity.userId !== id && identity.role !== 'ADMIN') throw new ForbiddenError('Only an admin can deactivate another user');
+  if (!isUuid(id)) throw new NotFoundError('User', id);
   return ctx.runtime.transact(async (tx, emit) => {
     const existing = await tx.user.findUnique({ where: { id } });
     if (!existing) throw new NotFoundError('User', id);

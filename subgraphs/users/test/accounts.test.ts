@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { callSubgraph, serviceTestEnv } from '@storefront/platform/testing';
+import { serviceTestEnv, subgraphCaller, type SubgraphCaller } from '@storefront/platform/testing';
 import type { RunningService } from '@storefront/platform/server/service';
 import { loadUsersConfig, startUsers } from '../src/index.ts';
 
@@ -11,11 +11,11 @@ const REFRESH = `mutation($t: String!) { refreshSession(refreshToken: $t) { acce
 
 describe('users: accounts and sessions', () => {
   let users: RunningService;
-  const call = (query: string, variables?: Record<string, unknown>, identity?: Parameters<typeof callSubgraph>[3]) =>
-    callSubgraph(users.url, query, variables, identity);
+  let call: SubgraphCaller;
 
   before(async () => {
     users = await startUsers(loadUsersConfig(await serviceTestEnv()));
+    call = subgraphCaller(users);
   });
   after(() => users.stop());
 
@@ -69,6 +69,31 @@ describe('users: accounts and sessions', () => {
     assert.equal(asStaff.data?.user.email, 'dave@example.com');
     const asOther = await call(query, { id: dave.id }, { userId: 'f0000000-0000-4000-8000-000000000000', role: 'CUSTOMER' });
     assert.equal(asOther.errors?.[0]?.extensions?.code, 'FORBIDDEN');
+  });
+
+  it('answers malformed ids like unknown ones, never with a database error', async () => {
+    const staff = { userId: 'f0000000-0000-4000-8000-000000000000', role: 'STAFF' } as const;
+    const admin = { userId: 'f0000000-0000-4000-8000-00000000000a', role: 'ADMIN' } as const;
+    for (const id of ['not-a-uuid', 'f0000000-0000-4000-8000-000000000999']) {
+      const lookup = await call(`query($id: ID!) { user(id: $id) { id } }`, { id }, staff);
+      assert.equal(lookup.errors?.[0]?.extensions?.code, 'NOT_FOUND', JSON.stringify(lookup.errors));
+      const deactivate = await call(`mutation($id: ID!) { deactivateUser(id: $id) { id } }`, { id }, admin);
+      assert.equal(deactivate.errors?.[0]?.extensions?.code, 'NOT_FOUND', JSON.stringify(deactivate.errors));
+    }
+
+    const erin = (await call(SIGN_UP, { input: { email: 'erin@example.com', password: 'erins-password-1', name: 'Erin' } })).data!.signUp.user;
+    const entities = await call(
+      `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id name } } }`,
+      { r: [{ __typename: 'User', id: 'not-a-uuid' }, { __typename: 'User', id: erin.id }] },
+      staff,
+    );
+    assert.equal(entities.errors, undefined, JSON.stringify(entities.errors));
+    assert.deepEqual(entities.data?._entities, [null, { id: erin.id, name: 'Erin' }]);
+
+    const forged = Buffer.from(JSON.stringify([new Date().toISOString(), 'not-a-uuid'])).toString('base64url');
+    const page = await call(`query($after: String) { users(first: 2, after: $after) { edges { cursor } } }`, { after: forged }, staff);
+    assert.equal(page.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT', JSON.stringify(page.errors));
+    assert.equal(page.errors?.[0]?.extensions?.field, 'after');
   });
 
   it('refuses requests that the gateway did not sign', async () => {

@@ -65,6 +65,10 @@ export function verifySubgraphRequest(
   const given = Buffer.from(signature, 'base64url');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'invalid' };
 
+  return decodeIdentity(encoded);
+}
+
+function decodeIdentity(encoded: string): SignatureCheck {
   if (!encoded) return { ok: true, identity: null };
   try {
     const claims = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as { sub?: unknown; role?: unknown };
@@ -73,4 +77,78 @@ export function verifySubgraphRequest(
   } catch {
     return { ok: false, reason: 'invalid' };
   }
+}
+
+/**
+ * Subscriptions travel over one WebSocket per subgraph that the gateway
+ * multiplexes for many callers, so each subscribe message carries its own
+ * signed identity (in `extensions.storefront`), and the connection itself is
+ * opened with a signed timestamp (in `connectionParams`).
+ */
+export interface SignedSubscription {
+  identity: string;
+  timestamp: string;
+  signature: string;
+}
+
+const operationDigest = (query: string, variables: Record<string, unknown> | null | undefined) =>
+  createHash('sha256').update(query).update('\n').update(stableStringify(variables ?? {})).digest('hex');
+
+export function signSubscription(
+  secret: string,
+  operation: { query: string; variables?: Record<string, unknown> | null },
+  identity: Identity | null,
+  now = Date.now(),
+): SignedSubscription {
+  const timestamp = String(now);
+  const encoded = encodeIdentity(identity);
+  const signature = createHmac('sha256', secret)
+    .update(`subscribe\n${timestamp}\n${encoded}\n${operationDigest(operation.query, operation.variables)}`)
+    .digest('base64url');
+  return { identity: encoded, timestamp, signature };
+}
+
+export function verifySubscription(
+  secret: string,
+  operation: { query: string; variables?: Record<string, unknown> | null },
+  signed: Partial<SignedSubscription> | undefined,
+  options: { maxSkewMs?: number; now?: number } = {},
+): SignatureCheck {
+  if (!signed?.timestamp || !signed.signature) return { ok: false, reason: 'missing' };
+  const skew = Math.abs((options.now ?? Date.now()) - Number(signed.timestamp));
+  if (!Number.isFinite(skew) || skew > (options.maxSkewMs ?? 30_000)) return { ok: false, reason: 'stale' };
+  const expected = createHmac('sha256', secret)
+    .update(`subscribe\n${signed.timestamp}\n${signed.identity ?? ''}\n${operationDigest(operation.query, operation.variables)}`)
+    .digest();
+  const given = Buffer.from(signed.signature, 'base64url');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'invalid' };
+  return decodeIdentity(signed.identity ?? '');
+}
+
+export function signConnection(secret: string, now = Date.now()): { timestamp: string; signature: string } {
+  const timestamp = String(now);
+  return { timestamp, signature: createHmac('sha256', secret).update(`connect\n${timestamp}`).digest('base64url') };
+}
+
+export function verifyConnection(
+  secret: string,
+  params: { timestamp?: unknown; signature?: unknown } | undefined,
+  options: { maxSkewMs?: number; now?: number } = {},
+): boolean {
+  if (typeof params?.timestamp !== 'string' || typeof params.signature !== 'string') return false;
+  const skew = Math.abs((options.now ?? Date.now()) - Number(params.timestamp));
+  if (!Number.isFinite(skew) || skew > (options.maxSkewMs ?? 30_000)) return false;
+  const expected = createHmac('sha256', secret).update(`connect\n${params.timestamp}`).digest();
+  const given = Buffer.from(params.signature, 'base64url');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** JSON with object keys sorted, so both sides hash the same bytes for the same variables. */
+export function stableStringify(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
 }

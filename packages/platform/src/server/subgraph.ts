@@ -71,6 +71,8 @@ export async function createSubgraphServer<TContext extends BaseContext>(
     formatError: maskErrors(options.logger),
     csrfPrevention: false,
     allowBatchedHttpRequests: false,
+    // Shutdown is one ordered sequence owned by the process (server/main.ts), not Apollo's own signal handlers.
+    stopOnTerminationSignals: false,
     // Federated tracing is for Apollo's cloud reporting, which this project does not use.
     plugins: [ApolloServerPluginInlineTraceDisabled()],
   });

@@ -10,16 +10,4 @@ export interface UserReference {
   id: string;
 }
 
-export interface NotificationsClientOptions {
-  /** Called with every SQL statement the client sends (tests count them). */
-  onQuery?: (sql: string) => void;
-}
-
-export function createNotificationsClient(database: Database, options: NotificationsClientOptions = {}): NotificationsDb {
-  const { onQuery } = options;
-  if (!onQuery) return new PrismaClient({ adapter: database.adapter });
-  const client = new PrismaClient({ adapter: database.adapter, log: [{ emit: 'event', level: 'query' }] });
-  client.$on('query', (event) => onQuery(event.query));
-  // The logging client differs from the plain one only in its `$on` overloads.
-  return client as unknown as NotificationsDb;
-}
+export const createNotificationsClient = (database: Database): NotificationsDb => new PrismaClient({ adapter: database.adapter });

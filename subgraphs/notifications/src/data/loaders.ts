@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
-import { toConnection, type Connection } from '@storefront/platform/pagination';
-import { isUuid, normaliseId } from '../ids.ts';
-import type { PageBounds } from '../pages.ts';
+import { createByIdLoader } from '@storefront/platform/db/loaders';
+import { isUuid, normaliseId } from '@storefront/platform/ids';
+import { toConnection, type Connection, type PageBounds } from '@storefront/platform/pagination';
 import type { Notification, NotificationsDb } from './client.ts';
 
 /**
@@ -9,12 +9,7 @@ import type { Notification, NotificationsDb } from './client.ts';
  * so N representations cost the same number of statements as one.
  */
 export function createLoaders(db: NotificationsDb) {
-  const notificationById = new DataLoader<string, Notification | null>(async (ids) => {
-    const wanted = [...new Set(ids.filter(isUuid).map(normaliseId))];
-    const rows = wanted.length ? await db.notification.findMany({ where: { id: { in: wanted } } }) : [];
-    const byId = new Map(rows.map((notification) => [notification.id, notification]));
-    return ids.map((id) => byId.get(normaliseId(id)) ?? null);
-  });
+  const notificationById = createByIdLoader((ids) => db.notification.findMany({ where: { id: { in: ids } } }));
 
   const notificationsByUser = new DataLoader<UserNotificationsKey, Connection<Notification>, string>(
     async (keys) => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { EventEnvelope } from '@storefront/platform/events/envelope';
-import { isUuid } from '../ids.ts';
+import { isUuid } from '@storefront/platform/ids';
 
 /**
  * The shapes of the events this service consumes, checked before use. A

@@ -1,9 +1,9 @@
 import { DateTimeScalar } from '@storefront/platform/scalars';
 import { UnauthenticatedError } from '@storefront/platform/errors';
+import { pageBounds } from '@storefront/platform/pagination';
 import type { Resolvers } from '../generated/graphql.ts';
 import type { Context } from '../context.ts';
 import { markRead, viewNotification } from '../notifications.ts';
-import { pageBounds } from '../pages.ts';
 
 const signedIn = (ctx: Context) => {
   if (!ctx.identity) throw new UnauthenticatedError();

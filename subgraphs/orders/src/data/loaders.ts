@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
-import { toConnection, type Connection } from '@storefront/platform/pagination';
-import { isUuid, normaliseId } from '../ids.ts';
-import { orderPageBounds } from '../pages.ts';
+import { createByIdLoader } from '@storefront/platform/db/loaders';
+import { isUuid, normaliseId } from '@storefront/platform/ids';
+import { pageBounds, toConnection, type Connection } from '@storefront/platform/pagination';
 import type { Order, OrderItem, OrderStatusChange, OrdersDb } from './client.ts';
 
 /**
@@ -9,12 +9,7 @@ import type { Order, OrderItem, OrderStatusChange, OrdersDb } from './client.ts'
  * page of N orders costs the same number of statements whatever N is.
  */
 export function createLoaders(db: OrdersDb) {
-  const ordersById = new DataLoader<string, Order | null>(async (ids) => {
-    const wanted = [...new Set(ids.filter(isUuid).map(normaliseId))];
-    const rows = wanted.length ? await db.order.findMany({ where: { id: { in: wanted } } }) : [];
-    const byId = new Map(rows.map((order) => [order.id, order]));
-    return ids.map((id) => byId.get(normaliseId(id)) ?? null);
-  });
+  const ordersById = createByIdLoader((ids) => db.order.findMany({ where: { id: { in: ids } } }));
 
   const itemsByOrderId = new DataLoader<string, OrderItem[]>(async (orderIds) => {
     const rows = await db.orderItem.findMany({
@@ -71,7 +66,7 @@ export interface UserOrdersKey {
  * then one query loads those orders.
  */
 async function userOrderPages(db: OrdersDb, keys: UserOrdersKey[]): Promise<Connection<Order>[]> {
-  const { size, after } = orderPageBounds(keys[0]!);
+  const { size, after } = pageBounds(keys[0]!);
   const userIds = [...new Set(keys.map((k) => k.userId).filter(isUuid).map(normaliseId))];
   if (userIds.length === 0) return keys.map(() => toConnection([], size));
   const afterAt = after ? after.createdAt.toISOString() : null;

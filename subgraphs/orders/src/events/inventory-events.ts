@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { EventEnvelope } from '@storefront/platform/events/envelope';
-import { isUuid } from '../ids.ts';
+import { isUuid } from '@storefront/platform/ids';
 
 /**
  * The inventory events orders reads, as products publishes them (version 1).

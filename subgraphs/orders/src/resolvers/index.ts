@@ -1,11 +1,10 @@
 import { DateTimeScalar } from '@storefront/platform/scalars';
-import { toConnection } from '@storefront/platform/pagination';
+import { keysetQuery, pageBounds, toConnection } from '@storefront/platform/pagination';
 import { isStaff } from '@storefront/platform/auth/identity';
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from '@storefront/platform/errors';
 import type { Resolvers } from '../generated/graphql.ts';
 import type { Context } from '../context.ts';
 import type { Money, ShippingAddress } from '../data/views.ts';
-import { orderPage, orderPageBounds } from '../pages.ts';
 import { placeOrder } from '../place-order.ts';
 import { transitionOrder } from '../transitions.ts';
 
@@ -28,7 +27,7 @@ export const resolvers: Resolvers = {
       return order;
     },
     orders: async (_parent, args, ctx) => {
-      const page = orderPage(args);
+      const page = keysetQuery(args);
       const rows = await ctx.runtime.db.order.findMany({
         where: { AND: [page.where, args.status ? { status: args.status } : {}] },
         orderBy: page.orderBy,
@@ -49,7 +48,7 @@ export const resolvers: Resolvers = {
     // Users owns the user; orders only needs the id to find their orders.
     __resolveReference: (reference) => ({ id: reference.id }),
     orders: (user, args, ctx) => {
-      orderPageBounds(args); // a bad cursor fails this field, not the whole batch
+      pageBounds(args); // a bad cursor fails this field, not the whole batch
       return ctx.loaders.ordersByUserId.load({ userId: user.id, first: args.first, after: args.after });
     },
   },

@@ -1,13 +1,11 @@
 import DataLoader from 'dataloader';
-import { encodeCursor, toConnection, type Connection, type Keyset } from '@storefront/platform/pagination';
-import type { Category, Product, ProductsDb } from './client.ts';
-import { isUuid } from './ids.ts';
+import { createByIdLoader } from '@storefront/platform/db/loaders';
+import { encodeCursor, toConnection, type Connection, type Keyset, type PageBounds } from '@storefront/platform/pagination';
+import type { Product, ProductsDb } from './client.ts';
 
 /** One page of one category's products; categories asking for the same page share a query. */
-export interface CategoryPageKey {
+export interface CategoryPageKey extends PageBounds {
   categoryId: string;
-  size: number;
-  after?: Keyset | undefined;
 }
 
 /**
@@ -16,19 +14,8 @@ export interface CategoryPageKey {
  * Ids that are not UUIDs resolve to null without reaching the database.
  */
 export function createLoaders(db: ProductsDb) {
-  const productById = new DataLoader<string, Product | null>(async (ids) => {
-    const wanted = [...new Set(ids.filter(isUuid).map((id) => id.toLowerCase()))];
-    const rows = wanted.length ? await db.product.findMany({ where: { id: { in: wanted } } }) : [];
-    const byId = new Map(rows.map((p) => [p.id, p]));
-    return ids.map((id) => byId.get(id.toLowerCase()) ?? null);
-  });
-
-  const categoryById = new DataLoader<string, Category | null>(async (ids) => {
-    const wanted = [...new Set(ids.filter(isUuid).map((id) => id.toLowerCase()))];
-    const rows = wanted.length ? await db.category.findMany({ where: { id: { in: wanted } } }) : [];
-    const byId = new Map(rows.map((c) => [c.id, c]));
-    return ids.map((id) => byId.get(id.toLowerCase()) ?? null);
-  });
+  const productById = createByIdLoader((ids) => db.product.findMany({ where: { id: { in: ids } } }));
+  const categoryById = createByIdLoader((ids) => db.category.findMany({ where: { id: { in: ids } } }));
 
   const productsOfCategory = new DataLoader<CategoryPageKey, Connection<Product>, string>(
     async (keys) => {
@@ -70,7 +57,7 @@ function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string
  * keyset, in one statement however many categories ask: the extra row tells
  * whether a next page exists.
  */
-function categoryPageIds(db: ProductsDb, categoryIds: string[], size: number, after: Keyset | undefined) {
+function categoryPageIds(db: ProductsDb, categoryIds: string[], size: number, after: Keyset | null) {
   return after
     ? db.$queryRaw<{ id: string }[]>`
         SELECT id FROM (

@@ -1,9 +1,8 @@
 import { DateTimeScalar } from '@storefront/platform/scalars';
-import { pageSize, toConnection } from '@storefront/platform/pagination';
+import { keysetQuery, pageBounds, toConnection } from '@storefront/platform/pagination';
 import { NotFoundError } from '@storefront/platform/errors';
+import { parseId } from '@storefront/platform/ids';
 import * as catalog from '../catalog.ts';
-import { parseId } from '../data/ids.ts';
-import { decodeProductCursor, productKeyset } from '../data/pages.ts';
 import type { Resolvers } from '../generated/graphql.ts';
 import { searchProducts } from '../search.ts';
 
@@ -16,7 +15,7 @@ export const resolvers: Resolvers = {
       return product;
     },
     products: async (_parent, args, ctx) => {
-      const page = productKeyset(args);
+      const page = keysetQuery(args);
       const categoryId = args.categoryId != null ? parseId(args.categoryId, 'categoryId') : undefined;
       const rows = await ctx.runtime.db.product.findMany({
         where: { ...page.where, ...(categoryId ? { categoryId } : {}) },
@@ -53,10 +52,6 @@ export const resolvers: Resolvers = {
   Category: {
     __resolveReference: (reference, ctx) => ctx.loaders.categoryById.load(reference.id),
     products: (category, args, ctx) =>
-      ctx.loaders.productsOfCategory.load({
-        categoryId: category.id,
-        size: pageSize(args.first),
-        after: args.after ? decodeProductCursor(args.after) : undefined,
-      }),
+      ctx.loaders.productsOfCategory.load({ categoryId: category.id, ...pageBounds(args) }),
   },
 };

@@ -1,9 +1,9 @@
 import type { DeliveredEvent } from '@storefront/platform/events/bus';
 import type { EventEnvelope } from '@storefront/platform/events/envelope';
+import { isUuid, normaliseId } from '@storefront/platform/ids';
 import type { ServiceRuntime } from '@storefront/platform/server/service';
 import { z } from 'zod';
 import type { ProductsDb, ProductsTx } from '../data/client.ts';
-import { isUuid } from '../data/ids.ts';
 import { releaseStock, reserveStock } from './reservations.ts';
 
 /**
@@ -14,7 +14,7 @@ import { releaseStock, reserveStock } from './reservations.ts';
  * An event of a shape or version this code does not know is thrown back, so
  * the bus retries it and then parks it on the dead-letter topic.
  */
-const orderId = z.string().refine(isUuid, 'orderId must be a UUID').transform((id) => id.toLowerCase());
+const orderId = z.string().refine(isUuid, 'orderId must be a UUID').transform(normaliseId);
 
 const orderPlacedV1 = z.object({
   orderId,

@@ -1,8 +1,8 @@
 import { TOPICS, type EventEnvelope } from '@storefront/platform/events/envelope';
+import { isUuid, normaliseId } from '@storefront/platform/ids';
 import type { Emit } from '@storefront/platform/server/service';
 import type { ProductsTx } from '../data/client.ts';
 import type { Prisma } from '../data/generated/client.ts';
-import { isUuid } from '../data/ids.ts';
 import { stockRejected, stockReleased, stockReserved, type ReservedLine, type UnavailableLine } from '../events/stock-events.ts';
 
 /**
@@ -84,7 +84,7 @@ export async function releaseStock(tx: ProductsTx, emit: Emit, cause: EventEnvel
 function mergeLines(items: RequestedLine[]): Map<string, number> {
   const merged = new Map<string, number>();
   for (const item of items) {
-    const id = item.productId.toLowerCase();
+    const id = normaliseId(item.productId);
     merged.set(id, (merged.get(id) ?? 0) + item.quantity);
   }
   return merged;

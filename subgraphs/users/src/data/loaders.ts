@@ -1,14 +1,14 @@
-import DataLoader from 'dataloader';
-import type { User, UsersDb } from './client.ts';
+import { createByIdLoader } from '@storefront/platform/db/loaders';
+import type { UsersDb } from './client.ts';
 
-/** Per-request loaders: the gateway sends one representation per entity; these collapse them into one query. */
+/**
+ * Per-request loaders: the gateway sends one representation per entity; these
+ * collapse them into one query. A malformed id loads as null (NOT_FOUND for
+ * `user(id)`, a null reference) instead of reaching the uuid column.
+ */
 export function createLoaders(db: UsersDb) {
   return {
-    userById: new DataLoader<string, User | null>(async (ids) => {
-      const rows = await db.user.findMany({ where: { id: { in: [...ids] } } });
-      const byId = new Map(rows.map((u) => [u.id, u]));
-      return ids.map((id) => byId.get(id) ?? null);
-    }),
+    userById: createByIdLoader((ids) => db.user.findMany({ where: { id: { in: ids } } })),
   };
 }
 
