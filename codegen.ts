@@ -1,4 +1,5 @@
 import type { CodegenConfig } from '@graphql-codegen/cli';
+import { clientCodegen } from './scripts/schema/lib/client-codegen.ts';
 
 /**
  * Resolver types for every subgraph, generated from its schema.graphql.
@@ -49,6 +50,9 @@ const config: CodegenConfig = {
       User: '../data/views.ts#UserReference',
       Product: '../data/views.ts#ProductReference',
     }),
+    // Client operations (clients/<app>/*.graphql): typed documents and the
+    // trusted-documents manifest, from the API schema `npm run compose` writes.
+    ...clientCodegen(),
   },
   hooks: {},
 };

@@ -41,7 +41,8 @@ async function startEmbedded(): Promise<() => Promise<void>> {
     const gatewayConfig = loadGatewayConfig();
     const gateway = await startGateway(
       { ...gatewayConfig, subgraphUrls: { ...Object.fromEntries(services.map((s) => [s.name, s.url])), ...gatewayConfig.subgraphUrls } },
-      { logger },
+      // The same bus as the services: the gateway hears of ended sessions on it.
+      { logger, bus },
     );
     const users = loadUsersConfig();
     process.stdout.write(

@@ -1,43 +1,81 @@
-import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { errors, jwtVerify } from 'jose';
 import { isRole, type Identity } from '@storefront/platform/auth/identity';
+import type { Logger } from '@storefront/platform/logger';
+import { createKeySet } from './jwks.ts';
+import type { RevocationList } from './revocation.ts';
 
 /**
  * Verifies `Authorization: Bearer <jwt>` against the users service's key set.
- * The algorithm is pinned (no `alg: none`, no HMAC confusion), and issuer,
- * audience and expiry are required. Keys are fetched by `kid` and cached; an
- * unknown `kid` triggers one refetch, which is what makes key rotation work.
+ * The algorithm is pinned (no `alg: none`, no HMAC-with-the-public-key
+ * confusion), `kid`, issuer, audience, expiry, subject and session are
+ * required, the token may not live longer than the gateway allows, and its
+ * session or user must not have been revoked. Clients learn only "expired",
+ * "not valid" or "session ended"; the precise reason goes to the audit log.
  */
-export type TokenCheck = { ok: true; identity: Identity | null } | { ok: false; message: string };
+export type TokenCheck =
+  | { ok: true; identity: Identity | null; sessionId?: string }
+  | { ok: false; message: string; reason: string };
 
 export interface AccessTokenVerifier {
   verify(authorization: string | undefined): Promise<TokenCheck>;
 }
 
-export function createAccessTokenVerifier(options: { jwksUrl: string; issuer: string; audience: string }): AccessTokenVerifier {
-  const keys: JWTVerifyGetKey = createRemoteJWKSet(new URL(options.jwksUrl), {
-    cooldownDuration: 30_000,
-    cacheMaxAge: 10 * 60_000,
-    timeoutDuration: 5_000,
-  });
+export interface AccessTokenOptions {
+  jwksUrl: string;
+  issuer: string;
+  audience: string;
+  /** Longest accepted lifetime (exp − iat). */
+  maxTtlSeconds: number;
+  clockToleranceSeconds: number;
+  jwksCacheSeconds: number;
+  revocations?: RevocationList;
+  logger?: Logger;
+}
+
+const NOT_VALID = 'Access token is not valid';
+const refused = (reason: string, message = NOT_VALID): TokenCheck => ({ ok: false, message, reason });
+
+export function createAccessTokenVerifier(options: AccessTokenOptions): AccessTokenVerifier {
+  const keys = createKeySet({ url: options.jwksUrl, cacheMaxAgeMs: options.jwksCacheSeconds * 1000, logger: options.logger });
   return {
     async verify(authorization) {
       if (!authorization) return { ok: true, identity: null };
       const match = /^Bearer\s+([\w-]+\.[\w-]+\.[\w-]+)$/i.exec(authorization.trim());
-      if (!match) return { ok: false, message: 'Authorization header must be "Bearer <access token>"' };
+      if (!match) return refused('malformed', 'Authorization header must be "Bearer <access token>"');
+      let payload;
       try {
-        const { payload } = await jwtVerify(match[1]!, keys, {
+        ({ payload } = await jwtVerify(match[1]!, (header, token) => {
+          if (typeof header.kid !== 'string') throw new errors.JWSInvalid('kid is required');
+          return keys(header, token);
+        }, {
           algorithms: ['EdDSA'],
+          typ: 'JWT',
           issuer: options.issuer,
           audience: options.audience,
-          requiredClaims: ['sub', 'exp', 'iat'],
-          clockTolerance: 5,
-        });
-        if (typeof payload.sub !== 'string' || !isRole(payload.role)) return { ok: false, message: 'Access token is not valid' };
-        return { ok: true, identity: { userId: payload.sub, role: payload.role } };
+          requiredClaims: ['sub', 'exp', 'iat', 'sid'],
+          clockTolerance: options.clockToleranceSeconds,
+        }));
       } catch (error) {
-        if (error instanceof errors.JWTExpired) return { ok: false, message: 'Access token has expired' };
-        return { ok: false, message: 'Access token is not valid' };
+        return rejection(error);
       }
+      if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || !isRole(payload.role)) return refused('claims');
+      if (payload.exp! - payload.iat! > options.maxTtlSeconds) return refused('lifetime');
+      if (payload.iat! > Date.now() / 1000 + options.clockToleranceSeconds) return refused('issued in the future');
+      if (await options.revocations?.isRevoked({ userId: payload.sub, sessionId: payload.sid, issuedAt: payload.iat! })) {
+        return refused('revoked', 'Session has ended; log in again');
+      }
+      return { ok: true, identity: { userId: payload.sub, role: payload.role }, sessionId: payload.sid };
     },
   };
+}
+
+function rejection(error: unknown): TokenCheck {
+  if (error instanceof errors.JWTExpired) return refused('expired', 'Access token has expired');
+  if (error instanceof errors.JWTClaimValidationFailed) return refused(`claim ${error.claim} ${error.reason}`);
+  if (error instanceof errors.JOSEAlgNotAllowed) return refused('algorithm');
+  if (error instanceof errors.JWKSNoMatchingKey) return refused('unknown key');
+  if (error instanceof errors.JWSSignatureVerificationFailed) return refused('signature');
+  if (error instanceof errors.JOSEError) return refused(`malformed (${error.code})`);
+  // Not a token problem (a bug): let the server answer 500 and log it, rather than blame the client.
+  throw error;
 }

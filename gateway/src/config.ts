@@ -1,5 +1,8 @@
 import { env, loadConfig } from '@storefront/platform/config';
 import { z } from 'zod';
+import { operationLimitsEnv } from './limits/config.ts';
+import { securityEnv } from './security-config.ts';
+import { subscriptionEnv } from './subscriptions/config.ts';
 
 export const gatewayConfigSchema = z.object({
   NODE_ENV: env.nodeEnv(),
@@ -20,6 +23,12 @@ export const gatewayConfigSchema = z.object({
   MAX_BODY_BYTES: env.int(256 * 1024, 1024),
   /** Introspection; off by default in production. */
   INTROSPECTION: env.bool(false).optional(),
+  /** Operation limits: LIMIT_MAX_DEPTH, LIMIT_MAX_COST, … (limits/config.ts). */
+  ...operationLimitsEnv,
+  /** Tokens, revocation and rate limits: REDIS_URL, RATE_LIMITS_CONFIG, … (security-config.ts). */
+  ...securityEnv,
+  /** WebSocket endpoint and upstream subscription connections: WS_MAX_OPERATIONS, … (subscriptions/config.ts). */
+  ...subscriptionEnv,
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema> & {

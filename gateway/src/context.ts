@@ -5,5 +5,7 @@ import type { Logger } from '@storefront/platform/logger';
 export interface GatewayContext {
   identity: Identity | null;
   requestId: string;
+  /** The client address rate limits key anonymous callers by. */
+  clientIp?: string;
   logger: Logger;
 }

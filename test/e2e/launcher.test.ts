@@ -11,7 +11,7 @@ import { eventually } from '@storefront/platform/testing';
  * one process. A customer logs in with the printed demo account, buys from
  * the seeded catalog and reads their order history across three services.
  */
-describe('npm start (embedded default)', { timeout: 180_000 }, () => {
+describe('npm start (embedded default)', { timeout: 300_000 }, () => {
   let child: ChildProcess;
   let url: string;
   let output = '';
@@ -32,7 +32,7 @@ describe('npm start (embedded default)', { timeout: 180_000 }, () => {
     child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    url = await eventually(() => /ready at (http:\/\/\S+)/.exec(output)?.[1], 90_000, 'the supergraph to print its URL');
+    url = await eventually(() => /ready at (http:\/\/\S+)/.exec(output)?.[1], 150_000, "the supergraph to print its URL");
   });
   after(() => {
     if (child.exitCode === null) child.kill('SIGKILL');

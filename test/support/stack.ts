@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { MemoryEventBus } from '@storefront/platform/events/memory-bus';
-import { createLogger } from '@storefront/platform/logger';
+import { createLogger, type Logger } from '@storefront/platform/logger';
 import type { RunningService, StartDependencies } from '@storefront/platform/server/service';
 import { serviceTestEnv, type GraphQLResult } from '@storefront/platform/testing';
 import { loadGatewayConfig, startGateway, type RunningGateway } from '@storefront/gateway';
@@ -25,9 +25,11 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(options: { embedded?: boolean; gatewayEnv?: Record<string, string> } = {}): Promise<Stack> {
+export async function startStack(
+  options: { embedded?: boolean; gatewayEnv?: Record<string, string>; /** e.g. `captureLogs().logger`, to assert on logs. */ logger?: Logger } = {},
+): Promise<Stack> {
   const env = await serviceTestEnv({ embedded: options.embedded });
-  const logger = createLogger({ name: 'test', level: env.LOG_LEVEL });
+  const logger = options.logger ?? createLogger({ name: 'test', level: env.LOG_LEVEL });
   const dependencies: StartDependencies = env.KAFKA_BROKERS ? { logger } : { logger, bus: new MemoryEventBus(logger) };
   const started: RunningService[] = [];
   try {
@@ -45,7 +47,7 @@ export async function startStack(options: { embedded?: boolean; gatewayEnv?: Rec
         ...loadGatewayConfig({ ...env, GATEWAY_PORT: '0', ...options.gatewayEnv }),
         subgraphUrls: Object.fromEntries(started.map((s) => [s.name, s.url])),
       },
-      { logger },
+      { logger, bus: dependencies.bus },
     );
 
     const query: Stack['query'] = async (text, variables = {}, token) => {

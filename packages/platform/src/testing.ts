@@ -3,10 +3,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { signSubgraphRequest } from './auth/gateway-signature.ts';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { pino } from 'pino';
+import { signConnection, signSubgraphRequest, signSubscription } from './auth/gateway-signature.ts';
 import type { Identity } from './auth/identity.ts';
 import type { EventBus } from './events/bus.ts';
 import type { EventEnvelope } from './events/envelope.ts';
+import type { Logger } from './logger.ts';
 
 /**
  * Helpers for the project's tests. Tests run against the real backends when
@@ -91,7 +95,10 @@ export async function serviceTestEnv(options: { embedded?: boolean } = {}): Prom
     env.KAFKA_BROKERS = process.env.KAFKA_BROKERS;
     env.KAFKA_TOPIC_PREFIX = `t${randomBytes(4).toString('hex')}.`;
   }
-  if (process.env.REDIS_URL) env.REDIS_URL = process.env.REDIS_URL;
+  if (process.env.REDIS_URL) {
+    env.REDIS_URL = process.env.REDIS_URL;
+    env.REDIS_KEY_PREFIX = `t${randomBytes(4).toString('hex')}:`;
+  }
   return env;
 }
 
@@ -132,4 +139,125 @@ export async function recordEvents(bus: EventBus, topics: string[]): Promise<Eve
     handler: async ({ event }) => void events.push(event),
   });
   return { events, stop: () => handle.stop() };
+}
+
+export interface CapturedLogs {
+  logger: Logger;
+  /** Every record logged so far, parsed. */
+  records: Record<string, any>[];
+  /** Records whose `msg` matches, or whose `event` equals the string. */
+  find(match: string | RegExp): Record<string, any>[];
+}
+
+/** A logger that keeps its records in memory, for tests that assert on logs (audit records, fallbacks). */
+export function captureLogs(level = 'info'): CapturedLogs {
+  const records: Record<string, any>[] = [];
+  const logger = pino({ level }, { write: (line: string) => void records.push(JSON.parse(line)) });
+  return {
+    logger,
+    records,
+    find: (match) =>
+      records.filter((r) => (typeof match === 'string' ? r.event === match || r.msg === match : match.test(String(r.msg)))),
+  };
+}
+
+export interface SubscriptionResult<T = Record<string, any>> {
+  data?: T | null;
+  errors?: GraphQLResult['errors'];
+}
+
+export interface TestSubscription<T = Record<string, any>> {
+  /** The `next` payloads, in arrival order. */
+  results: SubscriptionResult<T>[];
+  /** Why it ended, if not by `complete`: the `error` message's errors, or the socket's close event. */
+  error: unknown;
+  /** Settles when the server completes the operation, refuses it, or the socket closes. */
+  ended: Promise<void>;
+  isEnded(): boolean;
+  /** Waits until at least `count` results have arrived; returns them all. */
+  waitFor(count: number, timeoutMs?: number): Promise<SubscriptionResult<T>[]>;
+  /** Leaves, as a client does (sends `complete`). */
+  unsubscribe(): void;
+}
+
+export interface SubgraphSocket {
+  client: Client;
+  /**
+   * Subscribes as the gateway would for `identity`: the operation signed in
+   * `extensions.storefront`. `extensions` replaces the signed extensions (to
+   * test unsigned or forged operations).
+   */
+  subscribe<T = Record<string, any>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    identity?: Identity | null,
+    options?: { extensions?: Record<string, unknown> },
+  ): TestSubscription<T>;
+  close(): Promise<void>;
+}
+
+/**
+ * A graphql-ws connection to a subgraph, opened as the gateway opens it
+ * (`connectionParams` signed) unless `connectionParams` says otherwise. One
+ * socket carries every subscription, like the gateway's multiplexed one.
+ */
+export function connectSubgraph(
+  service: { url: string },
+  options: { secret?: string; connectionParams?: Record<string, unknown> } = {},
+): SubgraphSocket {
+  const secret = options.secret ?? TEST_SECRET;
+  const client = createClient({
+    url: service.url.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    connectionParams: () => options.connectionParams ?? signConnection(secret),
+    lazy: true,
+    // Keeps one socket across back-to-back operations, like the gateway's; short, because dispose() leaves this timer running.
+    lazyCloseTimeout: 1_000,
+    retryAttempts: 0,
+    shouldRetry: () => false,
+  });
+  return {
+    client,
+    subscribe: <T>(query: string, variables: Record<string, unknown> = {}, identity: Identity | null = null, subscribeOptions: { extensions?: Record<string, unknown> } = {}) => {
+      const results: SubscriptionResult<T>[] = [];
+      let ended = false;
+      let settle!: () => void;
+      const subscription: TestSubscription<T> = {
+        results,
+        error: undefined,
+        ended: new Promise<void>((resolve) => (settle = resolve)),
+        isEnded: () => ended,
+        waitFor: async (count, timeoutMs = process.env.KAFKA_BROKERS ? 45_000 : 20_000) => {
+          const deadline = Date.now() + timeoutMs;
+          while (results.length < count) {
+            if (ended || Date.now() > deadline) {
+              const why = ended ? 'it ended' : `waited ${timeoutMs} ms`;
+              throw new Error(`Expected ${count} subscription results; ${why} with ${results.length}: ${JSON.stringify(subscription.error ?? results)}`);
+            }
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+          return results;
+        },
+        unsubscribe: () => unsubscribe(),
+      };
+      const end = () => {
+        ended = true;
+        settle();
+      };
+      const extensions = subscribeOptions.extensions ?? { storefront: signSubscription(secret, { query, variables }, identity) };
+      const unsubscribe = client.subscribe<T>(
+        { query, variables, extensions },
+        {
+          next: (result) => void results.push(result as SubscriptionResult<T>),
+          error: (error) => {
+            subscription.error = error;
+            end();
+          },
+          complete: end,
+        },
+      );
+      return subscription;
+    },
+    close: () => client.dispose() as Promise<void>,
+  };
 }

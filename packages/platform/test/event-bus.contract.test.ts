@@ -139,6 +139,39 @@ for (const [name, makeBus] of adapters) {
       assert.deepEqual(second.seen.map((d) => (d.event.data as { n: number }).n), [3]);
     });
 
+    it('a group that starts at the end (fromBeginning: false) gets exactly what is published after consume() resolves', async () => {
+      const bus = open();
+      await bus.ensureTopics(['tail']);
+      await bus.publish('tail', [ev('t', 1), ev('u', 2)]);
+      const tail = collect();
+      await bus.consume({ groupId: 'tail-reader', topics: ['tail'], fromBeginning: false, handler: tail.handler });
+      // No settling pause: nothing published from here on may be skipped.
+      await bus.publish('tail', [ev('t', 3), ev('u', 4), ev('v', 5)]);
+      await eventually(() => tail.seen.length >= 3, 30_000, 'the three later events');
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(tail.seen.map((d) => (d.event.data as { n: number }).n).sort(), [3, 4, 5]);
+    });
+
+    it('forgets an ephemeral group when its consumer stops', async () => {
+      const bus = open();
+      await bus.ensureTopics(['fleeting']);
+      const first = collect();
+      const consumer = await bus.consume({ groupId: 'fleeting-reader', topics: ['fleeting'], fromBeginning: false, ephemeral: true, handler: first.handler });
+      await bus.publish('fleeting', [ev('f', 1)]);
+      await eventually(() => first.seen.length === 1, 30_000, 'the first event');
+      await consumer.stop();
+
+      // A durable group would resume after event 1 and receive event 2; a forgotten one starts at the end again.
+      await bus.publish('fleeting', [ev('f', 2)]);
+      const again = collect();
+      const second = await bus.consume({ groupId: 'fleeting-reader', topics: ['fleeting'], fromBeginning: false, ephemeral: true, handler: again.handler });
+      await bus.publish('fleeting', [ev('f', 3)]);
+      await eventually(() => again.seen.length >= 1, 30_000, 'the third event');
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(again.seen.map((d) => (d.event.data as { n: number }).n), [3]);
+      await second.stop();
+    });
+
     it('shares a group’s events between its members without duplicates', async () => {
       const bus = open();
       await bus.ensureTopics(['shared']);

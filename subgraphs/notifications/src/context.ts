@@ -1,3 +1,4 @@
+import type { LiveFeed } from '@storefront/platform/events/live-feed';
 import type { BaseContext } from '@storefront/platform/server/subgraph';
 import type { ServiceRuntime } from '@storefront/platform/server/service';
 import type { NotificationsDb, NotificationsTx } from './data/client.ts';
@@ -7,4 +8,6 @@ import type { Loaders } from './data/loaders.ts';
 export interface Context extends BaseContext {
   runtime: ServiceRuntime<NotificationsDb, NotificationsTx>;
   loaders: Loaders;
+  /** This instance's feed of notification events, for subscriptions. */
+  live: LiveFeed;
 }

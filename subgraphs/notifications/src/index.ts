@@ -8,6 +8,7 @@ import type { Context } from './context.ts';
 import { createNotificationsClient, type NotificationsDb, type NotificationsTx } from './data/client.ts';
 import { createLoaders } from './data/loaders.ts';
 import { notificationConsumers } from './events/consumers.ts';
+import { notificationsLiveFeed } from './live.ts';
 import { permissions } from './permissions.ts';
 import { resolvers } from './resolvers/index.ts';
 
@@ -28,12 +29,15 @@ export function notificationsService(config: NotificationsConfig): ServiceDefini
     typeDefs: notificationsTypeDefs,
     migrationsDir: join(root, 'prisma/notifications/migrations'),
     createClient: createNotificationsClient,
-    build: (runtime) => ({
-      resolvers,
-      permissions,
-      createContext: (base) => ({ ...base, runtime, loaders: createLoaders(runtime.db) }),
-      consumers: notificationConsumers(runtime),
-    }),
+    build: (runtime) => {
+      const live = notificationsLiveFeed(runtime);
+      return {
+        resolvers,
+        permissions,
+        createContext: (base) => ({ ...base, runtime, live, loaders: createLoaders(runtime.db) }),
+        consumers: notificationConsumers(runtime, config),
+      };
+    },
   };
 }
 

@@ -1,16 +1,13 @@
-import { randomUUID } from 'node:crypto';
-import { TOPICS, type EventEnvelope } from '@storefront/platform/events/envelope';
+import type { EventEnvelope } from '@storefront/platform/events/envelope';
 import type { Emit } from '@storefront/platform/server/service';
 import type { NotificationsTx, OrderSummary } from './data/client.ts';
 import type { OrderPlaced, OrderStatusChanged } from './events/incoming.ts';
-import { notificationCreated } from './events/notification-events.ts';
+import { notifyUser } from './notify.ts';
 import { renderOrderUpdate } from './templates.ts';
 
 /**
- * Turns an order's status changes into notifications for its customer. Runs
- * inside the consumer's processOnce transaction; the (eventId, channel)
- * unique key makes a second delivery of the same event a no-op even if the
- * processed-events mark were lost.
+ * Turns an order's status changes into notifications for its customer, in-app
+ * and by email (see notify.ts). Runs inside the consumer's processOnce transaction.
  */
 
 /** Remembers how many units were ordered, so later messages can say "2 items". */
@@ -37,9 +34,7 @@ export async function notifyOrderUpdate(
     total: summary?.totalAmount != null && summary.currency ? { amount: summary.totalAmount, currency: summary.currency } : null,
     reason: change.reason ?? null,
   });
-  const notification = { id: randomUUID(), userId: change.userId, channel: 'IN_APP' as const, eventId: event.id, ...message };
-  const { count } = await tx.notification.createMany({ data: [notification], skipDuplicates: true });
-  if (count === 1) await emit(TOPICS.notificationEvents, notificationCreated(notification, event));
+  await notifyUser(tx, emit, { userId: change.userId, cause: event, message });
 }
 
 /** The order as remembered, updated with the total when this change carries one (OrderConfirmed). */

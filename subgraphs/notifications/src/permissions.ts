@@ -16,6 +16,10 @@ export const permissions: IRules = {
   Mutation: {
     markNotificationRead: isAuthenticated,
   },
+  // The caller's own notifications only; each pushed one is guarded by Notification's rule.
+  Subscription: {
+    notificationReceived: isAuthenticated,
+  },
   User: {
     id: isPublic,
     notifications: ownerOrStaff<UserReference>('notifications:userOwner', (user) => user.id),

@@ -1,8 +1,8 @@
 /**
- * The words of every notification, shared by all channels: in-app now, email
- * later. Pure functions of the facts, so each channel renders the same text
- * and tests need no database. Output is plain text; a channel that sends
- * HTML must escape it (reasons come from other services).
+ * The words of every notification, shared by all channels (in-app and email).
+ * Pure functions of the facts, so each channel renders the same text and
+ * tests need no database. Output is plain text; a channel that sends HTML
+ * must escape it (reasons and names come from other services).
  */
 export const DEFAULT_LOCALE = 'en-US';
 
@@ -94,4 +94,30 @@ export function renderOrderUpdate(facts: OrderUpdateFacts, locale = DEFAULT_LOCA
         body: `${order} could not be accepted.${because(facts.reason, 'Reason:')}`,
       };
   }
+}
+
+export interface WelcomeFacts {
+  /** The name the user signed up with. */
+  name: string;
+}
+
+/**
+ * A name from another service, fit for a subject line: one line, not endless.
+ * (Mail headers are encoded by the mailer; this keeps the words readable.)
+ */
+function displayName(name: string): string | null {
+  const oneLine = name.replace(/\s+/g, ' ').trim();
+  if (!oneLine) return null;
+  return oneLine.length > 60 ? `${oneLine.slice(0, 59)}…` : oneLine;
+}
+
+export function renderWelcome(facts: WelcomeFacts): RenderedMessage {
+  const name = displayName(facts.name);
+  return {
+    subject: name ? `Welcome to Storefront, ${name}` : 'Welcome to Storefront',
+    body:
+      `${name ? `Hi ${name}, thanks` : 'Thanks'} for signing up. ` +
+      'We will write to you here when your orders are confirmed, shipped and delivered. ' +
+      'You can turn email notifications off in your account settings at any time.',
+  };
 }

@@ -55,3 +55,32 @@ export const notificationsOf = (service: RunningService<NotificationsDb>, userId
     15_000,
     `${count} notifications for ${userId}`,
   );
+
+/** Publishes UserRegistered (and any further user events) and waits until the recipient reflects the last one. */
+export async function registerUser(
+  service: RunningService<NotificationsDb>,
+  userId: string,
+  fields: { email: string; name: string; emailNotifications?: boolean },
+): Promise<EventEnvelope> {
+  const registered = userSnapshot('UserRegistered', userId, fields);
+  await service.bus.publish(TOPICS.userEvents, [registered]);
+  await eventually(() => service.db.recipient.findUnique({ where: { userId } }).then((r) => r ?? undefined), 15_000, `recipient ${userId}`);
+  return registered;
+}
+
+/** The user's EMAIL notifications, oldest first. */
+export const emailRowsOf = (service: RunningService<NotificationsDb>, userId: string) =>
+  service.db.notification.findMany({ where: { userId, channel: 'EMAIL' }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+
+/** Waits until the user has `count` EMAIL notifications, all in a final state (not PENDING/SENDING). */
+export const settledEmailsOf = (service: RunningService<NotificationsDb>, userId: string, count: number) =>
+  eventually(
+    async () => {
+      const rows = await emailRowsOf(service, userId);
+      return rows.length >= count && rows.every((r) => r.status !== 'PENDING' && r.status !== 'SENDING') ? rows : undefined;
+    },
+    20_000,
+    `${count} settled emails for ${userId}`,
+  );
+
+export const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

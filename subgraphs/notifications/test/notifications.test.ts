@@ -138,6 +138,24 @@ describe('notifications: order events become notifications', () => {
     await eventually(async () => (await service.db.recipient.findUnique({ where: { userId: erin } }))?.deactivatedAt);
   });
 
+  it('welcomes a new user in-app and, without SMTP_URL, logs their email instead of sending it', async () => {
+    const gil = randomUUID();
+    await service.bus.publish(TOPICS.userEvents, [userSnapshot('UserRegistered', gil, { email: 'gil@example.com', name: 'Gil' })]);
+    const rows = await eventually(async () => {
+      const all = await service.db.notification.findMany({ where: { userId: gil }, orderBy: { channel: 'asc' } });
+      return all.length === 2 && all[1]!.status !== 'PENDING' && all[1]!.status !== 'SENDING' ? all : undefined;
+    });
+    assert.deepEqual(rows.map((n) => [n.channel, n.subject, n.status]), [
+      ['IN_APP', 'Welcome to Storefront, Gil', null],
+      ['EMAIL', 'Welcome to Storefront, Gil', 'SKIPPED'],
+    ]);
+    assert.match(rows[1]!.lastError ?? '', /SMTP_URL unset/);
+    assert.equal(rows[1]!.sentAt, null);
+    await eventually(() => created.find((e) => (e.data as { notificationId: string }).notificationId === rows[0]!.id));
+    // NotificationCreated announces in-app notifications (the live feed); email has its own events.
+    assert.equal(created.some((e) => e.type === 'NotificationCreated' && (e.data as { notificationId: string }).notificationId === rows[1]!.id), false);
+  });
+
   describe('reading', () => {
     const frank = randomUUID();
     let ids: string[] = [];

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatMoney, renderOrderUpdate, shortOrderRef } from '../src/templates.ts';
+import { formatMoney, renderOrderUpdate, renderWelcome, shortOrderRef } from '../src/templates.ts';
 
 const orderId = '1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d';
 
@@ -50,5 +50,18 @@ describe('notifications: message templates', () => {
       body: 'Your order of 2 items could not be accepted. Reason: Not enough stock.',
     });
     assert.equal(renderOrderUpdate({ orderId, status: 'CANCELLED', reason: '  ' }).body, 'Your order 1a2b3c4d has been cancelled.');
+  });
+
+  it('welcomes by name, on one line, and without one when there is none', () => {
+    assert.deepEqual(renderWelcome({ name: 'Ada Lovelace' }), {
+      subject: 'Welcome to Storefront, Ada Lovelace',
+      body:
+        'Hi Ada Lovelace, thanks for signing up. We will write to you here when your orders are confirmed, shipped and delivered. ' +
+        'You can turn email notifications off in your account settings at any time.',
+    });
+    assert.equal(renderWelcome({ name: ' Ada\r\n  Lovelace ' }).subject, 'Welcome to Storefront, Ada Lovelace');
+    assert.equal(renderWelcome({ name: '   ' }).subject, 'Welcome to Storefront');
+    assert.match(renderWelcome({ name: '' }).body, /^Thanks for signing up\./);
+    assert.equal(renderWelcome({ name: 'x'.repeat(100) }).subject, `Welcome to Storefront, ${'x'.repeat(59)}…`);
   });
 });

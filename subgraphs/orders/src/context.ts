@@ -1,3 +1,4 @@
+import type { LiveFeed } from '@storefront/platform/events/live-feed';
 import type { BaseContext } from '@storefront/platform/server/subgraph';
 import type { ServiceRuntime } from '@storefront/platform/server/service';
 import type { OrdersDb, OrdersTx } from './data/client.ts';
@@ -7,4 +8,6 @@ import type { Loaders } from './data/loaders.ts';
 export interface Context extends BaseContext {
   runtime: ServiceRuntime<OrdersDb, OrdersTx>;
   loaders: Loaders;
+  /** This instance's feed of order events, for subscriptions. */
+  live: LiveFeed;
 }

@@ -10,6 +10,7 @@ import { createOrdersClient, type OrdersDb, type OrdersTx } from './data/client.
 import { createLoaders } from './data/loaders.ts';
 import { permissions } from './permissions.ts';
 import { resolvers } from './resolvers/index.ts';
+import { indexOrderEvents, ORDERS_LIVE_TOPICS } from './live.ts';
 import { inventoryEventsHandler } from './saga.ts';
 
 export { loadOrdersConfig, type OrdersConfig } from './config.ts';
@@ -26,12 +27,15 @@ export function ordersService(config: OrdersConfig): ServiceDefinition<OrdersDb,
     typeDefs: ordersTypeDefs,
     migrationsDir: join(root, 'prisma/orders/migrations'),
     createClient: createOrdersClient,
-    build: (runtime) => ({
-      resolvers,
-      permissions,
-      createContext: (base) => ({ ...base, runtime, loaders: createLoaders(runtime.db) }),
-      consumers: [{ topics: [TOPICS.inventoryEvents], handler: inventoryEventsHandler(runtime) }],
-    }),
+    build: (runtime) => {
+      const live = runtime.liveFeed(ORDERS_LIVE_TOPICS, { indexBy: indexOrderEvents });
+      return {
+        resolvers,
+        permissions,
+        createContext: (base) => ({ ...base, runtime, live, loaders: createLoaders(runtime.db) }),
+        consumers: [{ topics: [TOPICS.inventoryEvents], handler: inventoryEventsHandler(runtime) }],
+      };
+    },
   };
 }
 

@@ -26,6 +26,11 @@ export const permissions: IRules = {
     deliverOrder: isStaff,
     cancelOrder: isAuthenticated,
   },
+  // Ownership of the order is checked when subscribing (like `order(id)`); every pushed field is guarded by Order's rule.
+  Subscription: {
+    orderStatusChanged: isAuthenticated,
+    myOrderUpdates: isAuthenticated,
+  },
   User: {
     id: isPublic,
     orders: userSelfOrStaff,

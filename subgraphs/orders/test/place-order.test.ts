@@ -163,6 +163,7 @@ function contextWhoseFirstLookupMisses(orders: Orders): Context {
     logger,
     requestId: 'test',
     loaders: createLoaders(orders.db),
+    live: orders.liveFeed!,
     runtime: {
       name: 'orders',
       db,
@@ -170,6 +171,9 @@ function contextWhoseFirstLookupMisses(orders: Orders): Context {
       logger,
       transact: (work) => orders.db.$transaction((tx) => work(tx, (topic, event) => enqueueEvents(tx, topic, [event]))),
       processOnce: () => Promise.reject(new Error('not used')),
+      liveFeed: () => {
+        throw new Error('not used');
+      },
     },
   };
 }

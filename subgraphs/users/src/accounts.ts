@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { audit } from '@storefront/platform/audit';
 import { TOPICS } from '@storefront/platform/events/envelope';
 import { BadUserInputError, ForbiddenError, NotFoundError, UnauthenticatedError } from '@storefront/platform/errors';
 import type { Identity } from '@storefront/platform/auth/identity';
@@ -8,7 +9,7 @@ import { hashRefreshToken, newRefreshToken, signAccessToken } from './auth/sessi
 import type { Context } from './context.ts';
 import { Prisma } from './data/generated/client.ts';
 import type { User, UsersTx } from './data/client.ts';
-import { userDeactivated, userRegistered, userUpdated } from './events/user-events.ts';
+import { sessionRevoked, userDeactivated, userRegistered, userUpdated } from './events/user-events.ts';
 
 /**
  * The account use cases. Resolvers stay thin and call these; every change
@@ -16,6 +17,8 @@ import { userDeactivated, userRegistered, userUpdated } from './events/user-even
  * transaction as the change.
  */
 export interface Session {
+  /** The refresh-token family: the `sid` of every access token of this session. */
+  sessionId: string;
   accessToken: string;
   refreshToken: string;
   expiresIn: number;
@@ -42,11 +45,13 @@ export async function signUp(ctx: Context, input: { email: string; password: str
   assertStrongPassword(input.password);
   const passwordHash = await hashPassword(input.password, ctx.config.PASSWORD_HASH_COST);
   try {
-    return await ctx.runtime.transact(async (tx, emit) => {
+    const session = await ctx.runtime.transact(async (tx, emit) => {
       const user = await tx.user.create({ data: { email, name, passwordHash } });
       await emit(TOPICS.userEvents, userRegistered(user));
       return openSession(ctx, tx, user, randomUUID());
     });
+    audit(ctx.logger, 'signup', { userId: session.user.id, email });
+    return session;
   } catch (error) {
     if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
       throw new BadUserInputError('An account with this email already exists', 'input.email');
@@ -61,27 +66,34 @@ export async function logIn(ctx: Context, emailInput: string, password: string):
   // Same answer, and a hash computed either way, whether or not the account exists.
   const valid = await verifyPassword(password, user?.passwordHash ?? (await dummyHash(ctx.config.PASSWORD_HASH_COST)));
   if (!user || !valid || user.deactivatedAt) {
-    ctx.logger.warn({ event: 'login_failed', email: maskEmail(email) }, 'failed log-in');
+    const reason = !user ? 'unknown account' : !valid ? 'wrong password' : 'account deactivated';
+    audit(ctx.logger, 'login_failed', { email, userId: user?.id, reason });
     throw new UnauthenticatedError('Email or password is incorrect');
   }
-  ctx.logger.info({ event: 'login', userId: user.id }, 'logged in');
-  return ctx.runtime.transact((tx) => openSession(ctx, tx, user, randomUUID()));
+  const session = await ctx.runtime.transact((tx) => openSession(ctx, tx, user, randomUUID()));
+  audit(ctx.logger, 'login', { userId: user.id, sid: session.sessionId });
+  return session;
 }
 
 export async function refreshSession(ctx: Context, refreshToken: string): Promise<Session> {
   const hash = hashRefreshToken(refreshToken);
-  return ctx.runtime.transact(async (tx) => {
+  return ctx.runtime.transact(async (tx, emit) => {
     const stored = await tx.refreshToken.findUnique({ where: { tokenHash: hash }, include: { user: true } });
-    if (!stored) throw new UnauthenticatedError('Refresh token is not valid');
+    if (!stored) {
+      audit(ctx.logger, 'token_rejected', { kind: 'refresh', reason: 'unknown' });
+      throw new UnauthenticatedError('Refresh token is not valid');
+    }
     if (stored.revokedAt || stored.expiresAt <= new Date() || stored.user.deactivatedAt) {
+      audit(ctx.logger, 'token_rejected', { kind: 'refresh', reason: 'session ended', userId: stored.userId, sid: stored.familyId });
       throw new UnauthenticatedError('Session has ended; log in again');
     }
     // Spend the token; only one of two concurrent uses can win this update.
     const spent = await tx.refreshToken.updateMany({ where: { id: stored.id, usedAt: null }, data: { usedAt: new Date() } });
     if (spent.count === 0) {
-      // A spent token came back: it was stolen or replayed. End the whole family.
+      // A spent token came back: it was stolen or replayed. End the whole family, and its access tokens.
       await tx.refreshToken.updateMany({ where: { familyId: stored.familyId, revokedAt: null }, data: { revokedAt: new Date() } });
-      ctx.logger.warn({ event: 'refresh_token_reuse', userId: stored.userId, familyId: stored.familyId }, 'refresh token reused');
+      await emit(TOPICS.userEvents, sessionRevoked(stored.userId, stored.familyId));
+      audit(ctx.logger, 'refresh_token_reuse', { userId: stored.userId, sid: stored.familyId });
       return null;
     }
     return openSession(ctx, tx, stored.user, stored.familyId);
@@ -92,13 +104,18 @@ export async function refreshSession(ctx: Context, refreshToken: string): Promis
   });
 }
 
+/** Ends the session the refresh token belongs to: its refresh tokens now, its access tokens at the gateway within seconds. */
 export async function logOut(ctx: Context, refreshToken: string): Promise<boolean> {
   const stored = await ctx.runtime.db.refreshToken.findUnique({ where: { tokenHash: hashRefreshToken(refreshToken) } });
   if (!stored) return false;
-  await ctx.runtime.db.refreshToken.updateMany({
-    where: { familyId: stored.familyId, revokedAt: null },
-    data: { revokedAt: new Date() },
+  await ctx.runtime.transact(async (tx, emit) => {
+    const revoked = await tx.refreshToken.updateMany({
+      where: { familyId: stored.familyId, revokedAt: null },
+      data: { revokedAt: new Date() },
+    });
+    if (revoked.count > 0) await emit(TOPICS.userEvents, sessionRevoked(stored.userId, stored.familyId));
   });
+  audit(ctx.logger, 'logout', { userId: stored.userId, sid: stored.familyId });
   return true;
 }
 
@@ -129,7 +146,7 @@ export async function deactivateUser(ctx: Context, identity: Identity, id: strin
     const user = await tx.user.update({ where: { id }, data: { deactivatedAt: new Date() } });
     await tx.refreshToken.updateMany({ where: { userId: id, revokedAt: null }, data: { revokedAt: new Date() } });
     await emit(TOPICS.userEvents, userDeactivated(user));
-    ctx.logger.info({ event: 'user_deactivated', userId: id, by: identity.userId }, 'user deactivated');
+    audit(ctx.logger, 'user_deactivated', { userId: id, actorId: identity.userId });
     return user;
   });
 }
@@ -145,7 +162,8 @@ async function openSession(ctx: Context, tx: UsersTx, user: User, familyId: stri
     },
   });
   return {
-    accessToken: await signAccessToken(ctx.tokens, user),
+    sessionId: familyId,
+    accessToken: await signAccessToken(ctx.tokens, user, familyId),
     refreshToken: refresh.token,
     expiresIn: ctx.tokens.accessTtlSeconds,
     user,
@@ -160,5 +178,3 @@ function dummyHash(cost: number): Promise<string> {
   if (!hash) dummyHashes.set(cost, (hash = hashPassword(randomUUID(), cost)));
   return hash;
 }
-
-const maskEmail = (email: string) => email.replace(/^(.).*(@.*)$/, '$1***$2');

@@ -29,10 +29,21 @@ export interface ConsumeOptions {
   handler: EventHandler;
   /**
    * Where a group that has never committed starts. Services start from the
-   * beginning so nothing published before their first start is lost.
+   * beginning so nothing published before their first start is lost. With
+   * `false` the group starts at the end: every event published after
+   * `consume()` resolves is delivered (on Kafka, `consume()` waits until the
+   * group has joined and resolved its offsets, so there is no window).
    * @default true
    */
   fromBeginning?: boolean;
+  /**
+   * The group belongs to this one consumer (a live feed's per-instance
+   * group): it is deleted when the consumer stops, so stopped instances
+   * leave no groups behind. A crashed instance's group stays until the
+   * broker expires it (Kafka: `offsets.retention.minutes`, 7 days).
+   * @default false
+   */
+  ephemeral?: boolean;
   /** @default 5 */
   maxAttempts?: number;
   /** First retry delay; doubles on each attempt. @default 100 */

@@ -84,6 +84,8 @@ export class KafkaEventBus implements EventBus {
       topics: options.topics.map((t) => this.prefix + t),
       fromBeginning: options.fromBeginning ?? true,
     });
+    // A group starting at the end resolves "the end" at its first fetch; until then, events would be skipped.
+    const live = options.fromBeginning === false ? this.firstFetch(consumer, options.groupId) : undefined;
     await consumer.run({
       eachMessage: async ({ topic: prefixedTopic, partition, message }) => {
         const topic = prefixedTopic.slice(this.prefix.length);
@@ -106,13 +108,48 @@ export class KafkaEventBus implements EventBus {
       },
     });
     this.consumers.add(consumer);
+    await live;
     return {
       stop: async () => {
         stopping = true;
         this.consumers.delete(consumer);
         await consumer.disconnect();
+        if (options.ephemeral) await this.deleteGroup(this.prefix + options.groupId);
       },
     };
+  }
+
+  /**
+   * Resolves once the consumer has joined its group and fetched for the first
+   * time, which is when kafkajs resolves the starting offsets of a new group.
+   */
+  private firstFetch(consumer: Consumer, groupId: string, timeoutMs = 30_000): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let joined = false;
+      const done = (timedOut: boolean) => {
+        clearTimeout(timer);
+        removeJoin();
+        removeFetch();
+        if (timedOut) this.logger.warn({ groupId, timeoutMs }, 'consumer has not fetched yet; events published meanwhile may be skipped');
+        resolve();
+      };
+      const timer = setTimeout(() => done(true), timeoutMs);
+      const removeJoin = consumer.on(consumer.events.GROUP_JOIN, () => void (joined = true));
+      const removeFetch = consumer.on(consumer.events.FETCH, () => joined && done(false));
+    });
+  }
+
+  private async deleteGroup(groupId: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await (await this.connectedAdmin()).deleteGroups([groupId]);
+        return;
+      } catch (error) {
+        // The broker may still be finishing the member's departure; a leftover group only costs a little broker memory.
+        if (attempt >= 3) return void this.logger.warn({ err: error, groupId }, 'could not delete a consumer group');
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    }
   }
 
   async close(): Promise<void> {

@@ -23,6 +23,8 @@ interface Group {
   /** `${topic}#${partition}` → next offset to deliver. */
   committed: Map<string, number>;
   workers: Set<string>;
+  /** An ephemeral group whose consumer stopped: its workers end and it is forgotten. */
+  deleted?: boolean;
 }
 
 export class MemoryEventBus implements EventBus {
@@ -77,6 +79,10 @@ export class MemoryEventBus implements EventBus {
         member.stopped = true;
         group.members = group.members.filter((m) => m !== member);
         await Promise.allSettled([...member.inFlight]);
+        if (options.ephemeral && group.members.length === 0 && this.groups.get(options.groupId) === group) {
+          group.deleted = true;
+          this.groups.delete(options.groupId);
+        }
         this.wake(); // let another member pick up its partitions
       },
     };
@@ -113,7 +119,7 @@ export class MemoryEventBus implements EventBus {
   private async work(group: Group, topic: string, partition: number): Promise<void> {
     const key = `${topic}#${partition}`;
     const log = this.log(topic)[partition]!;
-    while (!this.closed) {
+    while (!this.closed && !group.deleted) {
       const offset = group.committed.get(key)!;
       const member = this.owner(group, topic, partition);
       if (!member || offset >= log.length) {

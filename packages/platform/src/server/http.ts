@@ -57,7 +57,12 @@ export function graphqlHttpHandler<TContext extends BaseContext>(
       if (url.pathname !== path) return sendError(res, 404, 'NOT_FOUND', `No route for ${url.pathname}`);
 
       const body = await readBody(req, maxBodyBytes);
-      if (body === undefined) return sendError(res, 413, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${maxBodyBytes} bytes`);
+      if (body === undefined) {
+        // Answer, then close: reading the rest of an oversized upload would only waste bandwidth.
+        sendError(res, 413, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${maxBodyBytes} bytes`, { connection: 'close' });
+        res.once('finish', () => req.destroy());
+        return;
+      }
 
       const context = await options.context(req, body);
       if (isRefusal(context)) return sendError(res, context.status, context.code, context.message, context.headers);
@@ -90,17 +95,14 @@ export function graphqlHttpHandler<TContext extends BaseContext>(
 function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > limit) {
-      req.resume();
-      return resolve(undefined);
-    }
+    if (declared > limit) return resolve(undefined);
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
         req.removeAllListeners('data');
-        req.resume();
+        req.pause();
         resolve(undefined);
       } else chunks.push(chunk);
     });

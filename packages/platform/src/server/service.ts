@@ -4,6 +4,7 @@ import { openDatabase, type Database } from '../db/database.ts';
 import type { RawSql, TransactionalSql } from '../db/sql.ts';
 import type { ConsumeOptions, ConsumerHandle, EventBus } from '../events/bus.ts';
 import type { EventEnvelope } from '../events/envelope.ts';
+import { LiveFeed, type LiveFeedOptions } from '../events/live-feed.ts';
 import { KafkaEventBus } from '../events/kafka-bus.ts';
 import { MemoryEventBus } from '../events/memory-bus.ts';
 import { enqueueEvents, OutboxRelay } from '../events/outbox.ts';
@@ -72,6 +73,12 @@ export interface ServiceRuntime<Db extends TransactionalSql<Tx>, Tx extends RawS
    * duplicate.
    */
   processOnce(event: EventEnvelope, work: (tx: Tx, emit: Emit) => Promise<void>): Promise<boolean>;
+  /**
+   * The feed of `topics` that this instance's subscriptions push from (see
+   * events/live-feed.ts). Call it once, in `build()`; the service starts it
+   * before serving and stops it on stop.
+   */
+  liveFeed(topics: string[], options?: Pick<LiveFeedOptions, 'indexBy' | 'maxBuffered'>): LiveFeed;
 }
 
 export type Emit = (topic: string, event: EventEnvelope) => Promise<void>;
@@ -86,6 +93,10 @@ export interface RunningService<Db = unknown> {
   relay: OutboxRelay;
   /** SQL statements this service has sent while serving GraphQL requests (batching tests, metrics). */
   statementCount(): number;
+  /** Subscription operations currently open on this instance (0 without a Subscription type). */
+  activeSubscriptions(): number;
+  /** The instance's live feed, when the service asked for one. */
+  liveFeed: LiveFeed | undefined;
   seed(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -94,6 +105,12 @@ export interface StartDependencies {
   /** A bus shared with other services in this process (the embedded default). */
   bus?: EventBus;
   logger?: Logger;
+  /**
+   * A database opened by the caller and shared with another instance of the
+   * same service (tests of several instances on the embedded database, which
+   * one process cannot open twice). The caller closes it.
+   */
+  database?: Database;
 }
 
 export async function startService<Db extends TransactionalSql<Tx>, Tx extends RawSql, TContext extends BaseContext>(
@@ -104,7 +121,8 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
   assertProductionReady(config);
   const logger = (dependencies.logger ?? createLogger({ name: 'storefront', level: config.LOG_LEVEL })).child({ service: name });
 
-  const database = await openDatabase({
+  const ownsDatabase = !dependencies.database;
+  const database = dependencies.database ?? await openDatabase({
     url: config.DATABASE_URL,
     schema: name,
     dataDir: config.DATABASE_URL ? undefined : join(config.DATA_DIR, name),
@@ -117,6 +135,7 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
   const ownsBus = !dependencies.bus;
   const bus = dependencies.bus ?? openEventBus(config, name, logger);
   const relay = new OutboxRelay(db, bus, logger.child({ component: 'outbox' }));
+  let liveFeed: LiveFeed | undefined;
 
   const runtime: ServiceRuntime<Db, Tx> = {
     name,
@@ -145,6 +164,11 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
       });
       return processed;
     },
+    liveFeed: (topics, options = {}) => {
+      if (liveFeed) throw new Error(`${name}: liveFeed() was called twice; ask for every topic in one call`);
+      liveFeed = new LiveFeed({ ...options, service: name, topics, bus, logger: logger.child({ component: 'live-feed' }) });
+      return liveFeed;
+    },
   };
 
   const parts = await definition.build(runtime);
@@ -158,6 +182,8 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
     await bus.ensureTopics(consumer.topics);
     consumers.push(await bus.consume({ ...consumer, groupId }));
   }
+  // Before the port opens: every event after this point reaches the instance's subscribers.
+  await liveFeed?.start();
 
   const subgraph = await createSubgraphServer<TContext>({
     name,
@@ -185,7 +211,8 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
   } catch (error) {
     throw new Error(`${name}: cannot listen on ${config.HOST}:${definition.port}: ${(error as Error).message}`, { cause: error });
   }
-  logger.info({ url: http.url }, 'subgraph ready');
+  const subscriptions = subgraph.serveSubscriptions(http.server);
+  logger.info({ url: http.url, subscriptions: Boolean(subscriptions) }, 'subgraph ready');
 
   let stopping: Promise<void> | undefined;
   return {
@@ -197,20 +224,23 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
     bus,
     relay,
     statementCount: () => database.statements.inRequests,
+    activeSubscriptions: () => subscriptions?.activeSubscriptions() ?? 0,
+    liveFeed,
     seed: async () => {
       await parts.seed?.();
     },
-    // One ordered sequence: stop taking requests, drain, consumers, relay, bus, database.
+    // One ordered sequence: stop taking requests, drain (sockets, then HTTP), consumers, relay, bus, database.
     stop: () =>
       (stopping ??= (async () => {
+        await subscriptions?.close();
         await http.close();
         await subgraph.apollo.stop();
-        await Promise.allSettled(consumers.map((c) => c.stop()));
+        await Promise.allSettled([...consumers.map((c) => c.stop()), liveFeed?.stop()]);
         await relay.stop();
         await parts.stop?.();
         if (ownsBus) await bus.close();
         await (db as unknown as { $disconnect?: () => Promise<void> }).$disconnect?.();
-        await database.close();
+        if (ownsDatabase) await database.close();
         logger.info('stopped');
       })()),
   };

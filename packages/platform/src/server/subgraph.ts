@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
@@ -13,7 +13,9 @@ import type { Identity } from '../auth/identity.ts';
 import { ForbiddenError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { maskErrors } from './format-error.ts';
+import { auditDenialsPlugin } from './audit-denials.ts';
 import { graphqlHttpHandler, refuse, sendJson } from './http.ts';
+import { serveSubscriptions, type SubscriptionServer } from './subscriptions.ts';
 
 /** What every subgraph resolver can count on in its context. */
 export interface BaseContext {
@@ -44,6 +46,11 @@ export interface SubgraphServer {
   schema: GraphQLSchema;
   apollo: ApolloServer<BaseContext>;
   handler: (req: IncomingMessage, res: ServerResponse) => void;
+  /**
+   * Serves the schema's subscriptions over graphql-ws on `server` (same port
+   * and path as HTTP); undefined when the schema declares no Subscription type.
+   */
+  serveSubscriptions(server: Server): SubscriptionServer | undefined;
 }
 
 export function buildProtectedSchema(typeDefs: DocumentNode, resolvers: object, permissions: IRules): GraphQLSchema {
@@ -74,7 +81,7 @@ export async function createSubgraphServer<TContext extends BaseContext>(
     // Shutdown is one ordered sequence owned by the process (server/main.ts), not Apollo's own signal handlers.
     stopOnTerminationSignals: false,
     // Federated tracing is for Apollo's cloud reporting, which this project does not use.
-    plugins: [ApolloServerPluginInlineTraceDisabled()],
+    plugins: [ApolloServerPluginInlineTraceDisabled(), auditDenialsPlugin(options.name)],
   });
   await apollo.start();
 
@@ -102,5 +109,20 @@ export async function createSubgraphServer<TContext extends BaseContext>(
       });
     },
   });
-  return { schema, apollo, handler: (req, res) => requestScope.run(true, () => handler(req, res)) };
+  return {
+    schema,
+    apollo,
+    handler: (req, res) => requestScope.run(true, () => handler(req, res)),
+    serveSubscriptions: (server) =>
+      schema.getSubscriptionType()
+        ? serveSubscriptions({
+            server,
+            schema,
+            secret: options.secret,
+            logger: options.logger.child({ component: 'subscriptions' }),
+            createContext: options.createContext,
+            maxPayloadBytes: options.maxBodyBytes,
+          })
+        : undefined,
+  };
 }

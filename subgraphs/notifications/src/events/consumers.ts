@@ -1,9 +1,10 @@
-import type { ConsumeOptions } from '@storefront/platform/events/bus';
 import { TOPICS, type EventEnvelope } from '@storefront/platform/events/envelope';
 import type { ServiceRuntime } from '@storefront/platform/server/service';
+import type { NotificationsConfig } from '../config.ts';
 import type { NotificationsDb, NotificationsTx } from '../data/client.ts';
+import { emailConsumers, type ConsumerDefinition } from '../email/consumers.ts';
 import { notifyOrderUpdate, rememberPlacedOrder } from '../order-updates.ts';
-import { deactivateRecipient, saveRecipient } from '../recipients.ts';
+import { deactivateRecipient, saveRecipient, welcomeRecipient } from '../recipients.ts';
 import {
   orderPlacedSchema,
   orderStatusChangedSchema,
@@ -26,24 +27,33 @@ const ANNOUNCED = new Map<string, OrderStatusChanged['status']>([
 ]);
 
 /**
- * What notifications listens to. One consumer for both topics: the group id is
- * the service name, and kafkajs's assigner ignores which topics each member of
- * a group subscribed to, so two consumers in one group would each drop the
- * other's partitions. Event types not handled here are skipped without
- * touching the database.
+ * What notifications listens to. One consumer for user and order events: the
+ * group id is the service name, and kafkajs's assigner ignores which topics
+ * each member of a group subscribed to, so two consumers in one group would
+ * each drop the other's partitions. Event types not handled here are skipped
+ * without touching the database. The email channel's consumers are groups
+ * of their own, so a slow SMTP server never holds up in-app notifications.
  */
-export function notificationConsumers(runtime: Runtime): Omit<ConsumeOptions, 'groupId'>[] {
+export function notificationConsumers(runtime: Runtime, config: NotificationsConfig): ConsumerDefinition[] {
   return [
     {
       topics: [TOPICS.userEvents, TOPICS.orderEvents],
       handler: ({ topic, event }) => (topic === TOPICS.userEvents ? onUserEvent(runtime, event) : onOrderEvent(runtime, event)),
     },
+    ...emailConsumers(runtime, config),
   ];
 }
 
 async function onUserEvent(runtime: Runtime, event: EventEnvelope): Promise<void> {
   switch (event.type) {
-    case 'UserRegistered':
+    case 'UserRegistered': {
+      const user = readEvent(event, userSnapshotSchema);
+      await runtime.processOnce(event, async (tx, emit) => {
+        await saveRecipient(tx, user);
+        await welcomeRecipient(tx, emit, event, user);
+      });
+      return;
+    }
     case 'UserUpdated': {
       const user = readEvent(event, userSnapshotSchema);
       await runtime.processOnce(event, (tx) => saveRecipient(tx, user));

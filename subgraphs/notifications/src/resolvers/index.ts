@@ -3,6 +3,7 @@ import { UnauthenticatedError } from '@storefront/platform/errors';
 import { pageBounds } from '@storefront/platform/pagination';
 import type { Resolvers } from '../generated/graphql.ts';
 import type { Context } from '../context.ts';
+import { notificationReceived } from '../live.ts';
 import { markRead, viewNotification } from '../notifications.ts';
 
 const signedIn = (ctx: Context) => {
@@ -17,6 +18,10 @@ export const resolvers: Resolvers = {
   },
   Mutation: {
     markNotificationRead: (_parent, { id }, ctx) => markRead(ctx, signedIn(ctx), id),
+  },
+  Subscription: {
+    // Only `subscribe`: graphql-shield then checks the field's rule when subscribing, once.
+    notificationReceived: { subscribe: (_parent, _args, ctx) => notificationReceived(ctx, signedIn(ctx)) },
   },
   User: {
     // Users owns the user; this service only adds `notifications`, so there is nothing to load.

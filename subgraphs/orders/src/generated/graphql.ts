@@ -102,12 +102,18 @@ export type Order = {
   items: Array<OrderItem>;
   shippingAddress: Maybe<Address>;
   status: OrderStatus;
-  /** Every status the order went through, oldest first (sequence 1 is PENDING). */
+  /** Every status the order went through up to `version`, oldest first (sequence 1 is PENDING). */
   statusHistory: Array<OrderStatusChange>;
   /** Sum of the lines; null until stock is reserved and the order is priced. */
   total: Maybe<Money>;
   updatedAt: Scalars['DateTime']['output'];
   user: User;
+  /**
+   * The sequence of the status change this value reflects (1 is PENDING),
+   * increasing with every change of this order: the event id a subscription
+   * resumes from with `orderStatusChanged(orderId, after: version)`.
+   */
+  version: Maybe<Scalars['Int']['output']>;
 };
 
 export type OrderConnection = {
@@ -192,6 +198,28 @@ export type QueryOrdersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
   status?: InputMaybe<OrderStatus>;
+};
+
+export type Subscription = {
+  __typename?: 'Subscription';
+  /** Every order event of the signed-in user (placed, then each status change), as the order was then. */
+  myOrderUpdates: Order;
+  /**
+   * The order each time its status changes (CONFIRMED, PAID, SHIPPED, DELIVERED,
+   * CANCELLED, REJECTED): its owner or staff. Each value carries the status and
+   * `version` as of that change. To resume after a disconnect, pass the last
+   * `version` received as `after`: every change after it is sent first, then
+   * live ones, without gaps or repeats. Ends after a final status (DELIVERED,
+   * CANCELLED, REJECTED). Unknown ids are NOT_FOUND; someone else's order is
+   * FORBIDDEN; a malformed id or a negative `after` is BAD_USER_INPUT.
+   */
+  orderStatusChanged: Order;
+};
+
+
+export type SubscriptionOrderStatusChangedArgs = {
+  after?: InputMaybe<Scalars['Int']['input']>;
+  orderId: Scalars['ID']['input'];
 };
 
 /** A user, owned by the users service; orders adds their order history. */
@@ -327,6 +355,7 @@ export type ResolversTypes = {
   PlaceOrderInput: PlaceOrderInput;
   Product: ResolverTypeWrapper<ProductReferenceModel>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   User: ResolverTypeWrapper<UserReferenceModel>;
 };
 
@@ -351,6 +380,7 @@ export type ResolversParentTypes = {
   PlaceOrderInput: PlaceOrderInput;
   Product: ProductReferenceModel;
   Query: Record<PropertyKey, never>;
+  Subscription: Record<PropertyKey, never>;
   User: UserReferenceModel;
 };
 
@@ -390,6 +420,7 @@ export type OrderResolvers<ContextType = Context, ParentType extends ResolversPa
   total?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  version?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
 };
 
 export type OrderConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['OrderConnection'] = ResolversParentTypes['OrderConnection']> = {
@@ -430,6 +461,11 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   orders?: Resolver<Maybe<ResolversTypes['OrderConnection']>, ParentType, ContextType, Partial<QueryOrdersArgs>>;
 };
 
+export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  myOrderUpdates?: SubscriptionResolver<ResolversTypes['Order'], "myOrderUpdates", ParentType, ContextType>;
+  orderStatusChanged?: SubscriptionResolver<ResolversTypes['Order'], "orderStatusChanged", ParentType, ContextType, RequireFields<SubscriptionOrderStatusChangedArgs, 'orderId'>>;
+};
+
 export type UserResolvers<ContextType = Context, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['User']> | FederationReferenceType, FederationReferenceType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -449,6 +485,7 @@ export type Resolvers<ContextType = Context> = {
   PageInfo?: PageInfoResolvers<ContextType>;
   Product?: ProductResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
 };
 

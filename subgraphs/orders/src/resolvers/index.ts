@@ -5,6 +5,7 @@ import { ForbiddenError, NotFoundError, UnauthenticatedError } from '@storefront
 import type { Resolvers } from '../generated/graphql.ts';
 import type { Context } from '../context.ts';
 import type { Money, ShippingAddress } from '../data/views.ts';
+import { myOrderUpdates, orderStatusChanged } from '../live.ts';
 import { placeOrder } from '../place-order.ts';
 import { transitionOrder } from '../transitions.ts';
 
@@ -44,6 +45,11 @@ export const resolvers: Resolvers = {
     deliverOrder: (_parent, { id }, ctx) => transitionOrder(ctx, signedIn(ctx), id, 'deliver'),
     cancelOrder: (_parent, { id }, ctx) => transitionOrder(ctx, signedIn(ctx), id, 'cancel'),
   },
+  Subscription: {
+    // Only `subscribe`: graphql-shield then checks the field's rule when subscribing, once.
+    orderStatusChanged: { subscribe: (_parent, args, ctx) => orderStatusChanged(ctx, signedIn(ctx), args) },
+    myOrderUpdates: { subscribe: (_parent, _args, ctx) => myOrderUpdates(ctx, signedIn(ctx)) },
+  },
   User: {
     // Users owns the user; orders only needs the id to find their orders.
     __resolveReference: (reference) => ({ id: reference.id }),
@@ -58,7 +64,9 @@ export const resolvers: Resolvers = {
     items: async (order, _args, ctx) =>
       (await ctx.loaders.itemsByOrderId.load(order.id)).map((item) => ({ ...item, currency: order.currency })),
     total: (order) => money(order.totalAmount, order.currency),
-    statusHistory: (order, _args, ctx) => ctx.loaders.historyByOrderId.load(order.id),
+    // A pushed Order reflects one event (its `version`); later changes are not part of it yet.
+    statusHistory: async (order, _args, ctx) =>
+      (await ctx.loaders.historyByOrderId.load(order.id)).filter((change) => change.sequence <= order.version),
     shippingAddress: (order) => order.shippingAddress as ShippingAddress | null,
   },
   OrderItem: {

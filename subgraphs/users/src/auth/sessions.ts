@@ -11,9 +11,14 @@ export interface TokenSettings {
   refreshTtlSeconds: number;
 }
 
-/** A short-lived access token: who (`sub`) and what role; nothing secret. */
-export async function signAccessToken(settings: TokenSettings, user: { id: string; role: Role }): Promise<string> {
-  return new SignJWT({ role: user.role })
+/**
+ * A short-lived access token: who (`sub`), what role, and which session
+ * (`sid`, the refresh-token family), so that ending the session (log out,
+ * a replayed refresh token) can stop its access tokens at the gateway too.
+ * Nothing secret.
+ */
+export async function signAccessToken(settings: TokenSettings, user: { id: string; role: Role }, sessionId: string): Promise<string> {
+  return new SignJWT({ role: user.role, sid: sessionId })
     .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: settings.keys.active.kid, typ: 'JWT' })
     .setSubject(user.id)
     .setIssuer(settings.issuer)

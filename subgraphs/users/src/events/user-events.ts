@@ -26,3 +26,7 @@ export const userUpdated = (user: User): EventEnvelope<UserSnapshot> =>
 
 export const userDeactivated = (user: User): EventEnvelope<{ userId: string }> =>
   createEvent('users', 'UserDeactivated', user.id, { userId: user.id });
+
+/** A session (refresh-token family) ended: log out or a replayed refresh token. The gateway stops its access tokens. */
+export const sessionRevoked = (userId: string, sessionId: string): EventEnvelope<{ userId: string; sid: string }> =>
+  createEvent('users', 'SessionRevoked', userId, { userId, sid: sessionId });

@@ -1,6 +1,9 @@
 -- CreateEnum
 CREATE TYPE "Channel" AS ENUM ('IN_APP', 'EMAIL');
 
+-- CreateEnum
+CREATE TYPE "DeliveryStatus" AS ENUM ('PENDING', 'SENDING', 'SENT', 'FAILED', 'SKIPPED');
+
 -- CreateTable
 CREATE TABLE "notifications" (
     "id" UUID NOT NULL,
@@ -11,6 +14,13 @@ CREATE TABLE "notifications" (
     "event_id" TEXT NOT NULL,
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "read_at" TIMESTAMPTZ(3),
+    "status" "DeliveryStatus",
+    "attempts" INTEGER NOT NULL DEFAULT 0,
+    "claimed_by" TEXT,
+    "last_attempt_at" TIMESTAMPTZ(3),
+    "last_error" TEXT,
+    "address" TEXT,
+    "sent_at" TIMESTAMPTZ(3),
 
     CONSTRAINT "notifications_pkey" PRIMARY KEY ("id")
 );
@@ -73,3 +83,6 @@ CREATE UNIQUE INDEX "outbox_events_id_key" ON "outbox_events"("id");
 
 -- CreateIndex
 CREATE INDEX "outbox_events_published_at_sequence_idx" ON "outbox_events"("published_at", "sequence");
+
+-- Hand-written: only email notifications have a delivery status, and every one of them has one.
+ALTER TABLE "notifications" ADD CONSTRAINT "notifications_status_only_for_email" CHECK (("channel" = 'EMAIL') = ("status" IS NOT NULL));

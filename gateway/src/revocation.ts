@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import type { ConsumerHandle, EventBus } from '@storefront/platform/events/bus';
+import { TOPICS } from '@storefront/platform/events/envelope';
+import type { Logger } from '@storefront/platform/logger';
+import { MemoryStore } from '@storefront/platform/store/memory-store';
+import type { KeyValueStore } from '@storefront/platform/store/store';
+
+/**
+ * Ended sessions and deactivated users, so their access tokens stop at the
+ * gateway within seconds instead of when they expire.
+ *
+ * The users service publishes `SessionRevoked {userId, sid}` (log out, a
+ * replayed refresh token) and `UserDeactivated {userId}` on user-events.
+ * Every gateway instance consumes them in a group of its own, so each sees
+ * every revocation, and records them in the shared store (Redis), where an
+ * instance started later finds them too. Entries expire once every token
+ * they could match has expired (the longest accepted token lifetime).
+ *
+ * A copy is also kept in this process: while Redis is unreachable the
+ * revocations this instance heard of still apply, and when it is back the
+ * ones recorded meanwhile are not lost to this instance.
+ */
+export interface RevocationList {
+  isRevoked(token: { userId: string; sessionId: string; issuedAt: number }): Promise<boolean>;
+  revokeSession(sessionId: string): Promise<void>;
+  /** Every token of the user issued up to `at` (epoch seconds). */
+  revokeUser(userId: string, at: number): Promise<void>;
+}
+
+const sessionKey = (sessionId: string) => `revoked:sid:${sessionId}`;
+const userKey = (userId: string) => `revoked:user:${userId}`;
+
+export function createRevocationList(shared: KeyValueStore, options: { ttlSeconds: number }): RevocationList & { close(): Promise<void> } {
+  const local = shared.kind === 'memory' ? undefined : new MemoryStore({ maxEntries: 1_000_000 });
+  const stores = local ? [local, shared] : [shared];
+  const ttlMs = options.ttlSeconds * 1000;
+
+  const record = async (key: string, value: string) => {
+    await Promise.all(stores.map((store) => store.set(key, value, { ttlMs })));
+  };
+  return {
+    async isRevoked({ userId, sessionId, issuedAt }) {
+      for (const store of stores) {
+        const [session, user] = await store.getMany([sessionKey(sessionId), userKey(userId)]);
+        if (session !== undefined) return true;
+        if (user !== undefined && issuedAt <= Number(user)) return true;
+      }
+      return false;
+    },
+    revokeSession: (sessionId) => record(sessionKey(sessionId), '1'),
+    revokeUser: (userId, at) => record(userKey(userId), String(at)),
+    close: async () => {
+      await local?.close();
+    },
+  };
+}
+
+/** Feeds the list from user-events. Starts at the end of the topic: older revocations are in the shared store already. */
+export async function consumeRevocations(bus: EventBus, list: RevocationList, logger: Logger): Promise<ConsumerHandle> {
+  await bus.ensureTopics([TOPICS.userEvents]);
+  return bus.consume({
+    groupId: `gateway.revocations.${randomUUID()}`,
+    topics: [TOPICS.userEvents],
+    fromBeginning: false,
+    ephemeral: true,
+    handler: async ({ event }) => {
+      const data = event.data as { userId?: unknown; sid?: unknown };
+      if (event.type === 'SessionRevoked' && typeof data.sid === 'string') {
+        await list.revokeSession(data.sid);
+        logger.debug({ userId: data.userId, sid: data.sid }, 'session revoked');
+      } else if (event.type === 'UserDeactivated' && typeof data.userId === 'string') {
+        // Up to the end of the second it happened in, and a second more: `iat` has whole seconds.
+        await list.revokeUser(data.userId, Math.floor(Date.parse(event.occurredAt) / 1000) + 1);
+        logger.debug({ userId: data.userId }, 'user revoked');
+      }
+    },
+  });
+}

@@ -1,0 +1,127 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { GraphQLDataSource } from '@apollo/gateway';
+import type { ApolloServer } from '@apollo/server';
+import type { GatewayInterface } from '@apollo/server-gateway-interface';
+import type { Identity } from '@storefront/platform/auth/identity';
+import type { Logger } from '@storefront/platform/logger';
+import type { TokenCheck } from '../access-token.ts';
+import type { GatewayConfig } from '../config.ts';
+import type { GatewayContext } from '../context.ts';
+import type { Supergraph } from '../supergraph.ts';
+import { admittingSubscriptions } from './admission.ts';
+import type { FormatError } from './errors.ts';
+import { createEventExecutor } from './event-execution.ts';
+import { openFederatedStream } from './federated-stream.ts';
+import { SubscriptionPlanner } from './planner.ts';
+import { serveSocket, type SocketServer } from './socket-server.ts';
+import { SubgraphConnection } from './upstream-client.ts';
+import { UpstreamHub } from './upstream-hub.ts';
+
+export { subscriptionEnv, type SubscriptionConfig } from './config.ts';
+
+/**
+ * Federated subscriptions for an ApolloGateway, which cannot execute them
+ * itself (DESIGN §2). The pieces, in the order an operation meets them:
+ *
+ *   socket-server     graphql-ws on the gateway's port and path; auth, limits
+ *   admission         through Apollo Server's pipeline, then planned (planner)
+ *   federated-stream  one client subscription: buffer, leave at once
+ *   upstream-hub      identical subscriptions share one upstream operation
+ *   upstream-client   one multiplexed, signed graphql-ws connection per subgraph
+ *   event-execution   each event completed by the rest of the plan, through
+ *                     ApolloGateway's executeQueryPlan and its data sources
+ *
+ * Wiring (gateway/src/index.ts): register the data sources ApolloGateway
+ * builds (`dataSource`), give Apollo Server `admit(gateway)` instead of the
+ * gateway, `serve()` once listening, `close()` first on stop.
+ */
+export interface SubscriptionStats {
+  /** Client sockets open. */
+  connections(): number;
+  /** Client subscriptions streaming. */
+  clientSubscriptions(): number;
+  /** Upstream subscriptions open (or waiting for their connection), by subgraph. */
+  upstreamSubscriptions(): Record<string, number>;
+}
+
+export interface FederatedSubscriptions {
+  /** Records a data source ApolloGateway built (from `buildService`) and returns it. */
+  dataSource<T extends GraphQLDataSource>(name: string, dataSource: T): T;
+  /** The gateway to hand Apollo Server: subscriptions are admitted through its pipeline. */
+  admit(gateway: GatewayInterface): GatewayInterface;
+  serve(options: {
+    server: Server;
+    apollo: ApolloServer<GatewayContext>;
+    /** Verifies a socket's `connectionParams.authorization` (undefined: anonymous) as HTTP verifies its header. */
+    authenticate: (authorization: string | undefined, request: IncomingMessage) => Promise<TokenCheck>;
+    formatError: FormatError;
+    createContext: (identity: Identity | null, request: IncomingMessage) => GatewayContext;
+  }): void;
+  stats: SubscriptionStats;
+  /** Closes client sockets (1001), then the upstream connections. */
+  close(): Promise<void>;
+}
+
+export function federatedSubscriptions(options: { config: GatewayConfig; supergraph: Supergraph; logger: Logger }): FederatedSubscriptions {
+  const { config, supergraph } = options;
+  const logger = options.logger.child({ component: 'subscriptions' });
+  const planner = new SubscriptionPlanner(supergraph.sdl);
+  const dataSources = new Map<string, GraphQLDataSource>();
+  const connections = new Map<string, SubgraphConnection>();
+  const hub = new UpstreamHub((name) => {
+    let connection = connections.get(name);
+    if (!connection) {
+      const url = config.subgraphUrls[name] ?? supergraph.subgraphs.find((s) => s.name === name)?.url;
+      if (!url) throw new Error(`No routing URL for subgraph "${name}"`);
+      connection = new SubgraphConnection({
+        name,
+        url,
+        secret: config.subgraphSecrets[name] ?? config.SUBGRAPH_SECRET,
+        keepAliveMs: config.UPSTREAM_WS_KEEPALIVE_MS,
+        retryAttempts: config.UPSTREAM_WS_RETRY_ATTEMPTS,
+        logger,
+      });
+      connections.set(name, connection);
+    }
+    return connection;
+  });
+  let streaming = 0;
+  let socket: SocketServer | undefined;
+
+  return {
+    dataSource: (name, dataSource) => (dataSources.set(name, dataSource), dataSource),
+    admit: (gateway) => admittingSubscriptions(gateway, planner),
+    serve: ({ server, apollo, authenticate, formatError, createContext }) => {
+      const execute = createEventExecutor({ planner, dataSources, formatError });
+      socket = serveSocket({
+        server,
+        path: '/graphql',
+        apollo,
+        authenticate,
+        createContext,
+        limits: config,
+        logger,
+        openStream: (admission) => {
+          streaming++;
+          return openFederatedStream({
+            admission,
+            hub,
+            execute,
+            formatError,
+            capacity: config.WS_MAX_BUFFERED_EVENTS,
+            onEnd: () => streaming--,
+          });
+        },
+      });
+    },
+    stats: {
+      connections: () => socket?.connections() ?? 0,
+      clientSubscriptions: () => streaming,
+      upstreamSubscriptions: () => hub.counts(),
+    },
+    close: async () => {
+      await socket?.close();
+      await Promise.all([...connections.values()].map((c) => c.close()));
+    },
+  };
+}

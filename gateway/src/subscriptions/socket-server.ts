@@ -1,0 +1,230 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { HeaderMap, type ApolloServer, type GraphQLRequest } from '@apollo/server';
+import { buildSchema, GraphQLError, parse, type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
+import type { SubscribePayload } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import WebSocket, { WebSocketServer } from 'ws';
+import type { Identity } from '@storefront/platform/auth/identity';
+import type { Logger } from '@storefront/platform/logger';
+import type { TokenCheck } from '../access-token.ts';
+import type { GatewayContext } from '../context.ts';
+import { attachTicket, type Admission } from './admission.ts';
+import type { SubscriptionConfig } from './config.ts';
+import { authorizationOf, bearerToken, CLOSE, closeWhenTokenExpires, limitMessageRate } from './connection-guard.ts';
+import { clientError, SUBSCRIPTION_ERRORS } from './errors.ts';
+
+/**
+ * The client-facing graphql-ws endpoint, on the gateway's own HTTP server,
+ * port and path.
+ *
+ * Every operation (query, mutation or subscription) first runs through the
+ * ApolloServer pipeline with the same context shape as HTTP, so validation
+ * rules, plugins and error masking are those of HTTP. Queries and mutations
+ * come back as one result; a subscription comes back admitted (see
+ * admission.ts) and is then streamed by `openStream`. graphql-ws only routes:
+ * it is handed a fixed document of the right operation type, never the
+ * client's (which Apollo Server has already parsed and validated).
+ *
+ * Authentication is per socket (`connectionParams.authorization`); a bad
+ * token closes it with 4401, no token means anonymous, and the socket is
+ * closed with 4401 when the token expires. Since credentials are not
+ * cookies, a cross-site page opening a socket gains nothing (no CSWSH).
+ */
+export interface SocketServerOptions {
+  server: Server;
+  path: string;
+  apollo: ApolloServer<GatewayContext>;
+  /** Verifies `authorization` (undefined: anonymous) as the HTTP path verifies its header. */
+  authenticate: (authorization: string | undefined, request: IncomingMessage) => Promise<TokenCheck>;
+  /** Builds an operation's context, the same shape as for an HTTP request. */
+  createContext: (identity: Identity | null, request: IncomingMessage) => GatewayContext;
+  openStream: (admission: Admission) => AsyncIterableIterator<FormattedExecutionResult>;
+  limits: SubscriptionConfig;
+  logger: Logger;
+}
+
+export interface SocketServer {
+  connections(): number;
+  /** Refuses new sockets, closes open ones with 1001 (ending their operations) and waits for them (up to `graceMs`). */
+  close(graceMs?: number): Promise<void>;
+}
+
+interface Connection {
+  authorization: string | undefined;
+  identity: Identity | null;
+  headers: HeaderMap;
+  flooded: boolean;
+  cancelExpiry: () => void;
+  /** Errors Apollo Server already formatted, for the `error` message of an operation refused before execution. */
+  refusals: Map<string, GraphQLFormattedError[]>;
+}
+
+/** What onSubscribe hands graphql-ws's `execute`/`subscribe` (as the context value). */
+type Outcome = { result: FormattedExecutionResult } | { admission: Admission };
+
+// graphql-ws picks execute or subscribe from the document; these only steer it (our execute/subscribe ignore them).
+const ROUTE = {
+  schema: buildSchema('type Query { _: Boolean } type Subscription { _: Boolean }'),
+  query: parse('query { __typename }'),
+  subscription: parse('subscription { __typename }'),
+};
+
+export function serveSocket(options: SocketServerOptions): SocketServer {
+  const { apollo, authenticate, limits, logger, path } = options;
+  const connections = new WeakMap<WebSocket, Connection>();
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.WS_MAX_MESSAGE_BYTES });
+  let closing = false;
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+    if (closing || pathname !== path) {
+      socket.end(`HTTP/1.1 ${closing ? '503 Service Unavailable' : '404 Not Found'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  };
+  options.server.on('upgrade', onUpgrade);
+
+  // Registered before useServer's own listener, so the rate limit sees each message before graphql-ws does.
+  wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+    const connection: Connection = {
+      authorization: undefined,
+      identity: null,
+      headers: headersOf(request),
+      flooded: false,
+      cancelExpiry: () => {},
+      refusals: new Map(),
+    };
+    connections.set(socket, connection);
+    limitMessageRate(socket, {
+      perSecond: limits.WS_MAX_MESSAGES_PER_SECOND,
+      burst: limits.WS_MESSAGE_BURST,
+      onFlood: () => {
+        connection.flooded = true;
+        logger.warn({ remote: request.socket.remoteAddress, userId: connection.identity?.userId }, 'closed a flooding socket');
+      },
+    });
+    socket.once('close', () => connection.cancelExpiry());
+  });
+
+  useServer(
+    {
+      connectionInitWaitTimeout: limits.WS_CONNECTION_INIT_TIMEOUT_MS,
+      onConnect: async (ctx) => {
+        const { socket } = ctx.extra;
+        const connection = connections.get(socket)!;
+        const authorization = authorizationOf(ctx.connectionParams);
+        const check = await authenticate(authorization, ctx.extra.request);
+        if (!check.ok) {
+          // Our own close code: graphql-ws would close with 4403 when onConnect returns false.
+          socket.close(CLOSE.unauthorized, check.message.slice(0, 120));
+          return false;
+        }
+        connection.authorization = authorization;
+        connection.identity = check.identity;
+        if (authorization && check.identity) connection.cancelExpiry = closeWhenTokenExpires(socket, bearerToken(authorization));
+        return true;
+      },
+
+      onSubscribe: async (ctx, id, payload) => {
+        const { socket, request } = ctx.extra;
+        const connection = connections.get(socket)!;
+        if (connection.flooded) return [clientError('RATE_LIMITED', 'Too many messages on this connection')];
+        // The new operation is already in ctx.subscriptions.
+        if (Object.keys(ctx.subscriptions).length > limits.WS_MAX_OPERATIONS) {
+          return [
+            clientError(SUBSCRIPTION_ERRORS.tooManyOperations, `At most ${limits.WS_MAX_OPERATIONS} operations may be open on one connection`),
+          ];
+        }
+
+        if (connection.authorization) {
+          // Checked again per operation, as HTTP checks every request: a session revoked since the socket opened ends here.
+          const check = await authenticate(connection.authorization, request);
+          if (!check.ok) {
+            socket.close(CLOSE.unauthorized, check.message.slice(0, 120));
+            return [clientError('UNAUTHENTICATED', check.message)];
+          }
+        }
+
+        const contextValue = options.createContext(connection.identity, request);
+        const ticket = attachTicket(contextValue);
+        let result: FormattedExecutionResult;
+        try {
+          const response = await apollo.executeOperation(toGraphQLRequest(payload, new HeaderMap(connection.headers)), { contextValue });
+          const body = response.body;
+          result = body.kind === 'single' ? body.singleResult : body.initialResult;
+        } catch (error) {
+          logger.error({ err: error }, 'unexpected error running an operation from a socket');
+          return [clientError('INTERNAL_SERVER_ERROR', 'Internal server error')];
+        }
+        if (ticket.admitted) {
+          return { schema: ROUTE.schema, document: ROUTE.subscription, contextValue: { admission: ticket.admitted } satisfies Outcome };
+        }
+        if (!('data' in result) && result.errors?.length) {
+          // Refused before execution (syntax, validation, limits): graphql-ws's `error` message, with Apollo's formatting.
+          connection.refusals.set(id, [...result.errors]);
+          return result.errors.map((e) => new GraphQLError(e.message, { extensions: e.extensions }));
+        }
+        return { schema: ROUTE.schema, document: ROUTE.query, contextValue: { result } satisfies Outcome } satisfies ExecutionArgs;
+      },
+      // Typed for graphql-js results; ours are already formatted (plain errors), which onNext passes through.
+      execute: (args) => (args.contextValue as Outcome & { result: FormattedExecutionResult }).result as ExecutionResult,
+      subscribe: (args) =>
+        options.openStream((args.contextValue as Outcome & { admission: Admission }).admission) as AsyncIterableIterator<ExecutionResult> as AsyncGenerator<ExecutionResult>,
+      // Results were formatted by Apollo Server or by the event executor; send them as they are.
+      onNext: (_ctx, _id, _payload, _args, result) => result as FormattedExecutionResult,
+      onError: (ctx, id, _payload, errors) => {
+        const refusals = connections.get(ctx.extra.socket)?.refusals;
+        const formatted = refusals?.get(id);
+        refusals?.delete(id);
+        return formatted ?? errors.map((e) => e.toJSON());
+      },
+    },
+    wss,
+    limits.WS_KEEPALIVE_MS,
+  );
+  // After useServer's own listener: graphql-ws reports every socket error as an internal error (console.error,
+  // close 4500), but these are the client's doing (an oversized message, a protocol violation) and ws has
+  // already closed the socket with the right code (1009, 1002). A warning is what they deserve.
+  wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+    socket.removeAllListeners('error');
+    socket.on('error', (error) => logger.warn({ err: error, remote: request.socket.remoteAddress }, 'client socket error'));
+  });
+
+  return {
+    connections: () => wss.clients.size,
+    close: async (graceMs = 5_000) => {
+      closing = true;
+      options.server.off('upgrade', onUpgrade);
+      const open = [...wss.clients];
+      const closed = Promise.all(open.map((ws) => new Promise<void>((resolve) => (ws.readyState === ws.CLOSED ? resolve() : ws.once('close', () => resolve())))));
+      for (const ws of open) ws.close(CLOSE.goingAway, 'Going away');
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(timer);
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+
+function toGraphQLRequest(payload: SubscribePayload, headers: HeaderMap): GraphQLRequest {
+  return {
+    query: payload.query,
+    ...(payload.variables ? { variables: payload.variables } : {}),
+    ...(payload.operationName ? { operationName: payload.operationName } : {}),
+    ...(payload.extensions ? { extensions: payload.extensions } : {}),
+    // Plugins see the socket's upgrade request, as they see an HTTP request's headers.
+    http: { method: 'POST', headers, search: '', body: payload },
+  };
+}
+
+function headersOf(request: IncomingMessage): HeaderMap {
+  const headers = new HeaderMap();
+  for (const [key, value] of Object.entries(request.headers)) {
+    if (value !== undefined && !key.startsWith('sec-websocket-')) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+  }
+  headers.set('content-type', 'application/json');
+  return headers;
+}

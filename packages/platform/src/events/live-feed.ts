@@ -1,0 +1,210 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../logger.ts';
+import type { Stream } from '../streams.ts';
+import type { ConsumerHandle, DeliveredEvent, EventBus } from './bus.ts';
+
+/**
+ * The events a service instance pushes to its subscription clients.
+ *
+ * A service's ordinary consumers share one group, so each event reaches one
+ * instance; a subscriber may be connected to any of them. The live feed
+ * therefore reads with a group of its own per instance
+ * (`<service>.live.<instance id>`), starting at the end, so every instance
+ * sees every event however many run, and fans each event out in process to
+ * the subscribers whose key and filter match. It only pushes; it never
+ * writes, so it needs no idempotency and no retries.
+ *
+ * The group is deleted when the feed stops. An instance that crashes leaves
+ * its group behind until the broker expires it (offsets.retention.minutes).
+ */
+export interface LiveFeedOptions {
+  /** The service name; the group is `<service>.live.<instanceId>`. */
+  service: string;
+  topics: string[];
+  bus: EventBus;
+  logger: Logger;
+  /** @default random */
+  instanceId?: string;
+  /**
+   * Keys an event is also found by, besides its aggregate id (e.g.
+   * `user:<id>` for "my orders"), so subscribers by such a key are found
+   * without running every subscriber's filter on every event.
+   */
+  indexBy?: (delivered: DeliveredEvent) => string[];
+  /**
+   * Events a subscriber may have waiting (a slow client) before its stream
+   * fails with LiveFeedOverflowError; clients that can resume then do.
+   * @default 1000
+   */
+  maxBuffered?: number;
+}
+
+export interface LiveSubscribeOptions {
+  topic: string;
+  /** Only events with this aggregate id (the bus key) or `indexBy` key; indexed, so cheap with many subscribers. */
+  key?: string;
+  /** Further filter; runs for every event of the topic (and key). */
+  filter?: (delivered: DeliveredEvent) => boolean;
+}
+
+export class LiveFeedOverflowError extends Error {
+  constructor(limit: number) {
+    super(`Subscriber fell more than ${limit} events behind`);
+    this.name = 'LiveFeedOverflowError';
+  }
+}
+
+interface Listener {
+  filter?: (delivered: DeliveredEvent) => boolean;
+  push(delivered: DeliveredEvent): void;
+  end(): void;
+}
+
+export class LiveFeed {
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  /** `${topic}\0${key}` → listeners for one aggregate; `${topic}` → listeners for the whole topic. */
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private count = 0;
+  private consumer: ConsumerHandle | undefined;
+  private stopped = false;
+
+  constructor(private readonly options: LiveFeedOptions) {
+    this.groupId = `${options.service}.live.${options.instanceId ?? randomBytes(6).toString('hex')}`;
+    this.topics = [...options.topics];
+  }
+
+  /** Joins the bus; every event published after this resolves reaches the feed. */
+  async start(): Promise<void> {
+    if (this.consumer || this.stopped) return;
+    await this.options.bus.ensureTopics(this.options.topics);
+    this.consumer = await this.options.bus.consume({
+      groupId: this.groupId,
+      topics: this.options.topics,
+      fromBeginning: false,
+      ephemeral: true,
+      maxAttempts: 1,
+      handler: async (delivered) => this.dispatch(delivered),
+    });
+    this.options.logger.debug({ groupId: this.groupId, topics: this.topics }, 'live feed started');
+  }
+
+  /**
+   * The matching events from now on. Subscribe before reading any history
+   * the client also needs, so nothing falls between the two. `return()`
+   * unsubscribes at once.
+   */
+  subscribe(options: LiveSubscribeOptions): Stream<DeliveredEvent> {
+    if (!this.topics.includes(options.topic)) throw new Error(`The live feed does not read "${options.topic}"`);
+    const slot = options.key === undefined ? options.topic : `${options.topic}\0${options.key}`;
+    const limit = this.options.maxBuffered ?? 1000;
+
+    const queue: DeliveredEvent[] = [];
+    let waiting: { resolve: (r: IteratorResult<DeliveredEvent, undefined>) => void; reject: (e: unknown) => void } | undefined;
+    let failure: Error | undefined;
+    let ended = false;
+
+    const detach = () => {
+      const set = this.listeners.get(slot);
+      if (set?.delete(listener)) {
+        this.count--;
+        if (set.size === 0) this.listeners.delete(slot);
+      }
+    };
+    const finish = (error?: Error) => {
+      if (ended) return;
+      ended = true;
+      detach();
+      queue.length = 0;
+      const waiter = waiting;
+      waiting = undefined;
+      if (error && waiter) waiter.reject(error);
+      else if (error) failure = error;
+      else waiter?.resolve({ value: undefined, done: true });
+    };
+    const listener: Listener = {
+      filter: options.filter,
+      push: (delivered) => {
+        if (ended) return;
+        if (waiting) {
+          const waiter = waiting;
+          waiting = undefined;
+          waiter.resolve({ value: delivered, done: false });
+          return;
+        }
+        queue.push(delivered);
+        if (queue.length > limit) {
+          this.options.logger.warn({ groupId: this.groupId, topic: options.topic, key: options.key, limit }, 'dropping a subscriber that fell behind');
+          finish(new LiveFeedOverflowError(limit));
+        }
+      },
+      end: () => finish(),
+    };
+
+    if (this.stopped) ended = true;
+    else {
+      const set = this.listeners.get(slot) ?? new Set<Listener>();
+      set.add(listener);
+      this.listeners.set(slot, set);
+      this.count++;
+    }
+
+    const stream: Stream<DeliveredEvent> = {
+      next: () => {
+        const item = queue.shift();
+        if (item) return Promise.resolve({ value: item, done: false });
+        if (failure) {
+          const error = failure;
+          failure = undefined;
+          return Promise.reject(error);
+        }
+        if (ended) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve, reject) => (waiting = { resolve, reject }));
+      },
+      return: async () => {
+        finish();
+        return { value: undefined, done: true };
+      },
+      throw: async () => {
+        finish();
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]: () => stream,
+    };
+    return stream;
+  }
+
+  /** Subscribers currently attached (tests and metrics: must return to 0 when clients leave). */
+  listenerCount(): number {
+    return this.count;
+  }
+
+  /** Leaves the bus (deleting the group) and ends every subscriber's stream. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.consumer?.stop();
+    for (const set of [...this.listeners.values()]) for (const listener of [...set]) listener.end();
+  }
+
+  private dispatch(delivered: DeliveredEvent): void {
+    const { topic, event } = delivered;
+    const keys = new Set([event.aggregateId]);
+    try {
+      for (const key of this.options.indexBy?.(delivered) ?? []) keys.add(key);
+    } catch (error) {
+      this.options.logger.error({ err: error, eventId: event.id, topic }, 'live feed could not index an event');
+    }
+    for (const slot of [...[...keys].map((key) => `${topic}\0${key}`), topic]) {
+      const set = this.listeners.get(slot);
+      if (!set) continue;
+      for (const listener of [...set]) {
+        try {
+          if (!listener.filter || listener.filter(delivered)) listener.push(delivered);
+        } catch (error) {
+          this.options.logger.error({ err: error, eventId: event.id, topic }, 'live feed filter failed');
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,206 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import {
+  createSourceEventStream,
+  execute,
+  getOperationAST,
+  getVariableValues,
+  GraphQLError,
+  parse,
+  validate,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLSchema,
+} from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { verifyConnection, verifySubscription, type SignedSubscription } from '../auth/gateway-signature.ts';
+import { requestScope } from '../db/statement-counter.ts';
+import { UnauthenticatedError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { mapStream } from '../streams.ts';
+import { maskErrors } from './format-error.ts';
+import type { BaseContext } from './subgraph.ts';
+
+/**
+ * GraphQL subscriptions of a subgraph, over graphql-ws (the
+ * `graphql-transport-ws` protocol) on the same port and path as HTTP.
+ *
+ * Only the gateway connects, and it multiplexes many callers over one
+ * socket, so trust is established twice:
+ * - the connection: `connection_init` carries `{ timestamp, signature }`
+ *   from `signConnection(secret)`; anything else is closed with 4403;
+ * - each operation: `subscribe.payload.extensions.storefront` carries
+ *   `signSubscription(secret, { query, variables }, identity)`; a missing,
+ *   stale or forged one gets an `error` message with code UNAUTHENTICATED
+ *   and no events. The verified identity becomes that operation's context,
+ *   never the connection's.
+ *
+ * Operations run against the same shielded schema as HTTP: the rule of the
+ * subscription field is checked when subscribing, and every field of every
+ * pushed payload is resolved through its rules, with a fresh context (fresh
+ * DataLoaders, fresh rule cache) per event so nothing stale is pushed.
+ */
+export interface SubscriptionServerOptions<TContext extends BaseContext> {
+  server: Server;
+  /** @default '/graphql' */
+  path?: string;
+  schema: GraphQLSchema;
+  secret: string;
+  logger: Logger;
+  createContext: (base: BaseContext) => TContext;
+  /** Largest message accepted. @default 1 MiB */
+  maxPayloadBytes?: number;
+  /** Ping interval; a peer that misses a pong is dropped. @default 12000 */
+  keepAliveMs?: number;
+}
+
+export interface SubscriptionServer {
+  /** Operations currently open on this instance (tests and metrics). */
+  activeSubscriptions(): number;
+  /** Refuses new sockets, closes open ones with 1001 (ending their operations), and waits for them. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export function serveSubscriptions<TContext extends BaseContext>(options: SubscriptionServerOptions<TContext>): SubscriptionServer {
+  const { schema, secret, logger } = options;
+  const path = options.path ?? '/graphql';
+  const format = maskErrors(logger);
+  const formatAll = (errors: readonly GraphQLError[]) => errors.map((error) => format(error.toJSON(), error));
+  /** Per operation: builds the context for one pushed event (fresh loaders and rule cache). */
+  const eventContexts = new WeakMap<object, () => TContext>();
+  let active = 0;
+  let closing = false;
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes ?? 1024 * 1024 });
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+    if (closing || pathname !== path) {
+      socket.end(`HTTP/1.1 ${closing ? '503 Service Unavailable' : '404 Not Found'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  };
+  options.server.on('upgrade', onUpgrade);
+
+  useServer(
+    {
+      schema,
+      onConnect: (ctx) => {
+        if (verifyConnection(secret, ctx.connectionParams)) return true;
+        logger.warn({ remote: ctx.extra.request.socket.remoteAddress }, 'refused an unsigned subscription connection');
+        return false; // graphql-ws closes with 4403 Forbidden
+      },
+      onSubscribe: (_ctx, id, payload) => {
+        const signed = payload.extensions?.storefront;
+        const check = verifySubscription(
+          secret,
+          { query: payload.query, variables: payload.variables },
+          typeof signed === 'object' && signed !== null ? (signed as Partial<SignedSubscription>) : undefined,
+        );
+        if (!check.ok) {
+          logger.warn({ reason: check.reason, operationId: id }, 'refused an unsigned subscription');
+          return [new UnauthenticatedError('This service only accepts operations signed by the gateway')];
+        }
+        let document: DocumentNode;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          return [withCode(error as GraphQLError, 'GRAPHQL_PARSE_FAILED')];
+        }
+        const invalid = validate(schema, document);
+        if (invalid.length > 0) return invalid.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED'));
+        const operation = getOperationAST(document, payload.operationName);
+        if (!operation) return [new GraphQLError('Unable to identify the operation to run', { extensions: { code: 'BAD_REQUEST' } })];
+        if (operation.operation !== 'subscription') {
+          return [new GraphQLError('Only subscriptions are served over WebSocket; send queries and mutations over HTTP', { extensions: { code: 'BAD_REQUEST' } })];
+        }
+        const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], payload.variables ?? {});
+        if (coerced.errors) return coerced.errors.map((error) => withCode(error, 'BAD_USER_INPUT'));
+
+        const given = payload.extensions?.requestId;
+        const requestId = typeof given === 'string' && given.length <= 128 ? given : randomUUID();
+        const base: BaseContext = { identity: check.identity, requestId, logger: logger.child({ requestId, operationId: id }) };
+        const contextValue = options.createContext(base);
+        eventContexts.set(contextValue, () => options.createContext(base));
+        return {
+          schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue,
+        } satisfies ExecutionArgs;
+      },
+      subscribe: async (args) => {
+        const source = await requestScope.run(true, () => createSourceEventStream(args));
+        if (!isAsyncIterable(source)) return source as ExecutionResult; // the subscribe resolver or its rule refused
+        const events = source[Symbol.asyncIterator]();
+        const eventContext = eventContexts.get(args.contextValue as object);
+        active++;
+        return mapStream(
+          {
+            next: () => requestScope.run(true, () => events.next()),
+            return: () => Promise.resolve(events.return?.() ?? { value: undefined, done: true as const }),
+          },
+          (payload) =>
+            requestScope.run(true, () =>
+              execute({ ...args, rootValue: payload, contextValue: eventContext ? eventContext() : args.contextValue }),
+            ),
+          {
+            // One failing stream must not take the shared socket down: it ends with an error result.
+            onError: (error): ExecutionResult => ({ errors: [asGraphQLError(error)] }),
+            onEnd: () => active--,
+          },
+        );
+      },
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: formatAll(result.errors) } : undefined),
+      onError: (_ctx, _id, _payload, errors) => formatAll(errors),
+    },
+    wss,
+    options.keepAliveMs ?? 12_000,
+  );
+
+  return {
+    activeSubscriptions: () => active,
+    close: async (graceMs = 5_000) => {
+      closing = true;
+      options.server.off('upgrade', onUpgrade);
+      const open = [...wss.clients];
+      const closed = Promise.all(open.map((ws) => socketClosed(ws)));
+      for (const ws of open) ws.close(1001, 'Going away');
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(timer);
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+
+const socketClosed = (ws: WebSocket) =>
+  new Promise<void>((resolve) => (ws.readyState === ws.CLOSED ? resolve() : ws.once('close', () => resolve())));
+
+const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
+  typeof value === 'object' && value !== null && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
+
+/** The same error with a code, as Apollo Server labels request errors over HTTP. */
+function withCode(error: GraphQLError, code: string): GraphQLError {
+  if (!(error instanceof GraphQLError)) return new GraphQLError('Invalid request', { extensions: { code } });
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: error.originalError,
+    extensions: { ...error.extensions, code },
+  });
+}
+
+function asGraphQLError(error: unknown): GraphQLError {
+  if (error instanceof GraphQLError) return error;
+  return new GraphQLError(error instanceof Error ? error.message : String(error), {
+    originalError: error instanceof Error ? error : undefined,
+  });
+}

@@ -1,0 +1,95 @@
+/**
+ * Async iterators for subscriptions.
+ *
+ * Why not async generators: a generator waiting at an `await` (for the next
+ * event) cannot be stopped; its `return()` is queued until the await
+ * resolves, which for a quiet order may be never. Every stream here ends at
+ * once on `return()`, releases its source, and answers a pending `next()`
+ * with `done`, so a client that leaves costs nothing from that moment on.
+ */
+export interface Stream<T> extends AsyncIterableIterator<T, undefined> {
+  next(): Promise<IteratorResult<T, undefined>>;
+  return(): Promise<IteratorResult<T, undefined>>;
+  throw(error?: unknown): Promise<IteratorResult<T, undefined>>;
+}
+
+/** Returned by a `mapStream` mapper to drop an item. */
+export const SKIP: unique symbol = Symbol('skip');
+
+export interface MapStreamOptions<S, T> {
+  /** Items handled before the source's (e.g. history read from the database), through the same mapper. */
+  prefix?: Iterable<S>;
+  /** Ends the stream right after delivering an item for which this is true (e.g. an order's final status). */
+  isLast?: (value: T) => boolean;
+  /** Turns a failure of the source or the mapper into one last item; without it the reader gets the error. */
+  onError?: (error: unknown) => T;
+  /** Called once when the stream ends, however it ends. */
+  onEnd?: () => void;
+}
+
+const DONE: IteratorResult<never, undefined> = Object.freeze({ value: undefined, done: true });
+
+/** Maps (and filters, with SKIP) a source stream; see the module comment for how it ends. */
+export function mapStream<S, T>(
+  source: AsyncIterator<S>,
+  map: (item: S) => T | typeof SKIP | Promise<T | typeof SKIP>,
+  options: MapStreamOptions<S, T> = {},
+): Stream<T> {
+  let ended = false;
+  let lastDelivered = false;
+  let prefix: Iterator<S> | undefined = options.prefix?.[Symbol.iterator]();
+
+  const end = async () => {
+    if (ended) return;
+    ended = true;
+    prefix = undefined;
+    options.onEnd?.();
+    await Promise.resolve(source.return?.()).catch(() => undefined);
+  };
+
+  const nextItem = async (): Promise<IteratorResult<S>> => {
+    if (prefix) {
+      const item = prefix.next();
+      if (!item.done) return item;
+      prefix = undefined;
+    }
+    return source.next();
+  };
+
+  const stream: Stream<T> = {
+    async next() {
+      while (!ended) {
+        if (lastDelivered) break;
+        try {
+          const item = await nextItem();
+          if (ended) break;
+          if (item.done) break;
+          const value = await map(item.value);
+          if (ended) break;
+          if (value === SKIP) continue;
+          if (options.isLast?.(value)) lastDelivered = true;
+          return { value, done: false };
+        } catch (error) {
+          if (ended) break;
+          await end();
+          if (options.onError) return { value: options.onError(error), done: false };
+          throw error;
+        }
+      }
+      await end();
+      return DONE;
+    },
+    async return() {
+      await end();
+      return DONE;
+    },
+    async throw() {
+      await end();
+      return DONE;
+    },
+    [Symbol.asyncIterator]() {
+      return stream;
+    },
+  };
+  return stream;
+}
