@@ -23,8 +23,11 @@ import type { Supergraph } from './supergraph.ts';
  * stops the start with a message naming the key.
  */
 export interface GatewaySecurity {
-  /** Verifies the request's access token; refusals are audited. */
-  authenticate(req: IncomingMessage): Promise<TokenCheck>;
+  /**
+   * Verifies the request's access token (or `authorization`, when it came
+   * another way, e.g. a WebSocket's connectionParams); refusals are audited.
+   */
+  authenticate(req: IncomingMessage, authorization?: string): Promise<TokenCheck>;
   /** The address rate limits key anonymous callers by. */
   clientIp(req: IncomingMessage): string;
   plugin: ApolloServerPlugin<GatewayContext>;
@@ -93,8 +96,8 @@ export async function startGatewaySecurity(options: {
     clientIp,
     plugin: rateLimitPlugin(limiter),
     stop,
-    async authenticate(req) {
-      const check = await tokens.verify(req.headers.authorization);
+    async authenticate(req, authorization = req.headers.authorization) {
+      const check = await tokens.verify(authorization);
       if (!check.ok) {
         const ip = clientIp(req);
         if (auditRejection(`${ip}|${check.reason}`)) audit(logger, 'token_rejected', { kind: 'access', reason: check.reason, ip });

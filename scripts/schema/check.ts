@@ -39,8 +39,9 @@ try {
     skipCodegen: values['skip-codegen'] ?? false,
   });
   process.stdout.write(`${renderReport(result)}\n`);
-  process.exit(result.failures.length ? 1 : 0);
+  // exitCode, not exit(): a piped stdout (CI logs) gets the whole report before the process ends.
+  process.exitCode = result.failures.length ? 1 : 0;
 } catch (error) {
   process.stderr.write(`schema:check could not run: ${(error as Error).message}\n`);
-  process.exit(2);
+  process.exitCode = 2;
 }

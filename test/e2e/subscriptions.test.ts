@@ -223,6 +223,22 @@ describe('federated subscriptions through the gateway', { timeout: 300_000 }, ()
     await noUpstreamLeft();
   });
 
+  it('notificationReceived pushes the caller’s new in-app notifications, with their name from users', async () => {
+    const customer = await stack.signUp('Nora Notified');
+    const socket = open(stack.gateway, { token: customer.token });
+    const feed = socket.subscribe<{ notificationReceived: { subject: string; channel: string; user: { name: string } } }>(
+      `subscription { notificationReceived { subject channel user { name } } }`,
+    );
+    await eventually(() => stack.services.notifications.activeSubscriptions() === 1, 10_000, 'the subscription to reach notifications');
+    await placeOrder(customer.token); // confirmed by the saga: an in-app "confirmed" notification follows
+    const [first] = await feed.waitFor(1);
+    assert.equal(first!.errors, undefined, JSON.stringify(first!.errors));
+    assert.equal(first!.data?.notificationReceived.user.name, 'Nora Notified');
+    assert.match(first!.data!.notificationReceived.subject, /confirmed/i);
+    feed.unsubscribe();
+    await noUpstreamLeft();
+  });
+
   describe('bad input: clean errors, the server stays healthy', () => {
     it('closes a socket with a bad or malformed token with 4401', async () => {
       for (const connectionParams of [

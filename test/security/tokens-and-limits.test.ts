@@ -165,6 +165,7 @@ describe('security: tokens and rate limits', { timeout: 240_000 }, () => {
     signingKey = { jwk: jwk!, key: (await importJWK(jwk!, 'EdDSA')) as CryptoKey };
   });
   after(async () => {
+    if (process.env.DUMP_LOGS) writeFileSync(process.env.DUMP_LOGS, logs.records.map((r) => JSON.stringify(r)).join('\n'));
     await restartedUsers?.stop();
     for (const gateway of extraGateways) await gateway.stop();
     await stack?.stop();
@@ -389,6 +390,29 @@ describe('security: tokens and rate limits', { timeout: 240_000 }, () => {
       assert.doesNotMatch(all, new RegExp(PASSWORD));
       assert.doesNotMatch(all, /guess-(number|a|b|c|d)-/);
       assert.doesNotMatch(all, /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/, 'no JWTs');
+    });
+  });
+
+  describe('audit trail', () => {
+    it('records refused field access with who asked, once per request', async () => {
+      const [prying, target] = [await signUp(), await signUp()];
+      const res = await send(url, `query($id: ID!) { user(id: $id) { id email } }`, { id: target.userId }, { token: prying.token });
+      assert.equal(res.body.errors?.[0]?.extensions?.code, 'FORBIDDEN', res.raw);
+      const denied = await eventually(() => logs.find('access_denied').find((r) => r.userId === prying.userId), 5_000, 'the access_denied record');
+      assert.equal(denied.audit, true);
+      assert.equal(denied.service, 'users');
+      assert.equal(denied.role, 'CUSTOMER');
+      assert.deepEqual(denied.fields, ['user']);
+    });
+
+    it('records sign-ups and log-ins with masked emails', async () => {
+      const user = await signUp();
+      await logIn(user.email);
+      const signup = logs.find('signup').find((r) => r.userId === user.userId);
+      const login = logs.find('login').find((r) => r.userId === user.userId);
+      assert.ok(signup && login);
+      assert.equal(signup.email, `${user.email[0]}***@example.com`);
+      assert.ok(typeof login.sid === 'string', 'which session, so a later revocation can be tied to it');
     });
   });
 

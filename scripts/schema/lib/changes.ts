@@ -39,7 +39,7 @@ export async function diffSchemas(oldSchema: GraphQLSchema, newSchema: GraphQLSc
     .sort((a, b) => order.indexOf(a.level) - order.indexOf(b.level) || (a.path ?? '').localeCompare(b.path ?? ''));
 }
 
-/** Changes that break every operation using the type at all, not just one field of it. */
+/** Changes that concern every operation using the type at all, not just one field of it. */
 const TYPE_WIDE = new Set([
   'TYPE_REMOVED',
   'TYPE_KIND_CHANGED',
@@ -47,9 +47,14 @@ const TYPE_WIDE = new Set([
   'UNION_MEMBER_REMOVED',
   'OBJECT_TYPE_INTERFACE_REMOVED',
   'INPUT_FIELD_ADDED',
+  // dangerous: clients may meet a value or type they do not handle
+  'ENUM_VALUE_ADDED',
+  'UNION_MEMBER_ADDED',
+  'OBJECT_TYPE_INTERFACE_ADDED',
+  'INPUT_FIELD_DEFAULT_VALUE_CHANGED',
 ]);
-/** Changes that break every operation selecting the field (e.g. a new required argument). */
-const FIELD_WIDE = new Set(['FIELD_ARGUMENT_ADDED']);
+/** Changes that concern every operation selecting the field (a new required argument, a changed default). */
+const FIELD_WIDE = new Set(['FIELD_ARGUMENT_ADDED', 'FIELD_ARGUMENT_DEFAULT_CHANGED']);
 
 /**
  * The operations a change breaks: those that use the removed or changed

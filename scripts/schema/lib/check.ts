@@ -72,7 +72,6 @@ export interface CheckResult {
   failures: string[];
 }
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const opLabel = (op: ClientOperation) => `${op.app}/${op.name} (${op.file}:${op.line})`;
 
 export async function runSchemaCheck(options: CheckOptions): Promise<CheckResult> {
@@ -270,4 +269,3 @@ async function checkClientCodegen(root: string, options: { skip: string | undefi
   return { status: stale.length ? 'stale' : 'fresh', stale };
 }
 
-export { plural, opLabel };

@@ -42,7 +42,7 @@ function formatChange(change: SchemaChange | CheckedChange): string[] {
       lines.push(`      used by: ${ops.join(', ')}`);
     }
   }
-  if (change.level !== 'safe' && change.reason) lines.push(`      (${change.reason})`);
+  if (change.level !== 'safe' && change.reason) lines.push(`      (${oneLine(change.reason, 160)})`);
   return lines;
 }
 
@@ -58,7 +58,7 @@ export function renderReport(result: CheckResult): string {
   for (const s of composition.subgraphs) {
     const errors = composition.errors.filter((e) => e.subgraphs.includes(s.name));
     const hints = composition.hints.filter((h) => h.subgraphs.includes(s.name));
-    const state = errors.length ? `✗ ${plural(errors.length, 'error')}` : composition.supergraphSdl ? '✓ composes' : '· (not composed)';
+    const state = errors.length ? `✗ ${plural(errors.length, 'error')}` : composition.supergraphSdl ? '✓ composes' : '· no errors of its own';
     out.push(`  ${s.name.padEnd(16)} ${s.file.padEnd(40)} ${state}${hints.length ? `, ${plural(hints.length, 'hint')}` : ''}`);
   }
   for (const error of composition.errors) out.push(indent(formatProblem(error, 'error'), '  '));
@@ -98,9 +98,8 @@ export function renderReport(result: CheckResult): string {
   out.push(`  ${plural(documents.operations.length, 'operation')} in ${plural(documents.files.length, 'file')} (${apps.map((a) => `${a}: ${documents.operations.filter((o) => o.app === a).length}`).join(', ') || 'no apps'})`);
   for (const p of documents.problems) out.push(`  ✗ ${p.file}:${p.line}:${p.column}: ${p.message}`);
   for (const p of result.operationErrors) out.push(`  ✗ ${p.file}:${p.line}:${p.column}: ${p.operation}: ${p.message}`);
-  if (!documents.problems.length && !result.operationErrors.length && composition.supergraphSdl) {
-    out.push('  ✓ every operation is valid against the new API schema');
-  }
+  if (!composition.supergraphSdl) out.push('  · not validated: the supergraph does not compose');
+  else if (!documents.problems.length && !result.operationErrors.length) out.push('  ✓ every operation is valid against the new API schema');
 
   section('Generated client code (npm run codegen)');
   const { codegen } = result;

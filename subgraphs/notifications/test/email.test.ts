@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { DeadLetter } from '@storefront/platform/events/bus';
+import { markProcessed } from '@storefront/platform/events/idempotent';
+import { enqueueEvents } from '@storefront/platform/events/outbox';
+import { createLogger } from '@storefront/platform/logger';
 import { TOPICS, createEvent, type EventEnvelope } from '@storefront/platform/events/envelope';
 import type { RunningService } from '@storefront/platform/server/service';
 import { eventually, recordEvents, serviceTestEnv } from '@storefront/platform/testing';
@@ -13,7 +16,8 @@ import {
   emailRequested,
   type EmailRequestedData,
 } from '../src/email/events.ts';
-import { INTERRUPTED_REASON } from '../src/email/sender.ts';
+import { createMailer } from '../src/email/mailer.ts';
+import { createEmailSender, INTERRUPTED_REASON, type SenderRuntime } from '../src/email/sender.ts';
 import { loadNotificationsConfig, startNotifications } from '../src/index.ts';
 import {
   emailRowsOf,
@@ -318,6 +322,45 @@ describe('notifications: email over SMTP', () => {
     assert.equal(row.attempts, 1);
     await pause(SETTLE_MS);
     assert.equal(smtp.messagesTo(to).length, 0);
+  });
+
+  it('records the true outcome on the handler’s retry after a database blip, rather than calling it unknown', async () => {
+    const config = loadNotificationsConfig({ ...EMAIL_SETTINGS, SMTP_URL: smtp.url });
+    const logger = createLogger({ name: 'test', level: 'silent' });
+    let blips = 1;
+    // processOnce as the platform's, except that the first transaction fails (after the mail went out).
+    const processOnce: SenderRuntime['processOnce'] = async (event, work) => {
+      if (blips-- > 0) throw new Error('database blip');
+      return service.db.$transaction(async (tx) => {
+        const fresh = await markProcessed(tx, 'notifications', event.id);
+        if (fresh) await work(tx, async (topic, emitted) => enqueueEvents(tx, topic, [emitted]));
+        return fresh;
+      });
+    };
+    const attemptEmail = createEmailSender({ name: 'notifications', db: service.db, logger, processOnce }, createMailer(config, logger), {
+      maxAttempts: MAX_ATTEMPTS,
+      baseDelayMs: 10,
+      maxDelayMs: 10,
+    });
+    const mo = randomUUID();
+    const to = address('mo');
+    await service.db.recipient.create({ data: { userId: mo, email: to, name: 'Mo' } });
+    const row = await service.db.notification.create({
+      data: { userId: mo, channel: 'EMAIL', status: 'PENDING', eventId: randomUUID(), subject: 'Order abc shipped', body: 'On its way.' },
+    });
+    const request = emailRequested(row, 1);
+    const source = { topic: EMAIL_REQUEST_TOPIC, groupId: 'notifications.email' };
+    await assert.rejects(attemptEmail(request, { notificationId: row.id, attempt: 1 }, source), /database blip/);
+    assert.equal((await service.db.notification.findUniqueOrThrow({ where: { id: row.id } })).status, 'SENDING');
+    // The platform retries the handler with the same event.
+    await attemptEmail(request, { notificationId: row.id, attempt: 1 }, source);
+    const after = await service.db.notification.findUniqueOrThrow({ where: { id: row.id } });
+    assert.equal(after.status, 'SENT');
+    assert.equal(after.attempts, 1);
+    assert.equal(smtp.messagesTo(to).length, 1);
+    // And a third delivery of it is a no-op.
+    await attemptEmail(request, { notificationId: row.id, attempt: 1 }, source);
+    assert.equal(smtp.messagesTo(to).length, 1);
   });
 });
 

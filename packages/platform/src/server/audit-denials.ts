@@ -3,18 +3,18 @@ import { audit } from '../audit.ts';
 import type { BaseContext } from './subgraph.ts';
 
 /**
- * Audits refusals by the field rules (graphql-shield): one `access_denied`
- * record per request that had any, with who asked and which fields were
- * refused — the trail of someone probing for other people's orders or emails.
+ * Audits refusals (FORBIDDEN, from the field rules or a use case): one
+ * `access_denied` record per request that had any, with who asked and which
+ * fields were refused — the trail of someone probing for other people's
+ * orders or emails. UNAUTHENTICATED is not one: it is an anonymous caller
+ * meeting a sign-in wall, or a wrong password (audited as login_failed).
  */
-const DENIED = new Set(['FORBIDDEN', 'UNAUTHENTICATED']);
-
 export function auditDenialsPlugin(service: string): ApolloServerPlugin<BaseContext> {
   return {
     async requestDidStart() {
       return {
         async didEncounterErrors({ errors, contextValue, operationName }) {
-          const denied = errors.filter((e) => DENIED.has(String(e.extensions?.code)));
+          const denied = errors.filter((e) => e.extensions?.code === 'FORBIDDEN');
           if (denied.length === 0) return;
           audit(contextValue.logger, 'access_denied', {
             service,

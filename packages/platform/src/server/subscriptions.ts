@@ -162,21 +162,24 @@ export function serveSubscriptions<TContext extends BaseContext>(options: Subscr
     options.keepAliveMs ?? 12_000,
   );
 
+  let closed: Promise<void> | undefined;
   return {
     activeSubscriptions: () => active,
-    close: async (graceMs = 5_000) => {
-      closing = true;
-      options.server.off('upgrade', onUpgrade);
-      const open = [...wss.clients];
-      const closed = Promise.all(open.map((ws) => socketClosed(ws)));
-      for (const ws of open) ws.close(1001, 'Going away');
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
-      clearTimeout(timer);
-      for (const ws of wss.clients) ws.terminate();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-    },
+    close: (graceMs = 5_000) => (closed ??= closeAll(graceMs)),
   };
+
+  async function closeAll(graceMs: number): Promise<void> {
+    closing = true;
+    options.server.off('upgrade', onUpgrade);
+    const open = [...wss.clients];
+    const allClosed = Promise.all(open.map((ws) => socketClosed(ws)));
+    for (const ws of open) ws.close(1001, 'Going away');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([allClosed, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    for (const ws of wss.clients) ws.terminate();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+  }
 }
 
 const socketClosed = (ws: WebSocket) =>

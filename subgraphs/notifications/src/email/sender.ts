@@ -6,7 +6,8 @@ import type { Mailer } from './mailer.ts';
 import { describeSendFailure, retryDelayMs, type RetryPolicy } from './policy.ts';
 import { whyNotEmail } from './request.ts';
 
-type Runtime = ServiceRuntime<NotificationsDb, NotificationsTx>;
+/** What a sender needs of the service runtime. */
+export type SenderRuntime = Pick<ServiceRuntime<NotificationsDb, NotificationsTx>, 'name' | 'db' | 'logger' | 'processOnce'>;
 
 /** Where an attempt's request was read from, for its dead letter. */
 export interface AttemptSource {
@@ -50,7 +51,7 @@ export const INTERRUPTED_REASON =
  * lives on and only the recording failed, e.g. a database blip, the outcome
  * is remembered in memory and recorded truthfully on the handler's retry.)
  */
-export function createEmailSender(runtime: Runtime, mailer: Mailer, policy: RetryPolicy) {
+export function createEmailSender(runtime: SenderRuntime, mailer: Mailer, policy: RetryPolicy) {
   const logger = runtime.logger.child({ component: 'email' });
   const unrecorded = new Map<string, Outcome>();
 
@@ -158,7 +159,7 @@ export function createEmailSender(runtime: Runtime, mailer: Mailer, policy: Retr
 export type AttemptEmail = ReturnType<typeof createEmailSender>;
 
 /** A cheap look before any work: most copies of an event arrive after it was handled. */
-async function wasProcessed(runtime: Runtime, eventId: string): Promise<boolean> {
+async function wasProcessed(runtime: SenderRuntime, eventId: string): Promise<boolean> {
   const rows = await runtime.db.$queryRaw<{ found: number }[]>`
     SELECT 1 AS found FROM processed_events WHERE consumer = ${runtime.name} AND event_id = ${eventId}`;
   return rows.length > 0;

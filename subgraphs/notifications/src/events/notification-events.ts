@@ -1,7 +1,7 @@
 import { createEvent, type EventEnvelope } from '@storefront/platform/events/envelope';
 import type { Notification } from '../data/client.ts';
 
-/** Events of `notification-events`, keyed by notification id. */
+/** NotificationCreated on `notification-events`, keyed by notification id; the email channel's events are in email/events.ts. */
 export interface NotificationCreatedData {
   notificationId: string;
   userId: string;
