@@ -9,7 +9,7 @@ import type { RevocationList } from './revocation.ts';
  * The algorithm is pinned (no `alg: none`, no HMAC-with-the-public-key
  * confusion), `kid`, issuer, audience, expiry, subject and session are
  * required, the token may not live longer than the gateway allows, and its
- * session or user must not have been revoked. Clients learn only "expired",
+ * session or user must not have been revoked nor its role changed since. Clients learn only "expired",
  * "not valid" or "session ended"; the precise reason goes to the audit log.
  */
 export type TokenCheck =
@@ -61,7 +61,7 @@ export function createAccessTokenVerifier(options: AccessTokenOptions): AccessTo
       if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || !isRole(payload.role)) return refused('claims');
       if (payload.exp! - payload.iat! > options.maxTtlSeconds) return refused('lifetime');
       if (payload.iat! > Date.now() / 1000 + options.clockToleranceSeconds) return refused('issued in the future');
-      if (await options.revocations?.isRevoked({ userId: payload.sub, sessionId: payload.sid, issuedAt: payload.iat! })) {
+      if (await options.revocations?.isRevoked({ userId: payload.sub, sessionId: payload.sid, issuedAt: payload.iat!, role: payload.role })) {
         return refused('revoked', 'Session has ended; log in again');
       }
       return { ok: true, identity: { userId: payload.sub, role: payload.role }, sessionId: payload.sid };

@@ -10,7 +10,9 @@ import type { KeyValueStore } from '@storefront/platform/store/store';
  * gateway within seconds instead of when they expire.
  *
  * The users service publishes `SessionRevoked {userId, sid}` (log out, a
- * replayed refresh token) and `UserDeactivated {userId}` on user-events.
+ * replayed refresh token), `UserDeactivated {userId}` and `UserUpdated
+ * {userId, role, …}` on user-events; a token whose role claim is no longer
+ * the user's role stops too (a demoted admin keeps no admin token).
  * Every gateway instance consumes them in a group of its own, so each sees
  * every revocation, and records them in the shared store (Redis), where an
  * instance started later finds them too. Entries expire once every token
@@ -21,14 +23,17 @@ import type { KeyValueStore } from '@storefront/platform/store/store';
  * ones recorded meanwhile are not lost to this instance.
  */
 export interface RevocationList {
-  isRevoked(token: { userId: string; sessionId: string; issuedAt: number }): Promise<boolean>;
+  isRevoked(token: { userId: string; sessionId: string; issuedAt: number; role: string }): Promise<boolean>;
   revokeSession(sessionId: string): Promise<void>;
   /** Every token of the user issued up to `at` (epoch seconds). */
   revokeUser(userId: string, at: number): Promise<void>;
+  /** The user's role as of `at`: tokens issued up to then with another role stop. */
+  recordRole(userId: string, role: string, at: number): Promise<void>;
 }
 
 const sessionKey = (sessionId: string) => `revoked:sid:${sessionId}`;
 const userKey = (userId: string) => `revoked:user:${userId}`;
+const roleKey = (userId: string) => `revoked:role:${userId}`;
 
 export function createRevocationList(shared: KeyValueStore, options: { ttlSeconds: number }): RevocationList & { close(): Promise<void> } {
   const local = shared.kind === 'memory' ? undefined : new MemoryStore({ maxEntries: 1_000_000 });
@@ -39,16 +44,21 @@ export function createRevocationList(shared: KeyValueStore, options: { ttlSecond
     await Promise.all(stores.map((store) => store.set(key, value, { ttlMs })));
   };
   return {
-    async isRevoked({ userId, sessionId, issuedAt }) {
+    async isRevoked({ userId, sessionId, issuedAt, role }) {
       for (const store of stores) {
-        const [session, user] = await store.getMany([sessionKey(sessionId), userKey(userId)]);
+        const [session, user, roleAsOf] = await store.getMany([sessionKey(sessionId), userKey(userId), roleKey(userId)]);
         if (session !== undefined) return true;
         if (user !== undefined && issuedAt <= Number(user)) return true;
+        if (roleAsOf !== undefined) {
+          const [current, at] = roleAsOf.split(' ');
+          if (current !== role && issuedAt <= Number(at)) return true;
+        }
       }
       return false;
     },
     revokeSession: (sessionId) => record(sessionKey(sessionId), '1'),
     revokeUser: (userId, at) => record(userKey(userId), String(at)),
+    recordRole: (userId, role, at) => record(roleKey(userId), `${role} ${at}`),
     close: async () => {
       await local?.close();
     },
@@ -64,14 +74,17 @@ export async function consumeRevocations(bus: EventBus, list: RevocationList, lo
     fromBeginning: false,
     ephemeral: true,
     handler: async ({ event }) => {
-      const data = event.data as { userId?: unknown; sid?: unknown };
+      const data = event.data as { userId?: unknown; sid?: unknown; role?: unknown };
+      // Up to the end of the second it happened in, and a second more: `iat` has whole seconds.
+      const at = Math.floor(Date.parse(event.occurredAt) / 1000) + 1;
       if (event.type === 'SessionRevoked' && typeof data.sid === 'string') {
         await list.revokeSession(data.sid);
         logger.debug({ userId: data.userId, sid: data.sid }, 'session revoked');
       } else if (event.type === 'UserDeactivated' && typeof data.userId === 'string') {
-        // Up to the end of the second it happened in, and a second more: `iat` has whole seconds.
-        await list.revokeUser(data.userId, Math.floor(Date.parse(event.occurredAt) / 1000) + 1);
+        await list.revokeUser(data.userId, at);
         logger.debug({ userId: data.userId }, 'user revoked');
+      } else if (event.type === 'UserUpdated' && typeof data.userId === 'string' && typeof data.role === 'string') {
+        await list.recordRole(data.userId, data.role, at);
       }
     },
   });

@@ -140,6 +140,19 @@ describe('gateway: access tokens and the key set', { timeout: 30_000 }, () => {
     assert.equal((await verify(revoked)).ok, true, 'the entry outlives no token it could match; here the ttl is short on purpose');
   });
 
+  it('refuses tokens whose role is no longer the user’s, not those that still match', async () => {
+    const a = await newKey();
+    published = [a];
+    await sleep(1_100);
+    const userId = randomUUID();
+    const now = Math.floor(Date.now() / 1000);
+    const asCustomer = await sign(a, { sub: userId, iat: now - 5 });
+    await revocations.recordRole(userId, 'CUSTOMER', now);
+    assert.equal((await verify(asCustomer)).ok, true, 'a name change (same role) logs nobody out');
+    await revocations.recordRole(userId, 'STAFF', now);
+    assert.deepEqual(await verify(asCustomer), { ok: false, reason: 'revoked', message: 'Session has ended; log in again' });
+  });
+
   it('passes anonymous requests and refuses other schemes', async () => {
     assert.deepEqual(await verifier.verify(undefined), { ok: true, identity: null });
     const basic = await verifier.verify('Basic dXNlcjpwYXNz');

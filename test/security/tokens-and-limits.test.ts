@@ -165,7 +165,6 @@ describe('security: tokens and rate limits', { timeout: 240_000 }, () => {
     signingKey = { jwk: jwk!, key: (await importJWK(jwk!, 'EdDSA')) as CryptoKey };
   });
   after(async () => {
-    if (process.env.DUMP_LOGS) writeFileSync(process.env.DUMP_LOGS, logs.records.map((r) => JSON.stringify(r)).join('\n'));
     await restartedUsers?.stop();
     for (const gateway of extraGateways) await gateway.stop();
     await stack?.stop();
@@ -291,6 +290,17 @@ describe('security: tokens and rate limits', { timeout: 240_000 }, () => {
         await eventually(async () => (await send(url, ME, {}, { token })).status === 401, 5_000, 'the family’s access tokens to stop');
       }
       assert.ok(logs.find('refresh_token_reuse').some((r) => r.userId === user.userId));
+    });
+
+    it('garbage refresh tokens get a clean UNAUTHENTICATED, and log out of nothing is false', async () => {
+      const REFRESH = `mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken } }`;
+      for (const t of ['', 'x', 'a'.repeat(20_000), "' OR 1=1 --", '\u0000\uffff']) {
+        const res = await send(url, REFRESH, { t }, { from: '127.0.0.51' });
+        assert.equal(res.body.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED', res.raw.slice(0, 300));
+        assert.doesNotMatch(res.raw, /prisma|sql|stack/i);
+        const out = await send(url, `mutation($t: String!) { logOut(refreshToken: $t) }`, { t }, { from: '127.0.0.51' });
+        assert.equal(out.body.data?.logOut, false, out.raw.slice(0, 300));
+      }
     });
 
     it('deactivation stops every access token of the user', async () => {

@@ -135,3 +135,15 @@ for (const [name, makeStore] of adapters) {
     });
   });
 }
+
+describe('in-process store: bounded memory', () => {
+  it('keeps at most maxEntries keys under a flood of distinct ones (one bucket per client address)', async () => {
+    const store = new MemoryStore({ maxEntries: 1_000 });
+    const limit = { capacity: 5, refillMs: 60_000 };
+    for (let i = 0; i < 5_000; i++) await store.takeTokens(`ip:${i}`, limit);
+    for (let i = 0; i < 5_000; i++) await store.set(`v:${i}`, 'x', { ttlMs: 60_000 });
+    assert.ok(store.size <= 2_000, String(store.size));
+    assert.equal(await store.get('v:4999'), 'x', 'the newest survive');
+    await store.close();
+  });
+});

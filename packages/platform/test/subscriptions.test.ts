@@ -12,7 +12,7 @@ import { createLogger } from '../src/logger.ts';
 import { mapStream } from '../src/streams.ts';
 import { buildProtectedSchema, type BaseContext } from '../src/server/subgraph.ts';
 import { serveSubscriptions, type SubscriptionServer } from '../src/server/subscriptions.ts';
-import { connectSubgraph, eventually, TEST_SECRET, type SubgraphSocket } from '../src/testing.ts';
+import { captureLogs, connectSubgraph, eventually, TEST_SECRET, type SubgraphSocket } from '../src/testing.ts';
 
 /**
  * The subscription server on its own, with a tiny schema: rules apply to
@@ -25,6 +25,7 @@ const typeDefs = parse(`
   type Tick { n: Int!  staffOnly: Int  broken: Int  contextNumber: Int }
 `);
 const logger = createLogger({ name: 'test', level: 'silent' });
+const logs = captureLogs('warn');
 const customer: Identity = { userId: '00000000-0000-4000-8000-000000000001', role: 'CUSTOMER' };
 const clerk: Identity = { userId: '00000000-0000-4000-8000-000000000002', role: 'STAFF' };
 const TICKS = `subscription { ticks { n staffOnly broken contextNumber } }`;
@@ -69,10 +70,11 @@ describe('subgraph subscriptions server', () => {
     const address = http.address() as { port: number };
     url = `http://127.0.0.1:${address.port}/graphql`;
     subscriptions = serveSubscriptions<TestContext>({
+      service: 'test',
       server: http,
+      logger: logs.logger,
       schema,
       secret: TEST_SECRET,
-      logger,
       createContext: (base) => ({ ...base, contextNumber: ++contexts }),
     });
     socket = connectSubgraph({ url });
@@ -101,6 +103,13 @@ describe('subgraph subscriptions server', () => {
       ['FORBIDDEN', 'FORBIDDEN'],
     );
     assert.deepEqual(clerks.results.map((r) => r.data!.ticks.staffOnly), [7, 8]);
+    // Refusals are audited as over HTTP, with the operation's caller.
+    const denials = logs.find('access_denied');
+    assert.equal(denials.length, 2);
+    assert.deepEqual(
+      { userId: denials[0]!.userId, role: denials[0]!.role, fields: denials[0]!.fields, transport: denials[0]!.transport },
+      { userId: customer.userId, role: 'CUSTOMER', fields: ['ticks.staffOnly'], transport: 'websocket' },
+    );
 
     // A bug's message never reaches the gateway.
     const broken = clerks.results[0]!.errors!.find((e) => e.path?.join('.') === 'ticks.broken')!;

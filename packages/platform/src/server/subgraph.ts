@@ -116,6 +116,7 @@ export async function createSubgraphServer<TContext extends BaseContext>(
     serveSubscriptions: (server) =>
       schema.getSubscriptionType()
         ? serveSubscriptions({
+            service: options.name,
             server,
             schema,
             secret: options.secret,

@@ -16,6 +16,7 @@ import {
 } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { audit } from '../audit.ts';
 import { verifyConnection, verifySubscription, type SignedSubscription } from '../auth/gateway-signature.ts';
 import { requestScope } from '../db/statement-counter.ts';
 import { UnauthenticatedError } from '../errors.ts';
@@ -44,6 +45,8 @@ import type { BaseContext } from './subgraph.ts';
  * DataLoaders, fresh rule cache) per event so nothing stale is pushed.
  */
 export interface SubscriptionServerOptions<TContext extends BaseContext> {
+  /** The service's name, for audit records. */
+  service: string;
   server: Server;
   /** @default '/graphql' */
   path?: string;
@@ -155,7 +158,11 @@ export function serveSubscriptions<TContext extends BaseContext>(options: Subscr
           },
         );
       },
-      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: formatAll(result.errors) } : undefined),
+      onNext: (_ctx, _id, payload, args, result) => {
+        if (!result.errors) return undefined;
+        auditDenials(options.service, args.contextValue as BaseContext, payload.operationName, result.errors);
+        return { ...result, errors: formatAll(result.errors) };
+      },
       onError: (_ctx, _id, _payload, errors) => formatAll(errors),
     },
     wss,
@@ -180,6 +187,21 @@ export function serveSubscriptions<TContext extends BaseContext>(options: Subscr
     for (const ws of wss.clients) ws.terminate();
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   }
+}
+
+/** Refusals are audited as over HTTP (see audit-denials.ts): subscribing to someone else's order is probing too. */
+function auditDenials(service: string, context: BaseContext, operationName: string | null | undefined, errors: readonly GraphQLError[]): void {
+  const denied = errors.filter((error) => error.extensions?.code === 'FORBIDDEN');
+  if (denied.length === 0) return;
+  audit(context.logger, 'access_denied', {
+    service,
+    userId: context.identity?.userId ?? null,
+    role: context.identity?.role ?? null,
+    operationName: operationName ?? null,
+    fields: [...new Set(denied.map((e) => (e.path ?? []).filter((p) => typeof p === 'string').join('.')))].slice(0, 10),
+    count: denied.length,
+    transport: 'websocket',
+  });
 }
 
 const socketClosed = (ws: WebSocket) =>

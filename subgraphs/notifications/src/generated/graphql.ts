@@ -82,7 +82,7 @@ export type QueryNotificationArgs = {
 
 export type Subscription = {
   __typename?: 'Subscription';
-  /** Your new in-app notifications, as they are created (signed-in users). */
+  /** Your new in-app notifications, as they are created (signed-in users). Two created at nearly the same moment may arrive in either order: sort by createdAt. */
   notificationReceived: Notification;
 };
 
