@@ -39,10 +39,12 @@ export type Loaders = ReturnType<typeof createLoaders>;
 export interface UserNotificationsKey extends PageBounds {
   userId: string;
   unreadOnly: boolean;
+  /** In-app by default: an email copy of the same message is not a second notification to the user. */
+  channel: 'IN_APP' | 'EMAIL';
 }
 
 const pageKeyOf = (key: UserNotificationsKey) =>
-  JSON.stringify([key.size, key.after?.createdAt.toISOString() ?? null, key.after?.id ?? null, key.unreadOnly]);
+  JSON.stringify([key.size, key.after?.createdAt.toISOString() ?? null, key.after?.id ?? null, key.unreadOnly, key.channel]);
 
 /**
  * One page of notifications for each user in `keys` (all with the same page
@@ -50,7 +52,7 @@ const pageKeyOf = (key: UserNotificationsKey) =>
  * then one query loads those rows.
  */
 async function userNotificationPages(db: NotificationsDb, keys: UserNotificationsKey[]): Promise<Connection<Notification>[]> {
-  const { size, after, unreadOnly } = keys[0]!;
+  const { size, after, unreadOnly, channel } = keys[0]!;
   const userIds = [...new Set(keys.map((k) => k.userId).filter(isUuid).map(normaliseId))];
   if (userIds.length === 0) return keys.map(() => toConnection([], size));
   const afterAt = after ? after.createdAt.toISOString() : null;
@@ -60,6 +62,7 @@ async function userNotificationPages(db: NotificationsDb, keys: UserNotification
       SELECT id, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY created_at DESC, id DESC) AS rank
       FROM notifications
       WHERE user_id = ANY(${userIds}::uuid[])
+        AND channel::text = ${channel}
         AND (${unreadOnly}::boolean IS FALSE OR read_at IS NULL)
         AND (${afterAt}::timestamptz IS NULL OR (created_at, id) < (${afterAt}::timestamptz, ${afterId}::uuid))
     ) ranked

@@ -89,13 +89,14 @@ export type Subscription = {
 export type User = {
   __typename?: 'User';
   id: Scalars['ID']['output'];
-  /** The user's notifications, newest first (the user themself or staff). */
+  /** The user's notifications, newest first (the user themself or staff). In-app ones unless `channel` says EMAIL (the email copies and their delivery status). */
   notifications: Maybe<NotificationConnection>;
 };
 
 
 export type UserNotificationsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
+  channel?: InputMaybe<Channel>;
   first?: InputMaybe<Scalars['Int']['input']>;
   unreadOnly?: InputMaybe<Scalars['Boolean']['input']>;
 };
@@ -276,7 +277,7 @@ export type SubscriptionResolvers<ContextType = Context, ParentType extends Reso
 export type UserResolvers<ContextType = Context, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['User']> | FederationReferenceType, FederationReferenceType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  notifications?: Resolver<Maybe<ResolversTypes['NotificationConnection']>, ParentType, ContextType, Partial<UserNotificationsArgs>>;
+  notifications?: Resolver<Maybe<ResolversTypes['NotificationConnection']>, ParentType, ContextType, RequireFields<UserNotificationsArgs, 'channel'>>;
 };
 
 export type Resolvers<ContextType = Context> = {
