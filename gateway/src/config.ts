@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { operationLimitsEnv } from './limits/config.ts';
 import { securityEnv } from './security-config.ts';
 import { subscriptionEnv } from './subscriptions/config.ts';
+import { trustedDocumentsEnv } from './trusted-documents.ts';
 
 export const gatewayConfigSchema = z.object({
   NODE_ENV: env.nodeEnv(),
@@ -29,6 +30,8 @@ export const gatewayConfigSchema = z.object({
   ...securityEnv,
   /** WebSocket endpoint and upstream subscription connections: WS_MAX_OPERATIONS, … (subscriptions/config.ts). */
   ...subscriptionEnv,
+  /** Persisted operations: TRUSTED_DOCUMENTS, PERSISTED_ONLY (trusted-documents.ts). */
+  ...trustedDocumentsEnv,
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema> & {

@@ -12,6 +12,7 @@ import type { GatewayConfig } from './config.ts';
 import type { GatewayContext } from './context.ts';
 import { operationLimits } from './limits/index.ts';
 import { startGatewaySecurity } from './security.ts';
+import { loadTrustedDocuments } from './trusted-documents.ts';
 import { createSignedDataSource } from './subgraph-transport.ts';
 import { federatedSubscriptions, type SubscriptionStats } from './subscriptions/index.ts';
 import { composeFromConfig, readSupergraphSdl, type Supergraph } from './supergraph.ts';
@@ -45,6 +46,7 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
   const logger = (options.logger ?? createLogger({ name: 'storefront', level: config.LOG_LEVEL })).child({ service: 'gateway' });
   const production = config.NODE_ENV === 'production';
   const limits = operationLimits(config, { production });
+  const trusted = loadTrustedDocuments(config);
   const supergraph = loadSupergraph(config);
 
   const usersUrl = supergraph.subgraphs.find((s) => s.name === 'users')?.url;
@@ -77,9 +79,10 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
     validationRules: limits.validationRules,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
+    persistedQueries: { cache: trusted.cache },
     // Shutdown is one ordered sequence owned by the process (server/main.ts), not Apollo's own signal handlers.
     stopOnTerminationSignals: false,
-    plugins: [...limits.plugins, security.plugin, ...(production ? [ApolloServerPluginLandingPageDisabled()] : [])],
+    plugins: [...limits.plugins, security.plugin, ...(trusted.plugin ? [trusted.plugin] : []), ...(production ? [ApolloServerPluginLandingPageDisabled()] : [])],
   });
   await apollo.start();
 

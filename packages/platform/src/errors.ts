@@ -50,6 +50,7 @@ export const PUBLIC_ERROR_CODES = new Set([
   'OPERATION_RESOLUTION_FAILURE',
   'BAD_REQUEST',
   'RATE_LIMITED',
+  'PERSISTED_QUERY_REQUIRED',
   // Gateway operation limits (gateway/src/limits/index.ts).
   'COST_LIMIT_EXCEEDED',
   'PERSISTED_QUERY_HASH_MISMATCH',

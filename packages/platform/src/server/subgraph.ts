@@ -7,7 +7,7 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/res
 import type { DocumentNode, GraphQLSchema } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
 import { deny as denyRule, shield, type IRules } from 'graphql-shield';
-import { verifySubgraphRequest } from '../auth/gateway-signature.ts';
+import { ReplayGuard, verifySubgraphRequest } from '../auth/gateway-signature.ts';
 import { requestScope } from '../db/statement-counter.ts';
 import type { Identity } from '../auth/identity.ts';
 import { ForbiddenError } from '../errors.ts';
@@ -85,6 +85,8 @@ export async function createSubgraphServer<TContext extends BaseContext>(
   });
   await apollo.start();
 
+  // Each signed request is accepted once; see ReplayGuard for its limits (per instance, bounded by the skew window).
+  const replays = new ReplayGuard();
   const handler = graphqlHttpHandler<BaseContext>(apollo, {
     maxBodyBytes: options.maxBodyBytes,
     routes: async (req, res) => {
@@ -100,6 +102,13 @@ export async function createSubgraphServer<TContext extends BaseContext>(
       if (!check.ok) {
         options.logger.warn({ reason: check.reason, remote: req.socket.remoteAddress }, 'refused unsigned subgraph request');
         return refuse(401, 'UNAUTHENTICATED', 'This service only accepts requests from the gateway');
+      }
+      const replay = replays.check(req.headers);
+      if (replay !== 'ok') {
+        options.logger.warn({ reason: replay, remote: req.socket.remoteAddress }, 'refused replayed subgraph request');
+        return replay === 'full'
+          ? refuse(503, 'SERVICE_UNAVAILABLE', 'Too many requests in flight; try again')
+          : refuse(401, 'UNAUTHENTICATED', 'This service only accepts requests from the gateway');
       }
       const requestId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
       return options.createContext({
