@@ -69,7 +69,8 @@ for (const [name, makeBus] of adapters) {
 
       for (const stream of all) assert.deepEqual(numbers(await take(stream, 4)).sort(), [1, 2, 3, 4]);
       assert.deepEqual(numbers(await take(keyed, 2)), [1, 3]);
-      assert.deepEqual(numbers(await take(byOwner, 2)), [2, 3]);
+      // Different aggregate keys, different partitions: only per-key order is promised.
+      assert.deepEqual(numbers(await take(byOwner, 2)).sort(), [2, 3]);
       assert.deepEqual(numbers(await take(even, 2)).sort(), [2, 4]);
       for (const stream of [...all, keyed, byOwner, even]) await stream.return();
       assert.equal(one.listenerCount() + two.listenerCount(), 0);
