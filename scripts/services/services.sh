@@ -102,7 +102,7 @@ ensure_packages() {
   local pkgs=()
   find_pg_bin >/dev/null || pkgs+=(postgresql)
   { command -v redis-server && command -v redis-cli; } >/dev/null 2>&1 || pkgs+=(redis-server)
-  # The brief's machines have these; a bare Debian 12 does not, and they are one apt call away.
+  # Most machines have these already; a bare Debian 12 does not, and they are one apt call away.
   command -v java >/dev/null 2>&1 || pkgs+=(openjdk-17-jre-headless)
   command -v mvn >/dev/null 2>&1 || pkgs+=(maven)
   ((${#pkgs[@]})) || return 0
