@@ -1,10 +1,10 @@
 import type { IncomingMessage, Server } from 'node:http';
-import type { Duplex } from 'node:stream';
 import { HeaderMap, type ApolloServer, type GraphQLRequest } from '@apollo/server';
 import { buildSchema, GraphQLError, parse, type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
 import type { SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import WebSocket, { WebSocketServer } from 'ws';
+import { attachWebSocketEndpoint } from '@storefront/platform/server/websocket-endpoint';
+import type WebSocket from 'ws';
 import type { Identity } from '@storefront/platform/auth/identity';
 import type { Logger } from '@storefront/platform/logger';
 import type { TokenCheck } from '../access-token.ts';
@@ -73,18 +73,8 @@ const ROUTE = {
 export function serveSocket(options: SocketServerOptions): SocketServer {
   const { apollo, authenticate, limits, logger, path } = options;
   const connections = new WeakMap<WebSocket, Connection>();
-  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.WS_MAX_MESSAGE_BYTES });
-  let closing = false;
-
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const { pathname } = new URL(req.url ?? '/', 'http://localhost');
-    if (closing || pathname !== path) {
-      socket.end(`HTTP/1.1 ${closing ? '503 Service Unavailable' : '404 Not Found'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
-  };
-  options.server.on('upgrade', onUpgrade);
+  const endpoint = attachWebSocketEndpoint(options.server, { path, maxPayloadBytes: limits.WS_MAX_MESSAGE_BYTES });
+  const { wss } = endpoint;
 
   // Registered before useServer's own listener, so the rate limit sees each message before graphql-ws does.
   wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
@@ -194,18 +184,7 @@ export function serveSocket(options: SocketServerOptions): SocketServer {
 
   return {
     connections: () => wss.clients.size,
-    close: async (graceMs = 5_000) => {
-      closing = true;
-      options.server.off('upgrade', onUpgrade);
-      const open = [...wss.clients];
-      const closed = Promise.all(open.map((ws) => new Promise<void>((resolve) => (ws.readyState === ws.CLOSED ? resolve() : ws.once('close', () => resolve())))));
-      for (const ws of open) ws.close(CLOSE.goingAway, 'Going away');
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
-      clearTimeout(timer);
-      for (const ws of wss.clients) ws.terminate();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-    },
+    close: (graceMs = 5_000) => endpoint.close(graceMs),
   };
 }
 

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, Server } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { Server } from 'node:http';
 import {
   createSourceEventStream,
   execute,
@@ -15,7 +14,6 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer, type WebSocket } from 'ws';
 import { audit } from '../audit.ts';
 import { verifyConnection, verifySubscription, type SignedSubscription } from '../auth/gateway-signature.ts';
 import { requestScope } from '../db/statement-counter.ts';
@@ -23,6 +21,7 @@ import { UnauthenticatedError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { mapStream } from '../streams.ts';
 import { maskErrors } from './format-error.ts';
+import { attachWebSocketEndpoint } from './websocket-endpoint.ts';
 import type { BaseContext } from './subgraph.ts';
 
 /**
@@ -75,18 +74,8 @@ export function serveSubscriptions<TContext extends BaseContext>(options: Subscr
   /** Per operation: builds the context for one pushed event (fresh loaders and rule cache). */
   const eventContexts = new WeakMap<object, () => TContext>();
   let active = 0;
-  let closing = false;
-
-  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes ?? 1024 * 1024 });
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const { pathname } = new URL(req.url ?? '/', 'http://localhost');
-    if (closing || pathname !== path) {
-      socket.end(`HTTP/1.1 ${closing ? '503 Service Unavailable' : '404 Not Found'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
-  };
-  options.server.on('upgrade', onUpgrade);
+  const endpoint = attachWebSocketEndpoint(options.server, { path, maxPayloadBytes: options.maxPayloadBytes ?? 1024 * 1024 });
+  const { wss } = endpoint;
 
   useServer(
     {
@@ -172,21 +161,9 @@ export function serveSubscriptions<TContext extends BaseContext>(options: Subscr
   let closed: Promise<void> | undefined;
   return {
     activeSubscriptions: () => active,
-    close: (graceMs = 5_000) => (closed ??= closeAll(graceMs)),
+    close: (graceMs = 5_000) => (closed ??= endpoint.close(graceMs)),
   };
 
-  async function closeAll(graceMs: number): Promise<void> {
-    closing = true;
-    options.server.off('upgrade', onUpgrade);
-    const open = [...wss.clients];
-    const allClosed = Promise.all(open.map((ws) => socketClosed(ws)));
-    for (const ws of open) ws.close(1001, 'Going away');
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([allClosed, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
-    clearTimeout(timer);
-    for (const ws of wss.clients) ws.terminate();
-    await new Promise<void>((resolve) => wss.close(() => resolve()));
-  }
 }
 
 /** Refusals are audited as over HTTP (see audit-denials.ts): subscribing to someone else's order is probing too. */
@@ -204,8 +181,6 @@ function auditDenials(service: string, context: BaseContext, operationName: stri
   });
 }
 
-const socketClosed = (ws: WebSocket) =>
-  new Promise<void>((resolve) => (ws.readyState === ws.CLOSED ? resolve() : ws.once('close', () => resolve())));
 
 const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
   typeof value === 'object' && value !== null && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
