@@ -4,7 +4,7 @@ import { audit, auditSampler } from '@storefront/platform/audit';
 import type { ConsumerHandle, EventBus } from '@storefront/platform/events/bus';
 import { KafkaEventBus } from '@storefront/platform/events/kafka-bus';
 import type { Logger } from '@storefront/platform/logger';
-import { openStore } from '@storefront/platform/store/open';
+import { openStore, type KeyValueStore } from '@storefront/platform/store/open';
 import { createAccessTokenVerifier, type TokenCheck } from './access-token.ts';
 import type { GatewayConfig } from './config.ts';
 import type { GatewayContext } from './context.ts';
@@ -31,6 +31,10 @@ export interface GatewaySecurity {
   /** The address rate limits key anonymous callers by. */
   clientIp(req: IncomingMessage): string;
   plugin: ApolloServerPlugin<GatewayContext>;
+  /** The store of rate limits and revocations (Redis or in process), for other shared state (caches). */
+  store: KeyValueStore;
+  /** The event bus the gateway listens on (Kafka, or the embedded in-process bus); undefined when there is none. */
+  bus: EventBus | undefined;
   stop(): Promise<void>;
 }
 
@@ -95,6 +99,8 @@ export async function startGatewaySecurity(options: {
   return {
     clientIp,
     plugin: rateLimitPlugin(limiter),
+    store,
+    bus,
     stop,
     async authenticate(req, authorization = req.headers.authorization) {
       const check = await tokens.verify(authorization);
