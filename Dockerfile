@@ -6,8 +6,9 @@
 #   docker run storefront-users                 # or: docker run storefront migrate|seed|<service>
 #
 # SERVICE: gateway | users | products | orders | notifications (see deploy/docker/entrypoint.sh).
-# The services run their TypeScript sources with tsx's loader, as `npm start` does: paths
-# such as prisma/<service>/migrations resolve from the sources, so there is no bundle step.
+# The services run compiled JavaScript with plain node: `npm run build` (scripts/build.ts) bundles
+# each entry into <service>/dist/main.js (and dist/migrate.js, dist/seed.js). The sources stay in
+# the image: the bundles read schema.graphql, migrations and rate-limits.yaml from them.
 # Pin NODE_IMAGE by digest in CI (node:20-slim@sha256:…) for reproducible builds.
 ARG NODE_IMAGE=node:20-slim
 
@@ -29,12 +30,10 @@ RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no
 COPY . .
 # The Prisma clients (prisma-client generator, no native engine) into subgraphs/*/src/data/generated.
 RUN bash scripts/prisma/generate.sh
-# Drop dev dependencies, keeping tsx (and the esbuild it transpiles with): it runs the sources.
-RUN mkdir /tmp/keep \
- && cp -a node_modules/tsx node_modules/esbuild node_modules/@esbuild /tmp/keep/ \
- && npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
- && cp -a /tmp/keep/. node_modules/ \
- && rm -rf /tmp/keep
+# Compile every entry (esbuild, a dev dependency) before the dev dependencies go.
+RUN npm run build
+# Production dependencies only: nothing at run time needs tsx or esbuild.
+RUN npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 # ── runtime: production dependencies and sources, read-only to a non-root user ──────────
 FROM ${NODE_IMAGE} AS runtime

@@ -8,6 +8,9 @@
  *
  * With those variables set, each service runs as its own process on the real
  * backends, exactly as it would in production (`npm run start:<service>`).
+ *
+ * `npm run start:prod` runs this file compiled (dist/start.js, `npm run build`),
+ * and then starts the services' compiled entries too.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createLogger } from '@storefront/platform/logger';
@@ -69,10 +72,12 @@ async function startEmbedded(): Promise<() => Promise<void>> {
 }
 
 function startProcesses(): () => Promise<void> {
-  const entries = ['users', 'products', 'orders', 'notifications'].map((name) => `subgraphs/${name}/src/main.ts`);
-  entries.push('gateway/src/main.ts');
+  // Compiled (`npm run start:prod`, dist/start.js): the services' compiled entries, run by plain node.
+  const compiled = process.argv[1]?.endsWith('.js') ?? false;
+  const entries = ['users', 'products', 'orders', 'notifications'].map((name) => `subgraphs/${name}/${compiled ? 'dist/main.js' : 'src/main.ts'}`);
+  entries.push(compiled ? 'gateway/dist/main.js' : 'gateway/src/main.ts');
   const children: ChildProcess[] = entries.map((entry) =>
-    spawn(process.execPath, ['--import', 'tsx', entry], { stdio: 'inherit', env: process.env }),
+    spawn(process.execPath, compiled ? [entry] : ['--import', 'tsx', entry], { stdio: 'inherit', env: process.env }),
   );
   for (const child of children) {
     child.on('exit', (code) => {

@@ -6,16 +6,16 @@
 #   migrate   apply every service's migrations to DATABASE_URL, then exit
 #   seed      migrate, then create the admin account and the demo catalog, then exit
 #
-# Node runs the TypeScript sources through tsx's loader in this one process
-# (no npm or tsx CLI wrapper), so SIGTERM reaches the service's own ordered shutdown.
+# Node runs the compiled bundles (`npm run build` in the image, scripts/build.ts) in this
+# one process, with no npm wrapper, so SIGTERM reaches the service's own ordered shutdown.
 set -eu
 task="${1:-${SERVICE:-}}"
-run() { exec node --import tsx "$@"; }
+run() { exec node "$@"; }
 case "$task" in
-  gateway) run gateway/src/main.ts ;;
-  users | products | orders | notifications) run "subgraphs/$task/src/main.ts" ;;
-  migrate) run scripts/deploy/migrate.ts ;;
-  seed) node --import tsx scripts/deploy/migrate.ts && run scripts/seed.ts ;;
+  gateway) run gateway/dist/main.js ;;
+  users | products | orders | notifications) run "subgraphs/$task/dist/main.js" ;;
+  migrate) run dist/migrate.js ;;
+  seed) node dist/migrate.js && run dist/seed.js ;;
   *)
     echo "usage: set SERVICE (or pass it as the command) to gateway, users, products, orders, notifications, migrate or seed; got '$task'" >&2
     exit 64

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloGateway } from '@apollo/gateway';
 import { createLogger, type Logger } from '@storefront/platform/logger';
 import { graphqlHttpHandler, refuse, sendJson } from '@storefront/platform/server/http';
@@ -13,12 +13,20 @@ import type { GatewayContext } from './context.ts';
 import { operationLimits } from './limits/index.ts';
 import { startGatewaySecurity } from './security.ts';
 import { loadTrustedDocuments } from './trusted-documents.ts';
-import { createSignedDataSource } from './subgraph-transport.ts';
+// Subgraph transport: pools, balancing over SUBGRAPH_URL_<NAME>'s instances, health checks, fetch dedup, subgraph errors.
+import { createSubgraphTransport, exposeSubgraphErrors, firstInstanceUrl, type SubgraphFetchEvent } from './subgraph-transport.ts';
 import { federatedSubscriptions, type SubscriptionStats } from './subscriptions/index.ts';
 import { composeFromConfig, readSupergraphSdl, type Supergraph } from './supergraph.ts';
+// Response cache for public data (catalog): plugins, invalidation feed, counters.
+import { startResponseCache, type ResponseCacheStats } from './response-cache/index.ts';
+// Plan and document caches with their warm-up; identical in-flight queries sharing one execution.
+import { planCaches, type CacheStats } from './plan-cache/index.ts';
+import { operationSingleFlight, type SingleFlightStats } from './single-flight/index.ts';
+import { createGatewayMetrics, listenForMetrics, type GatewayMetrics } from './metrics/index.ts';
 
 export { loadGatewayConfig, type GatewayConfig } from './config.ts';
 export { CompositionError } from './supergraph.ts';
+export type { SubgraphFetchEvent } from './subgraph-transport.ts';
 
 export interface RunningGateway {
   url: string;
@@ -28,6 +36,17 @@ export interface RunningGateway {
   subgraphFetches(): Record<string, number>;
   /** Sockets, client subscriptions and the upstream subscriptions they hold (tests, metrics). */
   subscriptions: SubscriptionStats;
+  /** Response-cache lookups (hits, misses) and stores so far (tests, metrics). */
+  responseCacheStats(): ResponseCacheStats;
+  /** Query-plan and parsed-document cache hits, misses and entries, counted since ready (plan-cache/). */
+  planCache(): CacheStats;
+  documentCache(): CacheStats;
+  /** Identical in-flight queries sharing one execution (single-flight/). */
+  operationDedup: SingleFlightStats;
+  /** Prometheus metrics (no-ops with METRICS=false); `metrics.gauge()`/`counter()` register more. */
+  metrics: GatewayMetrics;
+  /** Where the metrics are served: METRICS_PORT's listener, or METRICS_PATH on the gateway's port. */
+  metricsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -42,55 +61,98 @@ export function loadSupergraph(config: GatewayConfig): Supergraph {
  * the supergraph, verifies the caller's access token, plans each operation
  * with Apollo's query planner and calls the subgraphs, signing each call.
  */
-export async function startGateway(config: GatewayConfig, options: { logger?: Logger; bus?: EventBus } = {}): Promise<RunningGateway> {
+export async function startGateway(
+  config: GatewayConfig,
+  options: { logger?: Logger; bus?: EventBus; /** Each request to a subgraph instance, when it ends (tests). */ onSubgraphFetch?: (event: SubgraphFetchEvent) => void } = {},
+): Promise<RunningGateway> {
   const logger = (options.logger ?? createLogger({ name: 'storefront', level: config.LOG_LEVEL })).child({ service: 'gateway' });
   const production = config.NODE_ENV === 'production';
   const limits = operationLimits(config, { production });
   const trusted = loadTrustedDocuments(config);
+  const caches = planCaches(config, { documents: trusted.documents, logger });
+  const singleFlight = operationSingleFlight({ enabled: config.OPERATION_DEDUP });
   const supergraph = loadSupergraph(config);
 
   const usersUrl = supergraph.subgraphs.find((s) => s.name === 'users')?.url;
   const jwksUrl = config.JWKS_URL ?? (usersUrl ? new URL('/.well-known/jwks.json', usersUrl).toString() : undefined);
   if (!jwksUrl) throw new Error('JWKS_URL: required when the supergraph has no "users" subgraph to take it from');
   const security = await startGatewaySecurity({ config, supergraph, jwksUrl, logger, bus: options.bus });
-  const subscriptions = federatedSubscriptions({ config, supergraph, logger });
+  // Response cache: its invalidation feed consumes from security.bus, so it stops before security does.
+  const responseCache = await startResponseCache({ config, store: security.store, bus: security.bus, supergraph, logger }).catch(async (error: unknown) => {
+    await security.stop().catch(() => {});
+    throw error;
+  });
+  // Subscriptions use a subgraph's first listed instance (SUBGRAPH_URL_<NAME> may list several).
+  const firstInstances = Object.fromEntries(Object.entries(config.subgraphUrls).map(([name, urls]) => [name, firstInstanceUrl(urls)]));
+  const subscriptions = federatedSubscriptions({ config: { ...config, subgraphUrls: firstInstances }, supergraph, logger });
+  // Metrics: counted per request by a plugin; subscription figures read when scraped.
+  const metrics = createGatewayMetrics(config);
+  metrics.gauge('gateway_websocket_connections', 'Client WebSocket connections open.', subscriptions.stats.connections);
+  metrics.gauge('gateway_subscriptions_active', 'Client subscriptions streaming.', subscriptions.stats.clientSubscriptions);
+  metrics.gauge('gateway_upstream_subscriptions', 'Upstream subscriptions open, by subgraph.', subscriptions.stats.upstreamSubscriptions, 'subgraph');
 
   const fetches: Record<string, number> = {};
+  // Subgraph transport (transport/): one data source per subgraph for buildService; closed on stop.
+  const transport = createSubgraphTransport({
+    config,
+    logger,
+    onFetch: (event) => {
+      // subgraphFetches() counts requests sent: a refused connection sent none.
+      if (event.outcome !== 'unreachable') fetches[event.subgraph] = (fetches[event.subgraph] ?? 0) + 1;
+      metrics.subgraphFetch(event.subgraph, event);
+      options.onSubgraphFetch?.(event);
+    },
+  });
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.sdl,
     logger: logger.child({ component: 'apollo-gateway' }),
-    buildService: ({ name, url }) =>
-      subscriptions.dataSource(name, createSignedDataSource({
-        name,
-        url: config.subgraphUrls[name] ?? url!,
-        secret: config.subgraphSecrets[name] ?? config.SUBGRAPH_SECRET,
-        timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
-        onFetch: () => void (fetches[name] = (fetches[name] ?? 0) + 1),
-      })),
+    // QUERY_PLAN_CACHE_MB's plan cache, and the stop after planning for warm-up runs.
+    ...caches.gatewayOptions,
+    buildService: ({ name, url }) => subscriptions.dataSource(name, transport.dataSource(name, url!)),
   });
 
   const apollo = new ApolloServer<GatewayContext>({
-    gateway: subscriptions.admit(gateway),
+    // Each wrapper acts at execution, after every plugin (limits, rate limits, a response-cache hit in
+    // `responseForOperation`), so plugin order does not matter to them: single-flight shares identical
+    // queries' executions, warm-up runs stop after planning, subscriptions leave for the socket server.
+    gateway: singleFlight.admit(caches.admit(subscriptions.admit(gateway))),
+    documentStore: caches.documentStore,
     introspection: config.INTROSPECTION ?? !production,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: production,
-    formatError: limits.formatError(maskErrors(logger)),
+    formatError: limits.formatError(exposeSubgraphErrors(maskErrors(logger))),
     parseOptions: limits.parseOptions,
     validationRules: limits.validationRules,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
-    persistedQueries: { cache: trusted.cache },
+    persistedQueries: trusted.persistedQueries(security.store),
     // Shutdown is one ordered sequence owned by the process (server/main.ts), not Apollo's own signal handlers.
     stopOnTerminationSignals: false,
-    plugins: [...limits.plugins, security.plugin, ...(trusted.plugin ? [trusted.plugin] : []), ...(production ? [ApolloServerPluginLandingPageDisabled()] : [])],
+    // Order: the response cache after limits, rate limits and trusted documents (they apply to cached answers too),
+    // and before any plugin that shares executions (single-flight): a hit must not wait for one.
+    // Inline tracing is for subgraphs (Apollo installs it and checks on every request): off here.
+    plugins: [...metrics.plugins, ApolloServerPluginInlineTraceDisabled(), ...limits.plugins, security.plugin, ...(trusted.plugin ? [trusted.plugin] : []), ...responseCache.plugins, ...(production ? [ApolloServerPluginLandingPageDisabled()] : [])],
   });
   await apollo.start();
+  metrics.counter('gateway_response_cache_lookups_total', 'Response-cache lookups, by result.', () => {
+    const { hits, misses } = responseCache.stats();
+    return { hit: hits, miss: misses };
+  }, 'result');
+  metrics.counter('gateway_response_cache_stores_total', 'Answers stored in the response cache.', () => responseCache.stats().stores);
+  metrics.counter('gateway_query_plan_cache_lookups_total', 'Query-plan cache lookups, by result.', () => hitsAndMisses(caches.stats.plans()), 'result');
+  metrics.counter('gateway_document_cache_lookups_total', 'Parsed-document cache lookups, by result.', () => hitsAndMisses(caches.stats.documents()), 'result');
+  metrics.counter('gateway_operations_shared_total', 'Requests answered by an identical in-flight query\'s execution.', singleFlight.stats.shared);
+  // Before listening, so the first request of each trusted operation finds its plan cached.
+  await caches.warmUp(apollo);
 
   const handler = graphqlHttpHandler<GatewayContext>(apollo, {
     maxBodyBytes: config.MAX_BODY_BYTES,
+    corsOrigins: config.CORS_ORIGINS,
+    onRefusal: metrics.refused,
     routes: (req, res) => {
       if (req.url === '/healthz' || req.url === '/readyz') return sendJson(res, 200, { status: 'ok' }), true;
-      return false;
+      // Metrics on the public port only when no METRICS_PORT of their own is set.
+      return config.METRICS_PORT === undefined && metrics.route(req, res);
     },
     context: async (req) => {
       const check = await security.authenticate(req);
@@ -100,10 +162,13 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
     },
   });
   const http = await listen(handler, { port: config.GATEWAY_PORT, host: config.HOST });
+  const metricsHttp = metrics.enabled && config.METRICS_PORT !== undefined
+    ? await listenForMetrics(metrics, { port: config.METRICS_PORT, host: config.HOST, path: config.METRICS_PATH })
+    : undefined;
   subscriptions.serve({
     server: http.server,
     apollo,
-    formatError: limits.formatError(maskErrors(logger)),
+    formatError: limits.formatError(exposeSubgraphErrors(maskErrors(logger))),
     // A socket's token comes in connectionParams; the rest (client address) is the upgrade request's.
     authenticate: (authorization, req) => security.authenticate(Object.create(req, { headers: { value: { ...req.headers, authorization } } })),
     createContext: (identity, req, requestId = randomUUID()) => ({ identity, requestId, clientIp: security.clientIp(req), logger: logger.child({ requestId }) }),
@@ -117,12 +182,23 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
     supergraph,
     subgraphFetches: () => ({ ...fetches }),
     subscriptions: subscriptions.stats,
+    responseCacheStats: responseCache.stats,
+    planCache: caches.stats.plans,
+    documentCache: caches.stats.documents,
+    operationDedup: singleFlight.stats,
+    metrics,
+    metricsUrl: metrics.enabled ? (metricsHttp?.url ?? new URL(config.METRICS_PATH, http.url).toString()) : undefined,
     stop: () =>
       (stopping ??= (async () => {
         await subscriptions.close();
         await http.close();
+        await metricsHttp?.close();
         await apollo.stop();
+        await transport.close();
+        await responseCache.stop();
         await security.stop();
       })()),
   };
 }
+
+const hitsAndMisses = ({ hits, misses }: CacheStats) => ({ hit: hits, miss: misses });

@@ -1,61 +1,62 @@
-import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import type { Fetcher, FetcherRequestInit } from '@apollo/utils.fetcher';
-import { Agent, fetch as undiciFetch } from 'undici';
-import { SIGNATURE_HEADERS, signSubgraphRequest } from '@storefront/platform/auth/gateway-signature';
-import type { Identity } from '@storefront/platform/auth/identity';
-import type { GatewayContext } from './context.ts';
+import type { Logger } from '@storefront/platform/logger';
+import type { GatewayConfig } from './config.ts';
+import { SubgraphDataSource } from './transport/data-source.ts';
+import { parseInstances, urlKey } from './transport/instances.ts';
+import type { Exchange } from './transport/received-response.ts';
+import { SingleFlight } from './transport/single-flight.ts';
+import { SubgraphClient, type SubgraphFetchEvent } from './transport/subgraph-client.ts';
+
+export type { SubgraphFetchEvent } from './transport/subgraph-client.ts';
+export { exposeSubgraphErrors, SUBGRAPH_ERROR_CODES } from './transport/errors.ts';
+export { firstInstanceUrl } from './transport/instances.ts';
 
 /**
- * How the gateway calls a subgraph: a keep-alive HTTP client per subgraph
- * (undici), and an HMAC signature over the exact body sent, the caller's
- * identity and a timestamp. Subgraphs refuse anything unsigned, so the
- * identity cannot be forged by calling them directly.
+ * How the gateway reaches its subgraphs (transport/): per subgraph, the
+ * instances listed in SUBGRAPH_URL_<NAME> (or the supergraph's routing URL),
+ * each with a keep-alive undici pool, balanced round-robin or by weight,
+ * health-checked when there are several; identical query fetches in flight
+ * shared; every request signed. `dataSource` is what `buildService` returns;
+ * `close` ends the pools and the health checks.
  */
-const IDENTITY_CARRIER = 'x-storefront-internal-identity';
+export interface SubgraphTransport {
+  dataSource(name: string, routingUrl: string): SubgraphDataSource;
+  close(): Promise<void>;
+}
 
-export function createSignedDataSource(options: {
-  name: string;
-  url: string;
-  secret: string;
-  timeoutMs: number;
-  /** Called once per subgraph request (metrics, batching tests). */
-  onFetch?: () => void;
-}) {
-  const agent = new Agent({
-    keepAliveTimeout: 30_000,
-    connections: 128,
-    connectTimeout: Math.min(options.timeoutMs, 3_000),
-    headersTimeout: options.timeoutMs,
-    bodyTimeout: options.timeoutMs,
-  });
-
-  // The data source serialises the body itself; signing happens here, on the bytes that are sent.
-  const signingFetcher: Fetcher = async (url, init: FetcherRequestInit = {}) => {
-    const headers = { ...(init.headers as Record<string, string>) };
-    const carried = headers[IDENTITY_CARRIER];
-    delete headers[IDENTITY_CARRIER];
-    const identity = carried ? (JSON.parse(carried) as Identity) : null;
-    const body = typeof init.body === 'string' ? init.body : '';
-    Object.assign(headers, signSubgraphRequest(options.secret, body, identity));
-    options.onFetch?.();
-    const response = await undiciFetch(url, {
-      method: init.method ?? 'POST',
-      headers,
-      body,
-      dispatcher: agent,
-      signal: AbortSignal.timeout(options.timeoutMs),
-    });
-    return response as unknown as Awaited<ReturnType<Fetcher>>;
+export function createSubgraphTransport(options: {
+  config: GatewayConfig;
+  logger: Logger;
+  /** Called when each request to an instance ends (request counts, metrics). */
+  onFetch?: (event: SubgraphFetchEvent) => void;
+}): SubgraphTransport {
+  const { config } = options;
+  const clients = new Map<string, SubgraphClient>();
+  return {
+    dataSource: (name, routingUrl) => {
+      let client = clients.get(name);
+      if (!client) {
+        const instances = parseInstances(urlKey(name), config.subgraphUrls[name] ?? routingUrl);
+        client = new SubgraphClient(name, instances, {
+          timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
+          connectTimeoutMs: config.SUBGRAPH_CONNECT_TIMEOUT_MS,
+          maxConnections: config.SUBGRAPH_MAX_CONNECTIONS,
+          healthIntervalMs: config.SUBGRAPH_HEALTH_INTERVAL_MS,
+          logger: options.logger,
+          onFetch: options.onFetch,
+        });
+        clients.set(name, client);
+      }
+      return new SubgraphDataSource(routingUrl, {
+        name,
+        client,
+        secret: config.subgraphSecrets[name] ?? config.SUBGRAPH_SECRET,
+        timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
+        singleFlight: config.SUBGRAPH_DEDUP ? new SingleFlight<Exchange>() : undefined,
+      });
+    },
+    close: async () => {
+      await Promise.all([...clients.values()].map((client) => client.close()));
+      clients.clear();
+    },
   };
-
-  return new (class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-    override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
-      const identity = (context as Partial<GatewayContext>).identity ?? null;
-      request.http?.headers.set(IDENTITY_CARRIER, identity ? JSON.stringify(identity) : '');
-      const requestId = (context as Partial<GatewayContext>).requestId;
-      if (requestId) request.http?.headers.set('x-request-id', requestId);
-      // Never pass these through from a client.
-      request.http?.headers.delete(SIGNATURE_HEADERS.identity);
-    }
-  })({ url: options.url, fetcher: signingFetcher });
 }

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 import { parse as parseYaml } from 'yaml';
+import { parseInstances, urlKey } from './transport/instances.ts';
 
 /**
  * Builds the supergraph SDL the gateway serves, either by composing the
@@ -47,7 +48,8 @@ export function readSubgraphsConfig(configPath: string): { name: string; url: st
 }
 
 export function composeFromConfig(configPath: string, urlOverrides: Record<string, string> = {}): Supergraph {
-  const subgraphs = readSubgraphsConfig(configPath).map((s) => ({ ...s, url: urlOverrides[s.name] ?? s.url }));
+  // An override may list several instances (SUBGRAPH_URL_<NAME>); the supergraph names the first.
+  const subgraphs = readSubgraphsConfig(configPath).map((s) => ({ ...s, url: routingUrl(s.name, urlOverrides[s.name]) ?? s.url }));
   const problems: string[] = [];
   const services = subgraphs.flatMap((s) => {
     try {
@@ -75,7 +77,11 @@ export function readSupergraphSdl(path: string, urlOverrides: Record<string, str
   }
   const subgraphs = [...sdl.matchAll(/@join__graph\(name:\s*"([^"]+)",\s*url:\s*"([^"]*)"\)/g)].map(([, name, url]) => ({
     name: name!,
-    url: urlOverrides[name!] ?? url!,
+    url: routingUrl(name!, urlOverrides[name!]) ?? url!,
   }));
   return { sdl, subgraphs };
 }
+
+/** The first instance of a SUBGRAPH_URL_<NAME> list; checked here, the first thing a start does, so a bad list stops it at once. */
+const routingUrl = (name: string, override: string | undefined): string | undefined =>
+  override === undefined ? undefined : parseInstances(urlKey(name), override)[0]!.url;

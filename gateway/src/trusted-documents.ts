@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
-import type { ApolloServerPlugin } from '@apollo/server';
-import { InMemoryLRUCache, type KeyValueCache } from '@apollo/utils.keyvaluecache';
+import type { ApolloServerOptionsWithGateway, ApolloServerPlugin, BaseContext } from '@apollo/server';
+import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import { GraphQLError } from 'graphql';
 import { z } from 'zod';
 import { env } from '@storefront/platform/config';
+import type { KeyValueStore } from '@storefront/platform/store/store';
+import { tieredCache } from './cache/tiered-cache.ts';
 
 /**
  * Trusted documents: the operations the shop's own apps were built with
@@ -11,62 +13,110 @@ import { env } from '@storefront/platform/config';
  * `npm run codegen`). Loaded, they answer persisted-query hashes from memory;
  * with PERSISTED_ONLY the gateway runs nothing else — what mobile builds
  * want, since a released app can only send what it was built with.
+ *
+ * Other operations may be registered by automatic persisted queries (APQ):
+ * kept in the shared store (Redis), so a hash registered through one gateway
+ * instance is known to every instance, with an in-process level in front so
+ * a hot hash costs no round trip.
  */
 export const trustedDocumentsEnv = {
   /** Path of a trusted-documents manifest (JSON object: sha256 hex → operation text). */
   TRUSTED_DOCUMENTS: z.string().optional(),
   /** Refuse every operation that is not in TRUSTED_DOCUMENTS. */
   PERSISTED_ONLY: env.bool(false),
+  /** MiB of APQ registrations each instance keeps in process, in front of the shared store. */
+  APQ_CACHE_MEMORY_MB: env.int(8, 1),
+  /** Seconds an APQ registration lives in the shared store (0: until evicted); clients re-register on a miss. */
+  APQ_TTL_SECONDS: env.int(24 * 60 * 60, 0),
+};
+
+type TrustedDocumentsConfig = {
+  TRUSTED_DOCUMENTS?: string | undefined;
+  PERSISTED_ONLY: boolean;
+  APQ_CACHE_MEMORY_MB: number;
+  APQ_TTL_SECONDS: number;
 };
 
 export interface TrustedDocuments {
-  /** Apollo Server's persisted-query cache: the manifest first, then (unless persisted-only) APQ registrations. */
-  cache: KeyValueCache<string>;
-  plugin: ApolloServerPlugin | undefined;
+  /** Apollo Server's `persistedQueries` option over the shared store: the manifest first, then (unless persisted-only) APQ registrations. */
+  persistedQueries(store: KeyValueStore): NonNullable<ApolloServerOptionsWithGateway<BaseContext>['persistedQueries']>;
+  /** Persisted-only refusals, and a code for Apollo Server's code-less persisted-query refusals. */
+  plugin: ApolloServerPlugin;
+  /** The manifest: sha256 hex → operation text (plan-cache warm-up reads it). */
+  documents: ReadonlyMap<string, string>;
   size: number;
 }
 
+// Apollo Server prefixes every persisted-query key with this before it reaches the cache.
 const APQ_PREFIX = 'apq:';
 const HASH = /^[0-9a-f]{64}$/;
 
-export function loadTrustedDocuments(config: { TRUSTED_DOCUMENTS?: string | undefined; PERSISTED_ONLY: boolean }): TrustedDocuments {
+export function loadTrustedDocuments(config: TrustedDocumentsConfig): TrustedDocuments {
   if (config.PERSISTED_ONLY && !config.TRUSTED_DOCUMENTS) {
     throw new Error('PERSISTED_ONLY: needs TRUSTED_DOCUMENTS (the manifest of the operations to allow)');
   }
   const manifest = config.TRUSTED_DOCUMENTS ? readManifest(config.TRUSTED_DOCUMENTS) : new Map<string, string>();
-  const registered = new InMemoryLRUCache<string>();
 
-  const cache: KeyValueCache<string> = {
-    async get(key) {
-      const hash = key.startsWith(APQ_PREFIX) ? key.slice(APQ_PREFIX.length) : key;
-      return manifest.get(hash) ?? (config.PERSISTED_ONLY ? undefined : registered.get(key));
-    },
-    async set(key, value, options) {
-      // Persisted-only: a client cannot register new operations.
-      if (!config.PERSISTED_ONLY) await registered.set(key, value, options);
-    },
-    async delete(key) {
-      await registered.delete(key);
+  const persistedQueries: TrustedDocuments['persistedQueries'] = (store) => {
+    const registered = tieredCache({ store, namespace: APQ_PREFIX, memoryBytes: config.APQ_CACHE_MEMORY_MB * 2 ** 20 });
+    const hashOf = (key: string) => (key.startsWith(APQ_PREFIX) ? key.slice(APQ_PREFIX.length) : key);
+    const cache: KeyValueCache<string> = {
+      async get(key) {
+        const hash = hashOf(key);
+        const trusted = manifest.get(hash);
+        if (trusted !== undefined) return trusted;
+        // Persisted-only: nothing but the manifest. Not a sha256 hex: no store round trip for garbage.
+        if (config.PERSISTED_ONLY || !HASH.test(hash)) return undefined;
+        return registered.get(hash);
+      },
+      async set(key, value, options) {
+        const hash = hashOf(key);
+        // Persisted-only: a client cannot register new operations. Apollo Server has checked that the hash is the text's.
+        if (config.PERSISTED_ONLY || manifest.has(hash) || !HASH.test(hash)) return;
+        await registered.set(hash, value, options);
+      },
+      async delete(key) {
+        return registered.delete(hashOf(key));
+      },
+    };
+    return { cache, ttl: config.APQ_TTL_SECONDS > 0 ? config.APQ_TTL_SECONDS : null };
+  };
+
+  const plugin: ApolloServerPlugin = {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ queryHash }) {
+          if (config.PERSISTED_ONLY && !manifest.has(queryHash)) {
+            throw new GraphQLError('Only trusted operations are accepted by this endpoint', {
+              extensions: { code: 'PERSISTED_QUERY_REQUIRED', http: { status: 400 } },
+            });
+          }
+        },
+        async didEncounterErrors({ errors }) {
+          for (const error of errors) classifyPersistedQueryError(error);
+        },
+      };
     },
   };
 
-  const plugin: ApolloServerPlugin | undefined = config.PERSISTED_ONLY
-    ? {
-        async requestDidStart() {
-          return {
-            async didResolveOperation({ queryHash }) {
-              if (!manifest.has(queryHash)) {
-                throw new GraphQLError('Only trusted operations are accepted by this endpoint', {
-                  extensions: { code: 'PERSISTED_QUERY_REQUIRED', http: { status: 400 } },
-                });
-              }
-            },
-          };
-        },
-      }
-    : undefined;
+  return { persistedQueries, plugin, documents: manifest, size: manifest.size };
+}
 
-  return { cache, plugin, size: manifest.size };
+/**
+ * Apollo Server refuses a persisted-query extension of another version than 1
+ * (or one that is not an object at all) with HTTP 400 but no code, which error
+ * masking would turn into INTERNAL_SERVER_ERROR and log as a bug. It is the
+ * client's: it gets PERSISTED_QUERY_NOT_SUPPORTED, on which Apollo clients go
+ * back to sending the full text. The error is this request's own, made by
+ * Apollo Server just before this hook, and is classified before formatting.
+ * (The other code-less case, a hash that is not the text's, is classified in
+ * limits/client-errors.ts.)
+ */
+const UNSUPPORTED_VERSION_MESSAGE = 'Unsupported persisted query version';
+
+function classifyPersistedQueryError(error: GraphQLError): void {
+  if (error.message !== UNSUPPORTED_VERSION_MESSAGE || error.extensions.code !== undefined) return;
+  (error.extensions as Record<string, unknown>).code = 'PERSISTED_QUERY_NOT_SUPPORTED';
 }
 
 function readManifest(path: string): Map<string, string> {

@@ -215,6 +215,8 @@ describe('Dockerfile', () => {
     assert.match(build, /scripts\/prisma\/generate\.sh|prisma generate/);
     assert.ok(existsSync(join(repo, 'scripts/prisma/generate.sh')));
     assert.match(build, /npm prune --omit=dev|npm ci --omit=dev/);
+    // The image runs compiled bundles (deploy/docker/entrypoint.sh): they are built before dev dependencies go.
+    assert.ok(/npm run build/.test(build) && build.indexOf('npm run build') < build.search(/npm prune/), 'the build stage must run `npm run build` before pruning');
     assert.doesNotMatch(runtime, /npm (ci|install)(?![^\n]*--omit=dev)/, 'the runtime stage installs dev dependencies');
     assert.match(runtime, /COPY --from=build/);
   });

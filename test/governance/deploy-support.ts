@@ -8,6 +8,7 @@ import { ordersConfigSchema } from '../../subgraphs/orders/src/config.ts';
 import { productsConfigSchema } from '../../subgraphs/products/src/config.ts';
 import { usersConfigSchema } from '../../subgraphs/users/src/config.ts';
 import { parseSupergraphConfig } from '../../scripts/schema/lib/supergraph-config.ts';
+import { ENTRY_POINTS } from '../../scripts/build.ts';
 
 /**
  * What the deployment descriptions (docker-compose.yml, deploy/k8s) are
@@ -46,11 +47,19 @@ export const routingUrls: Record<string, URL> = Object.fromEntries(
 export const TASKS = ['migrate', 'seed'] as const;
 export type Task = (typeof TASKS)[number];
 
-/** The entry file each part or task of the image runs, read from deploy/docker/entrypoint.sh. */
+/**
+ * The entry file each part or task of the image runs, read from deploy/docker/entrypoint.sh.
+ * The image runs compiled bundles (scripts/build.ts); each is given as the source it is built from.
+ */
 export function entryFiles(): Record<string, string[]> {
   const script = read('deploy/docker/entrypoint.sh');
+  const sourceOf = (file: string) => {
+    const built = ENTRY_POINTS.find((entry) => entry.output === file);
+    if (file.endsWith('.js') && !built) throw new Error(`entrypoint.sh runs ${file}, which scripts/build.ts does not build`);
+    return built ? built.source : file;
+  };
   const files = (line: string, part: string) =>
-    [...line.matchAll(/([\w./$"-]+\.ts)/g)].map((m) => m[1]!.replace(/"/g, '').replace('$task', part));
+    [...line.matchAll(/([\w./$"-]+\.[jt]s)\b/g)].map((m) => sourceOf(m[1]!.replace(/"/g, '').replace('$task', part)));
   const result: Record<string, string[]> = {};
   for (const line of script.split('\n')) {
     const match = /^\s*([\w |-]+)\)\s*(.*);;\s*$/.exec(line);

@@ -32,10 +32,20 @@ const LEAKS: [string, RegExp][] = [
 /** The only extensions a refusal carries. */
 const ALLOWED_EXTENSIONS = new Set(['code', 'limit', 'cost', 'maxCost', 'validationErrorCode']);
 
-function assertNoLeak(res: Raw): void {
-  for (const [what, pattern] of LEAKS) assert.doesNotMatch(res.text, pattern, `response leaks ${what}: ${res.text.slice(0, 500)}`);
+/**
+ * `namesSubgraph`: an unreachable or timed-out subgraph is named (message and
+ * `serviceName`) so clients and operators know which part is down — its name
+ * only, never its address or anything it said.
+ */
+function assertNoLeak(res: Raw, options: { namesSubgraph?: boolean } = {}): void {
+  for (const [what, pattern] of LEAKS) {
+    if (options.namesSubgraph && what === 'subgraph internals') continue;
+    assert.doesNotMatch(res.text, pattern, `response leaks ${what}: ${res.text.slice(0, 500)}`);
+  }
   for (const error of res.body.errors ?? []) {
-    for (const key of Object.keys(error.extensions ?? {})) assert.ok(ALLOWED_EXTENSIONS.has(key), `unexpected extension ${key}`);
+    for (const key of Object.keys(error.extensions ?? {})) {
+      assert.ok(ALLOWED_EXTENSIONS.has(key) || (options.namesSubgraph && key === 'serviceName'), `unexpected extension ${key}`);
+    }
   }
 }
 
@@ -310,7 +320,7 @@ describe('hostile input at the gateway (production mode)', { timeout: 300_000 },
       const fakeUrl = `http://127.0.0.1:${(fake.address() as AddressInfo).port}/graphql`;
       gateway = await startGateway(
         {
-          ...loadGatewayConfig({ ...stack.env, NODE_ENV: 'production', GATEWAY_PORT: '0', SUBGRAPH_TIMEOUT_MS: '500' }),
+          ...loadGatewayConfig({ ...stack.env, NODE_ENV: 'production', GATEWAY_PORT: '0', SUBGRAPH_TIMEOUT_MS: '1500', RESPONSE_CACHE: 'false' }),
           subgraphUrls: Object.fromEntries(Object.entries(stack.services).map(([name, s]) => [name, name === 'products' ? fakeUrl : s.url])),
         },
         { logger: createLogger({ name: 'test', level: 'silent' }) },
@@ -322,7 +332,7 @@ describe('hostile input at the gateway (production mode)', { timeout: 300_000 },
       await new Promise((resolve) => fake?.close(resolve));
     });
 
-    it('a failing subgraph reaches the client as INTERNAL_SERVER_ERROR "Internal server error", nothing more', async () => {
+    it('a failing subgraph reaches the client as "Internal server error", or as unavailable / timed out naming only the subgraph', async () => {
       const ask = async () => {
         const res = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: NORMAL }) });
         const text = await res.text();
@@ -335,10 +345,17 @@ describe('hostile input at the gateway (production mode)', { timeout: 300_000 },
         assert.equal(res.body.data ?? null, null, `${failure}: ${res.text}`);
         assert.ok(res.body.errors?.length, `${failure}: ${res.text}`);
         for (const error of res.body.errors!) {
-          assert.equal(error.extensions?.code, 'INTERNAL_SERVER_ERROR', `${failure}: ${res.text}`);
-          assert.equal(error.message, 'Internal server error', `${failure}: ${res.text}`);
+          if (failure === 'reset' || failure === 'hang') {
+            // Nothing came back: the client learns which subgraph failed and how, never where it runs.
+            assert.equal(error.extensions?.code, failure === 'reset' ? 'SUBGRAPH_UNAVAILABLE' : 'SUBGRAPH_TIMEOUT', `${failure}: ${res.text}`);
+            assert.match(error.message, /^Subgraph "products" /, `${failure}: ${res.text}`);
+            assert.deepEqual(Object.keys(error.extensions ?? {}).sort(), ['code', 'serviceName'], `${failure}: ${res.text}`);
+          } else {
+            assert.equal(error.extensions?.code, 'INTERNAL_SERVER_ERROR', `${failure}: ${res.text}`);
+            assert.equal(error.message, 'Internal server error', `${failure}: ${res.text}`);
+          }
         }
-        assertNoLeak(res);
+        assertNoLeak(res, { namesSubgraph: failure === 'reset' || failure === 'hang' });
         assert.doesNotMatch(res.text, /10\.0\.0\.5|relation|TypeError|nginx|boom/, `${failure}: ${res.text}`);
         refused.set('internal error masked', (refused.get('internal error masked') ?? 0) + 1);
 

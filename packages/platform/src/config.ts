@@ -29,16 +29,17 @@ export function loadConfig<S extends z.ZodObject>(
   return parsed.data;
 }
 
+const boolean = () =>
+  z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
+
 /** Reusable field parsers, so every service spells its env the same way. */
 export const env = {
   port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
   int: (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback),
   url: () => z.url(),
-  bool: (fallback: boolean) =>
-    z
-      .enum(['true', 'false', '1', '0', 'yes', 'no'])
-      .transform((v) => v === 'true' || v === '1' || v === 'yes')
-      .default(fallback),
+  bool: (fallback: boolean) => boolean().default(fallback),
+  /** A boolean whose absence means "decide from other settings" (undefined), not false. */
+  optionalBool: () => boolean().optional(),
   /** Comma-separated list, e.g. KAFKA_BROKERS=a:9092,b:9092. */
   list: () =>
     z

@@ -22,6 +22,14 @@ export interface GraphQLHttpOptions<TContext extends BaseContext> {
   context: (req: IncomingMessage, rawBody: string) => Promise<TContext | Refusal>;
   /** Other routes (health checks, JWKS); return true when handled. */
   routes?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+  /**
+   * Browser origins allowed to call the endpoint from another origin (CORS);
+   * `*` allows any. Absent or empty: no CORS headers at all and preflights are
+   * not answered, so browsers keep other origins out (no per-request work).
+   */
+  corsOrigins?: readonly string[];
+  /** Told of each answer the adapter gives itself (404, 413, bad JSON, a refused context): metrics. */
+  onRefusal?: (status: number, code: string) => void;
 }
 
 export interface Refusal {
@@ -49,46 +57,111 @@ export function graphqlHttpHandler<TContext extends BaseContext>(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const path = options.path ?? '/graphql';
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const cors = options.corsOrigins?.length ? corsPolicy(options.corsOrigins) : undefined;
+  const refuseWith = (res: ServerResponse, status: number, code: string, message: string, headers?: Record<string, string>) => {
+    options.onRefusal?.(status, code);
+    sendError(res, status, code, message, headers);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (options.routes) {
+      const routed = options.routes(req, res);
+      // Only a route that is asynchronous costs an await.
+      if (routed === true || (routed !== false && (await routed))) return;
+    }
+    const { pathname, search } = splitUrl(req.url ?? '/');
+    if (pathname !== path) return refuseWith(res, 404, 'NOT_FOUND', `No route for ${pathname}`);
+    if (cors && cors(req, res)) return;
+
+    const body = await readBody(req, maxBodyBytes);
+    if (body === undefined) {
+      // Answer, then close: reading the rest of an oversized upload would only waste bandwidth.
+      refuseWith(res, 413, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${maxBodyBytes} bytes`, { connection: 'close' });
+      res.once('finish', () => req.destroy());
+      return;
+    }
+
+    const context = await options.context(req, body);
+    if (isRefusal(context)) return refuseWith(res, context.status, context.code, context.message, context.headers);
+
+    // Apollo wants a HeaderMap (lower-case keys; CSRF and content negotiation read it).
+    // Node has already joined repeated headers, so one pass over its object is all it takes.
+    const incoming = req.headers;
+    const headers = new HeaderMap();
+    for (const key in incoming) {
+      const value = incoming[key];
+      if (value !== undefined) headers.set(key, typeof value === 'string' ? value : value.join(', '));
+    }
+    let parsedBody: unknown = body;
+    if (req.method === 'POST' && (incoming['content-type'] ?? '').includes('json')) {
+      try {
+        parsedBody = body.length ? JSON.parse(body) : undefined;
+      } catch {
+        return refuseWith(res, 400, 'BAD_REQUEST', 'Request body is not valid JSON');
+      }
+    }
+    const response = await server.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search, body: parsedBody },
+      context: async () => context,
+    });
+    await writeResponse(res, response);
+  };
 
   return (req, res) => {
-    void (async () => {
-      if (options.routes && (await options.routes(req, res))) return;
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      if (url.pathname !== path) return sendError(res, 404, 'NOT_FOUND', `No route for ${url.pathname}`);
-
-      const body = await readBody(req, maxBodyBytes);
-      if (body === undefined) {
-        // Answer, then close: reading the rest of an oversized upload would only waste bandwidth.
-        sendError(res, 413, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${maxBodyBytes} bytes`, { connection: 'close' });
-        res.once('finish', () => req.destroy());
-        return;
-      }
-
-      const context = await options.context(req, body);
-      if (isRefusal(context)) return sendError(res, context.status, context.code, context.message, context.headers);
-
-      const headers = new HeaderMap();
-      for (const [key, value] of Object.entries(req.headers)) {
-        if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
-      }
-      let parsedBody: unknown = body;
-      if (req.method === 'POST' && (headers.get('content-type') ?? '').includes('json')) {
-        try {
-          parsedBody = body.length ? JSON.parse(body) : undefined;
-        } catch {
-          return sendError(res, 400, 'BAD_REQUEST', 'Request body is not valid JSON');
-        }
-      }
-      const response = await server.executeHTTPGraphQLRequest({
-        httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body: parsedBody },
-        context: async () => context,
-      });
-      await writeResponse(res, response);
-    })().catch((error: unknown) => {
+    handle(req, res).catch((error: unknown) => {
       // Only a bug gets here; never show it to the client.
       if (!res.headersSent) sendError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error');
       else res.destroy(error as Error);
     });
+  };
+}
+
+/**
+ * The path and query of a request target without building a URL object: the
+ * common origin-form (`/graphql?…`) is split at `?`; anything else (the
+ * absolute-form a proxy may send) goes through the WHATWG parser.
+ */
+function splitUrl(target: string): { pathname: string; search: string } {
+  if (target.charCodeAt(0) !== 47 /* '/' */) {
+    const url = new URL(target, 'http://localhost');
+    return { pathname: url.pathname, search: url.search };
+  }
+  const query = target.indexOf('?');
+  return query === -1 ? { pathname: target, search: '' } : { pathname: target.slice(0, query), search: target.slice(query) };
+}
+
+/** Headers a browser may send cross-origin: the token, JSON, and Apollo's CSRF-prevention headers. */
+const CORS_ALLOW_HEADERS = 'authorization, content-type, apollo-require-preflight, x-apollo-operation-name, x-request-id';
+const CORS_EXPOSE_HEADERS = 'retry-after, x-request-id';
+
+/**
+ * CORS for the configured origins. Adds the headers to every request from
+ * an allowed origin and answers preflights itself (true: answered). Hand-written
+ * because it is a dozen lines on Node's own http (the `cors` package is an
+ * Express middleware); no cookies are used, so credentials are never allowed.
+ */
+function corsPolicy(origins: readonly string[]): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const anyOrigin = origins.includes('*');
+  const allowed = new Set(origins);
+  return (req, res) => {
+    const origin = req.headers.origin;
+    // Answers differ by Origin: shared caches must key on it.
+    res.setHeader('vary', 'Origin');
+    const permitted = origin !== undefined && (anyOrigin || allowed.has(origin));
+    if (permitted) {
+      res.setHeader('access-control-allow-origin', anyOrigin ? '*' : origin);
+      res.setHeader('access-control-expose-headers', CORS_EXPOSE_HEADERS);
+    }
+    if (req.method !== 'OPTIONS') return false;
+    // A preflight: from an allowed origin it gets the methods and headers; from any other, nothing to go on.
+    if (permitted) {
+      res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
+      res.setHeader('access-control-allow-headers', CORS_ALLOW_HEADERS);
+      res.setHeader('access-control-max-age', '600');
+    }
+    res.writeHead(204);
+    res.end();
+    return true;
   };
 }
 
@@ -106,7 +179,8 @@ function readBody(req: IncomingMessage, limit: number): Promise<string | undefin
         resolve(undefined);
       } else chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    // Most GraphQL bodies arrive in one chunk: decode it without concatenating.
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
 }

@@ -1,5 +1,33 @@
 import { z } from 'zod';
+import { isRole, type Identity } from '../auth/identity.ts';
 import { env } from '../config.ts';
+
+/**
+ * Benchmark-only: the subgraph also accepts UNSIGNED requests from a loopback
+ * address and treats them as this fixed identity (`identity: null` = anonymous).
+ * Peer gateways in `npm run bench` (stock Apollo, Hive) neither sign requests
+ * nor forward the caller's token; signed requests are still verified as usual.
+ */
+export interface UnsignedLoopback {
+  identity: Identity | null;
+}
+
+const UNSIGNED_LOOPBACK_FORMAT = 'must be "anonymous" or JSON like {"userId":"…","role":"CUSTOMER"}';
+
+const unsignedLoopbackIdentity = () =>
+  z.string().transform((text, ctx): UnsignedLoopback => {
+    if (text.trim() === 'anonymous') return { identity: null };
+    try {
+      const value = JSON.parse(text) as { userId?: unknown; role?: unknown };
+      if (typeof value?.userId === 'string' && value.userId && isRole(value.role)) {
+        return { identity: { userId: value.userId, role: value.role } };
+      }
+    } catch {
+      // falls through to the same message as a well-formed but wrong value
+    }
+    ctx.addIssue({ code: 'custom', message: UNSIGNED_LOOPBACK_FORMAT });
+    return z.NEVER;
+  });
 
 /** Settings every subgraph shares; each service extends this object with its own. */
 export const serviceConfigSchema = z.object({
@@ -16,15 +44,23 @@ export const serviceConfigSchema = z.object({
   /** Shared with the gateway; signs every gateway→subgraph request. */
   SUBGRAPH_SECRET: z.string().min(16, 'must be at least 16 characters').default('dev-only-subgraph-secret-change-me'),
   MAX_BODY_BYTES: env.int(1024 * 1024, 1024),
+  /** Benchmark only (see UnsignedLoopback); refused in production. Absent: every request must be signed. */
+  BENCH_UNSIGNED_LOOPBACK_IDENTITY: unsignedLoopbackIdentity().optional(),
 });
 
 export type ServiceConfig = z.infer<typeof serviceConfigSchema>;
 
 export const DEV_SUBGRAPH_SECRET = 'dev-only-subgraph-secret-change-me';
 
-/** Production must not run on the dev secret. */
+/** Production must not run on the dev secret, nor accept unsigned calls (the bench-only mode). */
 export function assertProductionReady(config: ServiceConfig): void {
   if (config.NODE_ENV === 'production' && config.SUBGRAPH_SECRET === DEV_SUBGRAPH_SECRET) {
     throw new Error('SUBGRAPH_SECRET: set a secret of your own in production (the development default is public)');
   }
+  if (config.NODE_ENV === 'production' && config.BENCH_UNSIGNED_LOOPBACK_IDENTITY) {
+    throw new Error(UNSIGNED_LOOPBACK_IN_PRODUCTION);
+  }
 }
+
+export const UNSIGNED_LOOPBACK_IN_PRODUCTION =
+  'BENCH_UNSIGNED_LOOPBACK_IDENTITY: refused in production (it lets any local process call this service without the gateway\'s signature); unset it';

@@ -195,6 +195,8 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
     logger,
     production: config.NODE_ENV === 'production',
     maxBodyBytes: config.MAX_BODY_BYTES,
+    // Benchmark only (npm run bench): unsigned loopback calls of the peer gateways.
+    unsignedLoopback: config.BENCH_UNSIGNED_LOOPBACK_IDENTITY,
     ready: async () => {
       await db.$queryRawUnsafe('SELECT 1');
       return true;

@@ -7,7 +7,7 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/res
 import type { DocumentNode, GraphQLSchema } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
 import { deny as denyRule, shield, type IRules } from 'graphql-shield';
-import { ReplayGuard, verifySubgraphRequest } from '../auth/gateway-signature.ts';
+import { ReplayGuard, SIGNATURE_HEADERS, verifySubgraphRequest } from '../auth/gateway-signature.ts';
 import { requestScope } from '../db/statement-counter.ts';
 import type { Identity } from '../auth/identity.ts';
 import { ForbiddenError } from '../errors.ts';
@@ -16,6 +16,7 @@ import { maskErrors } from './format-error.ts';
 import { auditDenialsPlugin } from './audit-denials.ts';
 import { graphqlHttpHandler, refuse, sendJson } from './http.ts';
 import { serveSubscriptions, type SubscriptionServer } from './subscriptions.ts';
+import { UNSIGNED_LOOPBACK_IN_PRODUCTION, type UnsignedLoopback } from './service-config.ts';
 
 /** What every subgraph resolver can count on in its context. */
 export interface BaseContext {
@@ -40,6 +41,8 @@ export interface SubgraphOptions<TContext extends BaseContext> {
   maxBodyBytes?: number;
   /** Answers /readyz; e.g. checks the database. */
   ready?: () => Promise<boolean>;
+  /** Benchmark only (BENCH_UNSIGNED_LOOPBACK_IDENTITY): unsigned loopback requests run as this identity. */
+  unsignedLoopback?: UnsignedLoopback;
 }
 
 export interface SubgraphServer {
@@ -69,6 +72,14 @@ export function buildProtectedSchema(typeDefs: DocumentNode, resolvers: object, 
 export async function createSubgraphServer<TContext extends BaseContext>(
   options: SubgraphOptions<TContext>,
 ): Promise<SubgraphServer> {
+  const { unsignedLoopback } = options;
+  if (unsignedLoopback && options.production) throw new Error(UNSIGNED_LOOPBACK_IN_PRODUCTION);
+  if (unsignedLoopback) {
+    options.logger.warn(
+      { identity: unsignedLoopback.identity ?? 'anonymous' },
+      'BENCH_UNSIGNED_LOOPBACK_IDENTITY is set: UNSIGNED requests from loopback are accepted as this identity. Benchmarks only, never in a deployment!',
+    );
+  }
   const schema = buildProtectedSchema(options.typeDefs, options.resolvers, options.permissions);
   const apollo = new ApolloServer<BaseContext>({
     schema,
@@ -98,6 +109,10 @@ export async function createSubgraphServer<TContext extends BaseContext>(
       return false;
     },
     context: async (req, rawBody) => {
+      const requestId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
+      if (unsignedLoopback && isUnsigned(req) && isLoopback(req.socket.remoteAddress)) {
+        return options.createContext({ identity: unsignedLoopback.identity, requestId, logger: options.logger.child({ requestId }) });
+      }
       const check = verifySubgraphRequest(options.secret, rawBody, req.headers);
       if (!check.ok) {
         options.logger.warn({ reason: check.reason, remote: req.socket.remoteAddress }, 'refused unsigned subgraph request');
@@ -110,7 +125,6 @@ export async function createSubgraphServer<TContext extends BaseContext>(
           ? refuse(503, 'SERVICE_UNAVAILABLE', 'Too many requests in flight; try again')
           : refuse(401, 'UNAUTHENTICATED', 'This service only accepts requests from the gateway');
       }
-      const requestId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
       return options.createContext({
         identity: check.identity,
         requestId,
@@ -136,3 +150,9 @@ export async function createSubgraphServer<TContext extends BaseContext>(
         : undefined,
   };
 }
+
+/** No signature header at all: a request with some of them is a (bad) signed request and is verified as one. */
+const isUnsigned = (req: IncomingMessage): boolean => Object.values(SIGNATURE_HEADERS).every((name) => req.headers[name] === undefined);
+
+/** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 (a dual-stack socket reports ::ffff:127.0.0.1). */
+const isLoopback = (address: string | undefined): boolean => address === '::1' || /^(::ffff:)?127\./.test(address ?? '');

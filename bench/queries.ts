@@ -1,0 +1,111 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { QueryId } from './options.ts';
+import { GATEWAY_LABELS, postGraphQL, type RunningGatewayProcess } from './gateways.ts';
+
+/**
+ * The query mix. Each stays inside our gateway's operation limits (depth ≤ 10,
+ * cost ≤ 25,000), so our gateway answers it with every protection on.
+ */
+export interface BenchQuery {
+  id: QueryId;
+  title: string;
+  subgraphs: string;
+  query: string;
+}
+
+export const QUERIES: Record<QueryId, BenchQuery> = {
+  a: {
+    id: 'a',
+    title: 'public catalog page (categories + first 20 products with price and category)',
+    subgraphs: 'products',
+    query: `query CatalogPage {
+  categories { id name }
+  products(first: 20) { edges { node { id name price { amount currency } category { id name } inStock } } pageInfo { hasNextPage endCursor } }
+}`,
+  },
+  b: {
+    id: 'b',
+    title: "the customer's order history with items, products and user",
+    subgraphs: 'users → orders → products, users',
+    query: `query OrderHistory {
+  me {
+    name
+    orders(first: 10) {
+      edges { node {
+        id status createdAt
+        total { amount currency }
+        items { quantity product { name price { amount currency } } }
+        user { name email }
+      } }
+    }
+  }
+}`,
+  },
+  c: {
+    id: 'c',
+    title: 'deep nested: orders → user → notifications and orders, items → product → category (depth 10)',
+    subgraphs: 'users → orders → users, notifications, orders, products',
+    query: `query DeepHistory {
+  me {
+    name
+    orders(first: 10) {
+      edges { node {
+        id status
+        user {
+          name
+          notifications(first: 3) { edges { node { subject } } }
+          orders(first: 3) { edges { node { id total { amount } } } }
+        }
+        items { quantity unitPrice { amount } product { name category { name } } }
+      } }
+    }
+  }
+}`,
+  },
+};
+
+/** The exact request body every gateway gets (same bytes, so parsing costs the same), as postGraphQL sends it. */
+export const requestBody = (query: BenchQuery): string => JSON.stringify({ query: query.query, variables: {} });
+
+/**
+ * Asks each gateway once and checks that all return the same data, errors-free
+ * (key order aside). Returns each gateway's response text, which the load
+ * generator then expects of every response (a differing body is counted).
+ */
+export async function verifySameData(query: BenchQuery, gateways: RunningGatewayProcess[], token: string): Promise<Map<string, string>> {
+  const bodies = new Map<string, string>();
+  let reference: { id: string; data: unknown } | undefined;
+  for (const gateway of gateways) {
+    const res = await postGraphQL(gateway.url, query.query, {}, token);
+    const label = `query (${query.id}) on ${GATEWAY_LABELS[gateway.id]}`;
+    if (res.status !== 200 || !res.json || res.json.errors?.length || res.json.data == null) {
+      throw new Error(`${label}: expected data without errors, got HTTP ${res.status}: ${res.text.slice(0, 800)}`);
+    }
+    if (!hasContent(res.json.data)) throw new Error(`${label}: the answer is empty (${res.text.slice(0, 300)}); is the bench data seeded?`);
+    if (!reference) reference = { id: gateway.id, data: res.json.data };
+    else if (!isDeepStrictEqual(sortKeys(res.json.data), sortKeys(reference.data))) {
+      throw new Error(
+        `${label} returns other data than ${GATEWAY_LABELS[reference.id as keyof typeof GATEWAY_LABELS]}; the bench would compare different work.\n` +
+          `  ${reference.id}: ${JSON.stringify(sortKeys(reference.data)).slice(0, 600)}\n  ${gateway.id}: ${JSON.stringify(sortKeys(res.json.data)).slice(0, 600)}`,
+      );
+    }
+    bodies.set(gateway.id, res.text);
+  }
+  return bodies;
+}
+
+/** Every list in the answer non-empty and no null where an object was asked for: the seed really is there. */
+function hasContent(value: unknown): boolean {
+  if (value === null) return false;
+  if (Array.isArray(value)) return value.length > 0 && value.every(hasContent);
+  if (typeof value === 'object') return Object.values(value as object).every((v) => typeof v !== 'object' || hasContent(v));
+  return true;
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.keys(value).sort().map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]));
+  }
+  return value;
+}

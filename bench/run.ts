@@ -1,0 +1,192 @@
+/**
+ * `npm run bench`: our gateway (every protection on; response cache off and
+ * on), the stock ApolloServer + ApolloGateway and Hive Gateway, side by side
+ * on one machine, on the same subgraphs and supergraph SDL, in alternating
+ * rounds. Writes bench/RESULTS.md and bench/results.json.
+ *
+ *   npm run bench                                  # defaults: 3 rounds × 10 s, 50 connections
+ *   npm run bench -- --duration=2 --rounds=1       # a smoke run
+ *   npm run bench -- --profile                     # one round, with a CPU profile of our gateway
+ *
+ * Settings: bench/options.ts (BENCH_* variables or flags). Everything it
+ * starts (PostgreSQL, Redis, Kafka, subgraphs, gateways) is stopped at the end,
+ * also on failure or Ctrl-C. Logs: <BENCH_SERVICES_DIR>.work/logs.
+ */
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { GATEWAY_LABELS, oursEnv, PROFILED, startGateway, startSeedingGateway, writeSupergraph, type GatewayContext, type RunningGatewayProcess } from './gateways.ts';
+import { measure, runLoad, type Sample } from './measure.ts';
+import { loadBenchOptions, type BenchOptions, type GatewayId, type QueryId } from './options.ts';
+import { stopAll } from './processes.ts';
+import { summarizeProfile } from './profile.ts';
+import { QUERIES, requestBody, verifySameData } from './queries.ts';
+import { describeCommit, describeMachine, isSmoke, writeResults, type BenchResults } from './report.ts';
+import { logInCustomer, seedCustomer } from './seed.ts';
+import { chooseRuntime, ROOT, seedCatalog, startBackends, startSubgraphs, stopBackends, workDir } from './services.ts';
+
+const say = (message: string) => process.stdout.write(`[bench] ${message}\n`);
+
+/** The work dir is ours alone (a marker file says so); anything left from an earlier run is removed. */
+function prepareWorkDir(options: BenchOptions): { logDir: string; profileDir: string } {
+  const dir = workDir(options);
+  const marker = join(dir, '.storefront-bench');
+  if (existsSync(dir) && !existsSync(marker)) throw new Error(`BENCH_SERVICES_DIR: ${dir} exists and was not made by the bench; choose another BENCH_SERVICES_DIR`);
+  rmSync(dir, { recursive: true, force: true });
+  const logDir = join(dir, 'logs');
+  const profileDir = join(dir, 'profile');
+  mkdirSync(logDir, { recursive: true });
+  mkdirSync(profileDir, { recursive: true });
+  writeFileSync(marker, 'made by npm run bench\n');
+  return { logDir, profileDir };
+}
+
+async function main(options: BenchOptions): Promise<void> {
+  const { logDir, profileDir } = prepareWorkDir(options);
+  say(`logs in ${logDir}`);
+  const { runtime, note: runtimeNote } = await chooseRuntime(options, logDir);
+  say(`services run as: ${runtimeNote}`);
+
+  say('starting PostgreSQL, Redis and Kafka (scripts/services/services.sh)…');
+  const backends = await startBackends(options, logDir);
+  say('seeding the catalog (scripts/seed.ts)…');
+  await seedCatalog(options, backends, logDir);
+  const supergraphFile = writeSupergraph(options);
+  const context: GatewayContext = { options, backends, runtime, supergraphFile, logDir, ...(options.BENCH_PROFILE ? { profileDir } : {}) };
+
+  say('seeding the bench customer and 10 orders through the real order flow…');
+  const seedingSubgraphs = await startSubgraphs(options, backends, runtime, logDir, 'seeding');
+  const seeding = await startSeedingGateway(context);
+  const customer = await seedCustomer(seeding.url);
+  await seeding.process.stop();
+  await Promise.all(Object.values(seedingSubgraphs).map((p) => p.stop()));
+
+  say(`starting the measured subgraphs (unsigned loopback calls are customer ${customer.userId})…`);
+  const subgraphs = await startSubgraphs(options, backends, runtime, logDir, 'bench', {
+    BENCH_UNSIGNED_LOOPBACK_IDENTITY: JSON.stringify({ userId: customer.userId, role: 'CUSTOMER' }),
+  });
+  const subgraphPids = Object.values(subgraphs).map((p) => p.pid);
+
+  const gateways: RunningGatewayProcess[] = [];
+  for (const id of options.BENCH_GATEWAYS) {
+    say(`starting ${GATEWAY_LABELS[id]}…`);
+    gateways.push(await startGateway(id, context));
+  }
+  const token = await logInCustomer(gateways[0]!.url);
+  const ours = gateways.find((g) => g.id.startsWith('ours'));
+  const metricsProbe = ours ? await fetch(new URL('/metrics', ours.url)).then((res) => `GET /metrics answered ${res.status}`, (error: Error) => `GET /metrics failed: ${error.message}`) : 'not measured';
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+
+  const queries = options.BENCH_QUERIES.map((id) => QUERIES[id]);
+  const expected = new Map<QueryId, Map<string, string>>();
+  for (const query of queries) {
+    expected.set(query.id, await verifySameData(query, gateways, token));
+    say(`query (${query.id}): every gateway returns the same data`);
+  }
+  const load = (gateway: RunningGatewayProcess, queryId: QueryId, durationSeconds: number) => ({
+    url: gateway.url,
+    body: requestBody(QUERIES[queryId]),
+    headers,
+    expectBody: expected.get(queryId)!.get(gateway.id)!,
+    connections: options.BENCH_CONNECTIONS,
+    durationSeconds,
+  });
+
+  if (options.BENCH_WARMUP_SECONDS > 0) {
+    say(`warm-up: ${options.BENCH_WARMUP_SECONDS}s per gateway per query`);
+    for (const gateway of gateways) for (const query of queries) await runLoad(load(gateway, query.id, options.BENCH_WARMUP_SECONDS));
+  }
+
+  const samples: BenchResults['samples'] = {};
+  for (let round = 1; round <= options.BENCH_ROUNDS; round += 1) {
+    // Each round starts with the next gateway, so no gateway always runs right after the same one.
+    const shift = (round - 1) % gateways.length;
+    const order = [...gateways.slice(shift), ...gateways.slice(0, shift)];
+    for (const query of queries) {
+      for (const gateway of order) {
+        await new Promise((r) => setTimeout(r, 500)); // let the previous run's sockets close
+        const sample = await measure(load(gateway, query.id, options.BENCH_DURATION_SECONDS), round, { gateway: gateway.process.pid, subgraphs: subgraphPids });
+        ((samples[query.id] ??= {})[gateway.id] ??= []).push(sample);
+        say(describeSample(round, options.BENCH_ROUNDS, query.id, gateway.id, sample));
+      }
+    }
+  }
+
+  // Our gateway writes its CPU profile when it exits.
+  for (const gateway of gateways) await gateway.process.stop();
+  const profiles: BenchResults['profiles'] = {};
+  for (const id of options.BENCH_PROFILE ? PROFILED : []) {
+    const profile = existsSync(join(profileDir, id)) ? summarizeProfile(join(profileDir, id), ROOT) : undefined;
+    if (!profile) continue;
+    profiles[id as GatewayId] = profile;
+    say(`profile of ${GATEWAY_LABELS[id as GatewayId]} (${profile.file}), top functions by self time:`);
+    for (const f of profile.functions.slice(0, 15)) say(`  ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.name}  ${f.where}`);
+  }
+
+  const settings = oursEnv(options, backends, supergraphFile, 'ours-off');
+  const results: BenchResults = {
+    smoke: isSmoke(options),
+    date: new Date().toISOString(),
+    machine: describeMachine(),
+    commit: describeCommit(ROOT),
+    settings: {
+      BENCH_DURATION_SECONDS: options.BENCH_DURATION_SECONDS,
+      BENCH_ROUNDS: options.BENCH_ROUNDS,
+      BENCH_CONNECTIONS: options.BENCH_CONNECTIONS,
+      BENCH_WARMUP_SECONDS: options.BENCH_WARMUP_SECONDS,
+      BENCH_PROFILE: options.BENCH_PROFILE,
+    },
+    runtime: runtimeNote,
+    gateways: gateways.map((g) => ({ id: g.id, label: GATEWAY_LABELS[g.id], command: g.command })),
+    oursSettings: Object.fromEntries(
+      Object.entries(settings)
+        .filter(([key]) => !['PATH', 'HOME', 'TMPDIR', 'TZ', 'LANG', 'SUBGRAPH_SECRET', 'GATEWAY_PORT', 'HOST', 'SUPERGRAPH_SDL', 'REDIS_KEY_PREFIX', 'RESPONSE_CACHE'].includes(key))
+        .map(([k, v]) => [k, k === 'RATE_LIMITS_CONFIG' ? v.replace(ROOT, '') : v]),
+    ),
+    metricsProbe,
+    samples,
+    profiles,
+  };
+  const outputDir = resolve(ROOT, options.BENCH_OUTPUT_DIR);
+  mkdirSync(outputDir, { recursive: true });
+  say(`wrote ${writeResults(results, outputDir)}${results.smoke ? ' (marked as a smoke run)' : ''}`);
+}
+
+function describeSample(round: number, rounds: number, query: QueryId, gateway: GatewayId, s: Sample): string {
+  const problems = [s.failed ? `${s.failed} failed` : '', s.mismatches ? `${s.mismatches} other body` : ''].filter(Boolean).join(', ');
+  return (
+    `round ${round}/${rounds} (${query}) ${GATEWAY_LABELS[gateway].padEnd(28)} ${s.rps.toFixed(0).padStart(6)} req/s  ` +
+    `p50 ${s.p50Ms.toFixed(1)} ms  p99 ${s.p99Ms.toFixed(1)} ms  CPU ${s.cpuMsPerRequest.toFixed(3)} ms/req  RSS ${s.rssMb.toFixed(0)} MB` +
+    (problems ? `  (${problems})` : '')
+  );
+}
+
+let options: BenchOptions;
+try {
+  options = loadBenchOptions(process.argv.slice(2));
+} catch (error) {
+  process.stderr.write(`npm run bench: ${(error as Error).message}\n`);
+  process.exit(2);
+}
+
+let cleaning: Promise<void> | undefined;
+const cleanUp = () =>
+  (cleaning ??= (async () => {
+    await stopAll();
+    await stopBackends(options, join(workDir(options), 'logs'));
+  })());
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`\n[bench] ${signal}: stopping everything the bench started…\n`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+
+try {
+  await main(options);
+  await cleanUp();
+} catch (error) {
+  process.stderr.write(`\n[bench] FAILED: ${(error as Error).message}\n`);
+  await cleanUp();
+  process.exit(1);
+}

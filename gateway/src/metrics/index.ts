@@ -1,0 +1,200 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { ApolloServerPlugin } from '@apollo/server';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { sendError } from '@storefront/platform/server/http';
+import { listen, type Listening } from '@storefront/platform/server/listen';
+import type { GatewayContext } from '../context.ts';
+
+export { metricsEnv } from './config.ts';
+
+/**
+ * Prometheus metrics of the gateway (prom-client), served as text at
+ * METRICS_PATH. Per request the cost is one timestamp and two labelled
+ * updates; everything else (subscriptions, cache statistics, process
+ * metrics) is read only when Prometheus scrapes.
+ *
+ * Other parts register what they count with `gauge()` / `counter()`, given a
+ * function read at scrape time, so their hot paths keep plain numbers.
+ */
+export interface GatewayMetrics {
+  readonly enabled: boolean;
+  /** Install in ApolloServer: counts and times every GraphQL request. */
+  readonly plugins: ApolloServerPlugin<GatewayContext>[];
+  /** An answer given before GraphQL ran (401, 404, 413, bad JSON): counted with operation_type "none". */
+  refused(status: number, code: string): void;
+  /** One request to a subgraph; with a duration once the transport reports one. */
+  subgraphFetch(subgraph: string, result?: SubgraphFetchResult): void;
+  /** A value that goes up and down (sizes, open things), read at scrape time; a record gives one series per key of `label`. */
+  gauge(name: string, help: string, read: () => number | Record<string, number>, label?: string): void;
+  /** A running total (hits, misses, evictions) kept elsewhere, read at scrape time. */
+  counter(name: string, help: string, read: () => number | Record<string, number>, label?: string): void;
+  /** Serves the metrics when `req` asks for METRICS_PATH; true when it did. */
+  route(req: IncomingMessage, res: ServerResponse): boolean;
+  /** The Prometheus text exposition. */
+  render(): Promise<string>;
+  readonly contentType: string;
+}
+
+export interface SubgraphFetchResult {
+  durationMs?: number;
+  /** 'ok', or what went wrong (an error code such as 'TIMEOUT'). */
+  outcome?: string;
+}
+
+export interface MetricsOptions {
+  METRICS: boolean;
+  METRICS_PATH: string;
+}
+
+/** Seconds; from a cache hit (sub-millisecond) to a request at its timeout (10 s by default). */
+const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Outcome labels are error codes; anything that does not look like one is folded, to bound the series. */
+const ERROR_CODE = /^[A-Z][A-Z0-9_]{0,47}$/;
+const outcomeLabel = (code: unknown) => (typeof code === 'string' && ERROR_CODE.test(code) ? code : 'OTHER');
+/** Subgraph fetch outcomes as the transport names them ('ok', 'timeout', …), bounded the same way. */
+const fetchOutcome = (outcome = 'ok') => (/^[a-z][a-z0-9_]{0,47}$/i.test(outcome) ? outcome : 'other');
+
+export function createGatewayMetrics(config: MetricsOptions): GatewayMetrics {
+  if (!config.METRICS) return disabledMetrics;
+  const registry = new Registry();
+  const registers = [registry];
+  const processRegistry = processMetrics();
+
+  const requests = new Counter({
+    name: 'gateway_graphql_requests_total',
+    help: 'GraphQL requests answered, by operation type and outcome (ok, or the first error code).',
+    labelNames: ['operation_type', 'outcome'] as const,
+    registers,
+  });
+  const requestDuration = new Histogram({
+    name: 'gateway_graphql_request_duration_seconds',
+    help: 'Time from the start of GraphQL processing (after authentication) to the response, by operation type.',
+    labelNames: ['operation_type'] as const,
+    buckets: DURATION_BUCKETS,
+    registers,
+  });
+  const fetches = new Counter({
+    name: 'gateway_subgraph_fetches_total',
+    help: 'Requests sent to each subgraph.',
+    labelNames: ['subgraph'] as const,
+    registers,
+  });
+  const fetchDuration = new Histogram({
+    name: 'gateway_subgraph_fetch_duration_seconds',
+    help: 'Duration of requests to each subgraph, by outcome.',
+    labelNames: ['subgraph', 'outcome'] as const,
+    buckets: DURATION_BUCKETS,
+    registers,
+  });
+
+  const plugin: ApolloServerPlugin<GatewayContext> = {
+    async requestDidStart() {
+      const started = performance.now();
+      return {
+        async willSendResponse({ operation, response }) {
+          const type = operation?.operation ?? 'none';
+          const errors = response.body.kind === 'single' ? response.body.singleResult.errors : response.body.initialResult.errors;
+          requests.inc({ operation_type: type, outcome: errors?.length ? outcomeLabel(errors[0]!.extensions?.code) : 'ok' });
+          requestDuration.observe({ operation_type: type }, (performance.now() - started) / 1000);
+        },
+      };
+    },
+  };
+
+  const fromRead = (read: () => number | Record<string, number>, label: string | undefined, set: (labels: Record<string, string>, value: number) => void) => {
+    const value = read();
+    if (typeof value === 'number') return set({}, value);
+    for (const [key, count] of Object.entries(value)) set({ [label ?? 'name']: key }, count);
+  };
+
+  const metrics: GatewayMetrics = {
+    enabled: true,
+    plugins: [plugin],
+    contentType: registry.contentType,
+    refused: (_status, code) => requests.inc({ operation_type: 'none', outcome: outcomeLabel(code) }),
+    subgraphFetch: (subgraph, result) => {
+      fetches.inc({ subgraph });
+      if (result?.durationMs !== undefined) fetchDuration.observe({ subgraph, outcome: fetchOutcome(result.outcome) }, result.durationMs / 1000);
+    },
+    gauge: (name, help, read, label) => {
+      new Gauge({
+        name,
+        help,
+        labelNames: label ? [label] : [],
+        registers,
+        collect() {
+          this.reset();
+          fromRead(read, label, (labels, value) => this.set(labels, value));
+        },
+      });
+    },
+    counter: (name, help, read, label) => {
+      new Counter({
+        name,
+        help,
+        labelNames: label ? [label] : [],
+        registers,
+        collect() {
+          // The total lives elsewhere: restate it (a counter has no set()).
+          this.reset();
+          fromRead(read, label, (labels, value) => this.inc(labels, Math.max(0, value)));
+        },
+      });
+    },
+    render: async () => (await processRegistry.metrics()) + (await registry.metrics()),
+    route: (req, res) => {
+      if (req.url !== config.METRICS_PATH) return false;
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        sendError(res, 405, 'METHOD_NOT_ALLOWED', 'Metrics are read with GET', { allow: 'GET, HEAD' });
+        return true;
+      }
+      metrics.render().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' });
+          res.end(req.method === 'HEAD' ? undefined : text);
+        },
+        () => sendError(res, 500, 'INTERNAL_SERVER_ERROR', 'Metrics are unavailable'),
+      );
+      return true;
+    },
+  };
+  return metrics;
+}
+
+/** Serves only the metrics (METRICS_PORT): a port the scraper reaches and the internet does not. */
+export async function listenForMetrics(metrics: GatewayMetrics, options: { port: number; host: string; path: string }): Promise<Listening> {
+  return listen(
+    (req, res) => {
+      if (!metrics.route(req, res)) sendError(res, 404, 'NOT_FOUND', `No route for ${req.url}`);
+    },
+    { port: options.port, host: options.host, path: options.path },
+  );
+}
+
+/**
+ * Node's process metrics (CPU, memory, event-loop delay, GC), once per
+ * process: they describe the process, not one gateway, and each collector
+ * set keeps an event-loop monitor and a GC observer running.
+ */
+let processRegistry: Registry | undefined;
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
+const noop = () => {};
+const disabledMetrics: GatewayMetrics = {
+  enabled: false,
+  plugins: [],
+  contentType: 'text/plain',
+  refused: noop,
+  subgraphFetch: noop,
+  gauge: noop,
+  counter: noop,
+  route: () => false,
+  render: async () => '',
+};

@@ -1,0 +1,25 @@
+import { env } from '@storefront/platform/config';
+
+/**
+ * Response-cache settings, spread into the gateway's config schema.
+ *
+ * On by default: it caches only what the subgraphs declare public with
+ * `@cacheControl` (the catalog), keyed by the caller's role, and drops it as
+ * soon as inventory-events says a product or its stock changed — so the
+ * embedded `npm start` shows it working, and a deployment gets it without a
+ * flag. Without an event bus it stays off (nothing would invalidate it).
+ */
+export const responseCacheEnv = {
+  /** Serve repeated public queries (catalog, search, categories) from the cache. */
+  RESPONSE_CACHE: env.bool(true),
+  /** MiB of cached responses each instance keeps in process, in front of the shared store (Redis). */
+  RESPONSE_CACHE_MEMORY_MB: env.int(64, 1),
+  /** Upper bound on how long an answer is kept, whatever the subgraphs' hints say. */
+  RESPONSE_CACHE_MAX_AGE_SECONDS: env.int(60, 1),
+};
+
+export interface ResponseCacheConfig {
+  RESPONSE_CACHE: boolean;
+  RESPONSE_CACHE_MEMORY_MB: number;
+  RESPONSE_CACHE_MAX_AGE_SECONDS: number;
+}

@@ -1,0 +1,146 @@
+import { createHash } from 'node:crypto';
+import type { ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
+import ApolloServerPluginResponseCache from '@apollo/server-plugin-response-cache';
+import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
+import type { EventBus } from '@storefront/platform/events/bus';
+import type { Logger } from '@storefront/platform/logger';
+import type { KeyValueStore } from '@storefront/platform/store/store';
+import { tieredCache } from '../cache/tiered-cache.ts';
+import type { GatewayContext } from '../context.ts';
+import { isWarmUpContext } from '../plan-cache/index.ts';
+import type { Supergraph } from '../supergraph.ts';
+import { followCatalogChanges, type CatalogGeneration } from './catalog-generation.ts';
+import type { ResponseCacheConfig } from './config.ts';
+
+export { responseCacheEnv, type ResponseCacheConfig } from './config.ts';
+
+/**
+ * The response cache for public data (catalog, search, categories).
+ *
+ * What may be cached is decided by the subgraphs, not here: each declares
+ * `@cacheControl` hints, its Apollo Server turns them into the Cache-Control
+ * header of its answer, and the gateway's data sources
+ * (RemoteGraphQLDataSource, honorSubgraphCacheControlHeader) narrow the
+ * request's cache policy with every subgraph answer. A subgraph answer
+ * without a cacheable header (every per-user field: `me`, orders, staff-only
+ * `stockLevel`) makes the whole response uncacheable.
+ *
+ * Apollo's response-cache plugin then stores what is left: queries only,
+ * without errors, with a positive maxAge (capped by
+ * RESPONSE_CACHE_MAX_AGE_SECONDS), keyed by the operation text, its name and
+ * variables, plus:
+ * - the caller's role (anonymous, CUSTOMER, STAFF, ADMIN): what a role may see
+ *   is never served to another role;
+ * - the catalog generation (catalog-generation.ts), which moves with every
+ *   inventory event, so a price or stock change is visible as soon as the
+ *   event is consumed (well within 1 s) on every instance;
+ * - a fingerprint of the supergraph and the subgraph URLs it routes to:
+ *   instances share entries only when they serve the same schema from the
+ *   same subgraphs, so during a rolling deploy that changes the schema, or for
+ *   a canary routed to other subgraph instances, neither reads the other's
+ *   answers.
+ * PRIVATE-scoped answers are never stored (`sessionId` is always null): no
+ * subgraph needs per-user caching today, and not storing them at all is the
+ * one way a per-user answer can never reach another user.
+ *
+ * Storage: process memory in front of the shared store (Redis), so an answer
+ * cached by one instance serves the others.
+ *
+ * The gateway itself sends `Cache-Control: no-store` to clients, as it did
+ * before the hints existed: browsers and CDNs know nothing of the
+ * invalidation events or of the role in the key.
+ */
+export interface ResponseCacheStats {
+  /** Lookups answered from the cache. */
+  hits: number;
+  /** Lookups that found nothing (the query then ran). */
+  misses: number;
+  /** Answers stored. */
+  stores: number;
+}
+
+export interface ResponseCache {
+  /**
+   * The plugins, in this order, after limits, rate limits and trusted
+   * documents (so they apply to cached answers too) and before any plugin that
+   * shares executions (a cache hit must not wait for one).
+   */
+  plugins: ApolloServerPlugin<GatewayContext>[];
+  enabled: boolean;
+  stats(): ResponseCacheStats;
+  /** Stops the invalidation feed; call before the bus and store close. */
+  stop(): Promise<void>;
+}
+
+export async function startResponseCache(options: {
+  config: ResponseCacheConfig;
+  store: KeyValueStore;
+  bus: EventBus | undefined;
+  supergraph: Supergraph;
+  logger: Logger;
+}): Promise<ResponseCache> {
+  const { config, logger } = options;
+  const stats: ResponseCacheStats = { hits: 0, misses: 0, stores: 0 };
+  // The gateway computes the policy from its subgraphs' headers but never sends it on (see above).
+  const headers: ApolloServerPlugin<GatewayContext>[] = [ApolloServerPluginCacheControl({ calculateHttpHeaders: false }), noStore];
+  const off = (reason?: string): ResponseCache => {
+    if (reason) logger.warn(reason);
+    return { plugins: headers, enabled: false, stats: () => ({ ...stats }), stop: async () => {} };
+  };
+
+  if (!config.RESPONSE_CACHE) return off();
+  if (!options.bus) return off('no event bus: the response cache is off, since nothing would drop an answer when a price or stock changes');
+
+  const generation: CatalogGeneration = await followCatalogChanges({ bus: options.bus, store: options.store, logger: logger.child({ component: 'response-cache' }) });
+  const cache = counted(
+    tieredCache({ store: options.store, namespace: 'response:', memoryBytes: config.RESPONSE_CACHE_MEMORY_MB * 1024 * 1024 }),
+    config.RESPONSE_CACHE_MAX_AGE_SECONDS,
+    stats,
+  );
+  const deployment = createHash('sha256').update(options.supergraph.sdl).update(JSON.stringify(options.supergraph.subgraphs)).digest('hex').slice(0, 16);
+  const responseCache = ApolloServerPluginResponseCache<GatewayContext>({
+    cache,
+    // Never per-user entries: PRIVATE answers are not stored at all.
+    sessionId: async () => null,
+    // Plan warm-up runs stop after planning: they must be planned, not answered from here, and leave nothing behind.
+    shouldReadFromCache: async ({ contextValue }) => !isWarmUpContext(contextValue),
+    shouldWriteToCache: async ({ contextValue }) => !isWarmUpContext(contextValue),
+    extraCacheKeyData: async ({ contextValue }) => ({
+      role: contextValue.identity?.role ?? 'anonymous',
+      // Read before the query runs: an answer computed while a change arrives is stored under the old generation, unreachable.
+      catalog: generation.current(),
+      deployment,
+    }),
+  });
+  logger.info({ memoryMb: config.RESPONSE_CACHE_MEMORY_MB, maxAgeSeconds: config.RESPONSE_CACHE_MAX_AGE_SECONDS, invalidation: options.bus.kind }, 'response cache ready');
+  return { plugins: [...headers, responseCache], enabled: true, stats: () => ({ ...stats }), stop: () => generation.stop() };
+}
+
+const noStore: ApolloServerPlugin<GatewayContext> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ response }) {
+        response.http.headers.set('cache-control', 'no-store');
+      },
+    };
+  },
+};
+
+/** Caps every entry's lifetime and counts lookups (metrics read the counts). */
+function counted(cache: KeyValueCache<string>, maxAgeSeconds: number, stats: ResponseCacheStats): KeyValueCache<string> {
+  return {
+    async get(key) {
+      const value = await cache.get(key);
+      if (value === undefined) stats.misses += 1;
+      else stats.hits += 1;
+      return value;
+    },
+    async set(key, value, setOptions) {
+      stats.stores += 1;
+      const ttl = Math.min(setOptions?.ttl ?? maxAgeSeconds, maxAgeSeconds);
+      await cache.set(key, value, { ...setOptions, ttl });
+    },
+    delete: (key) => cache.delete(key),
+  };
+}

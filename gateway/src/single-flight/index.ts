@@ -1,0 +1,1 @@
+export { operationSingleFlight, singleFlightEnv, type OperationSingleFlight, type SingleFlightStats } from './operations.ts';
