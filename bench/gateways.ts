@@ -25,7 +25,7 @@ const OURS_VARIANTS: Record<'ours-off' | 'ours-on' | 'ours-noshare' | 'seeding',
 };
 const isOurs = (id: GatewayId | 'seeding'): id is keyof typeof OURS_VARIANTS => id in OURS_VARIANTS;
 /** The variants `--profile` profiles: where the per-request cost of our gateway shows. */
-export const PROFILED: (GatewayId | 'seeding')[] = ['ours-off', 'ours-noshare'];
+export const PROFILED: (GatewayId | 'seeding')[] = ['ours-off', 'ours-on', 'ours-noshare'];
 export const GATEWAY_LABELS: Record<GatewayId, string> = {
   'ours-off': 'ours (cache off)',
   'ours-on': 'ours (cache on)',

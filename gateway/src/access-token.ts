@@ -1,4 +1,5 @@
-import { errors, jwtVerify } from 'jose';
+import { errors, jwtVerify, type JWTPayload } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { isRole, type Identity } from '@storefront/platform/auth/identity';
 import type { Logger } from '@storefront/platform/logger';
 import { createKeySet } from './jwks.ts';
@@ -35,38 +36,64 @@ export interface AccessTokenOptions {
 const NOT_VALID = 'Access token is not valid';
 const refused = (reason: string, message = NOT_VALID): TokenCheck => ({ ok: false, message, reason });
 
+/**
+ * Tokens whose signature and claims already checked out, by their exact text.
+ * The EdDSA signature check is the largest per-request cost of a request
+ * answered from the response cache, and an app sends the same token for
+ * minutes. An entry lives until the token expires, and no longer than the
+ * key set is trusted (JWKS_CACHE_SECONDS), so a key withdrawn from the users
+ * service stops verifying as before. Revocation is not cached: it is checked
+ * on every request.
+ */
+const VERIFIED_TOKENS_MAX = 10_000;
+
 export function createAccessTokenVerifier(options: AccessTokenOptions): AccessTokenVerifier {
   const keys = createKeySet({ url: options.jwksUrl, cacheMaxAgeMs: options.jwksCacheSeconds * 1000, logger: options.logger });
+  const verified = new LRUCache<string, JWTPayload>({ max: VERIFIED_TOKENS_MAX, ttlAutopurge: false });
   return {
     async verify(authorization) {
       if (!authorization) return { ok: true, identity: null };
       const match = /^Bearer\s+([\w-]+\.[\w-]+\.[\w-]+)$/i.exec(authorization.trim());
       if (!match) return refused('malformed', 'Authorization header must be "Bearer <access token>"');
-      let payload;
-      try {
-        ({ payload } = await jwtVerify(match[1]!, (header, token) => {
-          if (typeof header.kid !== 'string') throw new errors.JWSInvalid('kid is required');
-          return keys(header, token);
-        }, {
-          algorithms: ['EdDSA'],
-          typ: 'JWT',
-          issuer: options.issuer,
-          audience: options.audience,
-          requiredClaims: ['sub', 'exp', 'iat', 'sid'],
-          clockTolerance: options.clockToleranceSeconds,
-        }));
-      } catch (error) {
-        return rejection(error);
+      const token = match[1]!;
+      let payload = verified.get(token);
+      if (!payload) {
+        const check = await verifySignatureAndClaims(token);
+        if (!check.ok) return check.refusal;
+        payload = check.payload;
+        const untilExpiryMs = (payload.exp! + options.clockToleranceSeconds) * 1000 - Date.now();
+        const ttl = Math.floor(Math.min(untilExpiryMs, options.jwksCacheSeconds * 1000));
+        if (ttl > 0) verified.set(token, payload, { ttl });
       }
-      if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || !isRole(payload.role)) return refused('claims');
-      if (payload.exp! - payload.iat! > options.maxTtlSeconds) return refused('lifetime');
-      if (payload.iat! > Date.now() / 1000 + options.clockToleranceSeconds) return refused('issued in the future');
-      if (await options.revocations?.isRevoked({ userId: payload.sub, sessionId: payload.sid, issuedAt: payload.iat!, role: payload.role })) {
+      if (await options.revocations?.isRevoked({ userId: payload.sub!, sessionId: payload.sid as string, issuedAt: payload.iat!, role: payload.role as string })) {
         return refused('revoked', 'Session has ended; log in again');
       }
-      return { ok: true, identity: { userId: payload.sub, role: payload.role }, sessionId: payload.sid };
+      return { ok: true, identity: { userId: payload.sub!, role: payload.role as Identity['role'] }, sessionId: payload.sid as string };
     },
   };
+
+  async function verifySignatureAndClaims(token: string): Promise<{ ok: true; payload: JWTPayload } | { ok: false; refusal: TokenCheck }> {
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(token, (header, token) => {
+        if (typeof header.kid !== 'string') throw new errors.JWSInvalid('kid is required');
+        return keys(header, token);
+      }, {
+        algorithms: ['EdDSA'],
+        typ: 'JWT',
+        issuer: options.issuer,
+        audience: options.audience,
+        requiredClaims: ['sub', 'exp', 'iat', 'sid'],
+        clockTolerance: options.clockToleranceSeconds,
+      }));
+    } catch (error) {
+      return { ok: false, refusal: rejection(error) };
+    }
+    if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || !isRole(payload.role)) return { ok: false, refusal: refused('claims') };
+    if (payload.exp! - payload.iat! > options.maxTtlSeconds) return { ok: false, refusal: refused('lifetime') };
+    if (payload.iat! > Date.now() / 1000 + options.clockToleranceSeconds) return { ok: false, refusal: refused('issued in the future') };
+    return { ok: true, payload };
+  }
 }
 
 function rejection(error: unknown): TokenCheck {

@@ -153,6 +153,27 @@ describe('gateway: access tokens and the key set', { timeout: 30_000 }, () => {
     assert.deepEqual(await verify(asCustomer), { ok: false, reason: 'revoked', message: 'Session has ended; log in again' });
   });
 
+  it('a token verified once (and remembered) is still refused once it expires', async () => {
+    const key = await newKey();
+    published = [key];
+    const strict = createAccessTokenVerifier({ jwksUrl, issuer: 'storefront', audience: 'storefront-api', maxTtlSeconds: 900, clockToleranceSeconds: 0, jwksCacheSeconds: 60 });
+    const now = Math.floor(Date.now() / 1000);
+    const shortLived = await new SignJWT({ role: 'CUSTOMER', sid: randomUUID() })
+      .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT', kid: key.kid })
+      .setSubject(randomUUID())
+      .setIssuer('storefront')
+      .setAudience('storefront-api')
+      .setIssuedAt(now)
+      .setExpirationTime(now + 2)
+      .sign(key.privateKey);
+    assert.equal((await strict.verify(`Bearer ${shortLived}`)).ok, true);
+    assert.equal((await strict.verify(`Bearer ${shortLived}`)).ok, true);
+    await sleep((now + 2) * 1000 - Date.now() + 50);
+    const late = await strict.verify(`Bearer ${shortLived}`);
+    assert.equal(late.ok, false);
+    assert.equal(!late.ok && late.reason, 'expired');
+  });
+
   it('passes anonymous requests and refuses other schemes', async () => {
     assert.deepEqual(await verifier.verify(undefined), { ok: true, identity: null });
     const basic = await verifier.verify('Basic dXNlcjpwYXNz');
