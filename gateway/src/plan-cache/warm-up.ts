@@ -6,6 +6,7 @@ import { Kind, parse, type OperationDefinitionNode } from 'graphql';
 import type { Logger } from '@storefront/platform/logger';
 import type { GatewayContext } from '../context.ts';
 import { placeholderVariables } from './placeholder-variables.ts';
+import { wrapExecutor } from '../wrap-executor.ts';
 
 /**
  * Plan-cache warm-up: before the gateway reports ready, every trusted
@@ -58,31 +59,19 @@ export const stopWarmUpAfterPlanning: Experimental_DidResolveQueryPlanCallback =
 
 /** The gateway to hand Apollo Server: warm-up runs get placeholder variables, and their planned-only stop is not an error. */
 export function admitWarmUps(gateway: GatewayInterface): GatewayInterface {
-  return {
-    load: async (options) => {
-      const loaded = await gateway.load(options);
-      const execute = loaded.executor;
-      if (!execute) return loaded;
-      return {
-        ...loaded,
-        executor: async (requestContext) => {
-          const ticket = ticketOf(requestContext.context);
-          if (!ticket) return execute(requestContext);
-          const variables = { ...placeholderVariables(requestContext.schema, requestContext.operation), ...requestContext.request.variables };
-          try {
-            const result = await execute({ ...requestContext, request: { ...requestContext.request, variables } });
-            ticket.returned = true;
-            return result;
-          } catch (error) {
-            if (error instanceof PlannedOnly) return { data: null };
-            throw error;
-          }
-        },
-      };
-    },
-    onSchemaLoadOrUpdate: (callback) => gateway.onSchemaLoadOrUpdate(callback),
-    stop: () => gateway.stop(),
-  };
+  return wrapExecutor(gateway, (execute) => async (requestContext) => {
+    const ticket = ticketOf(requestContext.context);
+    if (!ticket) return execute(requestContext);
+    const variables = { ...placeholderVariables(requestContext.schema, requestContext.operation), ...requestContext.request.variables };
+    try {
+      const result = await execute({ ...requestContext, request: { ...requestContext.request, variables } });
+      ticket.returned = true;
+      return result;
+    } catch (error) {
+      if (error instanceof PlannedOnly) return { data: null };
+      throw error;
+    }
+  });
 }
 
 export interface WarmUpReport {

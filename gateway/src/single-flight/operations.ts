@@ -1,6 +1,7 @@
 import type { GatewayExecutionResult, GatewayGraphQLRequestContext, GatewayInterface } from '@apollo/server-gateway-interface';
 import { env } from '@storefront/platform/config';
 import type { GatewayContext } from '../context.ts';
+import { wrapExecutor } from '../wrap-executor.ts';
 
 /**
  * Operation single-flight: identical queries in flight at the same time share
@@ -85,31 +86,19 @@ export function operationSingleFlight(options: { enabled: boolean }): OperationS
     stats: { inFlight: () => flights.size, waiting: () => waiting, shared: () => shared },
     admit(gateway) {
       if (!options.enabled) return gateway;
-      return {
-        load: async (loadOptions) => {
-          const loaded = await gateway.load(loadOptions);
-          const execute = loaded.executor;
-          if (!execute) return loaded;
-          return {
-            ...loaded,
-            executor: async (requestContext) => {
-              const key = flightKey(requestContext);
-              if (key === undefined) return execute(requestContext);
-              const inFlight = flights.get(key);
-              if (inFlight) return follow(inFlight, requestContext);
-              const flight: Flight = { result: Promise.resolve().then(() => execute(requestContext)), leader: requestContext, followers: 0 };
-              flights.set(key, flight);
-              try {
-                return await flight.result;
-              } finally {
-                flights.delete(key);
-              }
-            },
-          };
-        },
-        onSchemaLoadOrUpdate: (callback) => gateway.onSchemaLoadOrUpdate(callback),
-        stop: () => gateway.stop(),
-      };
+      return wrapExecutor(gateway, (execute) => async (requestContext) => {
+        const key = flightKey(requestContext);
+        if (key === undefined) return execute(requestContext);
+        const inFlight = flights.get(key);
+        if (inFlight) return follow(inFlight, requestContext);
+        const flight: Flight = { result: Promise.resolve().then(() => execute(requestContext)), leader: requestContext, followers: 0 };
+        flights.set(key, flight);
+        try {
+          return await flight.result;
+        } finally {
+          flights.delete(key);
+        }
+      });
     },
   };
 }

@@ -3,6 +3,7 @@ import type { GatewayGraphQLRequestContext, GatewayInterface } from '@apollo/ser
 import { getVariableValues, GraphQLError } from 'graphql';
 import type { GatewayContext } from '../context.ts';
 import type { SubscriptionPlan, SubscriptionPlanner } from './planner.ts';
+import { wrapExecutor } from '../wrap-executor.ts';
 
 /**
  * Subscriptions enter through Apollo Server's request pipeline like any
@@ -38,22 +39,11 @@ export function attachTicket(context: GatewayContext): AdmissionTicket {
 }
 
 export function admittingSubscriptions(gateway: GatewayInterface, planner: SubscriptionPlanner): GatewayInterface {
-  return {
-    load: async (options) => {
-      const loaded = await gateway.load(options);
-      const execute = loaded.executor;
-      if (!execute) return loaded;
-      return {
-        ...loaded,
-        executor: async (requestContext) =>
-          requestContext.operation?.operation === 'subscription'
-            ? admit(requestContext as GatewayGraphQLRequestContext<GatewayContext>, planner)
-            : execute(requestContext),
-      };
-    },
-    onSchemaLoadOrUpdate: (callback) => gateway.onSchemaLoadOrUpdate(callback),
-    stop: () => gateway.stop(),
-  };
+  return wrapExecutor(gateway, (execute) => async (requestContext) =>
+    requestContext.operation?.operation === 'subscription'
+      ? admit(requestContext as GatewayGraphQLRequestContext<GatewayContext>, planner)
+      : execute(requestContext),
+  );
 }
 
 async function admit(requestContext: GatewayGraphQLRequestContext<GatewayContext>, planner: SubscriptionPlanner) {
