@@ -161,6 +161,15 @@ describe('response cache', { timeout: 300_000 }, () => {
     process.stdout.write(`# price visible after ${priceMs} ms, stock after ${stockMs} ms\n`);
   });
 
+  it('shows a new category within 1 s, through a warm cache', async () => {
+    const CATEGORIES = `query Categories { categories { id name } }`;
+    await warm(stack.gateway, {}, CATEGORIES);
+    const name = `Fresh ${randomUUID().slice(0, 6)}`;
+    const created = Date.now();
+    await staff(`mutation($name: String!) { createCategory(name: $name) { id } }`, { name });
+    await visibleWithinDeadline('new category', created, () => stack.query(CATEGORIES, {}), (data) => data.categories.some((c: { name: string }) => c.name === name));
+  });
+
   it('shares entries between two gateway instances over Redis, and both see an update within 1 s', { skip: sharedStoreAndBus ? false : 'needs REDIS_URL and KAFKA_BROKERS' }, async () => {
     const id = await createProduct('Shared Lamp', 3000, 5);
     const second = await startGateway(

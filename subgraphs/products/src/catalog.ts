@@ -4,7 +4,7 @@ import { parseId } from '@storefront/platform/ids';
 import type { Context } from './context.ts';
 import type { Category, Product, ProductsTx } from './data/client.ts';
 import { Prisma } from './data/generated/client.ts';
-import { productCreated, productUpdated } from './events/product-events.ts';
+import { categoryCreated, productCreated, productUpdated } from './events/product-events.ts';
 import type { CreateProductInput, UpdateProductInput } from './generated/graphql.ts';
 import {
   MAX_STOCK,
@@ -17,8 +17,9 @@ import {
 } from './validation.ts';
 
 /**
- * The catalog's write use cases (staff). Every change to a product is
- * announced on inventory-events through the outbox, in the same transaction.
+ * The catalog's write use cases (staff). Every change to a product or the
+ * categories is announced on inventory-events through the outbox, in the same
+ * transaction.
  */
 export async function createProduct(ctx: Context, input: CreateProductInput): Promise<Product> {
   const data = {
@@ -86,7 +87,11 @@ export async function adjustStock(ctx: Context, productIdInput: string, delta: n
 export async function createCategory(ctx: Context, nameInput: string): Promise<Category> {
   const name = validCategoryName(nameInput);
   try {
-    return await ctx.runtime.db.category.create({ data: { name } });
+    return await ctx.runtime.transact(async (tx, emit) => {
+      const category = await tx.category.create({ data: { name } });
+      await emit(TOPICS.inventoryEvents, categoryCreated(category));
+      return category;
+    });
   } catch (error) {
     if (isUniqueViolation(error)) throw new BadUserInputError(`A category named "${name}" already exists`, 'name');
     throw error;

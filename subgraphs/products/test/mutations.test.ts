@@ -192,16 +192,24 @@ describe('products: managing the catalog', { timeout: 120_000 }, () => {
     assert.equal(await h.stockOf(id), 0);
   });
 
-  it('lets staff add categories, refusing duplicates and empty names', async () => {
+  it('lets staff add categories, announced on inventory-events, refusing duplicates and empty names', async () => {
     const created = await h.call(`mutation { createCategory(name: " Webcams ") { id name products { edges { cursor } } } }`, {}, STAFF);
     assert.equal(created.errors, undefined, JSON.stringify(created.errors));
     assert.equal(created.data!.createCategory.name, 'Webcams');
     assert.deepEqual(created.data!.createCategory.products.edges, []);
+    const webcams = created.data!.createCategory.id as string;
+    const [event] = await eventually(() => {
+      const found = eventsFor(h.published, webcams, 'CategoryCreated');
+      return found.length ? found : undefined;
+    }, EVENT_TIMEOUT_MS, 'CategoryCreated');
+    assert.deepEqual(event!.data, { categoryId: webcams, name: 'Webcams' });
     for (const name of ['Webcams', '']) {
       const res = await h.call(`mutation($name: String!) { createCategory(name: $name) { id } }`, { name }, STAFF);
       assert.equal(res.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
       assert.equal(res.errors?.[0]?.extensions?.field, 'name');
     }
+    // A refused category is not announced.
+    assert.equal(h.published.filter((e) => e.type === 'CategoryCreated').length, 3);
     const list = await h.call(`{ categories { name } }`);
     assert.deepEqual(list.data!.categories.map((c: { name: string }) => c.name), ['Keyboards', 'Mice', 'Webcams']);
   });

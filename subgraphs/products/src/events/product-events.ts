@@ -1,5 +1,5 @@
 import { createEvent, type EventEnvelope } from '@storefront/platform/events/envelope';
-import type { Product } from '../data/client.ts';
+import type { Category, Product } from '../data/client.ts';
 
 /** Catalog events of `inventory-events`: orders learns which product ids exist from them. */
 export interface ProductSnapshot {
@@ -23,3 +23,7 @@ export const productCreated = (product: Product): EventEnvelope<ProductSnapshot>
 
 export const productUpdated = (product: Product): EventEnvelope<ProductSnapshot> =>
   createEvent('products', 'ProductUpdated', product.id, snapshot(product));
+
+/** A new category: nothing consumes it for its data, but it is a catalog change (the gateway's response cache drops its answers). */
+export const categoryCreated = (category: Category): EventEnvelope<{ categoryId: string; name: string }> =>
+  createEvent('products', 'CategoryCreated', category.id, { categoryId: category.id, name: category.name });
