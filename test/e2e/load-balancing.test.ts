@@ -44,20 +44,10 @@ describe('load balancing over subgraph instances', { timeout: 300_000 }, () => {
   /** A gateway on the stack's subgraphs, products on `products`; records every subgraph request. */
   const gatewayWith = async (products: string, env: Record<string, string> = {}) => {
     const events: SubgraphFetchEvent[] = [];
-    const gateway = await startGateway(
-      loadGatewayConfig({
-        ...stack.env,
-        GATEWAY_PORT: '0',
-        // Every query must reach the subgraph: no response cache, no sharing of identical executions.
-        RESPONSE_CACHE: 'false',
-        OPERATION_DEDUP: 'false',
-        SUBGRAPH_URL_USERS: stack.services.users.url,
-        SUBGRAPH_URL_ORDERS: stack.services.orders.url,
-        SUBGRAPH_URL_NOTIFICATIONS: stack.services.notifications.url,
-        SUBGRAPH_URL_PRODUCTS: products,
-        ...env,
-      }),
-      { logger: silent, onSubgraphFetch: (event) => events.push(event) },
+    const gateway = await stack.startGateway(
+      // Every query must reach the subgraph: no response cache, no sharing of identical executions.
+      { RESPONSE_CACHE: 'false', OPERATION_DEDUP: 'false', ...env },
+      { subgraphUrls: { products }, logger: silent, onSubgraphFetch: (event) => events.push(event) },
     );
     cleanups.push(() => gateway.stop());
     const ask = async () => {

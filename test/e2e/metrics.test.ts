@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { loadGatewayConfig, startGateway, type RunningGateway } from '@storefront/gateway';
+import { loadGatewayConfig, type RunningGateway } from '@storefront/gateway';
 import { startStack, type Stack } from '../support/stack.ts';
 
 /**
@@ -30,9 +30,6 @@ describe('gateway metrics', { timeout: 300_000 }, () => {
     assert.equal(res.status, 200, await res.clone().text());
     return { text: await res.text(), contentType: res.headers.get('content-type') };
   };
-  const subgraphUrls = () => Object.fromEntries(Object.values(stack.services).map((s) => [s.name, s.url]));
-  const startExtraGateway = (env: Record<string, string>) =>
-    startGateway({ ...loadGatewayConfig({ ...stack.env, GATEWAY_PORT: '0', ...env }), subgraphUrls: subgraphUrls() });
 
   before(async () => {
     stack = await startStack();
@@ -102,7 +99,7 @@ describe('gateway metrics', { timeout: 300_000 }, () => {
   });
 
   it('serves nothing at /metrics with METRICS=false', async () => {
-    const gateway = await startExtraGateway({ METRICS: 'false' });
+    const gateway = await stack.startGateway({ METRICS: 'false' });
     try {
       assert.equal(gateway.metricsUrl, undefined);
       const res = await fetch(new URL('/metrics', gateway.url));
@@ -123,7 +120,7 @@ describe('gateway metrics', { timeout: 300_000 }, () => {
   it('with METRICS_PORT, serves the metrics on that port only', async () => {
     let gateway: RunningGateway | undefined;
     try {
-      gateway = await startExtraGateway({ METRICS_PORT: '0', METRICS_PATH: '/internal/metrics' });
+      gateway = await stack.startGateway({ METRICS_PORT: '0', METRICS_PATH: '/internal/metrics' });
       const metricsUrl = new URL(gateway.metricsUrl!);
       assert.notEqual(metricsUrl.port, String(gateway.port));
       assert.equal(metricsUrl.pathname, '/internal/metrics');

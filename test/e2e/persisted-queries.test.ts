@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { loadGatewayConfig, startGateway, type RunningGateway } from '@storefront/gateway';
 import { startStack, type Stack } from '../support/stack.ts';
 
 /**
@@ -26,23 +25,14 @@ const uniqueQuery = () => `query Apq_${randomUUID().replaceAll('-', '')} { categ
 
 describe('automatic persisted queries', { timeout: 180_000 }, () => {
   let stack: Stack;
-  const others: RunningGateway[] = [];
   /** Another gateway instance on the same subgraphs and the same Redis (REDIS_URL and key prefix of the stack). */
-  const anotherGateway = async (env: Record<string, string> = {}) => {
-    const gateway = await startGateway({
-      ...loadGatewayConfig({ ...stack.env, GATEWAY_PORT: '0', ...env }),
-      subgraphUrls: Object.fromEntries(Object.values(stack.services).map((s) => [s.name, s.url])),
-    });
-    others.push(gateway);
-    return gateway;
-  };
+  const anotherGateway = (env: Record<string, string> = {}) => stack.startGateway(env);
 
   before(async () => {
     stack = await startStack();
     await stack.services.products.seed();
   });
   after(async () => {
-    for (const gateway of others) await gateway.stop();
     await stack?.stop();
   });
 

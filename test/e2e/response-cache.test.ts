@@ -172,13 +172,7 @@ describe('response cache', { timeout: 300_000 }, () => {
 
   it('shares entries between two gateway instances over Redis, and both see an update within 1 s', { skip: sharedStoreAndBus ? false : 'needs REDIS_URL and KAFKA_BROKERS' }, async () => {
     const id = await createProduct('Shared Lamp', 3000, 5);
-    const second = await startGateway(
-      {
-        ...loadGatewayConfig({ ...stack.env, GATEWAY_PORT: '0', RESPONSE_CACHE: 'true' }),
-        subgraphUrls: Object.fromEntries(Object.values(stack.services).map((s) => [s.name, s.url])),
-      },
-      { logger: createLogger({ name: 'test', level: 'warn' }) },
-    );
+    const second = await stack.startGateway({ RESPONSE_CACHE: 'true' }, { logger: createLogger({ name: 'test', level: 'warn' }) });
     const redis = new RedisStore({ url: process.env.REDIS_URL! });
     try {
       const entries = async () => (await redis.client.keys(`${stack.env.REDIS_KEY_PREFIX}response:*`)).length;
@@ -219,6 +213,7 @@ describe('response cache', { timeout: 300_000 }, () => {
     }
 
     const logs = captureLogs('warn');
+    // Not stack.startGateway: the embedded stack would hand it its in-process bus.
     const busless = await startGateway(
       {
         ...loadGatewayConfig({ ...stack.env, KAFKA_BROKERS: '', GATEWAY_PORT: '0', RESPONSE_CACHE: 'true' }),

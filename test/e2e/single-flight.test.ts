@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { loadGatewayConfig, startGateway, type RunningGateway } from '@storefront/gateway';
+import { type RunningGateway } from '@storefront/gateway';
 import { startStack, type Stack } from '../support/stack.ts';
 
 /**
@@ -73,24 +73,18 @@ describe('operation single-flight', { timeout: 240_000 }, () => {
   let products: HoldingProxy;
   let users: HoldingProxy;
   let gateway: RunningGateway;
-  const gateways: RunningGateway[] = [];
   let productIds: string[];
 
-  const startProxiedGateway = async (env: Record<string, string> = {}) => {
-    const started = await startGateway({
-      ...loadGatewayConfig({
-        ...stack.env,
-        GATEWAY_PORT: '0',
+  const startProxiedGateway = (env: Record<string, string> = {}) =>
+    stack.startGateway(
+      {
         RESPONSE_CACHE: 'false',
         // Keys straight from the users service, not through the proxy (a held key fetch would hold every request).
         JWKS_URL: new URL('/.well-known/jwks.json', stack.services.users.url).toString(),
         ...env,
-      }),
-      subgraphUrls: { ...Object.fromEntries(Object.values(stack.services).map((s) => [s.name, s.url])), products: products.url, users: users.url },
-    });
-    gateways.push(started);
-    return started;
-  };
+      },
+      { subgraphUrls: { products: products.url, users: users.url } },
+    );
   const send = async (target: RunningGateway, query: string, variables: Record<string, unknown> = {}, token?: string) => {
     // A hang would fail here, not at the suite's timeout.
     const res = await fetch(target.url, {
@@ -119,10 +113,10 @@ describe('operation single-flight', { timeout: 240_000 }, () => {
     productIds = list.data!.products.edges.map((e: { node: { id: string } }) => e.node.id);
   });
   after(async () => {
-    for (const started of gateways) await started.stop();
+    // The stack stops its gateways first, so nothing holds a connection to the proxies when they close.
+    await stack?.stop();
     await products?.close();
     await users?.close();
-    await stack?.stop();
   });
 
   it('runs N concurrent identical queries once, and gives all N the same answer', async () => {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { parse, type OperationDefinitionNode } from 'graphql';
 import { captureLogs } from '@storefront/platform/testing';
-import { loadGatewayConfig, startGateway, type RunningGateway } from '@storefront/gateway';
+import { loadGatewayConfig, type RunningGateway } from '@storefront/gateway';
 import { startStack, type Stack } from '../support/stack.ts';
 
 /**
@@ -97,12 +97,7 @@ describe('plan-cache warm-up', { timeout: 180_000 }, () => {
   });
 
   it('without warm-up, the first request of a trusted operation is planned then (the control)', async () => {
-    cold = await startGateway(
-      {
-        ...loadGatewayConfig({ ...stack.env, GATEWAY_PORT: '0', TRUSTED_DOCUMENTS: MANIFEST, PLAN_WARM_UP: 'false', RESPONSE_CACHE: 'false' }),
-        subgraphUrls: Object.fromEntries(Object.values(stack.services).map((s) => [s.name, s.url])),
-      },
-    );
+    cold = await stack.startGateway({ TRUSTED_DOCUMENTS: MANIFEST, PLAN_WARM_UP: 'false', RESPONSE_CACHE: 'false' });
     assert.equal(cold.planCache().size, 0);
     const categories = documents.find((d) => d.operation.name?.value === 'Categories')!;
     const res = await byHash(stack, cold.url, categories, token);

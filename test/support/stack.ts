@@ -3,7 +3,7 @@ import { MemoryEventBus } from '@storefront/platform/events/memory-bus';
 import { createLogger, type Logger } from '@storefront/platform/logger';
 import type { RunningService, StartDependencies } from '@storefront/platform/server/service';
 import { serviceTestEnv, type GraphQLResult } from '@storefront/platform/testing';
-import { loadGatewayConfig, startGateway, type RunningGateway } from '@storefront/gateway';
+import { loadGatewayConfig, startGateway, type RunningGateway, type SubgraphFetchEvent } from '@storefront/gateway';
 import { loadUsersConfig, startUsers } from '@storefront/users';
 import { loadProductsConfig, startProducts } from '@storefront/products';
 import { loadOrdersConfig, startOrders } from '@storefront/orders';
@@ -14,12 +14,23 @@ import { loadNotificationsConfig, startNotifications } from '@storefront/notific
  * on the real PostgreSQL and Kafka when the test command provides them (each
  * service with its own bus client, as in production), or embedded.
  */
+type SubgraphName = 'users' | 'products' | 'orders' | 'notifications';
+
 export interface Stack {
   gateway: RunningGateway;
-  services: Record<'users' | 'products' | 'orders' | 'notifications', RunningService>;
+  services: Record<SubgraphName, RunningService>;
   env: Record<string, string>;
   /** POSTs an operation to the gateway, with an access token when given. */
   query<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GraphQLResult<T>>;
+  /**
+   * Another gateway in front of this stack's subgraphs, with its own settings
+   * (`env` over the stack's) and, where given, other URLs for some subgraphs
+   * (a proxy, a list of instances); stopped with the stack.
+   */
+  startGateway(
+    env?: Record<string, string>,
+    options?: { subgraphUrls?: Partial<Record<SubgraphName, string>>; logger?: Logger; onSubgraphFetch?: (event: SubgraphFetchEvent) => void },
+  ): Promise<RunningGateway>;
   signUp(name?: string): Promise<{ token: string; userId: string; email: string }>;
   logInAdmin(): Promise<string>;
   stop(): Promise<void>;
@@ -42,11 +53,21 @@ export async function startStack(
     const users = await startUsers(loadUsersConfig(env), dependencies);
     started.push(users);
     await users.seed();
+    const servicesUrls = Object.fromEntries(started.map((s) => [s.name, s.url]));
+    const extraGateways: RunningGateway[] = [];
+    const gatewayOn: Stack['startGateway'] = async (gatewayEnv = {}, gatewayOptions = {}) => {
+      const started = await startGateway(
+        {
+          ...loadGatewayConfig({ ...env, GATEWAY_PORT: '0', ...gatewayEnv }),
+          subgraphUrls: { ...servicesUrls, ...(gatewayOptions.subgraphUrls as Record<string, string> | undefined) },
+        },
+        { logger: gatewayOptions.logger ?? logger, bus: dependencies.bus, ...(gatewayOptions.onSubgraphFetch ? { onSubgraphFetch: gatewayOptions.onSubgraphFetch } : {}) },
+      );
+      extraGateways.push(started);
+      return started;
+    };
     const gateway = await startGateway(
-      {
-        ...loadGatewayConfig({ ...env, GATEWAY_PORT: '0', ...options.gatewayEnv }),
-        subgraphUrls: Object.fromEntries(started.map((s) => [s.name, s.url])),
-      },
+      { ...loadGatewayConfig({ ...env, GATEWAY_PORT: '0', ...options.gatewayEnv }), subgraphUrls: servicesUrls },
       { logger, bus: dependencies.bus },
     );
 
@@ -64,6 +85,7 @@ export async function startStack(
       services: { users, products, orders, notifications },
       env,
       query,
+      startGateway: gatewayOn,
       signUp: async (name = 'Test Customer') => {
         const email = `${randomUUID().slice(0, 8)}@example.com`;
         const res = await query<{ signUp: { accessToken: string; user: { id: string } } }>(
@@ -82,6 +104,7 @@ export async function startStack(
         return res.data.logIn.accessToken;
       },
       stop: async () => {
+        for (const extra of extraGateways) await extra.stop().catch(() => {});
         await gateway.stop();
         for (const service of started.reverse()) await service.stop();
         await dependencies.bus?.close();

@@ -118,29 +118,17 @@ export function createGatewayMetrics(config: MetricsOptions): GatewayMetrics {
       if (result?.durationMs !== undefined) fetchDuration.observe({ subgraph, outcome: fetchOutcome(result.outcome) }, result.durationMs / 1000);
     },
     gauge: (name, help, read, label) => {
-      new Gauge({
-        name,
-        help,
-        labelNames: label ? [label] : [],
-        registers,
-        collect() {
-          this.reset();
-          fromRead(read, label, (labels, value) => this.set(labels, value));
-        },
-      });
+      new Gauge({ name, help, labelNames: label ? [label] : [], registers, collect() {
+        this.reset();
+        fromRead(read, label, (labels, value) => this.set(labels, value));
+      } });
     },
     counter: (name, help, read, label) => {
-      new Counter({
-        name,
-        help,
-        labelNames: label ? [label] : [],
-        registers,
-        collect() {
-          // The total lives elsewhere: restate it (a counter has no set()).
-          this.reset();
-          fromRead(read, label, (labels, value) => this.inc(labels, Math.max(0, value)));
-        },
-      });
+      new Counter({ name, help, labelNames: label ? [label] : [], registers, collect() {
+        // The total lives elsewhere: restate it (a counter has no set()).
+        this.reset();
+        fromRead(read, label, (labels, value) => this.inc(labels, Math.max(0, value)));
+      } });
     },
     render: async () => (await processRegistry.metrics()) + (await registry.metrics()),
     route: (req, res) => {
