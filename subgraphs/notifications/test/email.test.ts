@@ -372,7 +372,7 @@ describe('notifications: email when the SMTP server is down', () => {
     service = await startWithSmtp(`smtp://127.0.0.1:${await closedPort()}`);
     deadLetters = (await recordEvents(service.bus, [EMAIL_DEAD_LETTER_TOPIC])).events;
   });
-  after(() => service.stop());
+  after(() => service?.stop());
 
   it('retries a refused connection and dead-letters the email after the configured attempts, with the reason', async () => {
     const lu = randomUUID();

@@ -38,7 +38,7 @@ describe('notifications: order events become notifications', () => {
     created = (await recordEvents(service.bus, [TOPICS.notificationEvents])).events;
     deadLetters = (await recordEvents(service.bus, [deadLetterTopic(TOPICS.orderEvents)])).events;
   });
-  after(() => service.stop());
+  after(() => service?.stop());
 
   it('creates one IN_APP notification for the order’s customer, worded from what it knows, and announces it', async () => {
     const ann = randomUUID();

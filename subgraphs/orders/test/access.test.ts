@@ -42,7 +42,7 @@ describe('orders: who may see and change an order', () => {
     call = subgraphCaller(orders);
     [product] = (await knownProducts(orders, 1)) as [string];
   });
-  after(() => orders.stop());
+  after(() => orders?.stop());
 
   const place = async (who: Identity = ann): Promise<string> => {
     const res = await call(PLACE_ORDER, { input: { items: [{ productId: product, quantity: 1 }] }, key: randomUUID() }, who);

@@ -20,7 +20,7 @@ describe('orders: placeOrder', () => {
     call = subgraphCaller(orders);
     products = (await knownProducts(orders, 3)) as [string, string, string];
   });
-  after(() => orders.stop());
+  after(() => orders?.stop());
 
   const items = () => [{ productId: products[0], quantity: 2 }, { productId: products[1], quantity: 1 }];
   const place = (input: object, key: string, who = ann) => call(PLACE_ORDER, { input, key }, who);

@@ -42,7 +42,7 @@ describe('orders: statements per request do not grow with the page', () => {
       orderIds.push(order.id);
     }
   });
-  after(() => orders.stop());
+  after(() => orders?.stop());
 
   async function cost(query: string, variables: Record<string, unknown>): Promise<number> {
     const before = orders.statementCount();

@@ -39,7 +39,7 @@ describe('products: browsing the catalog', { timeout: 120_000 }, () => {
     const rows = await h.runtime.db.product.findMany({ orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], select: { id: true } });
     newestFirst = rows.map((r) => r.id);
   });
-  after(() => h.stop());
+  after(() => h?.stop());
 
   async function walk(variables: Record<string, unknown>, first: number): Promise<string[]> {
     const ids: string[] = [];

@@ -30,7 +30,7 @@ describe('products: managing the catalog', { timeout: 120_000 }, () => {
     category = await h.createCategory('Keyboards');
     otherCategory = await h.createCategory('Mice');
   });
-  after(() => h.stop());
+  after(() => h?.stop());
 
   it('lets staff create a product and announces it on inventory-events', async () => {
     const input = validInput();

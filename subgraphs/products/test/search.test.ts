@@ -29,7 +29,7 @@ describe('products: full-text search', { timeout: 120_000 }, () => {
       ids[key] = (await h.createProduct({ categoryId: camping.id, name, description, sku: `CAMP-${key.toUpperCase()}` })).id;
     }
   });
-  after(() => h.stop());
+  after(() => h?.stop());
 
   const search = async (q: string, first?: number, after?: string) => {
     const res = await h.call<{ searchProducts: { edges: Hit[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } }>(SEARCH, {

@@ -9,7 +9,7 @@ describe('products: demo catalog seed', { timeout: 120_000 }, () => {
   before(async () => {
     h = await startProductsHarness();
   });
-  after(() => h.stop());
+  after(() => h?.stop());
 
   it('creates the demo catalog once, however often it runs, and announces each product', async () => {
     await h.service.seed();

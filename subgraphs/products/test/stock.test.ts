@@ -14,7 +14,7 @@ describe('products: stock reservations', { timeout: 180_000 }, () => {
     h = await startProductsHarness();
     categoryId = (await h.createCategory('Saga')).id;
   });
-  after(() => h.stop());
+  after(() => h?.stop());
 
   const product = (stockLevel: number, amount = 1000) =>
     h.createProduct({ categoryId, stockLevel, price: { amount, currency: 'USD' } }).then((p) => p.id);

@@ -17,7 +17,7 @@ describe('users: accounts and sessions', () => {
     users = await startUsers(loadUsersConfig(await serviceTestEnv()));
     call = subgraphCaller(users);
   });
-  after(() => users.stop());
+  after(() => users?.stop());
 
   it('signs up, returns a session and shows the new user their own email', async () => {
     const res = await call(SIGN_UP, { input: { email: ' Ann@Example.COM ', password: 'correct-horse-9', name: 'Ann' } });

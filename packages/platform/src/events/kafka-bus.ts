@@ -46,12 +46,32 @@ export class KafkaEventBus implements EventBus {
     if (missing.length === 0) return;
     try {
       await admin.createTopics({
-        waitForLeaders: true,
+        // kafkajs' own wait gives up when a broker briefly answers "unknown topic"
+        // for a topic it has just created (KRaft metadata lag); we wait ourselves.
+        waitForLeaders: false,
         topics: missing.map((topic) => ({ topic, numPartitions: this.options.partitions ?? 3, replicationFactor: 1 })),
       });
     } catch (error) {
       // Another instance may have created them a moment ago; that is what we wanted.
       if (!/already exists/i.test((error as Error).message)) throw error;
+    }
+    await this.waitForLeaders(admin, missing);
+  }
+
+  /** Polls topic metadata until every partition of `topics` has a leader. */
+  private async waitForLeaders(admin: Admin, topics: string[], timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { topics: metadata } = await admin.fetchTopicMetadata({ topics });
+        if (metadata.length === topics.length && metadata.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+      } catch (error) {
+        // "Unknown topic" and "leader not available" are what a fresh topic answers for a moment.
+        if (!(error as { retriable?: boolean }).retriable) throw error;
+        if (Date.now() >= deadline) throw error;
+      }
+      if (Date.now() >= deadline) throw new Error(`kafka: topics ${topics.join(', ')} have no leader after ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(50 * attempt, 500)));
     }
   }
 
