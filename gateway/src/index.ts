@@ -14,7 +14,7 @@ import { operationLimits } from './limits/index.ts';
 import { startGatewaySecurity } from './security.ts';
 import { loadTrustedDocuments } from './trusted-documents.ts';
 // Subgraph transport: pools, balancing over SUBGRAPH_URL_<NAME>'s instances, health checks, fetch dedup, subgraph errors.
-import { createSubgraphTransport, exposeSubgraphErrors, firstInstanceUrl, type SubgraphFetchEvent } from './subgraph-transport.ts';
+import { createSubgraphTransport, exposeSubgraphErrors, type SubgraphFetchEvent } from './subgraph-transport.ts';
 import { federatedSubscriptions, type SubscriptionStats } from './subscriptions/index.ts';
 import { composeFromConfig, readSupergraphSdl, type Supergraph } from './supergraph.ts';
 // Response cache for public data (catalog): plugins, invalidation feed, counters.
@@ -82,15 +82,8 @@ export async function startGateway(
     await security.stop().catch(() => {});
     throw error;
   });
-  // Subscriptions use a subgraph's first listed instance (SUBGRAPH_URL_<NAME> may list several).
-  const firstInstances = Object.fromEntries(Object.entries(config.subgraphUrls).map(([name, urls]) => [name, firstInstanceUrl(urls)]));
-  const subscriptions = federatedSubscriptions({ config: { ...config, subgraphUrls: firstInstances }, supergraph, logger });
   // Metrics: counted per request by a plugin; subscription figures read when scraped.
   const metrics = createGatewayMetrics(config);
-  metrics.gauge('gateway_websocket_connections', 'Client WebSocket connections open.', subscriptions.stats.connections);
-  metrics.gauge('gateway_subscriptions_active', 'Client subscriptions streaming.', subscriptions.stats.clientSubscriptions);
-  metrics.gauge('gateway_upstream_subscriptions', 'Upstream subscriptions open, by subgraph.', subscriptions.stats.upstreamSubscriptions, 'subgraph');
-
   const fetches: Record<string, number> = {};
   // Subgraph transport (transport/): one data source per subgraph for buildService; closed on stop.
   const transport = createSubgraphTransport({
@@ -103,6 +96,11 @@ export async function startGateway(
       options.onSubgraphFetch?.(event);
     },
   });
+  // Subscriptions pick each upstream's subgraph instance through the transport's balancer.
+  const subscriptions = federatedSubscriptions({ config, supergraph, instances: transport, logger });
+  metrics.gauge('gateway_websocket_connections', 'Client WebSocket connections open.', subscriptions.stats.connections);
+  metrics.gauge('gateway_subscriptions_active', 'Client subscriptions streaming.', subscriptions.stats.clientSubscriptions);
+  metrics.gauge('gateway_upstream_subscriptions', 'Upstream subscriptions open, by subgraph.', subscriptions.stats.upstreamSubscriptions, 'subgraph');
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.sdl,
     logger: logger.child({ component: 'apollo-gateway' }),

@@ -8,7 +8,6 @@ import { SubgraphClient, type SubgraphFetchEvent } from './transport/subgraph-cl
 
 export type { SubgraphFetchEvent } from './transport/subgraph-client.ts';
 export { exposeSubgraphErrors, SUBGRAPH_ERROR_CODES } from './transport/errors.ts';
-export { firstInstanceUrl } from './transport/instances.ts';
 
 /**
  * How the gateway reaches its subgraphs (transport/): per subgraph, the
@@ -16,10 +15,15 @@ export { firstInstanceUrl } from './transport/instances.ts';
  * each with a keep-alive undici pool, balanced round-robin or by weight,
  * health-checked when there are several; identical query fetches in flight
  * shared; every request signed. `dataSource` is what `buildService` returns;
- * `close` ends the pools and the health checks.
+ * subscriptions pick their instance here too (`pickInstance`); `close` ends
+ * the pools and the health checks.
  */
 export interface SubgraphTransport {
   dataSource(name: string, routingUrl: string): SubgraphDataSource;
+  /** Where the next upstream subscription to `name` goes (see SubgraphClient.pickInstance); undefined before its data source exists. */
+  pickInstance(name: string): string | undefined;
+  /** A subscription socket could not reach (or lost) `instance` of `name`: no traffic to it until a health check passes. */
+  reportUnreachable(name: string, instance: string, detail: string): boolean;
   close(): Promise<void>;
 }
 
@@ -54,6 +58,8 @@ export function createSubgraphTransport(options: {
         singleFlight: config.SUBGRAPH_DEDUP ? new SingleFlight<Exchange>() : undefined,
       });
     },
+    pickInstance: (name) => clients.get(name)?.pickInstance(),
+    reportUnreachable: (name, instance, detail) => clients.get(name)?.reportUnreachable(instance, detail) ?? false,
     close: async () => {
       await Promise.all([...clients.values()].map((client) => client.close()));
       clients.clear();

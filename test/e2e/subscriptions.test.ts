@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { eventually, type SubscriptionResult, type TestSubscription } from '@storefront/platform/testing';
+import { createLogger } from '@storefront/platform/logger';
 import type { RunningGateway } from '@storefront/gateway';
+import { loadOrdersConfig, startOrders } from '@storefront/orders';
 import { connectGateway, signAccessToken, startExtraGateway, type GatewaySocket } from '../support/gateway-socket.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 
@@ -185,6 +188,47 @@ describe('federated subscriptions through the gateway', { timeout: 300_000 }, ()
       assert.ok(feed.results.every((r) => r.data?.orderStatusChanged.user.name === 'Grace Hopper'));
     }
     await noUpstreamLeft([stack.gateway, second]);
+  });
+
+  it('(e) spreads upstream subscriptions over the instances of a subgraph, skipping a dead one; after an instance stops, `after` resumes on another', async () => {
+    const bus = stack.services.orders.bus;
+    const ordersB = await startOrders(loadOrdersConfig(stack.env), {
+      logger: createLogger({ name: 'test', level: 'silent' }),
+      ...(bus.kind === 'memory' ? { bus } : {}),
+    });
+    const ordersA = stack.services.orders;
+    try {
+      // Listed first, so the balancer's first pick: the subscription never reaches it and goes on to a live instance.
+      const dead = `http://127.0.0.1:${await closedPort()}/graphql`;
+      const gateway = await stack.startGateway({}, { subgraphUrls: { orders: `${dead}, ${ordersA.url}, ${ordersB.url}` } });
+      const socket = open(gateway, { token: owner.token });
+      const orderIds = [await placeOrder(owner.token), await placeOrder(owner.token), await placeOrder(owner.token), await placeOrder(owner.token)];
+      const feeds = orderIds.map((id) => socket.subscribe<StatusEvent>(STATUS, { id, after: 1 }));
+      await Promise.all(feeds.map((feed) => feed.waitFor(1)));
+      for (const feed of feeds) assert.deepEqual(statuses(feed), ['CONFIRMED'], JSON.stringify(feed.results));
+      assert.deepEqual(gateway.subscriptions.upstreamSubscriptions(), { orders: 4 });
+      const onB = ordersB.activeSubscriptions();
+      assert.ok(onB > 0 && ordersA.activeSubscriptions() > 0, `spread over both live instances: A ${ordersA.activeSubscriptions()}, B ${onB}`);
+      assert.equal(ordersA.activeSubscriptions() + onB, 4);
+
+      // Instance B stops: its subscribers are told, and resume from their last version on A.
+      await ordersB.stop();
+      await eventually(() => feeds.filter((feed) => feed.isEnded()).length === onB, 15_000, 'B’s subscribers to be told');
+      const interrupted = feeds.filter((feed) => feed.isEnded());
+      for (const feed of interrupted) assert.deepEqual(codes(feed), ['SUBSCRIPTION_INTERRUPTED']);
+      const resumed = interrupted.map((feed) =>
+        socket.subscribe<StatusEvent>(STATUS, { id: feed.results[0]!.data!.orderStatusChanged.id, after: feed.results[0]!.data!.orderStatusChanged.version }),
+      );
+      await eventually(() => ordersA.activeSubscriptions() === 4, 15_000, 'the resumed subscriptions to reach A');
+      for (const id of orderIds) await pay(id, owner.token);
+      const running = [...feeds.filter((feed) => !feed.isEnded()), ...resumed];
+      await Promise.all(running.map((feed) => eventually(() => statuses(feed).includes('PAID'), 30_000, 'PAID to arrive')));
+      for (const feed of resumed) assert.deepEqual(statuses(feed), ['PAID'], 'nothing missed, nothing repeated');
+      await socket.close();
+      await noUpstreamLeft([gateway]);
+    } finally {
+      await ordersB.stop().catch(() => {});
+    }
   });
 
   it('queries and mutations work over the socket, anonymous or signed in; subscriptions that need a user are UNAUTHENTICATED', async () => {
@@ -389,3 +433,12 @@ function rawSocket(url: string): Promise<WebSocket> {
 const nextMessage = (socket: WebSocket) => new Promise<unknown>((resolve) => socket.once('message', (data) => resolve(JSON.parse(String(data)))));
 const closeOf = (socket: WebSocket) =>
   new Promise<{ code: number; reason: string }>((resolve) => socket.once('close', (code, reason) => resolve({ code, reason: String(reason) })));
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}

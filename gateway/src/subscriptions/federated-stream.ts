@@ -112,6 +112,7 @@ function describeFailure(failure: UpstreamFailure, subgraph: string, formatError
         }),
       ];
     case 'unavailable':
+    case 'unreachable':
       return [publicError(SUBSCRIPTION_ERRORS.unavailable, `The ${subgraph} service is unavailable; try again later`, { serviceName: subgraph })];
   }
 }

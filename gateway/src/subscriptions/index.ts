@@ -28,6 +28,8 @@ export { subscriptionEnv, type SubscriptionConfig } from './config.ts';
  *   federated-stream  one client subscription: buffer, leave at once
  *   upstream-hub      identical subscriptions share one upstream operation
  *   upstream-client   one multiplexed, signed graphql-ws connection per subgraph
+ *                     instance; each upstream operation goes to the instance
+ *                     the subgraph transport's balancer picks (`instances`)
  *   event-execution   each event completed by the rest of the plan, through
  *                     ApolloGateway's executeQueryPlan and its data sources
  *
@@ -62,26 +64,44 @@ export interface FederatedSubscriptions {
   close(): Promise<void>;
 }
 
-export function federatedSubscriptions(options: { config: GatewayConfig; supergraph: Supergraph; logger: Logger }): FederatedSubscriptions {
-  const { config, supergraph } = options;
+/** Which instance of a subgraph an upstream subscription goes to; the subgraph transport answers (SubgraphTransport). */
+export interface SubgraphInstances {
+  /** An instance that is up, by the balancer fetches use; undefined when the transport does not know the subgraph. */
+  pickInstance(subgraph: string): string | undefined;
+  /**
+   * A socket to `instance` could not be opened or was lost: no new traffic to
+   * it until a health check passes. True when another instance is up.
+   */
+  reportUnreachable(subgraph: string, instance: string, detail: string): boolean;
+}
+
+export function federatedSubscriptions(options: {
+  config: GatewayConfig;
+  supergraph: Supergraph;
+  instances: SubgraphInstances;
+  logger: Logger;
+}): FederatedSubscriptions {
+  const { config, supergraph, instances } = options;
   const logger = options.logger.child({ component: 'subscriptions' });
   const planner = new SubscriptionPlanner(supergraph.sdl);
   const dataSources = new Map<string, GraphQLDataSource>();
+  /** By instance URL: several subgraph instances, several connections. */
   const connections = new Map<string, SubgraphConnection>();
   const hub = new UpstreamHub((name) => {
-    let connection = connections.get(name);
+    const url = instances.pickInstance(name) ?? supergraph.subgraphs.find((s) => s.name === name)?.url;
+    if (!url) throw new Error(`No routing URL for subgraph "${name}"`);
+    let connection = connections.get(url);
     if (!connection) {
-      const url = config.subgraphUrls[name] ?? supergraph.subgraphs.find((s) => s.name === name)?.url;
-      if (!url) throw new Error(`No routing URL for subgraph "${name}"`);
       connection = new SubgraphConnection({
         name,
         url,
         secret: config.subgraphSecrets[name] ?? config.SUBGRAPH_SECRET,
         keepAliveMs: config.UPSTREAM_WS_KEEPALIVE_MS,
         retryAttempts: config.UPSTREAM_WS_RETRY_ATTEMPTS,
+        onUnreachable: (detail) => instances.reportUnreachable(name, url, detail),
         logger,
       });
-      connections.set(name, connection);
+      connections.set(url, connection);
     }
     return connection;
   });

@@ -35,6 +35,8 @@ export type UpstreamFailure =
   | { kind: 'errors'; errors: readonly GraphQLFormattedError[] }
   /** The connection dropped while the operation was running. */
   | { kind: 'interrupted' }
+  /** Never sent: the instance could not be reached and another one is up (the hub sends it there). */
+  | { kind: 'unreachable'; reason: string }
   /** The subgraph could not be reached (after the retries) or refused the connection. */
   | { kind: 'unavailable'; reason: string };
 
@@ -51,6 +53,14 @@ export interface SubgraphConnectionOptions {
   secret: string;
   keepAliveMs: number;
   retryAttempts: number;
+  /**
+   * The socket could not be opened, or the subgraph dropped it: the instance
+   * is likely down. Return true when another instance of the subgraph is up:
+   * operations still waiting for this socket then fail at once as
+   * `unreachable` (never sent, so safe to send elsewhere) instead of waiting
+   * through the retries.
+   */
+  onUnreachable?: (detail: string) => boolean;
   logger: Logger;
 }
 
@@ -70,6 +80,8 @@ export class SubgraphConnection {
   private readonly client: Client;
   private readonly running = new Map<string, Running>();
   private socket: WebSocket | undefined;
+  /** The current connection attempt got as far as an open socket. */
+  private opened = false;
   private pongTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: SubgraphConnectionOptions) {
@@ -89,6 +101,8 @@ export class SubgraphConnection {
       generateID: (payload) => (payload as TaggedPayload)[OPERATION_ID] ?? randomUUID(),
       jsonMessageReplacer: (key, value) => (key === '' && value?.type === 'subscribe' ? this.signOnSend(value) : value),
       on: {
+        connecting: () => void (this.opened = false),
+        opened: () => void (this.opened = true),
         connected: (socket) => {
           this.socket = socket as WebSocket;
           logger.debug({ subgraph: options.name }, 'upstream subscription connection open');
@@ -176,6 +190,13 @@ export class SubgraphConnection {
   private onClosed(event: { code?: number; reason?: string }) {
     clearTimeout(this.pongTimer);
     this.socket = undefined;
+    // 1000 is our own idle or final close; 4xxx are graphql-ws refusals from a subgraph that is up.
+    const code = event.code ?? 1006;
+    if (!this.opened || (code !== 1000 && code < 4000)) {
+      const detail = this.opened ? `subscription socket closed (${code})` : 'subscription socket could not connect';
+      const elsewhere = this.options.onUnreachable?.(detail) ?? false;
+      if (elsewhere && !this.opened) this.failWaiting(detail);
+    }
     let interrupted = 0;
     for (const [id, entry] of this.running) {
       if (!entry.sent) continue; // still waiting for a connection: graphql-ws retries it
@@ -187,6 +208,17 @@ export class SubgraphConnection {
     }
     if (interrupted > 0) {
       this.options.logger.warn({ subgraph: this.options.name, code: event.code, reason: event.reason, interrupted }, 'upstream subscription connection lost');
+    }
+  }
+
+  /** Operations not yet sent leave this socket as `unreachable`, to be sent to another instance. */
+  private failWaiting(reason: string) {
+    for (const [id, entry] of this.running) {
+      if (entry.sent) continue;
+      this.running.delete(id);
+      entry.finished = true;
+      entry.unsubscribe();
+      entry.sink.fail({ kind: 'unreachable', reason });
     }
   }
 }

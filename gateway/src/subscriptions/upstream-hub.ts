@@ -16,7 +16,15 @@ import type { SubgraphConnection, UpstreamFailure, UpstreamOperation } from './u
  * replay. So later identical subscriptions get an upstream of their own.
  *
  * The upstream subscription ends the moment its last listener leaves.
+ *
+ * An operation the chosen subgraph instance never received (`unreachable`:
+ * the instance is down and another is up) is sent again through
+ * `connectionTo`, which now picks another instance; nothing was delivered, so
+ * nothing can be lost or repeated.
  */
+/** Instances tried in turn for one operation before it fails as unavailable: a bound against flapping health. */
+const MAX_REROUTES = 3;
+
 export interface UpstreamListener {
   next(event: FormattedExecutionResult): void;
   /** The upstream ended; `failure` when it did not end normally. */
@@ -72,14 +80,21 @@ export class UpstreamHub {
       each((listener) => listener.end(failure));
       shared.listeners.clear();
     };
-    shared.stop = this.connectionTo(operation.subgraph).subscribe(operation, {
-      next: (event) => {
-        if (this.joinable.get(key) === shared) this.joinable.delete(key);
-        each((listener) => listener.next(event));
-      },
-      fail: (failure) => ended(failure),
-      complete: () => ended(),
-    });
+    const subscribe = (reroutes: number) => {
+      shared.stop = this.connectionTo(operation.subgraph).subscribe(operation, {
+        next: (event) => {
+          if (this.joinable.get(key) === shared) this.joinable.delete(key);
+          each((listener) => listener.next(event));
+        },
+        fail: (failure) => {
+          if (failure.kind !== 'unreachable') return ended(failure);
+          if (reroutes < MAX_REROUTES) return subscribe(reroutes + 1);
+          ended({ kind: 'unavailable', reason: failure.reason });
+        },
+        complete: () => ended(),
+      });
+    };
+    subscribe(0);
     return shared;
   }
 

@@ -40,6 +40,11 @@ export class Balancer<T extends Balanced> {
     return this.choose(true, except) ?? (except ? undefined : this.choose(false, undefined));
   }
 
+  /** Whether some instance other than `instance` is up. */
+  hasOtherUp(instance: T): boolean {
+    return this.slots.some((slot) => slot.up && slot.instance !== instance);
+  }
+
   isUp(instance: T): boolean {
     return this.slot(instance).up;
   }

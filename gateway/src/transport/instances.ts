@@ -9,8 +9,8 @@ import { ConfigError } from '@storefront/platform/config';
  *
  * Entries are separated by commas; after each URL come optional `option=value`
  * words (today only `weight`, a whole number ≥ 1, default 1). Weights share
- * the traffic in proportion (3:1 above). Composition and subscriptions use the
- * first URL; queries and mutations are balanced over all of them.
+ * the traffic in proportion (3:1 above). The supergraph names the first URL;
+ * queries, mutations and upstream subscriptions are balanced over all of them.
  */
 export interface SubgraphInstance {
   /** As written, e.g. `http://products-a:4002/graphql`: what logs and metrics name. */
@@ -50,11 +50,6 @@ export function parseInstances(key: string, value: string): SubgraphInstance[] {
     }
     return { url, weight };
   });
-}
-
-/** The URL composition, the supergraph SDL and subscriptions use: the first instance. */
-export function firstInstanceUrl(value: string): string {
-  return value.split(',')[0]!.trim().split(/\s+/)[0]!;
 }
 
 /** Checks every `SUBGRAPH_URL_<NAME>` of a config at load time, so a typo stops the start with its key. */

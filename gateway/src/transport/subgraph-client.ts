@@ -107,6 +107,26 @@ export class SubgraphClient {
     }
   }
 
+  /**
+   * The instance the next long-lived connection (an upstream subscription)
+   * should go to: the same balancer, weights and health as fetches.
+   */
+  pickInstance(): string {
+    return this.balancer.pick()!.url;
+  }
+
+  /**
+   * Something other than a fetch (a subscription socket) found `instance`
+   * unreachable: eject it like a failed fetch. True when another instance is
+   * up to take its place.
+   */
+  reportUnreachable(instance: string, detail: string): boolean {
+    const upstream = this.upstreams.find((u) => u.url === instance);
+    if (!upstream) return false;
+    this.setHealth(upstream, false, detail);
+    return this.health !== undefined && this.balancer.hasOtherUp(upstream);
+  }
+
   async close(): Promise<void> {
     await this.health?.stop();
     await Promise.all(this.upstreams.map((upstream) => upstream.pool.destroy()));

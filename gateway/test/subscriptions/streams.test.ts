@@ -116,6 +116,29 @@ describe('upstream hub', () => {
     hub.join(op('u1'), c);
     assert.equal(upstream.operations.length, 2, 'a new subscription after the failure opens a new upstream');
   });
+
+  it('sends an operation its instance never received to the next instance, a bounded number of times', () => {
+    const instances = Array.from({ length: 6 }, () => fakeConnection());
+    let picks = 0;
+    const hub = new UpstreamHub(() => instances[picks++]!.connection);
+    const listener = recorder();
+    const leave = hub.join(op('u1'), listener);
+    instances[0]!.operations[0]!.sink.fail({ kind: 'unreachable', reason: 'could not connect' });
+    assert.equal(instances[1]!.operations.length, 1, 'sent again, to the next instance picked');
+    assert.deepEqual(listener.ended, [], 'the subscriber saw nothing of it');
+    instances[1]!.operations[0]!.sink.next({ data: { n: 1 } });
+    assert.deepEqual(listener.events, [{ data: { n: 1 } }]);
+    leave();
+    assert.equal(instances[1]!.open().length, 0, 'leaving stops the operation where it runs now');
+
+    // Every instance unreachable: after the first try and three more, the subscriber hears the subgraph is unavailable.
+    const stuck = recorder();
+    hub.join(op('u2'), stuck);
+    for (let i = 2; i < instances.length; i++) instances[i]!.operations[0]!.sink.fail({ kind: 'unreachable', reason: 'could not connect' });
+    assert.equal(picks, 6);
+    assert.deepEqual(stuck.ended, [{ kind: 'unavailable', reason: 'could not connect' }]);
+    assert.deepEqual(hub.counts(), {});
+  });
 });
 
 describe('federated stream', () => {
