@@ -161,6 +161,42 @@ describe('response cache', { timeout: 300_000 }, () => {
     process.stdout.write(`# price visible after ${priceMs} ms, stock after ${stockMs} ms\n`);
   });
 
+  it('keeps the catalog cached through orders that leave stock, and shows a sell-out by an order within 1 s', async () => {
+    const id = await createProduct('Popular Lamp', 1500, 3);
+    const customer = await stack.signUp('Shopper');
+    const PLACE = `mutation($input: PlaceOrderInput!, $key: String!) { placeOrder(input: $input, idempotencyKey: $key) { id } }`;
+    const ORDER = `query($id: ID!) { order(id: $id) { status } }`;
+    const STOCK_LEVEL = `query($id: ID!) { product(id: $id) { stockLevel } }`;
+    const placeOrder = async (quantity: number) =>
+      (
+        await eventually(
+          async () => (await stack.query(PLACE, { input: { items: [{ productId: id, quantity }] }, key: randomUUID() }, customer.token)).data?.placeOrder,
+          30_000,
+          'placeOrder to accept the new product',
+        )
+      ).id as string;
+    const confirmed = (orderId: string) =>
+      eventually(async () => (await stack.query(ORDER, { id: orderId }, customer.token)).data?.order?.status === 'CONFIRMED', 30_000, 'the order to be confirmed');
+    /** Staff read the live stock level (never cached); resolves at the moment it reaches `level`. */
+    const stockReaches = (level: number) =>
+      eventually(async () => (await stack.query(STOCK_LEVEL, { id }, admin)).data?.product?.stockLevel === level, 30_000, `stock level ${level}`);
+
+    await warm(stack.gateway, { id });
+    await confirmed(await placeOrder(1)); // 3 → 2: still in stock
+    // The reservation's events have had time to reach the gateway; the catalog shows nothing new, so the entry stands.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const fetchesBefore = productFetches();
+    const stillCached = await stack.query(CATALOG, { id });
+    assert.equal(stillCached.data!.product.inStock, true);
+    assert.equal(productFetches(), fetchesBefore, 'an order that left stock dropped the cached catalog');
+
+    await placeOrder(2); // 2 → 0: sold out
+    await stockReaches(0);
+    const soldOut = Date.now();
+    const ms = await visibleWithinDeadline('sold out by an order', soldOut, () => stack.query(CATALOG, { id }), (data) => data.product.inStock === false);
+    process.stdout.write(`# sell-out by an order visible after ${ms} ms\n`);
+  });
+
   it('shows a new category within 1 s, through a warm cache', async () => {
     const CATEGORIES = `query Categories { categories { id name } }`;
     await warm(stack.gateway, {}, CATEGORIES);

@@ -10,13 +10,15 @@ import type { KeyValueStore } from '@storefront/platform/store/store';
  * change becomes unreachable at once, on every gateway instance, without
  * finding and deleting entries.
  *
- * What moves it: every event on inventory-events (ProductCreated,
- * ProductUpdated — also what adjustStock publishes —, StockReserved,
- * StockReleased, …). Any of them can change a price, a name or `inStock`;
- * the rare one that changes nothing costs a few cache misses.
+ * What moves it: the events on inventory-events that change what the public
+ * catalog shows — ProductCreated, ProductUpdated (also what adjustStock
+ * publishes), ProductAvailabilityChanged (a product ran out or came back) and
+ * CategoryCreated. The order saga's StockReserved/Rejected/Released do not:
+ * the catalog shows `inStock`, never the level, and products announces every
+ * flip of `inStock` on its own, so the cache survives order traffic.
  *
- * What it is: the offset of the last event consumed on each partition of the
- * topic ("0:41,1:17,2:9"). Offsets are the same for every consumer, so two
+ * What it is: the offset of the last catalog event consumed on each partition
+ * of the topic ("0:41,1:17,2:9"). Offsets are the same for every consumer, so two
  * instances that have consumed the same events hold the same generation and
  * share cache entries, whatever order they consumed the partitions in (the id
  * of "the latest event" would differ between them, and a per-instance counter
@@ -38,7 +40,11 @@ export interface CatalogGeneration {
   stop(): Promise<void>;
 }
 
-const POSITIONS_KEY = 'response-cache:inventory-positions';
+/** The inventory-events types that change a cached answer (see above). */
+export const CATALOG_CHANGES: ReadonlySet<string> = new Set(['ProductCreated', 'ProductUpdated', 'ProductAvailabilityChanged', 'CategoryCreated']);
+
+/** Positions of catalog events only (earlier versions kept every event's, under another key). */
+const POSITIONS_KEY = 'response-cache:catalog-positions';
 /** Much longer than any cache entry may live, so a new instance never misses a change an entry predates. */
 const POSITIONS_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 
@@ -75,6 +81,7 @@ export async function followCatalogChanges(options: {
     fromBeginning: false,
     ephemeral: true,
     handler: async ({ partition, offset, event }) => {
+      if (!CATALOG_CHANGES.has(event.type)) return;
       // One partition is consumed in order, so the latest offset is always the one to keep.
       positions[partition] = offset;
       recompute();

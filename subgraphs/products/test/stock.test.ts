@@ -137,6 +137,28 @@ describe('products: stock reservations', { timeout: 180_000 }, () => {
     assert.ok(reservation.releasedAt);
   });
 
+  it('announces a product running out and coming back (ProductAvailabilityChanged), and no other stock movement', async () => {
+    const [lastUnits, plenty] = [await product(2), await product(10)];
+    const placed = orderPlaced([
+      { productId: lastUnits, quantity: 2 },
+      { productId: plenty, quantity: 3 },
+    ]);
+    await h.deliver(placed);
+    await outcome(placed.aggregateId);
+    const soldOut = await eventually(() => eventsFor(h.published, lastUnits, 'ProductAvailabilityChanged')[0], EVENT_TIMEOUT_MS, 'sold out');
+    assert.deepEqual(soldOut.data, { productId: lastUnits, inStock: false });
+
+    await h.deliver(orderCancelled(placed.aggregateId));
+    await eventually(() => eventsFor(h.published, lastUnits, 'ProductAvailabilityChanged')[1], EVENT_TIMEOUT_MS, 'back in stock');
+    assert.deepEqual(
+      eventsFor(h.published, lastUnits, 'ProductAvailabilityChanged').map((e) => e.data),
+      [{ productId: lastUnits, inStock: false }, { productId: lastUnits, inStock: true }],
+    );
+    // 10 → 7 → 10: in stock throughout, nothing to announce.
+    assert.equal(await h.stockOf(plenty), 10);
+    assert.deepEqual(eventsFor(h.published, plenty, 'ProductAvailabilityChanged'), []);
+  });
+
   it('releases the stock of an order that orders rejected after it was reserved', async () => {
     const a = await product(2);
     const placed = orderPlaced([{ productId: a, quantity: 2 }]);

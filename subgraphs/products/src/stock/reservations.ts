@@ -3,6 +3,7 @@ import { isUuid, normaliseId } from '@storefront/platform/ids';
 import type { Emit } from '@storefront/platform/server/service';
 import type { ProductsTx } from '../data/client.ts';
 import type { Prisma } from '../data/generated/client.ts';
+import { productAvailabilityChanged } from '../events/product-events.ts';
 import { stockRejected, stockReleased, stockReserved, type ReservedLine, type UnavailableLine } from '../events/stock-events.ts';
 
 /**
@@ -60,7 +61,7 @@ export async function reserveStock(tx: ProductsTx, emit: Emit, cause: EventEnvel
     const product = byId.get(productId)!;
     return { productId, quantity, unitPrice: { amount: product.price_amount, currency: product.currency } };
   });
-  await changeStock(tx, lines, -1);
+  await changeStock(tx, emit, lines, -1);
   await tx.stockReservation.create({ data: { orderId, lines: lines as unknown as Prisma.InputJsonArray } });
   await emit(TOPICS.inventoryEvents, stockReserved(cause, orderId, lines));
   return 'reserved';
@@ -75,7 +76,7 @@ export async function releaseStock(tx: ProductsTx, emit: Emit, cause: EventEnvel
   if (flipped.count === 0) return 'nothing';
   const reservation = await tx.stockReservation.findUniqueOrThrow({ where: { orderId } });
   const lines = reservation.lines as unknown as ReservedLine[];
-  await changeStock(tx, lines, +1);
+  await changeStock(tx, emit, lines, +1);
   await emit(TOPICS.inventoryEvents, stockReleased(cause, orderId));
   return 'released';
 }
@@ -90,15 +91,21 @@ function mergeLines(items: RequestedLine[]): Map<string, number> {
   return merged;
 }
 
-async function changeStock(tx: ProductsTx, lines: ReservedLine[], sign: 1 | -1): Promise<void> {
+/** Changes the stock of every line; a product that runs out or comes back is announced (ProductAvailabilityChanged). */
+async function changeStock(tx: ProductsTx, emit: Emit, lines: ReservedLine[], sign: 1 | -1): Promise<void> {
   const ordered = [...lines].sort((a, b) => (a.productId < b.productId ? -1 : 1));
   const ids = ordered.map((l) => l.productId);
   const deltas = ordered.map((l) => sign * l.quantity);
   // Lock in id order first (a no-op when reserve already holds the locks), then change all rows in one statement.
   await tx.$queryRaw`SELECT id FROM products WHERE id = ANY(${ids}::uuid[]) ORDER BY id FOR UPDATE`;
-  await tx.$executeRaw`
+  const changed = await tx.$queryRaw<{ id: string; stock_level: number; delta: number }[]>`
     UPDATE products AS p
     SET stock_level = p.stock_level + change.delta, updated_at = now()
     FROM unnest(${ids}::uuid[], ${deltas}::int[]) AS change(id, delta)
-    WHERE p.id = change.id`;
+    WHERE p.id = change.id
+    RETURNING p.id, p.stock_level, change.delta`;
+  for (const { id, stock_level: now, delta } of changed.sort((a, b) => (a.id < b.id ? -1 : 1))) {
+    const inStockBefore = now - delta > 0;
+    if (inStockBefore !== now > 0) await emit(TOPICS.inventoryEvents, productAvailabilityChanged(id, now > 0));
+  }
 }
