@@ -39,11 +39,10 @@ export class KafkaEventBus implements EventBus {
   async ensureTopics(topics: string[]): Promise<void> {
     const admin = await this.connectedAdmin();
     const existing = new Set(await admin.listTopics());
-    const missing = topics
-      .flatMap((t) => [t, deadLetterTopic(t)])
-      .map((t) => this.prefix + t)
-      .filter((t) => !existing.has(t));
-    if (missing.length === 0) return;
+    const wanted = topics.flatMap((t) => [t, deadLetterTopic(t)]).map((t) => this.prefix + t);
+    const missing = wanted.filter((t) => !existing.has(t));
+    // Listed is not yet usable: another instance may have created a topic a moment ago.
+    if (missing.length === 0) return this.waitForLeaders(admin, wanted);
     try {
       await admin.createTopics({
         // kafkajs' own wait gives up when a broker briefly answers "unknown topic"
@@ -55,7 +54,7 @@ export class KafkaEventBus implements EventBus {
       // Another instance may have created them a moment ago; that is what we wanted.
       if (!/already exists/i.test((error as Error).message)) throw error;
     }
-    await this.waitForLeaders(admin, missing);
+    await this.waitForLeaders(admin, wanted);
   }
 
   /** Polls topic metadata until every partition of `topics` has a leader. */
