@@ -6,6 +6,7 @@ import { GATEWAY_LABELS } from './gateways.ts';
 import type { Sample } from './measure.ts';
 import type { BenchOptions, GatewayId, QueryId } from './options.ts';
 import type { ProfileSummary } from './profile.ts';
+import type { SubgraphName } from './services.ts';
 import { QUERIES } from './queries.ts';
 
 /** bench/RESULTS.md (for people) and bench/results.json (every sample, for tools). */
@@ -24,6 +25,8 @@ export interface BenchResults {
   samples: Partial<Record<QueryId, Partial<Record<GatewayId, Sample[]>>>>;
   /** CPU profiles of our gateway (`--profile`), by variant. */
   profiles: Partial<Record<GatewayId, ProfileSummary>>;
+  /** CPU profiles of the measured subgraphs (`--profile`), over every gateway's rounds. */
+  subgraphProfiles?: Partial<Record<SubgraphName, ProfileSummary>>;
 }
 
 /** Runs below this are for checking that the bench works, not for its figures. */
@@ -217,6 +220,20 @@ export function writeResults(results: BenchResults, outputDir: string): string {
     lines.push(`## Profile of ${GATEWAY_LABELS[id]}`, '', `From \`${p.file}\`: ${fmt(p.totalMs / 1000)} s of CPU (idle time left out) over its start, the warm-up and the round, every query of the run.`, '');
     lines.push('| package | self ms | share |', '|---|---:|---:|', ...p.packages.slice(0, 15).map((x) => `| ${x.name} | ${fmt(x.selfMs, 0)} | ${fmt(x.share * 100)}% |`), '');
     lines.push('| function | where | self ms | share |', '|---|---|---:|---:|', ...p.functions.map((f) => `| \`${f.name}\` | ${f.where || '—'} | ${fmt(f.selfMs, 0)} | ${fmt(f.share * 100)}% |`), '');
+  }
+  const subgraphProfiles = Object.entries(results.subgraphProfiles ?? {}) as [SubgraphName, ProfileSummary][];
+  if (subgraphProfiles.length) {
+    lines.push(
+      '## Profiles of the subgraphs',
+      '',
+      'Over the whole run (every gateway, every query, start-up included): what a request that reaches them costs.',
+      '',
+    );
+    for (const [name, p] of subgraphProfiles) {
+      lines.push(`### ${name}: ${fmt(p.totalMs / 1000)} s of CPU`, '');
+      lines.push('| package | share |', '|---|---:|', ...p.packages.slice(0, 8).map((x) => `| ${x.name} | ${fmt(x.share * 100)}% |`), '');
+      lines.push('| function | where | share |', '|---|---|---:|', ...p.functions.slice(0, 10).map((f) => `| \`${f.name}\` | ${f.where || '—'} | ${fmt(f.share * 100)}% |`), '');
+    }
   }
   lines.push('Raw samples (every round): `bench/results.json`. Reproduce: `npm run bench` (options: `bench/options.ts`).', '');
   const file = join(outputDir, 'RESULTS.md');

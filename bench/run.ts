@@ -22,7 +22,7 @@ import { summarizeProfile } from './profile.ts';
 import { QUERIES, requestBody, verifySameData } from './queries.ts';
 import { describeCommit, describeMachine, isSmoke, writeResults, type BenchResults } from './report.ts';
 import { logInCustomer, seedCustomer } from './seed.ts';
-import { chooseRuntime, ROOT, seedCatalog, startBackends, startSubgraphs, stopBackends, workDir } from './services.ts';
+import { chooseRuntime, ROOT, seedCatalog, startBackends, startSubgraphs, stopBackends, SUBGRAPHS, workDir } from './services.ts';
 
 const say = (message: string) => process.stdout.write(`[bench] ${message}\n`);
 
@@ -61,9 +61,15 @@ async function main(options: BenchOptions): Promise<void> {
   await Promise.all(Object.values(seedingSubgraphs).map((p) => p.stop()));
 
   say(`starting the measured subgraphs (unsigned loopback calls are customer ${customer.userId})…`);
-  const subgraphs = await startSubgraphs(options, backends, runtime, logDir, 'bench', {
-    BENCH_UNSIGNED_LOOPBACK_IDENTITY: JSON.stringify({ userId: customer.userId, role: 'CUSTOMER' }),
-  });
+  const subgraphs = await startSubgraphs(
+    options,
+    backends,
+    runtime,
+    logDir,
+    'bench',
+    { BENCH_UNSIGNED_LOOPBACK_IDENTITY: JSON.stringify({ userId: customer.userId, role: 'CUSTOMER' }) },
+    options.BENCH_PROFILE ? join(profileDir, 'subgraphs') : undefined,
+  );
   const subgraphPids = Object.values(subgraphs).map((p) => p.pid);
 
   const gateways: RunningGatewayProcess[] = [];
@@ -121,6 +127,18 @@ async function main(options: BenchOptions): Promise<void> {
     say(`profile of ${GATEWAY_LABELS[id as GatewayId]} (${profile.file}), top functions by self time:`);
     for (const f of profile.functions.slice(0, 15)) say(`  ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.name}  ${f.where}`);
   }
+  // The subgraphs' profiles: where a request that reaches them costs (they write them when they stop).
+  const subgraphProfiles: BenchResults['subgraphProfiles'] = {};
+  if (options.BENCH_PROFILE) {
+    await Promise.all(Object.values(subgraphs).map((p) => p.stop()));
+    for (const name of SUBGRAPHS) {
+      const dir = join(profileDir, 'subgraphs', name);
+      const profile = existsSync(dir) ? summarizeProfile(dir, ROOT) : undefined;
+      if (!profile) continue;
+      subgraphProfiles[name] = profile;
+      say(`profile of the ${name} subgraph: ${profile.packages.slice(0, 6).map((p) => `${p.name} ${(p.share * 100).toFixed(0)}%`).join(', ')}`);
+    }
+  }
 
   const settings = oursEnv(options, backends, supergraphFile, 'ours-off');
   const results: BenchResults = {
@@ -145,6 +163,7 @@ async function main(options: BenchOptions): Promise<void> {
     metricsProbe,
     samples,
     profiles,
+    subgraphProfiles,
   };
   const outputDir = resolve(ROOT, options.BENCH_OUTPUT_DIR);
   mkdirSync(outputDir, { recursive: true });

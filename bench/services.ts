@@ -117,10 +117,13 @@ export async function startSubgraphs(
   logDir: string,
   phase: string,
   extra: Record<string, string> = {},
+  /** Set: each subgraph runs under --cpu-prof and writes its profile to <profileDir>/<name> when it stops. */
+  profileDir?: string,
 ): Promise<Record<SubgraphName, Managed>> {
   const started = {} as Record<SubgraphName, Managed>;
   for (const name of SUBGRAPHS) {
-    started[name] = startProcess(`${phase}-${name}`, process.execPath, nodeArgs(runtime, `subgraphs/${name}/src/main.ts`), {
+    const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`] : [];
+    started[name] = startProcess(`${phase}-${name}`, process.execPath, nodeArgs(runtime, `subgraphs/${name}/src/main.ts`, profile), {
       env: subgraphEnv(options, backends, name, extra),
       logDir,
       cwd: ROOT,
