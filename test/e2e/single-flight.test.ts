@@ -139,6 +139,21 @@ describe('operation single-flight', { timeout: 240_000 }, () => {
     assert.equal(gateway.operationDedup.inFlight(), 0);
   });
 
+  it('shares between identical queries whose variables come in another key order', async () => {
+    const TWO = `query($id: ID!, $first: Int!) { product(id: $id) { id name } products(first: $first) { edges { node { id } } } }`;
+    const proxied = products.requests();
+    const shared = gateway.operationDedup.shared();
+    products.hold(() => gateway.operationDedup.waiting() >= 1);
+    const [a, b] = await Promise.all([
+      send(gateway, TWO, { id: productIds[2], first: 3 }),
+      send(gateway, TWO, { first: 3, id: productIds[2] }),
+    ]);
+    assert.equal(a.errors, undefined, JSON.stringify(a.errors));
+    assert.deepEqual(b.data, a.data);
+    assert.equal(gateway.operationDedup.shared() - shared, 1);
+    assert.equal(products.requests() - proxied, 1, 'one execution: one products request');
+  });
+
   it('runs each of them with OPERATION_DEDUP=false (the control)', async () => {
     // The transport's own sharing of identical subgraph fetches is off too, or it would do the same one level down.
     const independent = await startProxiedGateway({ OPERATION_DEDUP: 'false', SUBGRAPH_DEDUP: 'false' });

@@ -1,5 +1,6 @@
 import type { GatewayExecutionResult, GatewayGraphQLRequestContext, GatewayInterface } from '@apollo/server-gateway-interface';
 import { env } from '@storefront/platform/config';
+import { stableStringify } from '@storefront/platform/auth/gateway-signature';
 import type { GatewayContext } from '../context.ts';
 import { wrapExecutor } from '../wrap-executor.ts';
 
@@ -109,12 +110,12 @@ function flightKey(requestContext: GatewayGraphQLRequestContext): string | undef
   const { request, queryHash } = requestContext;
   if (!queryHash) return undefined;
   const identity = (requestContext.context as Partial<GatewayContext>).identity ?? null;
-  return JSON.stringify([
+  return stableStringify([
     queryHash,
     request.operationName ?? null,
     // Everything of the identity, since all of it is what the subgraphs are told (today: user id and role).
     identity,
-    // Insertion order as sent: the same client code sends the same order; a different order only misses a share.
+    // Keys in any order: two apps (or two versions of one) may send the same variables differently.
     request.variables ?? null,
     // Outside production, Apollo's gateway adds the plan to the response when asked by this header.
     request.http?.headers.get('apollo-query-plan-experimental') ?? null,
