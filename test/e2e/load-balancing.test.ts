@@ -111,14 +111,15 @@ describe('load balancing over subgraph instances', { timeout: 300_000 }, () => {
     });
 
     it('a fetch that hits the slow instance costs about the timeout and fails cleanly; a refused one is retried; both are then skipped', async () => {
-      // No health check during this test: what is seen here is passive ejection.
-      const { ask, events, perInstance } = await gatewayWith(`${slowUrl}, ${deadUrl}, ${a}`, { SUBGRAPH_TIMEOUT_MS: '300', SUBGRAPH_HEALTH_INTERVAL_MS: '600000' });
+      // No health check during this test: what is seen here is passive ejection. The timeout leaves the
+      // healthy instance room on a loaded machine; the slow one must cost about that much, not more.
+      const { ask, events, perInstance } = await gatewayWith(`${slowUrl}, ${deadUrl}, ${a}`, { SUBGRAPH_TIMEOUT_MS: '1000', SUBGRAPH_HEALTH_INTERVAL_MS: '600000' });
 
       // First in turn: the slow instance.
       const started = Date.now();
       const timedOut = await ask();
       const elapsed = Date.now() - started;
-      assert.ok(elapsed < 2_000, `the slow instance held the query ${elapsed} ms (timeout 300 ms)`);
+      assert.ok(elapsed < 2_500, `the slow instance held the query ${elapsed} ms (timeout 1000 ms)`);
       assert.equal(timedOut.body.data?.products ?? null, null, timedOut.text);
       const [error] = timedOut.body.errors ?? [];
       assert.equal(error?.extensions?.code, 'SUBGRAPH_TIMEOUT', timedOut.text);
@@ -143,7 +144,7 @@ describe('load balancing over subgraph instances', { timeout: 300_000 }, () => {
     it('health checks keep failing instances out before any query hits them, and let a recovered one back', async () => {
       const readyzBefore = slowSeen.readyz;
       const postsBefore = slowSeen.post;
-      const { ask, events, perInstance } = await gatewayWith(`${slowUrl}, ${deadUrl}, ${a}`, { SUBGRAPH_TIMEOUT_MS: '300', SUBGRAPH_HEALTH_INTERVAL_MS: '100' });
+      const { ask, events, perInstance } = await gatewayWith(`${slowUrl}, ${deadUrl}, ${a}`, { SUBGRAPH_TIMEOUT_MS: '2000', SUBGRAPH_HEALTH_INTERVAL_MS: '500' });
       // A second check of the slow instance starts only after the first gave up on it; the dead
       // instance's check (refused at once) has long ended by then.
       await eventually(() => slowSeen.readyz >= readyzBefore + 2, 10_000, 'two health checks of the slow instance');
