@@ -34,7 +34,11 @@ export const subscriptionEnv = {
   WS_MAX_BUFFERED_EVENTS: atLeast(1, 100),
   /** Ping interval on the gateway's own connection to each subgraph; a missed pong drops the connection. */
   UPSTREAM_WS_KEEPALIVE_MS: atLeast(1_000, 10_000),
-  /** Connection attempts to a subgraph (with exponential backoff) before waiting subscriptions fail. */
+  /**
+   * Connection attempts to a subgraph (backoff 0.25 s, 0.5 s, 1 s … capped at
+   * 10 s) before waiting subscriptions fail: 5 waits about 4–8 s, which is
+   * also how long a resumed subscription waits for a lone restarting instance.
+   */
   UPSTREAM_WS_RETRY_ATTEMPTS: atLeast(0, 5),
 };
 

@@ -165,7 +165,8 @@ export class SubgraphConnection {
       this.running.delete(id);
       entry.finished = true;
       entry.unsubscribe();
-      entry.sink.fail({ kind: 'interrupted' });
+      // Not `interrupted`: that one is resumed (upstream-hub), and nothing is to be resumed on a connection being closed.
+      entry.sink.fail({ kind: 'unavailable', reason: 'the gateway is shutting down' });
     }
     clearTimeout(this.pongTimer);
     // dispose() waits for a connection attempt in progress, which may be sleeping in a backoff; don't wait for that.

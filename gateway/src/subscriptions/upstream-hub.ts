@@ -1,5 +1,7 @@
 import type { FormattedExecutionResult } from 'graphql';
 import { stableStringify } from '@storefront/platform/auth/gateway-signature';
+import type { ResumePoint } from '@storefront/platform/streams';
+import { resumedOperation, resumePointIn } from './resume.ts';
 import type { SubgraphConnection, UpstreamFailure, UpstreamOperation } from './upstream-client.ts';
 
 /**
@@ -21,9 +23,16 @@ import type { SubgraphConnection, UpstreamFailure, UpstreamOperation } from './u
  * the instance is down and another is up) is sent again through
  * `connectionTo`, which now picks another instance; nothing was delivered, so
  * nothing can be lost or repeated.
+ *
+ * An operation whose connection drops while it runs is subscribed again
+ * when its last event said how to resume (resume.ts): the listeners keep
+ * their stream and miss nothing. One that cannot be resumed ends with
+ * `interrupted`, and the client resubscribes itself.
  */
 /** Instances tried in turn for one operation before it fails as unavailable: a bound against flapping health. */
 const MAX_REROUTES = 3;
+/** Resumptions in a row without an event in between before giving up: a bound against an instance that keeps dropping. */
+const MAX_RESUMES = 3;
 
 export interface UpstreamListener {
   next(event: FormattedExecutionResult): void;
@@ -80,21 +89,31 @@ export class UpstreamHub {
       each((listener) => listener.end(failure));
       shared.listeners.clear();
     };
-    const subscribe = (reroutes: number) => {
-      shared.stop = this.connectionTo(operation.subgraph).subscribe(operation, {
+    let resume: ResumePoint | undefined;
+    let resumes = 0;
+    const subscribe = (current: UpstreamOperation, reroutes: number) => {
+      shared.stop = this.connectionTo(current.subgraph).subscribe(current, {
         next: (event) => {
           if (this.joinable.get(key) === shared) this.joinable.delete(key);
+          resume = resumePointIn(event);
+          resumes = 0;
           each((listener) => listener.next(event));
         },
         fail: (failure) => {
-          if (failure.kind !== 'unreachable') return ended(failure);
-          if (reroutes < MAX_REROUTES) return subscribe(reroutes + 1);
-          ended({ kind: 'unavailable', reason: failure.reason });
+          if (failure.kind === 'unreachable') {
+            if (reroutes < MAX_REROUTES) return subscribe(current, reroutes + 1);
+            return ended({ kind: 'unavailable', reason: failure.reason });
+          }
+          if (failure.kind === 'interrupted' && resume && resumes < MAX_RESUMES) {
+            resumes++;
+            return subscribe(resumedOperation(current, resume), 0);
+          }
+          ended(failure);
         },
         complete: () => ended(),
       });
     };
-    subscribe(0);
+    subscribe(operation, 0);
     return shared;
   }
 

@@ -117,6 +117,39 @@ describe('upstream hub', () => {
     assert.equal(upstream.operations.length, 2, 'a new subscription after the failure opens a new upstream');
   });
 
+  it('subscribes again from the last resume point when a resumable operation is interrupted; the listener sees one stream', () => {
+    const upstream = fakeConnection();
+    const hub = new UpstreamHub(() => upstream.connection);
+    const listener = recorder();
+    hub.join({ ...op('u1', { id: '1', after: 1 }), query: 'subscription($id:ID!,$after:Int){orderStatusChanged(orderId:$id,after:$after){id}}' }, listener);
+    upstream.operations[0]!.sink.next({ data: { n: 2 }, extensions: { resume: { after: 2 } } });
+    upstream.operations[0]!.sink.fail({ kind: 'interrupted' });
+
+    assert.equal(upstream.operations.length, 2, 'subscribed again');
+    assert.deepEqual(upstream.operations[1]!.operation.variables, { id: '1', after: 2 }, 'from just after the last event');
+    assert.deepEqual(upstream.operations[1]!.operation.identity, { userId: 'u1', role: 'CUSTOMER' });
+    upstream.operations[1]!.sink.next({ data: { n: 3 }, extensions: { resume: { after: 3 } } });
+    assert.deepEqual(listener.events.map((e) => (e as { data: unknown }).data), [{ n: 2 }, { n: 3 }]);
+    assert.deepEqual(listener.ended, []);
+    assert.deepEqual(hub.counts(), { orders: 1 });
+
+    // Dropped again and again with no event in between: after three tries the listener is told.
+    for (let i = 1; i <= 4; i++) upstream.operations.at(-1)!.sink.fail({ kind: 'interrupted' });
+    assert.equal(upstream.operations.length, 5);
+    assert.deepEqual(listener.ended, [{ kind: 'interrupted' }]);
+  });
+
+  it('ends an interrupted operation whose events gave no resume point', () => {
+    const upstream = fakeConnection();
+    const hub = new UpstreamHub(() => upstream.connection);
+    const listener = recorder();
+    hub.join(op('u1'), listener);
+    upstream.operations[0]!.sink.next({ data: { n: 1 } });
+    upstream.operations[0]!.sink.fail({ kind: 'interrupted' });
+    assert.equal(upstream.operations.length, 1);
+    assert.deepEqual(listener.ended, [{ kind: 'interrupted' }]);
+  });
+
   it('sends an operation its instance never received to the next instance, a bounded number of times', () => {
     const instances = Array.from({ length: 6 }, () => fakeConnection());
     let picks = 0;

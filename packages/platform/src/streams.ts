@@ -13,6 +13,28 @@ export interface Stream<T> extends AsyncIterableIterator<T, undefined> {
   throw(error?: unknown): Promise<IteratorResult<T, undefined>>;
 }
 
+/** Argument values that resume a subscription right after one of its payloads, e.g. `{ after: 4 }`. */
+export type ResumePoint = Record<string, string | number | boolean | null>;
+
+const RESUME_POINT = Symbol('storefront.resume-point');
+
+/**
+ * Marks a subscription payload with the arguments that resume its
+ * subscription right after it. The subgraph server sends them with the
+ * event (`extensions.resume`); when the connection to this instance drops,
+ * the gateway subscribes again with them, on this or another instance, so
+ * the client misses nothing and sees nothing twice. Only for subscriptions
+ * that really replay from those arguments (orderStatusChanged's `after`).
+ */
+export function resumeAt<T extends object>(payload: T, point: ResumePoint): T {
+  Object.defineProperty(payload, RESUME_POINT, { value: point, enumerable: false });
+  return payload;
+}
+
+export function resumePointOf(payload: unknown): ResumePoint | undefined {
+  return typeof payload === 'object' && payload !== null ? (payload as { [RESUME_POINT]?: ResumePoint })[RESUME_POINT] : undefined;
+}
+
 /** Returned by a `mapStream` mapper to drop an item. */
 export const SKIP: unique symbol = Symbol('skip');
 

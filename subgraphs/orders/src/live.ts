@@ -3,7 +3,7 @@ import type { DeliveredEvent } from '@storefront/platform/events/bus';
 import { TOPICS, type EventEnvelope } from '@storefront/platform/events/envelope';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '@storefront/platform/errors';
 import { isUuid, normaliseId } from '@storefront/platform/ids';
-import { mapStream, SKIP, type Stream } from '@storefront/platform/streams';
+import { mapStream, resumeAt, SKIP, type Stream } from '@storefront/platform/streams';
 import type { Context } from './context.ts';
 import type { Order, OrderStatus } from './data/client.ts';
 import { STATUS_EVENT_TYPES } from './events/order-events.ts';
@@ -94,7 +94,8 @@ export async function orderStatusChanged(
       if (change.sequence <= sent) return SKIP;
       sent = change.sequence;
       const order = await db.order.findUnique({ where: { id: orderId } });
-      return order ? { orderStatusChanged: asOf(order, change) } : SKIP;
+      // `after: <this version>` replays exactly what follows it: the gateway resumes with it when a connection drops.
+      return order ? resumeAt({ orderStatusChanged: asOf(order, change) }, { after: change.sequence }) : SKIP;
     },
     { prefix: history, isLast: ({ orderStatusChanged }) => FINAL.has(orderStatusChanged.status) },
   );

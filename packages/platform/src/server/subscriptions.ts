@@ -19,7 +19,7 @@ import { verifyConnection, verifySubscription, type SignedSubscription } from '.
 import { requestScope } from '../db/statement-counter.ts';
 import { UnauthenticatedError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { mapStream } from '../streams.ts';
+import { mapStream, resumePointOf } from '../streams.ts';
 import { maskErrors } from './format-error.ts';
 import { attachWebSocketEndpoint } from './websocket-endpoint.ts';
 import type { BaseContext } from './subgraph.ts';
@@ -137,9 +137,12 @@ export function serveSubscriptions<TContext extends BaseContext>(options: Subscr
             return: () => Promise.resolve(events.return?.() ?? { value: undefined, done: true as const }),
           },
           (payload) =>
-            requestScope.run(true, () =>
-              execute({ ...args, rootValue: payload, contextValue: eventContext ? eventContext() : args.contextValue }),
-            ),
+            requestScope.run(true, async () => {
+              const result = await execute({ ...args, rootValue: payload, contextValue: eventContext ? eventContext() : args.contextValue });
+              // Where to pick up after this event if the connection drops (see resumeAt).
+              const resume = resumePointOf(payload);
+              return resume ? { ...result, extensions: { ...result.extensions, resume } } : result;
+            }),
           {
             // One failing stream must not take the shared socket down: it ends with an error result.
             onError: (error): ExecutionResult => ({ errors: [asGraphQLError(error)] }),
