@@ -164,6 +164,7 @@ export function captureLogs(level = 'info'): CapturedLogs {
 export interface SubscriptionResult<T = Record<string, any>> {
   data?: T | null;
   errors?: GraphQLResult['errors'];
+  extensions?: Record<string, unknown>;
 }
 
 export interface TestSubscription<T = Record<string, any>> {

@@ -9,7 +9,7 @@ import { LiveFeed } from '../src/events/live-feed.ts';
 import { createEvent } from '../src/events/envelope.ts';
 import { MemoryEventBus } from '../src/events/memory-bus.ts';
 import { createLogger } from '../src/logger.ts';
-import { mapStream } from '../src/streams.ts';
+import { mapStream, resumeAt } from '../src/streams.ts';
 import { buildProtectedSchema, type BaseContext } from '../src/server/subgraph.ts';
 import { serveSubscriptions, type SubscriptionServer } from '../src/server/subscriptions.ts';
 import { captureLogs, connectSubgraph, eventually, TEST_SECRET, type SubgraphSocket } from '../src/testing.ts';
@@ -49,7 +49,11 @@ describe('subgraph subscriptions server', () => {
       typeDefs,
       {
         Subscription: {
-          ticks: { subscribe: () => mapStream(feed.subscribe({ topic: 'ticks' }), ({ event }) => ({ ticks: event.data })) },
+          // Each tick says how to resume after it (the gateway's business; here only that it is sent).
+          ticks: {
+            subscribe: () =>
+              mapStream(feed.subscribe({ topic: 'ticks' }), ({ event }) => resumeAt({ ticks: event.data }, { after: (event.data as { n: number }).n })),
+          },
         },
         Tick: {
           broken: () => {
@@ -103,6 +107,9 @@ describe('subgraph subscriptions server', () => {
       ['FORBIDDEN', 'FORBIDDEN'],
     );
     assert.deepEqual(clerks.results.map((r) => r.data!.ticks.staffOnly), [7, 8]);
+    // Each event carries its resume point, outside the data.
+    assert.deepEqual(customers.results.map((r) => r.extensions?.resume), [{ after: 1 }, { after: 2 }]);
+    assert.equal('after' in customers.results[0]!.data!.ticks, false);
     // Refusals are audited as over HTTP, with the operation's caller.
     const denials = logs.find('access_denied');
     assert.equal(denials.length, 2);
