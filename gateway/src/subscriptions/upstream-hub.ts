@@ -4,6 +4,11 @@ import type { ResumePoint } from '@storefront/platform/streams';
 import { resumedOperation, resumePointIn } from './resume.ts';
 import type { SubgraphConnection, UpstreamFailure, UpstreamOperation } from './upstream-client.ts';
 
+/** Instances tried in turn for one operation before it fails as unavailable: a bound against flapping health. */
+const MAX_REROUTES = 3;
+/** Resumptions in a row without an event in between before giving up: a bound against an instance that keeps dropping. */
+const MAX_RESUMES = 3;
+
 /**
  * Shares upstream subscriptions between identical client subscriptions and
  * fans their events out. Identical means same subgraph, upstream query,
@@ -29,11 +34,6 @@ import type { SubgraphConnection, UpstreamFailure, UpstreamOperation } from './u
  * their stream and miss nothing. One that cannot be resumed ends with
  * `interrupted`, and the client resubscribes itself.
  */
-/** Instances tried in turn for one operation before it fails as unavailable: a bound against flapping health. */
-const MAX_REROUTES = 3;
-/** Resumptions in a row without an event in between before giving up: a bound against an instance that keeps dropping. */
-const MAX_RESUMES = 3;
-
 export interface UpstreamListener {
   next(event: FormattedExecutionResult): void;
   /** The upstream ended; `failure` when it did not end normally. */
