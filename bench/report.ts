@@ -216,10 +216,14 @@ export function writeResults(results: BenchResults, outputDir: string): string {
       '',
     );
   }
+  /** A profile's top packages and functions by self time, as two tables. */
+  const profileTables = (p: ProfileSummary, top: { packages: number; functions: number }) => [
+    '| package | self ms | share |', '|---|---:|---:|', ...p.packages.slice(0, top.packages).map((x) => `| ${x.name} | ${fmt(x.selfMs, 0)} | ${fmt(x.share * 100)}% |`), '',
+    '| function | where | self ms | share |', '|---|---|---:|---:|', ...p.functions.slice(0, top.functions).map((f) => `| \`${f.name}\` | ${f.where || '—'} | ${fmt(f.selfMs, 0)} | ${fmt(f.share * 100)}% |`), '',
+  ];
   for (const [id, p] of Object.entries(results.profiles) as [GatewayId, ProfileSummary][]) {
     lines.push(`## Profile of ${GATEWAY_LABELS[id]}`, '', `From \`${p.file}\`: ${fmt(p.totalMs / 1000)} s of CPU (idle time left out) over its start, the warm-up and the round, every query of the run.`, '');
-    lines.push('| package | self ms | share |', '|---|---:|---:|', ...p.packages.slice(0, 15).map((x) => `| ${x.name} | ${fmt(x.selfMs, 0)} | ${fmt(x.share * 100)}% |`), '');
-    lines.push('| function | where | self ms | share |', '|---|---|---:|---:|', ...p.functions.map((f) => `| \`${f.name}\` | ${f.where || '—'} | ${fmt(f.selfMs, 0)} | ${fmt(f.share * 100)}% |`), '');
+    lines.push(...profileTables(p, { packages: 15, functions: p.functions.length }));
   }
   const subgraphProfiles = Object.entries(results.subgraphProfiles ?? {}) as [SubgraphName, ProfileSummary][];
   if (subgraphProfiles.length) {
@@ -230,9 +234,7 @@ export function writeResults(results: BenchResults, outputDir: string): string {
       '',
     );
     for (const [name, p] of subgraphProfiles) {
-      lines.push(`### ${name}: ${fmt(p.totalMs / 1000)} s of CPU`, '');
-      lines.push('| package | share |', '|---|---:|', ...p.packages.slice(0, 8).map((x) => `| ${x.name} | ${fmt(x.share * 100)}% |`), '');
-      lines.push('| function | where | share |', '|---|---|---:|', ...p.functions.slice(0, 10).map((f) => `| \`${f.name}\` | ${f.where || '—'} | ${fmt(f.share * 100)}% |`), '');
+      lines.push(`### ${name}: ${fmt(p.totalMs / 1000)} s of CPU`, '', ...profileTables(p, { packages: 8, functions: 10 }));
     }
   }
   lines.push('Raw samples (every round): `bench/results.json`. Reproduce: `npm run bench` (options: `bench/options.ts`).', '');

@@ -41,7 +41,7 @@ export interface CatalogGeneration {
 }
 
 /** The inventory-events types that change a cached answer (see above). */
-export const CATALOG_CHANGES: ReadonlySet<string> = new Set(['ProductCreated', 'ProductUpdated', 'ProductAvailabilityChanged', 'CategoryCreated']);
+const CATALOG_CHANGES: ReadonlySet<string> = new Set(['ProductCreated', 'ProductUpdated', 'ProductAvailabilityChanged', 'CategoryCreated']);
 
 /** Positions of catalog events only (earlier versions kept every event's, under another key). */
 const POSITIONS_KEY = 'response-cache:catalog-positions';

@@ -124,7 +124,7 @@ export class SubgraphClient {
     const upstream = this.upstreams.find((u) => u.url === instance);
     if (!upstream) return false;
     this.setHealth(upstream, false, detail);
-    return this.health !== undefined && this.balancer.hasOtherUp(upstream);
+    return this.balancer.hasOtherUp(upstream);
   }
 
   async close(): Promise<void> {

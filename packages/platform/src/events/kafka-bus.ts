@@ -41,19 +41,20 @@ export class KafkaEventBus implements EventBus {
     const existing = new Set(await admin.listTopics());
     const wanted = topics.flatMap((t) => [t, deadLetterTopic(t)]).map((t) => this.prefix + t);
     const missing = wanted.filter((t) => !existing.has(t));
-    // Listed is not yet usable: another instance may have created a topic a moment ago.
-    if (missing.length === 0) return this.waitForLeaders(admin, wanted);
-    try {
-      await admin.createTopics({
-        // kafkajs' own wait gives up when a broker briefly answers "unknown topic"
-        // for a topic it has just created (KRaft metadata lag); we wait ourselves.
-        waitForLeaders: false,
-        topics: missing.map((topic) => ({ topic, numPartitions: this.options.partitions ?? 3, replicationFactor: 1 })),
-      });
-    } catch (error) {
-      // Another instance may have created them a moment ago; that is what we wanted.
-      if (!/already exists/i.test((error as Error).message)) throw error;
+    if (missing.length > 0) {
+      try {
+        await admin.createTopics({
+          // kafkajs' own wait gives up when a broker briefly answers "unknown topic"
+          // for a topic it has just created (KRaft metadata lag); we wait ourselves.
+          waitForLeaders: false,
+          topics: missing.map((topic) => ({ topic, numPartitions: this.options.partitions ?? 3, replicationFactor: 1 })),
+        });
+      } catch (error) {
+        // Another instance may have created them a moment ago; that is what we wanted.
+        if (!/already exists/i.test((error as Error).message)) throw error;
+      }
     }
+    // Also for topics that were listed: another instance may have created one a moment ago.
     await this.waitForLeaders(admin, wanted);
   }
 
