@@ -5,7 +5,17 @@ import { parseEnv } from 'node:util';
 import { composeFromConfig } from '../gateway/src/supergraph.ts';
 import { GATEWAY_IDS, type BenchOptions, type GatewayId } from './options.ts';
 import { baseEnv, startProcess, waitUntil, type Managed } from './processes.ts';
-import { BENCH_SECRET, nodeArgs, ROOT, SUBGRAPHS, subgraphUrl, TOKEN_TTL_SECONDS, workDir, type Backends, type Runtime } from './services.ts';
+import {
+  BENCH_SECRET,
+  nodeArgs,
+  ROOT,
+  SUBGRAPHS,
+  subgraphUrl,
+  TOKEN_TTL_SECONDS,
+  workDir,
+  type Backends,
+  type Runtime,
+} from './services.ts';
 
 /**
  * The gateways under test, each its own process on the same supergraph SDL and
@@ -64,7 +74,12 @@ function oursEnvFile(): Record<string, string> {
   return parseEnv(readFileSync(join(ROOT, 'bench/ours.env'), 'utf8')) as Record<string, string>;
 }
 
-export function oursEnv(options: BenchOptions, backends: Backends, supergraphFile: string, id: keyof typeof OURS_VARIANTS): Record<string, string> {
+export function oursEnv(
+  options: BenchOptions,
+  backends: Backends,
+  supergraphFile: string,
+  id: keyof typeof OURS_VARIANTS,
+): Record<string, string> {
   return {
     ...baseEnv(),
     ...oursEnvFile(),
@@ -92,7 +107,10 @@ export interface GatewayContext {
   profileDir?: string;
 }
 
-export const startGateway = async (id: GatewayId, context: GatewayContext): Promise<RunningGatewayProcess> => ({ id, ...(await launch(id, context)) });
+export const startGateway = async (id: GatewayId, context: GatewayContext): Promise<RunningGatewayProcess> => ({
+  id,
+  ...(await launch(id, context)),
+});
 
 /** Our gateway for making the bench data before the measured stack starts (not measured). */
 export const startSeedingGateway = (context: GatewayContext) => launch('seeding', context);
@@ -104,24 +122,43 @@ async function launch(id: GatewayId | 'seeding', context: GatewayContext): Promi
   let args: string[];
   let env: Record<string, string>;
   if (isOurs(id)) {
-    const profile = context.profileDir && PROFILED.includes(id) ? ['--cpu-prof', `--cpu-prof-dir=${join(context.profileDir, id)}`] : [];
+    const profile =
+      context.profileDir && PROFILED.includes(id)
+        ? ['--cpu-prof', `--cpu-prof-dir=${join(context.profileDir, id)}`]
+        : [];
     args = nodeArgs(context.runtime, 'gateway/src/main.ts', profile);
     env = oursEnv(options, context.backends, supergraphFile, id);
-    command = `node ${args.map((a) => a.replace(ROOT, '')).join(' ')} with ${Object.entries(OURS_VARIANTS[id]).map(([k, v]) => `${k}=${v}`).join(' ')}`;
+    command = `node ${args.map((a) => a.replace(ROOT, '')).join(' ')} with ${Object.entries(OURS_VARIANTS[id])
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`;
   } else if (id === 'stock') {
     args = [join(ROOT, 'bench/peers/stock-gateway.mjs')];
     env = { ...baseEnv(), NODE_ENV: 'production', SUPERGRAPH_SDL: supergraphFile, PORT: String(port) };
     command = 'node bench/peers/stock-gateway.mjs (ApolloServer + ApolloGateway, defaults, startStandaloneServer)';
   } else {
     // The CLI as its docs show it; --fork 1 is its default, spelled out: one process like the others.
-    args = [join(ROOT, 'node_modules/@graphql-hive/gateway/dist/bin.js'), 'supergraph', supergraphFile, '--host', '127.0.0.1', '--port', String(port), '--fork', '1'];
+    args = [
+      join(ROOT, 'node_modules/@graphql-hive/gateway/dist/bin.js'),
+      'supergraph',
+      supergraphFile,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--fork',
+      '1',
+    ];
     env = { ...baseEnv(), NODE_ENV: 'production' };
     command = 'hive-gateway supergraph <file> --fork 1 (defaults otherwise)';
   }
   // cwd = the bench's work dir: Hive's CLI would pick up a gateway.config.ts from its cwd.
   const managed = startProcess(`gateway-${id}`, process.execPath, args, { env, logDir, cwd: workDir(options) });
   const url = `http://127.0.0.1:${port}/graphql`;
-  await waitUntil(managed, 'an answer to { __typename }', async () => (await postGraphQL(url, '{ __typename }')).status === 200);
+  await waitUntil(
+    managed,
+    'an answer to { __typename }',
+    async () => (await postGraphQL(url, '{ __typename }')).status === 200,
+  );
   return { url, process: managed, command };
 }
 
@@ -131,7 +168,12 @@ export interface GraphQLResponse {
   json: { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] } | undefined;
 }
 
-export async function postGraphQL(url: string, query: string, variables: Record<string, unknown> = {}, token?: string): Promise<GraphQLResponse> {
+export async function postGraphQL(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  token?: string,
+): Promise<GraphQLResponse> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },

@@ -47,7 +47,11 @@ export async function runLoad(spec: LoadSpec): Promise<Awaited<ReturnType<typeof
   });
 }
 
-export async function measure(spec: LoadSpec, round: number, pids: { gateway: number; subgraphs: number[] }): Promise<Sample> {
+export async function measure(
+  spec: LoadSpec,
+  round: number,
+  pids: { gateway: number; subgraphs: number[] },
+): Promise<Sample> {
   const gatewayBefore = treeCpuMs(pids.gateway);
   const subgraphsBefore = sum(pids.subgraphs.map(treeCpuMs));
   const loadBefore = process.cpuUsage();

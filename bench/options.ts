@@ -14,7 +14,9 @@ export type QueryId = (typeof QUERY_IDS)[number];
 const subsetOf = <T extends string>(all: readonly T[]) =>
   env
     .list()
-    .pipe(z.array(z.enum(all as unknown as [T, ...T[]], { error: `must be a comma-separated list of: ${all.join(', ')}` })))
+    .pipe(
+      z.array(z.enum(all as unknown as [T, ...T[]], { error: `must be a comma-separated list of: ${all.join(', ')}` })),
+    )
     .default([...all]);
 
 const optionsSchema = z.object({
@@ -58,13 +60,20 @@ const FLAGS: Record<string, keyof BenchOptions> = {
   output: 'BENCH_OUTPUT_DIR',
 };
 
-export function loadBenchOptions(argv: string[], source: Record<string, string | undefined> = process.env): BenchOptions {
+export function loadBenchOptions(
+  argv: string[],
+  source: Record<string, string | undefined> = process.env,
+): BenchOptions {
   const fromFlags: Record<string, string> = {};
   for (const arg of argv) {
     const match = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
     const key = match && FLAGS[match[1]!];
     if (!key) {
-      throw new Error(`unknown argument "${arg}"; flags: ${Object.keys(FLAGS).map((f) => `--${f}=…`).join(', ')} (or the BENCH_* variables)`);
+      throw new Error(
+        `unknown argument "${arg}"; flags: ${Object.keys(FLAGS)
+          .map((f) => `--${f}=…`)
+          .join(', ')} (or the BENCH_* variables)`,
+      );
     }
     fromFlags[key] = match[2] ?? 'true';
   }

@@ -57,13 +57,19 @@ export function startProcess(
 }
 
 /** Runs a command to its end; rejects with the tail of its log when it fails. */
-export async function runToEnd(name: string, command: string, args: string[], options: { env: Record<string, string>; logDir: string; cwd?: string }): Promise<void> {
+export async function runToEnd(
+  name: string,
+  command: string,
+  args: string[],
+  options: { env: Record<string, string>; logDir: string; cwd?: string },
+): Promise<void> {
   const managed = startProcess(name, command, args, options);
   const code = await new Promise<number | null>((resolve) => managed.child.once('exit', (c) => resolve(c)));
   if (code !== 0) throw new Error(`${name} failed (exit ${code}):\n${tail(managed.logFile)}`);
 }
 
-export const isAlive = (managed: Managed): boolean => managed.child.exitCode === null && managed.child.signalCode === null;
+export const isAlive = (managed: Managed): boolean =>
+  managed.child.exitCode === null && managed.child.signalCode === null;
 
 export function tail(file: string, lines = 30): string {
   try {
@@ -74,12 +80,19 @@ export function tail(file: string, lines = 30): string {
 }
 
 /** Polls `probe` until it says yes; fails early, with its log, when the process dies. */
-export async function waitUntil(managed: Managed, what: string, probe: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
+export async function waitUntil(
+  managed: Managed,
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs = 90_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (!isAlive(managed)) throw new Error(`${managed.name} exited while waiting for ${what}:\n${tail(managed.logFile)}`);
+    if (!isAlive(managed))
+      throw new Error(`${managed.name} exited while waiting for ${what}:\n${tail(managed.logFile)}`);
     if (await probe().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`${managed.name}: no ${what} after ${timeoutMs / 1000}s:\n${tail(managed.logFile)}`);
+    if (Date.now() > deadline)
+      throw new Error(`${managed.name}: no ${what} after ${timeoutMs / 1000}s:\n${tail(managed.logFile)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }

@@ -24,7 +24,10 @@ export interface ProfileSummary {
 }
 
 export function summarizeProfile(dir: string, root: string, top = 25): ProfileSummary | undefined {
-  const file = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort().at(-1);
+  const file = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .sort()
+    .at(-1);
   if (!file) return undefined;
   const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile;
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
@@ -37,7 +40,9 @@ export function summarizeProfile(dir: string, root: string, top = 25): ProfileSu
   for (const [id, us] of selfUs) {
     const frame = nodes.get(id)!.callFrame;
     if (frame.functionName === '(idle)') continue; // waiting for I/O is not CPU
-    const where = frame.url ? `${frame.url.replace(`file://${root}`, '').replace(root, '')}:${frame.lineNumber + 1}` : '';
+    const where = frame.url
+      ? `${frame.url.replace(`file://${root}`, '').replace(root, '')}:${frame.lineNumber + 1}`
+      : '';
     const name = frame.functionName || '(anonymous)';
     const key = `${name}@${where}`;
     const entry = byFunction.get(key) ?? { name, where, us: 0 };

@@ -72,7 +72,11 @@ export const requestBody = (query: BenchQuery): string => JSON.stringify({ query
  * (key order aside). Returns each gateway's response text, which the load
  * generator then expects of every response (a differing body is counted).
  */
-export async function verifySameData(query: BenchQuery, gateways: RunningGatewayProcess[], token: string): Promise<Map<string, string>> {
+export async function verifySameData(
+  query: BenchQuery,
+  gateways: RunningGatewayProcess[],
+  token: string,
+): Promise<Map<string, string>> {
   const bodies = new Map<string, string>();
   let reference: { id: string; data: unknown } | undefined;
   for (const gateway of gateways) {
@@ -81,7 +85,8 @@ export async function verifySameData(query: BenchQuery, gateways: RunningGateway
     if (res.status !== 200 || !res.json || res.json.errors?.length || res.json.data == null) {
       throw new Error(`${label}: expected data without errors, got HTTP ${res.status}: ${res.text.slice(0, 800)}`);
     }
-    if (!hasContent(res.json.data)) throw new Error(`${label}: the answer is empty (${res.text.slice(0, 300)}); is the bench data seeded?`);
+    if (!hasContent(res.json.data))
+      throw new Error(`${label}: the answer is empty (${res.text.slice(0, 300)}); is the bench data seeded?`);
     if (!reference) reference = { id: gateway.id, data: res.json.data };
     else if (!isDeepStrictEqual(sortKeys(res.json.data), sortKeys(reference.data))) {
       throw new Error(
@@ -98,14 +103,19 @@ export async function verifySameData(query: BenchQuery, gateways: RunningGateway
 function hasContent(value: unknown): boolean {
   if (value === null) return false;
   if (Array.isArray(value)) return value.length > 0 && value.every(hasContent);
-  if (typeof value === 'object') return Object.values(value as object).every((v) => typeof v !== 'object' || hasContent(v));
+  if (typeof value === 'object')
+    return Object.values(value as object).every((v) => typeof v !== 'object' || hasContent(v));
   return true;
 }
 
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).sort().map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]));
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]),
+    );
   }
   return value;
 }

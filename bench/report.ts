@@ -15,7 +15,10 @@ export interface BenchResults {
   date: string;
   machine: { cpu: string; cores: number; ramGb: number; node: string; os: string };
   commit: { sha: string; dirty: boolean };
-  settings: Pick<BenchOptions, 'BENCH_DURATION_SECONDS' | 'BENCH_ROUNDS' | 'BENCH_CONNECTIONS' | 'BENCH_WARMUP_SECONDS' | 'BENCH_PROFILE'>;
+  settings: Pick<
+    BenchOptions,
+    'BENCH_DURATION_SECONDS' | 'BENCH_ROUNDS' | 'BENCH_CONNECTIONS' | 'BENCH_WARMUP_SECONDS' | 'BENCH_PROFILE'
+  >;
   runtime: string;
   gateways: { id: GatewayId; label: string; command: string }[];
   /** Settings of our gateway as passed (secrets left out). */
@@ -39,7 +42,13 @@ export function describeMachine(): BenchResults['machine'] {
   } catch {
     // not every system has /etc/os-release
   }
-  return { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, ramGb: Math.round(totalmem() / 2 ** 30), node: process.version, os };
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    ramGb: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    os,
+  };
 }
 
 export function describeCommit(root: string): BenchResults['commit'] {
@@ -58,7 +67,10 @@ const median = (values: number[]): number => {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
-type Summary = Record<'rps' | 'p50Ms' | 'p99Ms' | 'cpuMsPerRequest' | 'rssMb' | 'subgraphsCpuMsPerRequest' | 'loadGeneratorCpuMsPerRequest', number> & {
+type Summary = Record<
+  'rps' | 'p50Ms' | 'p99Ms' | 'cpuMsPerRequest' | 'rssMb' | 'subgraphsCpuMsPerRequest' | 'loadGeneratorCpuMsPerRequest',
+  number
+> & {
   failed: number;
   mismatches: number;
 };
@@ -79,9 +91,12 @@ function summarize(samples: Sample[] | undefined): Summary | undefined {
   };
 }
 
-const fmt = (value: number | undefined, digits = 1) => (value === undefined || !Number.isFinite(value) ? 'n/a' : value.toFixed(digits));
-const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !b ? undefined : a / b);
-const times = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? 'n/a' : `${value.toFixed(2)}×`);
+const fmt = (value: number | undefined, digits = 1) =>
+  value === undefined || !Number.isFinite(value) ? 'n/a' : value.toFixed(digits);
+const ratio = (a: number | undefined, b: number | undefined) =>
+  a === undefined || b === undefined || !b ? undefined : a / b;
+const times = (value: number | undefined) =>
+  value === undefined || !Number.isFinite(value) ? 'n/a' : `${value.toFixed(2)}×`;
 
 interface TargetCheck {
   target: string;
@@ -99,9 +114,19 @@ function checkTargets(results: BenchResults, summaries: Map<QueryId, Map<Gateway
   const get = (q: QueryId, g: GatewayId) => summaries.get(q)?.get(g);
   const checks: TargetCheck[] = [];
   type Metric = 'rps' | 'cpuMsPerRequest' | 'p99Ms';
-  const add = (target: string, q: QueryId, ours: GatewayId, peer: GatewayId, metric: Metric, goal: string, ok: (v: number) => boolean, note?: string) => {
+  const add = (
+    target: string,
+    q: QueryId,
+    ours: GatewayId,
+    peer: GatewayId,
+    metric: Metric,
+    goal: string,
+    ok: (v: number) => boolean,
+    note?: string,
+  ) => {
     const value = ratio(get(q, ours)?.[metric], get(q, peer)?.[metric]);
-    const withoutSharing = ours === 'ours-off' ? ratio(get(q, 'ours-noshare')?.[metric], get(q, peer)?.[metric]) : undefined;
+    const withoutSharing =
+      ours === 'ours-off' ? ratio(get(q, 'ours-noshare')?.[metric], get(q, peer)?.[metric]) : undefined;
     const met = value === undefined || !Number.isFinite(value) ? undefined : ok(value);
     checks.push({ target, query: q, value, withoutSharing, goal, met, ...(note ? { note } : {}) });
   };
@@ -109,7 +134,10 @@ function checkTargets(results: BenchResults, summaries: Map<QueryId, Map<Gateway
     add('RPS ours ÷ stock', q, 'ours-off', 'stock', 'rps', '≥ 3×', (v) => v >= 3);
     add('RPS ours ÷ Hive', q, 'ours-off', 'hive', 'rps', '≥ 1×', (v) => v >= 1);
   }
-  const at50 = results.settings.BENCH_CONNECTIONS === 50 ? undefined : `measured at ${results.settings.BENCH_CONNECTIONS} connections, the target is stated at 50`;
+  const at50 =
+    results.settings.BENCH_CONNECTIONS === 50
+      ? undefined
+      : `measured at ${results.settings.BENCH_CONNECTIONS} connections, the target is stated at 50`;
   for (const q of ['a', 'b', 'c'] as const) {
     add('gateway CPU per request ours ÷ stock', q, 'ours-off', 'stock', 'cpuMsPerRequest', '≤ 0.35×', (v) => v <= 0.35);
     add('p99 latency ours ÷ stock', q, 'ours-off', 'stock', 'p99Ms', '≤ 0.5×', (v) => v <= 0.5, at50);
@@ -154,9 +182,13 @@ export function writeResults(results: BenchResults, outputDir: string): string {
     '|---|---|',
     ...results.gateways.map((g) => `| ${g.label} | ${g.command} |`),
     '',
-    `Our gateway runs with every protection on: \`NODE_ENV=production\`, access-token verification with the bench customer's real token, operation limits, rate limits (Redis buckets, limits from \`bench/rate-limits.yaml\` that the load never reaches), revocation over Kafka, signed subgraph calls, Prometheus metrics (${results.metricsProbe}). Its settings (\`bench/ours.env\` and the bench's own): ${Object.entries(results.oursSettings).map(([k, v]) => `\`${k}=${v}\``).join(', ')}.`,
+    `Our gateway runs with every protection on: \`NODE_ENV=production\`, access-token verification with the bench customer's real token, operation limits, rate limits (Redis buckets, limits from \`bench/rate-limits.yaml\` that the load never reaches), revocation over Kafka, signed subgraph calls, Prometheus metrics (${results.metricsProbe}). Its settings (\`bench/ours.env\` and the bench's own): ${Object.entries(
+      results.oursSettings,
+    )
+      .map(([k, v]) => `\`${k}=${v}\``)
+      .join(', ')}.`,
     '',
-    "**Sharing:** all the load is one customer sending one query over and over, so our gateway's single-flight (identical in-flight operations of the same caller run once, `OPERATION_DEDUP`; identical in-flight subgraph fetches of the same caller are sent once, `SUBGRAPH_DEDUP`; both on by default) answers many requests with one execution. Hive Gateway by default shares identical in-flight subgraph fetches too (its HTTP transport's \`deduplicateInflightRequests\`), but not whole operations (its inbound deduplication is off by default); the stock gateway shares nothing. The \"subgraphs CPU ms/req\" column shows the effect. *ours (cache off, no sharing)* turns both off: it shows what one request costs our gateway on its own, the fairer per-request comparison; real traffic from many users shares less than this bench does.",
+    '**Sharing:** all the load is one customer sending one query over and over, so our gateway\'s single-flight (identical in-flight operations of the same caller run once, `OPERATION_DEDUP`; identical in-flight subgraph fetches of the same caller are sent once, `SUBGRAPH_DEDUP`; both on by default) answers many requests with one execution. Hive Gateway by default shares identical in-flight subgraph fetches too (its HTTP transport\'s \`deduplicateInflightRequests\`), but not whole operations (its inbound deduplication is off by default); the stock gateway shares nothing. The "subgraphs CPU ms/req" column shows the effect. *ours (cache off, no sharing)* turns both off: it shows what one request costs our gateway on its own, the fairer per-request comparison; real traffic from many users shares less than this bench does.',
     '',
     "The peers neither sign subgraph calls nor forward the caller's token, so the subgraphs run with `BENCH_UNSIGNED_LOOPBACK_IDENTITY` set to the bench customer: unsigned calls from loopback are that customer; our gateway's calls are signed and verified as always (which costs the subgraphs a little more for ours). Every gateway gets the same request bytes, the customer's token included. Before measuring, each query's answer from every gateway was checked to be the same data.",
     '',
@@ -167,8 +199,19 @@ export function writeResults(results: BenchResults, outputDir: string): string {
   lines.push('## Results (median over rounds)', '');
   for (const [q, map] of summaries) {
     const query = QUERIES[q];
-    lines.push(`### (${q}) ${query.title}`, '', `Subgraphs: ${query.subgraphs}.`, '', '```graphql', query.query, '```', '');
-    lines.push('| gateway | RPS | p50 ms | p99 ms | gateway CPU ms/req | RSS MB | failed | other body | subgraphs CPU ms/req | load gen CPU ms/req |');
+    lines.push(
+      `### (${q}) ${query.title}`,
+      '',
+      `Subgraphs: ${query.subgraphs}.`,
+      '',
+      '```graphql',
+      query.query,
+      '```',
+      '',
+    );
+    lines.push(
+      '| gateway | RPS | p50 ms | p99 ms | gateway CPU ms/req | RSS MB | failed | other body | subgraphs CPU ms/req | load gen CPU ms/req |',
+    );
     lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const [g, m] of map) {
       lines.push(
@@ -184,7 +227,9 @@ export function writeResults(results: BenchResults, outputDir: string): string {
         for (const p of peers) {
           const a = map.get(o)!;
           const b = map.get(p)!;
-          lines.push(`| ${GATEWAY_LABELS[o]} ÷ ${GATEWAY_LABELS[p]} | ${times(ratio(a.rps, b.rps))} | ${times(ratio(a.p99Ms, b.p99Ms))} | ${times(ratio(a.cpuMsPerRequest, b.cpuMsPerRequest))} |`);
+          lines.push(
+            `| ${GATEWAY_LABELS[o]} ÷ ${GATEWAY_LABELS[p]} | ${times(ratio(a.rps, b.rps))} | ${times(ratio(a.p99Ms, b.p99Ms))} | ${times(ratio(a.cpuMsPerRequest, b.cpuMsPerRequest))} |`,
+          );
         }
       }
       lines.push('');
@@ -205,7 +250,9 @@ export function writeResults(results: BenchResults, outputDir: string): string {
   lines.push('| target | query | measured | goal | result | without sharing |', '|---|---|---:|---|---|---:|');
   for (const c of checks) {
     const verdict = c.met === undefined ? 'n/a (not measured)' : c.met ? 'met' : '**NOT met**';
-    lines.push(`| ${c.target} | (${c.query}) | ${times(c.value)} | ${c.goal} | ${verdict}${c.note ? ` (${c.note})` : ''} | ${c.withoutSharing === undefined ? '—' : times(c.withoutSharing)} |`);
+    lines.push(
+      `| ${c.target} | (${c.query}) | ${times(c.value)} | ${c.goal} | ${verdict}${c.note ? ` (${c.note})` : ''} | ${c.withoutSharing === undefined ? '—' : times(c.withoutSharing)} |`,
+    );
   }
   lines.push('');
   if (checks.some((c) => c.met === false)) {
@@ -218,11 +265,24 @@ export function writeResults(results: BenchResults, outputDir: string): string {
   }
   /** A profile's top packages and functions by self time, as two tables. */
   const profileTables = (p: ProfileSummary, top: { packages: number; functions: number }) => [
-    '| package | self ms | share |', '|---|---:|---:|', ...p.packages.slice(0, top.packages).map((x) => `| ${x.name} | ${fmt(x.selfMs, 0)} | ${fmt(x.share * 100)}% |`), '',
-    '| function | where | self ms | share |', '|---|---|---:|---:|', ...p.functions.slice(0, top.functions).map((f) => `| \`${f.name}\` | ${f.where || '—'} | ${fmt(f.selfMs, 0)} | ${fmt(f.share * 100)}% |`), '',
+    '| package | self ms | share |',
+    '|---|---:|---:|',
+    ...p.packages.slice(0, top.packages).map((x) => `| ${x.name} | ${fmt(x.selfMs, 0)} | ${fmt(x.share * 100)}% |`),
+    '',
+    '| function | where | self ms | share |',
+    '|---|---|---:|---:|',
+    ...p.functions
+      .slice(0, top.functions)
+      .map((f) => `| \`${f.name}\` | ${f.where || '—'} | ${fmt(f.selfMs, 0)} | ${fmt(f.share * 100)}% |`),
+    '',
   ];
   for (const [id, p] of Object.entries(results.profiles) as [GatewayId, ProfileSummary][]) {
-    lines.push(`## Profile of ${GATEWAY_LABELS[id]}`, '', `From \`${p.file}\`: ${fmt(p.totalMs / 1000)} s of CPU (idle time left out) over its start, the warm-up and the round, every query of the run.`, '');
+    lines.push(
+      `## Profile of ${GATEWAY_LABELS[id]}`,
+      '',
+      `From \`${p.file}\`: ${fmt(p.totalMs / 1000)} s of CPU (idle time left out) over its start, the warm-up and the round, every query of the run.`,
+      '',
+    );
     lines.push(...profileTables(p, { packages: 15, functions: p.functions.length }));
   }
   const subgraphProfiles = Object.entries(results.subgraphProfiles ?? {}) as [SubgraphName, ProfileSummary][];
@@ -234,10 +294,17 @@ export function writeResults(results: BenchResults, outputDir: string): string {
       '',
     );
     for (const [name, p] of subgraphProfiles) {
-      lines.push(`### ${name}: ${fmt(p.totalMs / 1000)} s of CPU`, '', ...profileTables(p, { packages: 8, functions: 10 }));
+      lines.push(
+        `### ${name}: ${fmt(p.totalMs / 1000)} s of CPU`,
+        '',
+        ...profileTables(p, { packages: 8, functions: 10 }),
+      );
     }
   }
-  lines.push('Raw samples (every round): `bench/results.json`. Reproduce: `npm run bench` (options: `bench/options.ts`).', '');
+  lines.push(
+    'Raw samples (every round): `bench/results.json`. Reproduce: `npm run bench` (options: `bench/options.ts`).',
+    '',
+  );
   const file = join(outputDir, 'RESULTS.md');
   writeFileSync(file, lines.join('\n'));
   return file;

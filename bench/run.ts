@@ -14,7 +14,16 @@
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { GATEWAY_LABELS, oursEnv, PROFILED, startGateway, startSeedingGateway, writeSupergraph, type GatewayContext, type RunningGatewayProcess } from './gateways.ts';
+import {
+  GATEWAY_LABELS,
+  oursEnv,
+  PROFILED,
+  startGateway,
+  startSeedingGateway,
+  writeSupergraph,
+  type GatewayContext,
+  type RunningGatewayProcess,
+} from './gateways.ts';
 import { measure, runLoad, type Sample } from './measure.ts';
 import { loadBenchOptions, type BenchOptions, type GatewayId, type QueryId } from './options.ts';
 import { stopAll } from './processes.ts';
@@ -22,7 +31,16 @@ import { summarizeProfile } from './profile.ts';
 import { QUERIES, requestBody, verifySameData } from './queries.ts';
 import { describeCommit, describeMachine, isSmoke, writeResults, type BenchResults } from './report.ts';
 import { logInCustomer, seedCustomer } from './seed.ts';
-import { chooseRuntime, ROOT, seedCatalog, startBackends, startSubgraphs, stopBackends, SUBGRAPHS, workDir } from './services.ts';
+import {
+  chooseRuntime,
+  ROOT,
+  seedCatalog,
+  startBackends,
+  startSubgraphs,
+  stopBackends,
+  SUBGRAPHS,
+  workDir,
+} from './services.ts';
 
 const say = (message: string) => process.stdout.write(`[bench] ${message}\n`);
 
@@ -30,7 +48,10 @@ const say = (message: string) => process.stdout.write(`[bench] ${message}\n`);
 function prepareWorkDir(options: BenchOptions): { logDir: string; profileDir: string } {
   const dir = workDir(options);
   const marker = join(dir, '.storefront-bench');
-  if (existsSync(dir) && !existsSync(marker)) throw new Error(`BENCH_SERVICES_DIR: ${dir} exists and was not made by the bench; choose another BENCH_SERVICES_DIR`);
+  if (existsSync(dir) && !existsSync(marker))
+    throw new Error(
+      `BENCH_SERVICES_DIR: ${dir} exists and was not made by the bench; choose another BENCH_SERVICES_DIR`,
+    );
   rmSync(dir, { recursive: true, force: true });
   const logDir = join(dir, 'logs');
   const profileDir = join(dir, 'profile');
@@ -51,7 +72,14 @@ async function main(options: BenchOptions): Promise<void> {
   say('seeding the catalog (scripts/seed.ts)…');
   await seedCatalog(options, backends, logDir);
   const supergraphFile = writeSupergraph(options);
-  const context: GatewayContext = { options, backends, runtime, supergraphFile, logDir, ...(options.BENCH_PROFILE ? { profileDir } : {}) };
+  const context: GatewayContext = {
+    options,
+    backends,
+    runtime,
+    supergraphFile,
+    logDir,
+    ...(options.BENCH_PROFILE ? { profileDir } : {}),
+  };
 
   say('seeding the bench customer and 10 orders through the real order flow…');
   const seedingSubgraphs = await startSubgraphs(options, backends, runtime, logDir, 'seeding');
@@ -79,7 +107,12 @@ async function main(options: BenchOptions): Promise<void> {
   }
   const token = await logInCustomer(gateways[0]!.url);
   const ours = gateways.find((g) => g.id.startsWith('ours'));
-  const metricsProbe = ours ? await fetch(new URL('/metrics', ours.url)).then((res) => `GET /metrics answered ${res.status}`, (error: Error) => `GET /metrics failed: ${error.message}`) : 'not measured';
+  const metricsProbe = ours
+    ? await fetch(new URL('/metrics', ours.url)).then(
+        (res) => `GET /metrics answered ${res.status}`,
+        (error: Error) => `GET /metrics failed: ${error.message}`,
+      )
+    : 'not measured';
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
 
   const queries = options.BENCH_QUERIES.map((id) => QUERIES[id]);
@@ -99,7 +132,8 @@ async function main(options: BenchOptions): Promise<void> {
 
   if (options.BENCH_WARMUP_SECONDS > 0) {
     say(`warm-up: ${options.BENCH_WARMUP_SECONDS}s per gateway per query`);
-    for (const gateway of gateways) for (const query of queries) await runLoad(load(gateway, query.id, options.BENCH_WARMUP_SECONDS));
+    for (const gateway of gateways)
+      for (const query of queries) await runLoad(load(gateway, query.id, options.BENCH_WARMUP_SECONDS));
   }
 
   const samples: BenchResults['samples'] = {};
@@ -110,7 +144,10 @@ async function main(options: BenchOptions): Promise<void> {
     for (const query of queries) {
       for (const gateway of order) {
         await new Promise((r) => setTimeout(r, 500)); // let the previous run's sockets close
-        const sample = await measure(load(gateway, query.id, options.BENCH_DURATION_SECONDS), round, { gateway: gateway.process.pid, subgraphs: subgraphPids });
+        const sample = await measure(load(gateway, query.id, options.BENCH_DURATION_SECONDS), round, {
+          gateway: gateway.process.pid,
+          subgraphs: subgraphPids,
+        });
         ((samples[query.id] ??= {})[gateway.id] ??= []).push(sample);
         say(describeSample(round, options.BENCH_ROUNDS, query.id, gateway.id, sample));
       }
@@ -125,7 +162,8 @@ async function main(options: BenchOptions): Promise<void> {
     if (!profile) continue;
     profiles[id as GatewayId] = profile;
     say(`profile of ${GATEWAY_LABELS[id as GatewayId]} (${profile.file}), top functions by self time:`);
-    for (const f of profile.functions.slice(0, 15)) say(`  ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.name}  ${f.where}`);
+    for (const f of profile.functions.slice(0, 15))
+      say(`  ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.name}  ${f.where}`);
   }
   // The subgraphs' profiles: where a request that reaches them costs (they write them when they stop).
   const subgraphProfiles: BenchResults['subgraphProfiles'] = {};
@@ -136,7 +174,12 @@ async function main(options: BenchOptions): Promise<void> {
       const profile = existsSync(dir) ? summarizeProfile(dir, ROOT) : undefined;
       if (!profile) continue;
       subgraphProfiles[name] = profile;
-      say(`profile of the ${name} subgraph: ${profile.packages.slice(0, 6).map((p) => `${p.name} ${(p.share * 100).toFixed(0)}%`).join(', ')}`);
+      say(
+        `profile of the ${name} subgraph: ${profile.packages
+          .slice(0, 6)
+          .map((p) => `${p.name} ${(p.share * 100).toFixed(0)}%`)
+          .join(', ')}`,
+      );
     }
   }
 
@@ -157,7 +200,22 @@ async function main(options: BenchOptions): Promise<void> {
     gateways: gateways.map((g) => ({ id: g.id, label: GATEWAY_LABELS[g.id], command: g.command })),
     oursSettings: Object.fromEntries(
       Object.entries(settings)
-        .filter(([key]) => !['PATH', 'HOME', 'TMPDIR', 'TZ', 'LANG', 'SUBGRAPH_SECRET', 'GATEWAY_PORT', 'HOST', 'SUPERGRAPH_SDL', 'REDIS_KEY_PREFIX', 'RESPONSE_CACHE'].includes(key))
+        .filter(
+          ([key]) =>
+            ![
+              'PATH',
+              'HOME',
+              'TMPDIR',
+              'TZ',
+              'LANG',
+              'SUBGRAPH_SECRET',
+              'GATEWAY_PORT',
+              'HOST',
+              'SUPERGRAPH_SDL',
+              'REDIS_KEY_PREFIX',
+              'RESPONSE_CACHE',
+            ].includes(key),
+        )
         .map(([k, v]) => [k, k === 'RATE_LIMITS_CONFIG' ? v.replace(ROOT, '') : v]),
     ),
     metricsProbe,
@@ -171,7 +229,9 @@ async function main(options: BenchOptions): Promise<void> {
 }
 
 function describeSample(round: number, rounds: number, query: QueryId, gateway: GatewayId, s: Sample): string {
-  const problems = [s.failed ? `${s.failed} failed` : '', s.mismatches ? `${s.mismatches} other body` : ''].filter(Boolean).join(', ');
+  const problems = [s.failed ? `${s.failed} failed` : '', s.mismatches ? `${s.mismatches} other body` : '']
+    .filter(Boolean)
+    .join(', ');
   return (
     `round ${round}/${rounds} (${query}) ${GATEWAY_LABELS[gateway].padEnd(28)} ${s.rps.toFixed(0).padStart(6)} req/s  ` +
     `p50 ${s.p50Ms.toFixed(1)} ms  p99 ${s.p99Ms.toFixed(1)} ms  CPU ${s.cpuMsPerRequest.toFixed(3)} ms/req  RSS ${s.rssMb.toFixed(0)} MB` +

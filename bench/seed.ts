@@ -7,7 +7,11 @@ import { postGraphQL } from './gateways.ts';
  * on our gateway, and waited for until nothing moves any more: the measured
  * queries must read data that no longer changes.
  */
-export const BENCH_CUSTOMER = { email: 'bench-customer@storefront.local', password: 'bench-password-1', name: 'Bench Customer' };
+export const BENCH_CUSTOMER = {
+  email: 'bench-customer@storefront.local',
+  password: 'bench-password-1',
+  name: 'Bench Customer',
+};
 const ORDERS = 10;
 const ITEMS_PER_ORDER = 3;
 
@@ -16,7 +20,12 @@ export interface SeededCustomer {
   orderIds: string[];
 }
 
-async function call<T>(url: string, query: string, variables: Record<string, unknown> = {}, token?: string): Promise<T> {
+async function call<T>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  token?: string,
+): Promise<T> {
   const res = await postGraphQL(url, query, variables, token);
   if (res.status !== 200 || res.json?.errors?.length || !res.json?.data) {
     throw new Error(`seeding: ${query.trim().split('\n')[0]} failed (HTTP ${res.status}): ${res.text.slice(0, 500)}`);
@@ -34,7 +43,8 @@ async function eventually<T>(what: string, check: () => Promise<T | undefined>, 
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`seeding: timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`seeding: timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -46,30 +56,53 @@ export async function seedCustomer(gatewayUrl: string): Promise<SeededCustomer> 
     { input: BENCH_CUSTOMER },
   );
   const token = signUp.signUp.accessToken;
-  const products = await call<{ products: { edges: { node: { id: string; inStock: boolean } }[] } }>(gatewayUrl, `{ products(first: 50) { edges { node { id inStock } } } }`);
+  const products = await call<{ products: { edges: { node: { id: string; inStock: boolean } }[] } }>(
+    gatewayUrl,
+    `{ products(first: 50) { edges { node { id inStock } } } }`,
+  );
   // The demo catalog has sold-out products on purpose; an order of one would be REJECTED.
   const productIds = products.products.edges.filter((e) => e.node.inStock).map((e) => e.node.id);
-  if (productIds.length < ITEMS_PER_ORDER) throw new Error(`seeding: the catalog has ${productIds.length} products; the seed should have made more`);
+  if (productIds.length < ITEMS_PER_ORDER)
+    throw new Error(`seeding: the catalog has ${productIds.length} products; the seed should have made more`);
 
   const orderIds: string[] = [];
   for (let i = 0; i < ORDERS; i += 1) {
-    const items = Array.from({ length: ITEMS_PER_ORDER }, (_, k) => ({ productId: productIds[(i * ITEMS_PER_ORDER + k) % productIds.length]!, quantity: 1 }));
-    const input = { items, shippingAddress: { line1: `${i + 1} Bench Street`, city: 'Berlin', postalCode: '10115', country: 'DE' } };
+    const items = Array.from({ length: ITEMS_PER_ORDER }, (_, k) => ({
+      productId: productIds[(i * ITEMS_PER_ORDER + k) % productIds.length]!,
+      quantity: 1,
+    }));
+    const input = {
+      items,
+      shippingAddress: { line1: `${i + 1} Bench Street`, city: 'Berlin', postalCode: '10115', country: 'DE' },
+    };
     const key = randomUUID();
     // The orders service learns of the catalog from Kafka; until it has, placeOrder refuses the products.
     const placed = await eventually('placeOrder to accept the seeded catalog', () =>
-      call<{ placeOrder: { id: string } }>(gatewayUrl, `mutation($input: PlaceOrderInput!, $key: String!) { placeOrder(input: $input, idempotencyKey: $key) { id } }`, { input, key }, token),
+      call<{ placeOrder: { id: string } }>(
+        gatewayUrl,
+        `mutation($input: PlaceOrderInput!, $key: String!) { placeOrder(input: $input, idempotencyKey: $key) { id } }`,
+        { input, key },
+        token,
+      ),
     );
     orderIds.push(placed.placeOrder.id);
   }
 
   const statuses = async () =>
-    (await call<{ me: { orders: { edges: { node: { id: string; status: string } }[] } } }>(gatewayUrl, `{ me { orders(first: ${ORDERS}) { edges { node { id status } } } } }`, {}, token)).me.orders.edges.map((e) => e.node);
+    (
+      await call<{ me: { orders: { edges: { node: { id: string; status: string } }[] } } }>(
+        gatewayUrl,
+        `{ me { orders(first: ${ORDERS}) { edges { node { id status } } } } }`,
+        {},
+        token,
+      )
+    ).me.orders.edges.map((e) => e.node);
   let seen = '';
   const allConfirmed = async () => {
     const orders = await statuses();
     seen = orders.map((o) => o.status).join(', ');
-    if (orders.some((o) => o.status === 'REJECTED')) throw new Error(`seeding: an order was REJECTED (statuses: ${seen})`);
+    if (orders.some((o) => o.status === 'REJECTED'))
+      throw new Error(`seeding: an order was REJECTED (statuses: ${seen})`);
     return orders.every((o) => o.status === 'CONFIRMED') ? true : undefined;
   };
   await eventually('every order to be CONFIRMED', allConfirmed, 120_000).catch((error: Error) => {
@@ -79,13 +112,20 @@ export async function seedCustomer(gatewayUrl: string): Promise<SeededCustomer> 
   for (const id of orderIds.filter((_, i) => i % 2 === 0)) {
     await call(gatewayUrl, `mutation($id: ID!) { payOrder(id: $id) { id } }`, { id }, token);
   }
-  await eventually('the paid orders to be PAID', async () => ((await statuses()).filter((o) => o.status === 'PAID').length === Math.ceil(ORDERS / 2) ? true : undefined));
+  await eventually('the paid orders to be PAID', async () =>
+    (await statuses()).filter((o) => o.status === 'PAID').length === Math.ceil(ORDERS / 2) ? true : undefined,
+  );
 
   // Notifications follow each status change asynchronously: wait until their number has stopped changing.
   let previous = -1;
   let stableFor = 0;
   await eventually('the notifications to settle', async () => {
-    const { me } = await call<{ me: { notifications: { edges: unknown[] } } }>(gatewayUrl, `{ me { notifications(first: 100) { edges { node { id } } } } }`, {}, token);
+    const { me } = await call<{ me: { notifications: { edges: unknown[] } } }>(
+      gatewayUrl,
+      `{ me { notifications(first: 100) { edges { node { id } } } } }`,
+      {},
+      token,
+    );
     const count = me.notifications.edges.length;
     stableFor = count === previous && count >= ORDERS ? stableFor + 1 : 0;
     previous = count;

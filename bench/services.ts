@@ -46,13 +46,20 @@ export async function startBackends(options: BenchOptions, logDir: string): Prom
   await stopBackends(options, logDir);
   await runToEnd('services-start', 'bash', [servicesScript, 'start'], { env: servicesEnv(options), logDir });
   const text = execFileSync('bash', [servicesScript, 'env'], { env: servicesEnv(options), encoding: 'utf8' });
-  const values = Object.fromEntries(text.trim().split('\n').map((line) => line.split(/=(.*)/s).slice(0, 2) as [string, string]));
+  const values = Object.fromEntries(
+    text
+      .trim()
+      .split('\n')
+      .map((line) => line.split(/=(.*)/s).slice(0, 2) as [string, string]),
+  );
   return { DATABASE_URL: values.DATABASE_URL!, REDIS_URL: values.REDIS_URL!, KAFKA_BROKERS: values.KAFKA_BROKERS! };
 }
 
 export async function stopBackends(options: BenchOptions, logDir: string): Promise<void> {
   mkdirSync(logDir, { recursive: true });
-  await runToEnd('services-stop', 'bash', [servicesScript, 'stop'], { env: servicesEnv(options), logDir }).catch(() => {});
+  await runToEnd('services-stop', 'bash', [servicesScript, 'stop'], { env: servicesEnv(options), logDir }).catch(
+    () => {},
+  );
 }
 
 /** How our services run: compiled JS when `npm run build` works (what production runs), else through tsx. */
@@ -61,14 +68,23 @@ export type Runtime = 'compiled' | 'tsx';
 const distOf = (source: string) => source.replace('/src/', '/dist/').replace(/\.ts$/, '.js');
 const ENTRY_POINTS = ['gateway/src/main.ts', ...SUBGRAPHS.map((name) => `subgraphs/${name}/src/main.ts`)];
 
-export async function chooseRuntime(options: BenchOptions, logDir: string): Promise<{ runtime: Runtime; note: string }> {
+export async function chooseRuntime(
+  options: BenchOptions,
+  logDir: string,
+): Promise<{ runtime: Runtime; note: string }> {
   if (options.BENCH_RUNTIME === 'tsx') return { runtime: 'tsx', note: 'tsx (BENCH_RUNTIME=tsx)' };
-  const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts ?? {};
+  const scripts =
+    (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts ??
+    {};
   let problem: string | undefined;
   if (!scripts.build) problem = 'the project has no `npm run build` script';
   else {
     try {
-      await runToEnd('build', 'npm', ['run', 'build'], { env: { ...baseEnv(), NODE_ENV: 'production' }, logDir, cwd: ROOT });
+      await runToEnd('build', 'npm', ['run', 'build'], {
+        env: { ...baseEnv(), NODE_ENV: 'production' },
+        logDir,
+        cwd: ROOT,
+      });
       const missing = ENTRY_POINTS.map(distOf).filter((file) => !existsSync(join(ROOT, file)));
       if (missing.length) problem = `npm run build did not produce ${missing.join(', ')}`;
     } catch (error) {
@@ -76,7 +92,8 @@ export async function chooseRuntime(options: BenchOptions, logDir: string): Prom
       if (options.BENCH_RUNTIME === 'compiled') throw error;
     }
   }
-  if (!problem) return { runtime: 'compiled', note: 'compiled JS (`npm run build`, then `node <service>/dist/main.js`)' };
+  if (!problem)
+    return { runtime: 'compiled', note: 'compiled JS (`npm run build`, then `node <service>/dist/main.js`)' };
   if (options.BENCH_RUNTIME === 'compiled') throw new Error(`BENCH_RUNTIME=compiled: ${problem}`);
   process.stderr.write(`[bench] ${problem}; running the services through tsx\n`);
   return { runtime: 'tsx', note: `tsx (TypeScript loader), because ${problem}` };
@@ -89,11 +106,18 @@ export function nodeArgs(runtime: Runtime, source: string, extraNodeArgs: string
     : [...extraNodeArgs, '--import', 'tsx', join(ROOT, source)];
 }
 
-export const subgraphPort = (options: BenchOptions, name: SubgraphName) => options.BENCH_PORT_BASE + 1 + SUBGRAPHS.indexOf(name);
-export const subgraphUrl = (options: BenchOptions, name: SubgraphName) => `http://127.0.0.1:${subgraphPort(options, name)}/graphql`;
+export const subgraphPort = (options: BenchOptions, name: SubgraphName) =>
+  options.BENCH_PORT_BASE + 1 + SUBGRAPHS.indexOf(name);
+export const subgraphUrl = (options: BenchOptions, name: SubgraphName) =>
+  `http://127.0.0.1:${subgraphPort(options, name)}/graphql`;
 
 /** Settings every subgraph process gets; `extra` adds the unsigned-loopback identity for the measured phase. */
-function subgraphEnv(options: BenchOptions, backends: Backends, name: SubgraphName, extra: Record<string, string>): Record<string, string> {
+function subgraphEnv(
+  options: BenchOptions,
+  backends: Backends,
+  name: SubgraphName,
+  extra: Record<string, string>,
+): Record<string, string> {
   return {
     ...baseEnv(),
     // Not production: the unsigned-loopback mode the peers need is refused there (on purpose).
@@ -123,19 +147,30 @@ export async function startSubgraphs(
   const started = {} as Record<SubgraphName, Managed>;
   for (const name of SUBGRAPHS) {
     const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`] : [];
-    started[name] = startProcess(`${phase}-${name}`, process.execPath, nodeArgs(runtime, `subgraphs/${name}/src/main.ts`, profile), {
-      env: subgraphEnv(options, backends, name, extra),
-      logDir,
-      cwd: ROOT,
-    });
+    started[name] = startProcess(
+      `${phase}-${name}`,
+      process.execPath,
+      nodeArgs(runtime, `subgraphs/${name}/src/main.ts`, profile),
+      {
+        env: subgraphEnv(options, backends, name, extra),
+        logDir,
+        cwd: ROOT,
+      },
+    );
   }
   const readyz = (name: SubgraphName) => subgraphUrl(options, name).replace('/graphql', '/readyz');
-  await Promise.all(SUBGRAPHS.map((name) => waitUntil(started[name], 'ready /readyz', async () => (await fetch(readyz(name))).ok)));
+  await Promise.all(
+    SUBGRAPHS.map((name) => waitUntil(started[name], 'ready /readyz', async () => (await fetch(readyz(name))).ok)),
+  );
   return started;
 }
 
 /** The project's own seed (`npm run seed`): admin, demo customer and the demo catalog, announced on Kafka. Not measured: always tsx. */
 export async function seedCatalog(options: BenchOptions, backends: Backends, logDir: string): Promise<void> {
   const env = subgraphEnv(options, backends, 'users', {});
-  await runToEnd('seed', process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/seed.ts')], { env, logDir, cwd: ROOT });
+  await runToEnd('seed', process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/seed.ts')], {
+    env,
+    logDir,
+    cwd: ROOT,
+  });
 }

@@ -67,13 +67,18 @@ function sourceImportMetaUrl(outputFile: string): Plugin {
         if (!text.includes('import.meta.url')) return undefined;
         const fromBundle = toPosix(relative(outputDir, args.path));
         const sourceUrl = `new URL(${JSON.stringify(fromBundle)}, import.meta.url).href`;
-        return { contents: text.replace(/\bimport\.meta\.url\b/g, sourceUrl), loader: args.path.endsWith('.ts') ? 'ts' : 'js' };
+        return {
+          contents: text.replace(/\bimport\.meta\.url\b/g, sourceUrl),
+          loader: args.path.endsWith('.ts') ? 'ts' : 'js',
+        };
       });
     },
   };
 }
 
-export async function buildAll(options: { entries?: EntryPoint[]; logLevel?: 'silent' | 'warning' | 'info' } = {}): Promise<EntryPoint[]> {
+export async function buildAll(
+  options: { entries?: EntryPoint[]; logLevel?: 'silent' | 'warning' | 'info' } = {},
+): Promise<EntryPoint[]> {
   const entries = options.entries ?? ENTRY_POINTS;
   // One build per entry: each bundle is self-contained and gets its own import.meta.url mapping.
   await Promise.all(

@@ -85,7 +85,9 @@ function stopTests(signal: NodeJS.Signals): void {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stopTests(signal));
 
 const deadline = setTimeout(() => {
-  process.stderr.write(`\nThe tests did not finish within ${deadlineMinutes} minutes (TEST_DEADLINE_MINUTES); stopping them.\n`);
+  process.stderr.write(
+    `\nThe tests did not finish within ${deadlineMinutes} minutes (TEST_DEADLINE_MINUTES); stopping them.\n`,
+  );
   stopTests('SIGKILL');
 }, deadlineMinutes * 60_000);
 deadline.unref();

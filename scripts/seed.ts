@@ -12,13 +12,18 @@ import { loadProductsConfig, startProducts } from '@storefront/products';
 
 const logger = createLogger({ name: 'seed' });
 if (!process.env.DATABASE_URL || !process.env.KAFKA_BROKERS) {
-  process.stderr.write('npm run seed is for real backends: set DATABASE_URL and KAFKA_BROKERS. `npm start` seeds the embedded default itself.\n');
+  process.stderr.write(
+    'npm run seed is for real backends: set DATABASE_URL and KAFKA_BROKERS. `npm start` seeds the embedded default itself.\n',
+  );
   process.exit(1);
 }
 try {
   // Port 0: seeding must not clash with a running supergraph.
   const env = { ...process.env, USERS_PORT: '0', PRODUCTS_PORT: '0' };
-  for (const start of [() => startUsers(loadUsersConfig(env), { logger }), () => startProducts(loadProductsConfig(env), { logger })]) {
+  for (const start of [
+    () => startUsers(loadUsersConfig(env), { logger }),
+    () => startProducts(loadProductsConfig(env), { logger }),
+  ]) {
     const service = await start();
     await service.seed();
     await service.relay.flush(); // publish the seed's events before stopping

@@ -43,7 +43,10 @@ async function startEmbedded(): Promise<() => Promise<void>> {
     for (const service of services) await service.seed();
     const gatewayConfig = loadGatewayConfig();
     const gateway = await startGateway(
-      { ...gatewayConfig, subgraphUrls: { ...Object.fromEntries(services.map((s) => [s.name, s.url])), ...gatewayConfig.subgraphUrls } },
+      {
+        ...gatewayConfig,
+        subgraphUrls: { ...Object.fromEntries(services.map((s) => [s.name, s.url])), ...gatewayConfig.subgraphUrls },
+      },
       // The same bus as the services: the gateway hears of ended sessions on it.
       { logger, bus },
     );
@@ -74,7 +77,9 @@ async function startEmbedded(): Promise<() => Promise<void>> {
 function startProcesses(): () => Promise<void> {
   // Compiled (`npm run start:prod`, dist/start.js): the services' compiled entries, run by plain node.
   const compiled = process.argv[1]?.endsWith('.js') ?? false;
-  const entries = ['users', 'products', 'orders', 'notifications'].map((name) => `subgraphs/${name}/${compiled ? 'dist/main.js' : 'src/main.ts'}`);
+  const entries = ['users', 'products', 'orders', 'notifications'].map(
+    (name) => `subgraphs/${name}/${compiled ? 'dist/main.js' : 'src/main.ts'}`,
+  );
   entries.push(compiled ? 'gateway/dist/main.js' : 'gateway/src/main.ts');
   const children: ChildProcess[] = entries.map((entry) =>
     spawn(process.execPath, compiled ? [entry] : ['--import', 'tsx', entry], { stdio: 'inherit', env: process.env }),

@@ -14,8 +14,7 @@ import type { RevocationList } from './revocation.ts';
  * "not valid" or "session ended"; the precise reason goes to the audit log.
  */
 export type TokenCheck =
-  | { ok: true; identity: Identity | null; sessionId?: string }
-  | { ok: false; message: string; reason: string };
+  { ok: true; identity: Identity | null; sessionId?: string } | { ok: false; message: string; reason: string };
 
 export interface AccessTokenVerifier {
   verify(authorization: string | undefined): Promise<TokenCheck>;
@@ -48,7 +47,11 @@ const refused = (reason: string, message = NOT_VALID): TokenCheck => ({ ok: fals
 const VERIFIED_TOKENS_MAX = 10_000;
 
 export function createAccessTokenVerifier(options: AccessTokenOptions): AccessTokenVerifier {
-  const keys = createKeySet({ url: options.jwksUrl, cacheMaxAgeMs: options.jwksCacheSeconds * 1000, logger: options.logger });
+  const keys = createKeySet({
+    url: options.jwksUrl,
+    cacheMaxAgeMs: options.jwksCacheSeconds * 1000,
+    logger: options.logger,
+  });
   const verified = new LRUCache<string, JWTPayload>({ max: VERIFIED_TOKENS_MAX, ttlAutopurge: false });
   return {
     async verify(authorization) {
@@ -65,33 +68,52 @@ export function createAccessTokenVerifier(options: AccessTokenOptions): AccessTo
         const ttl = Math.floor(Math.min(untilExpiryMs, options.jwksCacheSeconds * 1000));
         if (ttl > 0) verified.set(token, payload, { ttl });
       }
-      if (await options.revocations?.isRevoked({ userId: payload.sub!, sessionId: payload.sid as string, issuedAt: payload.iat!, role: payload.role as string })) {
+      if (
+        await options.revocations?.isRevoked({
+          userId: payload.sub!,
+          sessionId: payload.sid as string,
+          issuedAt: payload.iat!,
+          role: payload.role as string,
+        })
+      ) {
         return refused('revoked', 'Session has ended; log in again');
       }
-      return { ok: true, identity: { userId: payload.sub!, role: payload.role as Identity['role'] }, sessionId: payload.sid as string };
+      return {
+        ok: true,
+        identity: { userId: payload.sub!, role: payload.role as Identity['role'] },
+        sessionId: payload.sid as string,
+      };
     },
   };
 
-  async function verifySignatureAndClaims(token: string): Promise<{ ok: true; payload: JWTPayload } | { ok: false; refusal: TokenCheck }> {
+  async function verifySignatureAndClaims(
+    token: string,
+  ): Promise<{ ok: true; payload: JWTPayload } | { ok: false; refusal: TokenCheck }> {
     let payload;
     try {
-      ({ payload } = await jwtVerify(token, (header, token) => {
-        if (typeof header.kid !== 'string') throw new errors.JWSInvalid('kid is required');
-        return keys(header, token);
-      }, {
-        algorithms: ['EdDSA'],
-        typ: 'JWT',
-        issuer: options.issuer,
-        audience: options.audience,
-        requiredClaims: ['sub', 'exp', 'iat', 'sid'],
-        clockTolerance: options.clockToleranceSeconds,
-      }));
+      ({ payload } = await jwtVerify(
+        token,
+        (header, token) => {
+          if (typeof header.kid !== 'string') throw new errors.JWSInvalid('kid is required');
+          return keys(header, token);
+        },
+        {
+          algorithms: ['EdDSA'],
+          typ: 'JWT',
+          issuer: options.issuer,
+          audience: options.audience,
+          requiredClaims: ['sub', 'exp', 'iat', 'sid'],
+          clockTolerance: options.clockToleranceSeconds,
+        },
+      ));
     } catch (error) {
       return { ok: false, refusal: rejection(error) };
     }
-    if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || !isRole(payload.role)) return { ok: false, refusal: refused('claims') };
+    if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || !isRole(payload.role))
+      return { ok: false, refusal: refused('claims') };
     if (payload.exp! - payload.iat! > options.maxTtlSeconds) return { ok: false, refusal: refused('lifetime') };
-    if (payload.iat! > Date.now() / 1000 + options.clockToleranceSeconds) return { ok: false, refusal: refused('issued in the future') };
+    if (payload.iat! > Date.now() / 1000 + options.clockToleranceSeconds)
+      return { ok: false, refusal: refused('issued in the future') };
     return { ok: true, payload };
   }
 }

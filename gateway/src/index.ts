@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { ApolloGateway } from '@apollo/gateway';
 import { createLogger, type Logger } from '@storefront/platform/logger';
 import { graphqlHttpHandler, refuse, sendJson } from '@storefront/platform/server/http';
@@ -63,9 +66,17 @@ export function loadSupergraph(config: GatewayConfig): Supergraph {
  */
 export async function startGateway(
   config: GatewayConfig,
-  options: { logger?: Logger; bus?: EventBus; /** Each request to a subgraph instance, when it ends (tests). */ onSubgraphFetch?: (event: SubgraphFetchEvent) => void } = {},
+  options: {
+    logger?: Logger;
+    bus?: EventBus;
+    /** Each request to a subgraph instance, when it ends (tests). */ onSubgraphFetch?: (
+      event: SubgraphFetchEvent,
+    ) => void;
+  } = {},
 ): Promise<RunningGateway> {
-  const logger = (options.logger ?? createLogger({ name: 'storefront', level: config.LOG_LEVEL })).child({ service: 'gateway' });
+  const logger = (options.logger ?? createLogger({ name: 'storefront', level: config.LOG_LEVEL })).child({
+    service: 'gateway',
+  });
   const production = config.NODE_ENV === 'production';
   const limits = operationLimits(config, { production });
   const trusted = loadTrustedDocuments(config);
@@ -78,7 +89,13 @@ export async function startGateway(
   if (!jwksUrl) throw new Error('JWKS_URL: required when the supergraph has no "users" subgraph to take it from');
   const security = await startGatewaySecurity({ config, supergraph, jwksUrl, logger, bus: options.bus });
   // Response cache: its invalidation feed consumes from security.bus, so it stops before security does.
-  const responseCache = await startResponseCache({ config, store: security.store, bus: security.bus, supergraph, logger }).catch(async (error: unknown) => {
+  const responseCache = await startResponseCache({
+    config,
+    store: security.store,
+    bus: security.bus,
+    supergraph,
+    logger,
+  }).catch(async (error: unknown) => {
     await security.stop().catch(() => {});
     throw error;
   });
@@ -99,8 +116,17 @@ export async function startGateway(
   // Subscriptions pick each upstream's subgraph instance through the transport's balancer.
   const subscriptions = federatedSubscriptions({ config, supergraph, instances: transport, logger });
   metrics.gauge('gateway_websocket_connections', 'Client WebSocket connections open.', subscriptions.stats.connections);
-  metrics.gauge('gateway_subscriptions_active', 'Client subscriptions streaming.', subscriptions.stats.clientSubscriptions);
-  metrics.gauge('gateway_upstream_subscriptions', 'Upstream subscriptions open, by subgraph.', subscriptions.stats.upstreamSubscriptions, 'subgraph');
+  metrics.gauge(
+    'gateway_subscriptions_active',
+    'Client subscriptions streaming.',
+    subscriptions.stats.clientSubscriptions,
+  );
+  metrics.gauge(
+    'gateway_upstream_subscriptions',
+    'Upstream subscriptions open, by subgraph.',
+    subscriptions.stats.upstreamSubscriptions,
+    'subgraph',
+  );
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.sdl,
     logger: logger.child({ component: 'apollo-gateway' }),
@@ -129,17 +155,48 @@ export async function startGateway(
     // Order: the response cache after limits, rate limits and trusted documents (they apply to cached answers too),
     // and before any plugin that shares executions (single-flight): a hit must not wait for one.
     // Inline tracing is for subgraphs (Apollo installs it and checks on every request): off here.
-    plugins: [...metrics.plugins, ApolloServerPluginInlineTraceDisabled(), ...limits.plugins, security.plugin, ...(trusted.plugin ? [trusted.plugin] : []), ...responseCache.plugins, ...(production ? [ApolloServerPluginLandingPageDisabled()] : [])],
+    plugins: [
+      ...metrics.plugins,
+      ApolloServerPluginInlineTraceDisabled(),
+      ...limits.plugins,
+      security.plugin,
+      ...(trusted.plugin ? [trusted.plugin] : []),
+      ...responseCache.plugins,
+      ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),
+    ],
   });
   await apollo.start();
-  metrics.counter('gateway_response_cache_lookups_total', 'Response-cache lookups, by result.', () => {
-    const { hits, misses } = responseCache.stats();
-    return { hit: hits, miss: misses };
-  }, 'result');
-  metrics.counter('gateway_response_cache_stores_total', 'Answers stored in the response cache.', () => responseCache.stats().stores);
-  metrics.counter('gateway_query_plan_cache_lookups_total', 'Query-plan cache lookups, by result.', () => hitsAndMisses(caches.stats.plans()), 'result');
-  metrics.counter('gateway_document_cache_lookups_total', 'Parsed-document cache lookups, by result.', () => hitsAndMisses(caches.stats.documents()), 'result');
-  metrics.counter('gateway_operations_shared_total', 'Requests answered by an identical in-flight query\'s execution.', singleFlight.stats.shared);
+  metrics.counter(
+    'gateway_response_cache_lookups_total',
+    'Response-cache lookups, by result.',
+    () => {
+      const { hits, misses } = responseCache.stats();
+      return { hit: hits, miss: misses };
+    },
+    'result',
+  );
+  metrics.counter(
+    'gateway_response_cache_stores_total',
+    'Answers stored in the response cache.',
+    () => responseCache.stats().stores,
+  );
+  metrics.counter(
+    'gateway_query_plan_cache_lookups_total',
+    'Query-plan cache lookups, by result.',
+    () => hitsAndMisses(caches.stats.plans()),
+    'result',
+  );
+  metrics.counter(
+    'gateway_document_cache_lookups_total',
+    'Parsed-document cache lookups, by result.',
+    () => hitsAndMisses(caches.stats.documents()),
+    'result',
+  );
+  metrics.counter(
+    'gateway_operations_shared_total',
+    "Requests answered by an identical in-flight query's execution.",
+    singleFlight.stats.shared,
+  );
   // Before listening, so the first request of each trusted operation finds its plan cached.
   await caches.warmUp(apollo);
 
@@ -148,7 +205,7 @@ export async function startGateway(
     corsOrigins: config.CORS_ORIGINS,
     onRefusal: metrics.refused,
     routes: (req, res) => {
-      if (req.url === '/healthz' || req.url === '/readyz') return sendJson(res, 200, { status: 'ok' }), true;
+      if (req.url === '/healthz' || req.url === '/readyz') return (sendJson(res, 200, { status: 'ok' }), true);
       // Metrics on the public port only when no METRICS_PORT of their own is set.
       return config.METRICS_PORT === undefined && metrics.route(req, res);
     },
@@ -156,20 +213,32 @@ export async function startGateway(
       const check = await security.authenticate(req);
       if (!check.ok) return refuse(401, 'UNAUTHENTICATED', check.message, { 'www-authenticate': 'Bearer' });
       const requestId = randomUUID();
-      return { identity: check.identity, requestId, clientIp: security.clientIp(req), logger: logger.child({ requestId }) };
+      return {
+        identity: check.identity,
+        requestId,
+        clientIp: security.clientIp(req),
+        logger: logger.child({ requestId }),
+      };
     },
   });
   const http = await listen(handler, { port: config.GATEWAY_PORT, host: config.HOST });
-  const metricsHttp = metrics.enabled && config.METRICS_PORT !== undefined
-    ? await listenForMetrics(metrics, { port: config.METRICS_PORT, host: config.HOST, path: config.METRICS_PATH })
-    : undefined;
+  const metricsHttp =
+    metrics.enabled && config.METRICS_PORT !== undefined
+      ? await listenForMetrics(metrics, { port: config.METRICS_PORT, host: config.HOST, path: config.METRICS_PATH })
+      : undefined;
   subscriptions.serve({
     server: http.server,
     apollo,
     formatError: limits.formatError(exposeSubgraphErrors(maskErrors(logger))),
     // A socket's token comes in connectionParams; the rest (client address) is the upgrade request's.
-    authenticate: (authorization, req) => security.authenticate(Object.create(req, { headers: { value: { ...req.headers, authorization } } })),
-    createContext: (identity, req, requestId = randomUUID()) => ({ identity, requestId, clientIp: security.clientIp(req), logger: logger.child({ requestId }) }),
+    authenticate: (authorization, req) =>
+      security.authenticate(Object.create(req, { headers: { value: { ...req.headers, authorization } } })),
+    createContext: (identity, req, requestId = randomUUID()) => ({
+      identity,
+      requestId,
+      clientIp: security.clientIp(req),
+      logger: logger.child({ requestId }),
+    }),
   });
   logger.info({ url: http.url, subgraphs: supergraph.subgraphs }, 'gateway ready');
 

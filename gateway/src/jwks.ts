@@ -1,4 +1,11 @@
-import { createLocalJWKSet, errors, type JSONWebKeySet, type JWSHeaderParameters, type FlattenedJWSInput, type CryptoKey } from 'jose';
+import {
+  createLocalJWKSet,
+  errors,
+  type JSONWebKeySet,
+  type JWSHeaderParameters,
+  type FlattenedJWSInput,
+  type CryptoKey,
+} from 'jose';
 import type { Logger } from '@storefront/platform/logger';
 
 /**
@@ -43,7 +50,10 @@ export function createKeySet(options: KeySetOptions): KeyResolver {
       local = createLocalJWKSet(body);
     } catch (error) {
       // Keep the last good set: an outage of the users service must not sign everyone out.
-      options.logger?.warn({ err: { message: (error as Error).message }, url: options.url }, 'could not fetch the token keys');
+      options.logger?.warn(
+        { err: { message: (error as Error).message }, url: options.url },
+        'could not fetch the token keys',
+      );
       if (!local) throw new errors.JWKSNoMatchingKey();
     } finally {
       fetchedAt = Date.now();

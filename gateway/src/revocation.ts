@@ -35,7 +35,10 @@ const sessionKey = (sessionId: string) => `revoked:sid:${sessionId}`;
 const userKey = (userId: string) => `revoked:user:${userId}`;
 const roleKey = (userId: string) => `revoked:role:${userId}`;
 
-export function createRevocationList(shared: KeyValueStore, options: { ttlSeconds: number }): RevocationList & { close(): Promise<void> } {
+export function createRevocationList(
+  shared: KeyValueStore,
+  options: { ttlSeconds: number },
+): RevocationList & { close(): Promise<void> } {
   const local = shared.kind === 'memory' ? undefined : new MemoryStore({ maxEntries: 1_000_000 });
   const stores = local ? [local, shared] : [shared];
   const ttlMs = options.ttlSeconds * 1000;
@@ -46,7 +49,11 @@ export function createRevocationList(shared: KeyValueStore, options: { ttlSecond
   return {
     async isRevoked({ userId, sessionId, issuedAt, role }) {
       for (const store of stores) {
-        const [session, user, roleAsOf] = await store.getMany([sessionKey(sessionId), userKey(userId), roleKey(userId)]);
+        const [session, user, roleAsOf] = await store.getMany([
+          sessionKey(sessionId),
+          userKey(userId),
+          roleKey(userId),
+        ]);
         if (session !== undefined) return true;
         if (user !== undefined && issuedAt <= Number(user)) return true;
         if (roleAsOf !== undefined) {

@@ -7,7 +7,10 @@ import { z } from 'zod';
  */
 export const securityEnv = {
   /** Rate-limit buckets and the revocation list live here; absent: in process (embedded default). */
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
   /** Prepended to every Redis key, so deployments can share one Redis. */
   REDIS_KEY_PREFIX: z.string().default('storefront:'),
   /** The rate-limit file (YAML or JSON). Default: gateway/rate-limits.yaml. */
@@ -27,7 +30,12 @@ export const securityEnv = {
    */
   ACCESS_TOKEN_MAX_TTL_SECONDS: env.int(900, 30),
   /** Leeway for exp/nbf/iat between the users service's clock and the gateway's. */
-  JWT_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(60, 'must be at most 60 (a small tolerance)').default(5),
+  JWT_CLOCK_TOLERANCE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(60, 'must be at most 60 (a small tolerance)')
+    .default(5),
   /**
    * How long the gateway trusts its copy of the users service's key set. A
    * key removed from JWT_SIGNING_KEYS stops verifying after at most this long;

@@ -55,9 +55,13 @@ export async function startGatewaySecurity(options: {
     // A revoked token lives at most this long after its revocation.
     ttlSeconds: config.ACCESS_TOKEN_MAX_TTL_SECONDS + config.JWT_CLOCK_TOLERANCE_SECONDS + 5,
   });
-  const ownBus = !options.bus && config.KAFKA_BROKERS
-    ? new KafkaEventBus({ brokers: config.KAFKA_BROKERS, clientId: 'gateway', prefix: config.KAFKA_TOPIC_PREFIX }, logger.child({ component: 'kafka' }))
-    : undefined;
+  const ownBus =
+    !options.bus && config.KAFKA_BROKERS
+      ? new KafkaEventBus(
+          { brokers: config.KAFKA_BROKERS, clientId: 'gateway', prefix: config.KAFKA_TOPIC_PREFIX },
+          logger.child({ component: 'kafka' }),
+        )
+      : undefined;
   const bus = options.bus ?? ownBus;
   let feed: ConsumerHandle | undefined;
   const stop = async () => {
@@ -84,7 +88,13 @@ export async function startGatewaySecurity(options: {
     revocations,
     logger,
   });
-  const limiter = createRateLimiter({ config: rateLimits, routes, store, keySecret: `rate-limit:${config.SUBGRAPH_SECRET}`, logger });
+  const limiter = createRateLimiter({
+    config: rateLimits,
+    routes,
+    store,
+    keySecret: `rate-limit:${config.SUBGRAPH_SECRET}`,
+    logger,
+  });
   const clientIp = (req: IncomingMessage) => clientAddress(req, config.TRUST_PROXY_HOPS);
   const auditRejection = auditSampler();
 
@@ -106,7 +116,8 @@ export async function startGatewaySecurity(options: {
       const check = await tokens.verify(authorization);
       if (!check.ok) {
         const ip = clientIp(req);
-        if (auditRejection(`${ip}|${check.reason}`)) audit(logger, 'token_rejected', { kind: 'access', reason: check.reason, ip });
+        if (auditRejection(`${ip}|${check.reason}`))
+          audit(logger, 'token_rejected', { kind: 'access', reason: check.reason, ip });
       }
       return check;
     },

@@ -42,14 +42,18 @@ export function readSubgraphsConfig(configPath: string): { name: string; url: st
   if (entries.length === 0) throw new Error(`SUPERGRAPH_CONFIG: ${configPath} lists no subgraphs`);
   return entries.map(([name, entry]) => {
     if (!entry.routing_url) throw new Error(`${configPath}: subgraphs.${name}.routing_url is missing`);
-    if (!entry.schema?.file) throw new Error(`${configPath}: subgraphs.${name}.schema.file is missing (only file schemas are supported)`);
+    if (!entry.schema?.file)
+      throw new Error(`${configPath}: subgraphs.${name}.schema.file is missing (only file schemas are supported)`);
     return { name, url: entry.routing_url, typeDefsPath: resolve(dirname(configPath), entry.schema.file) };
   });
 }
 
 export function composeFromConfig(configPath: string, urlOverrides: Record<string, string> = {}): Supergraph {
   // An override may list several instances (SUBGRAPH_URL_<NAME>); the supergraph names the first.
-  const subgraphs = readSubgraphsConfig(configPath).map((s) => ({ ...s, url: routingUrl(s.name, urlOverrides[s.name]) ?? s.url }));
+  const subgraphs = readSubgraphsConfig(configPath).map((s) => ({
+    ...s,
+    url: routingUrl(s.name, urlOverrides[s.name]) ?? s.url,
+  }));
   const problems: string[] = [];
   const services = subgraphs.flatMap((s) => {
     try {
@@ -75,10 +79,12 @@ export function readSupergraphSdl(path: string, urlOverrides: Record<string, str
   } catch (error) {
     throw new Error(`SUPERGRAPH_SDL: cannot read ${path}: ${(error as Error).message}`);
   }
-  const subgraphs = [...sdl.matchAll(/@join__graph\(name:\s*"([^"]+)",\s*url:\s*"([^"]*)"\)/g)].map(([, name, url]) => ({
-    name: name!,
-    url: routingUrl(name!, urlOverrides[name!]) ?? url!,
-  }));
+  const subgraphs = [...sdl.matchAll(/@join__graph\(name:\s*"([^"]+)",\s*url:\s*"([^"]*)"\)/g)].map(
+    ([, name, url]) => ({
+      name: name!,
+      url: routingUrl(name!, urlOverrides[name!]) ?? url!,
+    }),
+  );
   return { sdl, subgraphs };
 }
 

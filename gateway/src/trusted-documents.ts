@@ -132,7 +132,9 @@ function readManifest(path: string): Map<string, string> {
   const entries = Object.entries(parsed as Record<string, unknown>);
   for (const [hash, text] of entries) {
     if (!HASH.test(hash) || typeof text !== 'string') {
-      throw new Error(`TRUSTED_DOCUMENTS: ${path}: entry "${hash.slice(0, 20)}" is not a sha256 hex hash → operation text`);
+      throw new Error(
+        `TRUSTED_DOCUMENTS: ${path}: entry "${hash.slice(0, 20)}" is not a sha256 hex hash → operation text`,
+      );
     }
   }
   return new Map(entries as [string, string][]);

@@ -8,7 +8,10 @@ import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-i
  * `wrap` receives ApolloGateway's executor (after every schema load) and
  * returns the one Apollo Server should call instead.
  */
-export function wrapExecutor(gateway: GatewayInterface, wrap: (execute: GatewayExecutor) => GatewayExecutor): GatewayInterface {
+export function wrapExecutor(
+  gateway: GatewayInterface,
+  wrap: (execute: GatewayExecutor) => GatewayExecutor,
+): GatewayInterface {
   return {
     load: async (options) => {
       const loaded = await gateway.load(options);

@@ -51,7 +51,9 @@ describe('gateway: access tokens and the key set', { timeout: 30_000 }, () => {
     server = createServer((req, res) => {
       fetches++;
       if (down) return void res.writeHead(503).end();
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: published.map((k) => k.publicJwk) }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ keys: published.map((k) => k.publicJwk) }));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     jwksUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}/.well-known/jwks.json`;
@@ -125,7 +127,11 @@ describe('gateway: access tokens and the key set', { timeout: 30_000 }, () => {
     const revoked = await sign(a, { sub: userId, sid });
     const sameUserOtherSession = await sign(a, { sub: userId });
     await revocations.revokeSession(sid);
-    assert.deepEqual(await verify(revoked), { ok: false, reason: 'revoked', message: 'Session has ended; log in again' });
+    assert.deepEqual(await verify(revoked), {
+      ok: false,
+      reason: 'revoked',
+      message: 'Session has ended; log in again',
+    });
     assert.equal((await verify(sameUserOtherSession)).ok, true);
 
     const now = Math.floor(Date.now() / 1000);
@@ -137,7 +143,11 @@ describe('gateway: access tokens and the key set', { timeout: 30_000 }, () => {
     assert.equal((await verify(newer)).ok, true, 'issued after the revocation');
 
     await sleep(1_100); // ttlSeconds: 1
-    assert.equal((await verify(revoked)).ok, true, 'the entry outlives no token it could match; here the ttl is short on purpose');
+    assert.equal(
+      (await verify(revoked)).ok,
+      true,
+      'the entry outlives no token it could match; here the ttl is short on purpose',
+    );
   });
 
   it('refuses tokens whose role is no longer the user’s, not those that still match', async () => {
@@ -150,13 +160,24 @@ describe('gateway: access tokens and the key set', { timeout: 30_000 }, () => {
     await revocations.recordRole(userId, 'CUSTOMER', now);
     assert.equal((await verify(asCustomer)).ok, true, 'a name change (same role) logs nobody out');
     await revocations.recordRole(userId, 'STAFF', now);
-    assert.deepEqual(await verify(asCustomer), { ok: false, reason: 'revoked', message: 'Session has ended; log in again' });
+    assert.deepEqual(await verify(asCustomer), {
+      ok: false,
+      reason: 'revoked',
+      message: 'Session has ended; log in again',
+    });
   });
 
   it('a token verified once (and remembered) is still refused once it expires', async () => {
     const key = await newKey();
     published = [key];
-    const strict = createAccessTokenVerifier({ jwksUrl, issuer: 'storefront', audience: 'storefront-api', maxTtlSeconds: 900, clockToleranceSeconds: 0, jwksCacheSeconds: 60 });
+    const strict = createAccessTokenVerifier({
+      jwksUrl,
+      issuer: 'storefront',
+      audience: 'storefront-api',
+      maxTtlSeconds: 900,
+      clockToleranceSeconds: 0,
+      jwksCacheSeconds: 60,
+    });
     const now = Math.floor(Date.now() / 1000);
     const shortLived = await new SignJWT({ role: 'CUSTOMER', sid: randomUUID() })
       .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT', kid: key.kid })

@@ -30,7 +30,10 @@ const problemsOf = (text: string, ext?: string) => {
   return [];
 };
 
-function parseOperation(source: string): { operation: OperationDefinitionNode; fragments: Map<string, FragmentDefinitionNode> } {
+function parseOperation(source: string): {
+  operation: OperationDefinitionNode;
+  fragments: Map<string, FragmentDefinitionNode>;
+} {
   const document = parse(source);
   const fragments = new Map<string, FragmentDefinitionNode>();
   let operation: OperationDefinitionNode | undefined;
@@ -66,11 +69,21 @@ describe('rate limits: the config file', () => {
     const [perAccount] = config.fields.get('Mutation.logIn')!;
     assert.deepEqual(perAccount!.by, [{ kind: 'ip' }, { kind: 'arg', name: 'email' }]);
     assert.equal(perAccount!.limit, 10);
-    assert.ok(config.fields.get('Mutation.signUp')![0]!.limit / config.fields.get('Mutation.signUp')![0]!.windowMs < 10 / 60_000, 'signUp is stricter');
+    assert.ok(
+      config.fields.get('Mutation.signUp')![0]!.limit / config.fields.get('Mutation.signUp')![0]!.windowMs <
+        10 / 60_000,
+      'signUp is stricter',
+    );
   });
 
   it('reads JSON too, and windows in ms, s, m, h or plain seconds', () => {
-    const config = loadRateLimits(file(JSON.stringify({ routes: { orders: { limit: 5, window: 30 } }, defaultRoute: { limit: 9, window: '2h' } }), 'json'), routes);
+    const config = loadRateLimits(
+      file(
+        JSON.stringify({ routes: { orders: { limit: 5, window: 30 } }, defaultRoute: { limit: 9, window: '2h' } }),
+        'json',
+      ),
+      routes,
+    );
     assert.equal(config.routes.get('orders')!.windowMs, 30_000);
     assert.equal(config.defaultRoute.windowMs, 7_200_000);
     assert.deepEqual(config.defaultRoute.by, [{ kind: 'client' }]);
@@ -87,19 +100,37 @@ describe('rate limits: the config file', () => {
       ['routes: { shipping: { limit: 5, window: 1m } }', /routes\.shipping: no such subgraph in the supergraph/],
       ['fields: { "Mutation.logon": { limit: 5, window: 1m } }', /fields\["Mutation\.logon"\]: no such root field/],
       ['fields: { logIn: { limit: 5, window: 1m } }', /fields\["logIn"\]: keys are "Type\.field"/],
-      ['fields: { "Mutation.logIn": { limit: 5, window: 1m, by: ["arg:username"] } }', /fields\["Mutation\.logIn"\]\.by: the field has no argument "username"/],
-      ['fields: { "Mutation.logIn": [{ limit: 5, window: 1m, by: [cookie] }] }', /fields\["Mutation\.logIn"\]\[0\]\.by\[0\]: must be "client", "ip" or "arg:<argument name>"/],
-      ['routes: { orders: { limit: 5, window: 1m, by: ["arg:id"] } }', /routes\.orders\.by: "arg:id" only applies to fields/],
+      [
+        'fields: { "Mutation.logIn": { limit: 5, window: 1m, by: ["arg:username"] } }',
+        /fields\["Mutation\.logIn"\]\.by: the field has no argument "username"/,
+      ],
+      [
+        'fields: { "Mutation.logIn": [{ limit: 5, window: 1m, by: [cookie] }] }',
+        /fields\["Mutation\.logIn"\]\[0\]\.by\[0\]: must be "client", "ip" or "arg:<argument name>"/,
+      ],
+      [
+        'routes: { orders: { limit: 5, window: 1m, by: ["arg:id"] } }',
+        /routes\.orders\.by: "arg:id" only applies to fields/,
+      ],
       ['limits: {}', /RATE_LIMITS_CONFIG \(.*\): limits: unknown setting/],
     ];
     for (const [text, expected] of cases) {
       const problems = problemsOf(text);
-      assert.ok(problems.some((p) => expected.test(p)), `${text}\n→ ${problems.join('\n')}`);
-      assert.ok(problems.every((p) => p.startsWith('RATE_LIMITS_CONFIG (')), 'each names the setting and the file');
+      assert.ok(
+        problems.some((p) => expected.test(p)),
+        `${text}\n→ ${problems.join('\n')}`,
+      );
+      assert.ok(
+        problems.every((p) => p.startsWith('RATE_LIMITS_CONFIG (')),
+        'each names the setting and the file',
+      );
     }
     assert.deepEqual(problemsOf(''), [], 'an empty file means the defaults');
     assert.match(problemsOf('just some text').join(), /\(root\)/);
-    assert.throws(() => loadRateLimits(join(dir, 'missing.yaml'), routes), /RATE_LIMITS_CONFIG \(.*missing\.yaml\): cannot read/);
+    assert.throws(
+      () => loadRateLimits(join(dir, 'missing.yaml'), routes),
+      /RATE_LIMITS_CONFIG \(.*missing\.yaml\): cannot read/,
+    );
   });
 });
 
@@ -116,8 +147,12 @@ describe('rate limits: what an operation spends', () => {
 
   it('walks a fragment bomb in linear time', () => {
     const depth = 60;
-    const defs = Array.from({ length: depth }, (_, i) => `fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }`).join('\n');
-    const { operation, fragments } = parseOperation(`query { ...F0 }\n${defs}\nfragment F${depth} on Query { me { id } }`);
+    const defs = Array.from({ length: depth }, (_, i) => `fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }`).join(
+      '\n',
+    );
+    const { operation, fragments } = parseOperation(
+      `query { ...F0 }\n${defs}\nfragment F${depth} on Query { me { id } }`,
+    );
     const started = performance.now();
     assert.equal(collectRootFields(operation.selectionSet, fragments).length, 1);
     assert.ok(performance.now() - started < 50);
@@ -125,11 +160,14 @@ describe('rate limits: what an operation spends', () => {
 
   it('spends one token per route and one per use of a limited field, keyed by argument when asked', async () => {
     const limiter = createRateLimiter({
-      config: loadRateLimits(file(`
+      config: loadRateLimits(
+        file(`
 routes: { users: { limit: 100, window: 1m } }
 fields:
   Mutation.logIn: { limit: 2, window: 1m, by: [ip, "arg:email"] }
-`), routes),
+`),
+        routes,
+      ),
       routes,
       store: new MemoryStore(),
       keySecret: 'test',
@@ -148,8 +186,14 @@ fields:
     assert.equal(refused?.rule, 'fields["Mutation.logIn"]');
     assert.ok(refused!.retryAfterSeconds >= 29 && refused!.retryAfterSeconds <= 30);
     assert.equal(await check(LOG_IN, { e: 'b@example.com' }), undefined, 'another account');
-    assert.equal(await check(LOG_IN, { e: 'a@example.com' }, { identity: null, clientIp: '192.0.2.2' }), undefined, 'another address');
-    const aliased = await check('mutation { x: logIn(email: "c@example.com", password: "1") { accessToken } y: logIn(email: "c@example.com", password: "2") { accessToken } z: logIn(email: "c@example.com", password: "3") { accessToken } }');
+    assert.equal(
+      await check(LOG_IN, { e: 'a@example.com' }, { identity: null, clientIp: '192.0.2.2' }),
+      undefined,
+      'another address',
+    );
+    const aliased = await check(
+      'mutation { x: logIn(email: "c@example.com", password: "1") { accessToken } y: logIn(email: "c@example.com", password: "2") { accessToken } z: logIn(email: "c@example.com", password: "3") { accessToken } }',
+    );
     assert.equal(aliased?.retryAfterSeconds, 60, 'more uses than the bucket holds: a whole window');
   });
 });

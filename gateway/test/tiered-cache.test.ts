@@ -14,7 +14,10 @@ import { tieredCache } from '../src/cache/tiered-cache.ts';
  */
 const adapters: [string, () => KeyValueStore][] = [['memory', () => new MemoryStore()]];
 if (process.env.REDIS_URL) {
-  adapters.push(['redis', () => new RedisStore({ url: process.env.REDIS_URL!, keyPrefix: `t${randomBytes(4).toString('hex')}:` })]);
+  adapters.push([
+    'redis',
+    () => new RedisStore({ url: process.env.REDIS_URL!, keyPrefix: `t${randomBytes(4).toString('hex')}:` }),
+  ]);
 }
 
 async function connected(store: KeyValueStore): Promise<KeyValueStore> {

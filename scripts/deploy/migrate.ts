@@ -21,7 +21,8 @@ const config = loadConfig(serviceConfigSchema.pick({ NODE_ENV: true, LOG_LEVEL: 
 const logger = createLogger({ name: 'migrate', level: config.LOG_LEVEL });
 
 try {
-  if (!config.DATABASE_URL) throw new Error('DATABASE_URL: required (the embedded databases migrate themselves at start)');
+  if (!config.DATABASE_URL)
+    throw new Error('DATABASE_URL: required (the embedded databases migrate themselves at start)');
   const all = readdirSync(join(root, 'prisma'), { withFileTypes: true })
     .filter((entry) => entry.isDirectory())
     .map((entry) => entry.name)

@@ -1,20 +1,22 @@
 // Loads Prisma's wasm schema engine (@prisma/schema-engine-wasm, same version as the
 // prisma CLI's engines) and runs it against in-memory PGlite databases. This replaces the
 // native schema engine, which the CLI cannot download on machines without internet.
-import { readFile } from 'node:fs/promises'
-import type { Extension } from '@electric-sql/pglite'
-import type { DiffTarget, MigrationList, SchemaEngine } from '@prisma/schema-engine-wasm'
-import * as bindings from '@prisma/schema-engine-wasm/schema_engine_bg'
-import { createPgliteAdapterFactory, type PgliteAdapterFactory } from './pglite-adapter.ts'
+import { readFile } from 'node:fs/promises';
+import type { Extension } from '@electric-sql/pglite';
+import type { DiffTarget, MigrationList, SchemaEngine } from '@prisma/schema-engine-wasm';
+import * as bindings from '@prisma/schema-engine-wasm/schema_engine_bg';
+import { createPgliteAdapterFactory, type PgliteAdapterFactory } from './pglite-adapter.ts';
 
 // The project's TS lib (ES2023, no DOM) has no WebAssembly typings; Node has the global.
-const webAssembly = (globalThis as unknown as {
-  WebAssembly: {
-    instantiate(bytes: Uint8Array, imports: object): Promise<{ instance: { exports: Record<string, unknown> } }>
+const webAssembly = (
+  globalThis as unknown as {
+    WebAssembly: {
+      instantiate(bytes: Uint8Array, imports: object): Promise<{ instance: { exports: Record<string, unknown> } }>;
+    };
   }
-}).WebAssembly
+).WebAssembly;
 
-let loaded: Promise<typeof bindings.SchemaEngine> | undefined
+let loaded: Promise<typeof bindings.SchemaEngine> | undefined;
 
 /**
  * The package's entry does `import * as wasm from './schema_engine_bg.wasm'`, which Node 20
@@ -23,18 +25,18 @@ let loaded: Promise<typeof bindings.SchemaEngine> | undefined
  */
 function loadSchemaEngineClass(): Promise<typeof bindings.SchemaEngine> {
   return (loaded ??= (async () => {
-    const glueUrl = import.meta.resolve('@prisma/schema-engine-wasm/schema_engine_bg')
-    const wasmBytes = await readFile(new URL(glueUrl.replace(/\.js$/, '.wasm')))
-    const { instance } = await webAssembly.instantiate(wasmBytes, { './schema_engine_bg.js': bindings })
-    bindings.__wbg_set_wasm(instance.exports)
-    ;(instance.exports.__wbindgen_start as () => void)()
-    return bindings.SchemaEngine
-  })())
+    const glueUrl = import.meta.resolve('@prisma/schema-engine-wasm/schema_engine_bg');
+    const wasmBytes = await readFile(new URL(glueUrl.replace(/\.js$/, '.wasm')));
+    const { instance } = await webAssembly.instantiate(wasmBytes, { './schema_engine_bg.js': bindings });
+    bindings.__wbg_set_wasm(instance.exports);
+    (instance.exports.__wbindgen_start as () => void)();
+    return bindings.SchemaEngine;
+  })());
 }
 
 export interface EngineSession {
-  engine: SchemaEngine
-  adapterFactory: PgliteAdapterFactory
+  engine: SchemaEngine;
+  adapterFactory: PgliteAdapterFactory;
 }
 
 /**
@@ -46,19 +48,19 @@ export async function withSchemaEngine<T>(
   migrationLists: MigrationList[],
   fn: (session: EngineSession) => Promise<T>,
 ): Promise<T> {
-  const SchemaEngineClass = await loadSchemaEngineClass()
-  const adapterFactory = createPgliteAdapterFactory(await pgliteExtensionsFor(migrationLists))
+  const SchemaEngineClass = await loadSchemaEngineClass();
+  const adapterFactory = createPgliteAdapterFactory(await pgliteExtensionsFor(migrationLists));
   // The engine logs JSON lines (tracing events); only useful when debugging the engine.
-  const log = process.env.PRISMA_WASM_ENGINE_LOG ? (line: string) => console.error(line) : () => {}
+  const log = process.env.PRISMA_WASM_ENGINE_LOG ? (line: string) => console.error(line) : () => {};
   try {
-    const engine = await SchemaEngineClass.new({ datamodels: undefined }, log, adapterFactory)
+    const engine = await SchemaEngineClass.new({ datamodels: undefined }, log, adapterFactory);
     try {
-      return await fn({ engine, adapterFactory })
+      return await fn({ engine, adapterFactory });
     } finally {
-      engine.free()
+      engine.free();
     }
   } finally {
-    await adapterFactory.close()
+    await adapterFactory.close();
   }
 }
 
@@ -72,9 +74,9 @@ export async function diffMigrationsToSchema(
   migrations: MigrationList,
   schemaFiles: { path: string; content: string }[],
 ): Promise<string | null> {
-  adapterFactory.jsErrors.length = 0
-  const from: DiffTarget = { tag: 'migrations', ...migrations }
-  const to: DiffTarget = { tag: 'schemaDatamodel', files: schemaFiles }
+  adapterFactory.jsErrors.length = 0;
+  const from: DiffTarget = { tag: 'migrations', ...migrations };
+  const to: DiffTarget = { tag: 'schemaDatamodel', files: schemaFiles };
   try {
     const result = await engine.diff({
       from,
@@ -83,10 +85,10 @@ export async function diffMigrationsToSchema(
       // exitCode 2 = "the diff is not empty"; the script for an empty diff is just a comment.
       exitCode: true,
       filters: { externalTables: [], externalEnums: [] },
-    })
-    return result.exitCode === 2 ? (result.stdout ?? '') : null
+    });
+    return result.exitCode === 2 ? (result.stdout ?? '') : null;
   } catch (error) {
-    throw explainEngineError(error, adapterFactory)
+    throw explainEngineError(error, adapterFactory);
   }
 }
 
@@ -95,28 +97,28 @@ export async function diffMigrationsToSchema(
  * migrations create, so e.g. `CREATE EXTENSION pg_trgm` replays on the shadow database.
  */
 async function pgliteExtensionsFor(migrationLists: MigrationList[]): Promise<Record<string, Extension>> {
-  const extensions: Record<string, Extension> = {}
-  const pattern = /create\s+extension\s+(?:if\s+not\s+exists\s+)?"?([a-z0-9_-]+)"?/gi
+  const extensions: Record<string, Extension> = {};
+  const pattern = /create\s+extension\s+(?:if\s+not\s+exists\s+)?"?([a-z0-9_-]+)"?/gi;
   for (const dir of migrationLists.flatMap((list) => list.migrationDirectories)) {
-    const content = dir.migrationFile.content
-    if (content.tag !== 'ok') continue
+    const content = dir.migrationFile.content;
+    if (content.tag !== 'ok') continue;
     for (const [, name] of content.value.matchAll(pattern)) {
-      const id = name!.toLowerCase().replace(/-/g, '_')
-      if (id === 'plpgsql' || id in extensions) continue
+      const id = name!.toLowerCase().replace(/-/g, '_');
+      if (id === 'plpgsql' || id in extensions) continue;
       try {
-        const module = (await import(`@electric-sql/pglite/contrib/${id}`)) as Record<string, Extension>
-        if (module[id]) extensions[id] = module[id]
+        const module = (await import(`@electric-sql/pglite/contrib/${id}`)) as Record<string, Extension>;
+        if (module[id]) extensions[id] = module[id];
       } catch {
         // Not bundled with PGlite: leave it to PostgreSQL to report "extension not available".
       }
     }
   }
-  return extensions
+  return extensions;
 }
 
 /** An error reported by the schema engine: its message is meant for users, its stack is not. */
 export class SchemaEngineError extends Error {
-  override name = 'SchemaEngineError'
+  override name = 'SchemaEngineError';
 }
 
 /**
@@ -124,13 +126,13 @@ export class SchemaEngineError extends Error {
  * only says `GenericJs(id)` for JS exceptions in the adapter, appends those.
  */
 function explainEngineError(error: unknown, adapterFactory: PgliteAdapterFactory): unknown {
-  if (!(error instanceof Error)) return error
+  if (!(error instanceof Error)) return error;
   const message = error.message
     .split('\n')
     .filter((line) => !/^\s*\d+: schema_engine|^\s+at schema-engine\//.test(line))
     .join('\n')
-    .trimEnd()
-  const causes = adapterFactory.jsErrors.map((e, i) => `  [${i + 1}] ${e instanceof Error ? e.message : String(e)}`)
-  const suffix = causes.length > 0 ? `\nJS errors raised inside the driver adapter:\n${causes.join('\n')}` : ''
-  return new SchemaEngineError(message + suffix, { cause: error })
+    .trimEnd();
+  const causes = adapterFactory.jsErrors.map((e, i) => `  [${i + 1}] ${e instanceof Error ? e.message : String(e)}`);
+  const suffix = causes.length > 0 ? `\nJS errors raised inside the driver adapter:\n${causes.join('\n')}` : '';
+  return new SchemaEngineError(message + suffix, { cause: error });
 }

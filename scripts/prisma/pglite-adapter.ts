@@ -10,25 +10,25 @@
 //   migrations through `executeScript`, so we run scripts ourselves.
 // - Its shadow database is one fixed `memory://shadow` instance; we want a fresh one per
 //   request, with the PostgreSQL extensions the migrations ask for, closed after use.
-import { PGlite, type Extension } from '@electric-sql/pglite'
-import { PrismaPGlite } from 'pglite-prisma-adapter'
+import { PGlite, type Extension } from '@electric-sql/pglite';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
 
-type SqlDriverAdapter = Awaited<ReturnType<PrismaPGlite['connect']>>
-type Transaction = Awaited<ReturnType<SqlDriverAdapter['startTransaction']>>
+type SqlDriverAdapter = Awaited<ReturnType<PrismaPGlite['connect']>>;
+type Transaction = Awaited<ReturnType<SqlDriverAdapter['startTransaction']>>;
 
 /** The error payload the engine understands (Prisma's `MappedError`, loosely typed). */
-type EngineError = { kind: string; [key: string]: unknown }
-type Result<T> = { ok: true; value: T } | { ok: false; error: EngineError }
+type EngineError = { kind: string; [key: string]: unknown };
+type Result<T> = { ok: true; value: T } | { ok: false; error: EngineError };
 
 export interface PgliteAdapterFactory {
-  readonly provider: 'postgres'
-  readonly adapterName: string
-  connect(): Promise<Result<unknown>>
-  connectToShadowDb(): Promise<Result<unknown>>
+  readonly provider: 'postgres';
+  readonly adapterName: string;
+  connect(): Promise<Result<unknown>>;
+  connectToShadowDb(): Promise<Result<unknown>>;
   /** JS errors the engine only saw as `GenericJs` ids, so callers can show the real cause. */
-  readonly jsErrors: unknown[]
+  readonly jsErrors: unknown[];
   /** Closes every PGlite instance opened so far. */
-  close(): Promise<void>
+  close(): Promise<void>;
 }
 
 /**
@@ -36,27 +36,27 @@ export interface PgliteAdapterFactory {
  *   `CREATE EXTENSION` statements in migrations succeed on the shadow database.
  */
 export function createPgliteAdapterFactory(extensions: Record<string, Extension> = {}): PgliteAdapterFactory {
-  const jsErrors: unknown[] = []
-  const open = new Set<PGlite>()
+  const jsErrors: unknown[] = [];
+  const open = new Set<PGlite>();
 
   const capture = async <T>(fn: () => Promise<T> | T): Promise<Result<T>> => {
     try {
-      return { ok: true, value: await fn() }
+      return { ok: true, value: await fn() };
     } catch (error) {
-      return { ok: false, error: toEngineError(error, jsErrors) }
+      return { ok: false, error: toEngineError(error, jsErrors) };
     }
-  }
+  };
 
   // Booting PGlite costs ~2 s, cloning a booted one ~0.5 s: boot one pristine template and
   // hand out clones, so the main database and each shadow database are independent.
-  let template: Promise<PGlite> | undefined
+  let template: Promise<PGlite> | undefined;
   const newDatabase = async () => {
-    const booted = await (template ??= PGlite.create({ extensions }).then((pg) => (open.add(pg), pg)))
+    const booted = await (template ??= PGlite.create({ extensions }).then((pg) => (open.add(pg), pg)));
     // clone() is typed as the PGliteInterface but creates a PGlite (with the same extensions).
-    const pg = (await booted.clone()) as PGlite
-    open.add(pg)
-    return { pg, adapter: await new PrismaPGlite(pg).connect() }
-  }
+    const pg = (await booted.clone()) as PGlite;
+    open.add(pg);
+    return { pg, adapter: await new PrismaPGlite(pg).connect() };
+  };
 
   const bindAdapter = (database: Promise<{ pg: PGlite; adapter: SqlDriverAdapter }>) => ({
     provider: 'postgres' as const,
@@ -67,18 +67,18 @@ export function createPgliteAdapterFactory(extensions: Record<string, Extension>
       capture(async () => (await database).adapter.executeRaw(query)),
     executeScript: (script: string) =>
       capture(async () => {
-        await (await database).pg.exec(script)
+        await (await database).pg.exec(script);
       }),
     startTransaction: (isolationLevel?: Parameters<SqlDriverAdapter['startTransaction']>[0]) =>
       capture(async () => bindTransaction(await (await database).adapter.startTransaction(isolationLevel))),
     getConnectionInfo: () => ({ ok: true as const, value: { supportsRelationJoins: true } }),
     dispose: () =>
       capture(async () => {
-        const { pg } = await database
-        open.delete(pg)
-        await pg.close()
+        const { pg } = await database;
+        open.delete(pg);
+        await pg.close();
       }),
-  })
+  });
 
   const bindTransaction = (tx: Transaction) => ({
     provider: tx.provider,
@@ -88,14 +88,14 @@ export function createPgliteAdapterFactory(extensions: Record<string, Extension>
     executeRaw: (query: Parameters<Transaction['executeRaw']>[0]) => capture(() => tx.executeRaw(query)),
     commit: () => capture(() => tx.commit()),
     rollback: () => capture(() => tx.rollback()),
-  })
+  });
 
   // Connection failures surface as Result errors through the adapter's first call.
   const connectNew = async () => {
-    const database = newDatabase()
-    database.catch(() => {}) // reported by whichever adapter call awaits it first
-    return { ok: true as const, value: bindAdapter(database) }
-  }
+    const database = newDatabase();
+    database.catch(() => {}); // reported by whichever adapter call awaits it first
+    return { ok: true as const, value: bindAdapter(database) };
+  };
 
   return {
     provider: 'postgres',
@@ -105,21 +105,21 @@ export function createPgliteAdapterFactory(extensions: Record<string, Extension>
     // A fresh database per request: the engine replays the migrations into it from scratch.
     connectToShadowDb: connectNew,
     close: async () => {
-      await Promise.all([...open].map((pg) => pg.close()))
-      open.clear()
+      await Promise.all([...open].map((pg) => pg.close()));
+      open.clear();
     },
-  }
+  };
 }
 
 function toEngineError(error: unknown, jsErrors: unknown[]): EngineError {
   if (error instanceof Error) {
     // pglite-prisma-adapter already mapped it (DriverAdapterError carries the mapped error).
     if (error.name === 'DriverAdapterError' && typeof error.cause === 'object' && error.cause !== null) {
-      return error.cause as EngineError
+      return error.cause as EngineError;
     }
     // A PostgreSQL error raised by PGlite itself (our executeScript): same shape the adapter
     // uses for codes it has no special kind for, so the engine prints message and code.
-    const pgError = error as Error & Record<'code' | 'severity' | 'detail' | 'column' | 'hint', string | undefined>
+    const pgError = error as Error & Record<'code' | 'severity' | 'detail' | 'column' | 'hint', string | undefined>;
     if (typeof pgError.code === 'string' && typeof pgError.severity === 'string') {
       return {
         kind: 'postgres',
@@ -129,9 +129,9 @@ function toEngineError(error: unknown, jsErrors: unknown[]): EngineError {
         detail: pgError.detail,
         column: pgError.column,
         hint: pgError.hint,
-      }
+      };
     }
   }
-  jsErrors.push(error)
-  return { kind: 'GenericJs', id: jsErrors.length }
+  jsErrors.push(error);
+  return { kind: 'GenericJs', id: jsErrors.length };
 }

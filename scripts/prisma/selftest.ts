@@ -4,20 +4,21 @@
 // Also applies the generated migrations, each service in its own PostgreSQL schema through
 // search_path (as the services run), to a fresh PGlite and, when reachable, to the real
 // PostgreSQL at SELFTEST_DATABASE_URL (default: the dev server of scripts/services).
-import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { after, before, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
-import { PGlite } from '@electric-sql/pglite'
-import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm'
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 
-const here = dirname(fileURLToPath(import.meta.url))
-const databaseUrl = process.env.SELFTEST_DATABASE_URL ?? 'postgresql://storefront:storefront@127.0.0.1:54329/storefront'
-let root: string
+const here = dirname(fileURLToPath(import.meta.url));
+const databaseUrl =
+  process.env.SELFTEST_DATABASE_URL ?? 'postgresql://storefront:storefront@127.0.0.1:54329/storefront';
+let root: string;
 
 const ORDERS_SCHEMA = `generator client {
   provider     = "prisma-client"
@@ -60,7 +61,7 @@ model OrderItem {
   @@unique([orderId, productId])
   @@map("order_items")
 }
-`
+`;
 
 // Full-text search the way Prisma can express it: the tsvector column is Unsupported(...),
 // its generation expression is a dbgenerated default spelled exactly as PostgreSQL deparses
@@ -94,7 +95,7 @@ model ProductAudit {
 
   @@map("product_audit")
 }
-`
+`;
 
 const CATALOG_MIGRATION = `CREATE EXTENSION IF NOT EXISTS "pg_trgm";
 
@@ -122,172 +123,184 @@ END $$;
 CREATE TRIGGER products_audit AFTER INSERT OR UPDATE ON "products"
   FOR EACH ROW EXECUTE FUNCTION products_audit();
 CREATE VIEW "cheap_products" AS SELECT "id", "name" FROM "products" WHERE "price_cents" < 1000;
-`
+`;
 
 function run(script: string, ...args: string[]) {
-  const command = script.endsWith('.sh') ? 'bash' : process.execPath
-  const argv = script.endsWith('.sh') ? [join(here, script)] : ['--import', 'tsx', join(here, script), ...args]
-  const result = spawnSync(command, argv, { env: { ...process.env, PRISMA_ROOT: root }, encoding: 'utf8' })
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr, output: result.stdout + result.stderr }
+  const command = script.endsWith('.sh') ? 'bash' : process.execPath;
+  const argv = script.endsWith('.sh') ? [join(here, script)] : ['--import', 'tsx', join(here, script), ...args];
+  const result = spawnSync(command, argv, { env: { ...process.env, PRISMA_ROOT: root }, encoding: 'utf8' });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr, output: result.stdout + result.stderr };
 }
 
 async function migrationDirs(service: string): Promise<string[]> {
-  const dir = join(root, 'prisma', service, 'migrations')
-  return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort()
+  const dir = join(root, 'prisma', service, 'migrations');
+  return (await readdir(dir, { withFileTypes: true }))
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
 }
 
 async function migrationSql(service: string, dir: string): Promise<string> {
-  return readFile(join(root, 'prisma', service, 'migrations', dir, 'migration.sql'), 'utf8')
+  return readFile(join(root, 'prisma', service, 'migrations', dir, 'migration.sql'), 'utf8');
 }
 
 /** Applies the migrations of `service` not yet applied, in their own schema, one transaction each. */
 async function applyToPglite(pg: PGlite, service: string, applied: Set<string>) {
-  await pg.exec(`CREATE SCHEMA IF NOT EXISTS "${service}"; SET search_path TO "${service}"`)
+  await pg.exec(`CREATE SCHEMA IF NOT EXISTS "${service}"; SET search_path TO "${service}"`);
   for (const dir of await migrationDirs(service)) {
-    const key = `${service}/${dir}`
-    if (applied.has(key)) continue
-    const sql = await migrationSql(service, dir)
-    await pg.transaction((tx) => tx.exec(sql))
-    applied.add(key)
+    const key = `${service}/${dir}`;
+    if (applied.has(key)) continue;
+    const sql = await migrationSql(service, dir);
+    await pg.transaction((tx) => tx.exec(sql));
+    applied.add(key);
   }
 }
 
 before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'prisma-selftest-'))
-  await mkdir(join(root, 'prisma/orders'), { recursive: true })
-  await writeFile(join(root, 'prisma/orders/schema.prisma'), ORDERS_SCHEMA)
-})
+  root = await mkdtemp(join(tmpdir(), 'prisma-selftest-'));
+  await mkdir(join(root, 'prisma/orders'), { recursive: true });
+  await writeFile(join(root, 'prisma/orders/schema.prisma'), ORDERS_SCHEMA);
+});
 
 after(async () => {
-  await rm(root, { recursive: true, force: true })
-})
+  await rm(root, { recursive: true, force: true });
+});
 
-const pg = new PGlite({ extensions: { pg_trgm } })
-const applied = new Set<string>()
-after(() => pg.close())
+const pg = new PGlite({ extensions: { pg_trgm } });
+const applied = new Set<string>();
+after(() => pg.close());
 
 test('migrate-new writes an init migration and the lock file', async () => {
-  const { code, output } = run('migrate-new.ts', 'orders', 'init')
-  assert.equal(code, 0, output)
-  const dirs = await migrationDirs('orders')
-  assert.equal(dirs.length, 1)
-  assert.match(dirs[0]!, /^\d{14}_init$/)
-  const sql = await migrationSql('orders', dirs[0]!)
-  assert.match(sql, /CREATE TYPE "OrderStatus" AS ENUM/)
-  assert.match(sql, /CREATE TABLE "orders"/) // unqualified: the schema comes from search_path
-  assert.match(sql, /"number" BIGSERIAL NOT NULL/)
-  assert.doesNotMatch(sql, /CREATE SCHEMA|"public"\./)
-  const lock = await readFile(join(root, 'prisma/orders/migrations/migration_lock.toml'), 'utf8')
-  assert.match(lock, /provider = "postgresql"/)
-})
+  const { code, output } = run('migrate-new.ts', 'orders', 'init');
+  assert.equal(code, 0, output);
+  const dirs = await migrationDirs('orders');
+  assert.equal(dirs.length, 1);
+  assert.match(dirs[0]!, /^\d{14}_init$/);
+  const sql = await migrationSql('orders', dirs[0]!);
+  assert.match(sql, /CREATE TYPE "OrderStatus" AS ENUM/);
+  assert.match(sql, /CREATE TABLE "orders"/); // unqualified: the schema comes from search_path
+  assert.match(sql, /"number" BIGSERIAL NOT NULL/);
+  assert.doesNotMatch(sql, /CREATE SCHEMA|"public"\./);
+  const lock = await readFile(join(root, 'prisma/orders/migrations/migration_lock.toml'), 'utf8');
+  assert.match(lock, /provider = "postgresql"/);
+});
 
 test('the init migration applies to a fresh PGlite, inside the service schema', async () => {
-  await applyToPglite(pg, 'orders', applied)
+  await applyToPglite(pg, 'orders', applied);
   const { rows } = await pg.query<{ table_name: string }>(
     `SELECT table_name FROM information_schema.tables WHERE table_schema = 'orders' ORDER BY 1`,
-  )
-  assert.deepEqual(rows.map((r) => r.table_name), ['order_items', 'orders'])
-})
+  );
+  assert.deepEqual(
+    rows.map((r) => r.table_name),
+    ['order_items', 'orders'],
+  );
+});
 
 test('a second migrate-new finds no changes and writes nothing', async () => {
-  const { code, output } = run('migrate-new.ts', 'orders', 'again')
-  assert.equal(code, 0, output)
-  assert.match(output, /no changes/)
-  assert.equal((await migrationDirs('orders')).length, 1)
-  assert.equal(run('check.ts').code, 0)
-})
+  const { code, output } = run('migrate-new.ts', 'orders', 'again');
+  assert.equal(code, 0, output);
+  assert.match(output, /no changes/);
+  assert.equal((await migrationDirs('orders')).length, 1);
+  assert.equal(run('check.ts').code, 0);
+});
 
 test('a new field is drift until migrate-new captures it as an ALTER', async () => {
-  const schemaPath = join(root, 'prisma/orders/schema.prisma')
-  const schema = await readFile(schemaPath, 'utf8')
-  await writeFile(schemaPath, schema.replace('  metadata   Json', '  note       String?\n  metadata   Json'))
+  const schemaPath = join(root, 'prisma/orders/schema.prisma');
+  const schema = await readFile(schemaPath, 'utf8');
+  await writeFile(schemaPath, schema.replace('  metadata   Json', '  note       String?\n  metadata   Json'));
 
-  const check = run('check.ts', 'orders')
-  assert.equal(check.code, 1, check.output)
-  assert.match(check.stderr, /orders: .*drift/)
-  assert.match(check.stderr, /ALTER TABLE "orders" ADD COLUMN\s+"note" TEXT/)
+  const check = run('check.ts', 'orders');
+  assert.equal(check.code, 1, check.output);
+  assert.match(check.stderr, /orders: .*drift/);
+  assert.match(check.stderr, /ALTER TABLE "orders" ADD COLUMN\s+"note" TEXT/);
 
-  const created = run('migrate-new.ts', 'orders', 'Add order note')
-  assert.equal(created.code, 0, created.output)
-  const dirs = await migrationDirs('orders')
-  assert.equal(dirs.length, 2)
-  assert.match(dirs[1]!, /^\d{14}_add_order_note$/)
-  assert.ok(dirs[1]! > dirs[0]!, 'the new migration sorts after the old one')
-  assert.match(await migrationSql('orders', dirs[1]!), /ALTER TABLE "orders" ADD COLUMN\s+"note" TEXT/)
+  const created = run('migrate-new.ts', 'orders', 'Add order note');
+  assert.equal(created.code, 0, created.output);
+  const dirs = await migrationDirs('orders');
+  assert.equal(dirs.length, 2);
+  assert.match(dirs[1]!, /^\d{14}_add_order_note$/);
+  assert.ok(dirs[1]! > dirs[0]!, 'the new migration sorts after the old one');
+  assert.match(await migrationSql('orders', dirs[1]!), /ALTER TABLE "orders" ADD COLUMN\s+"note" TEXT/);
 
-  const recheck = run('check.ts')
-  assert.equal(recheck.code, 0, recheck.output)
-  assert.match(recheck.stdout, /✓ orders: schema\.prisma matches its 2 migrations/)
-  await applyToPglite(pg, 'orders', applied)
-})
+  const recheck = run('check.ts');
+  assert.equal(recheck.code, 0, recheck.output);
+  assert.match(recheck.stdout, /✓ orders: schema\.prisma matches its 2 migrations/);
+  await applyToPglite(pg, 'orders', applied);
+});
 
 test('hand-written SQL outside Prisma’s model is not drift; unmodelled parts are', async () => {
-  const migrationDir = join(root, 'prisma/catalog/migrations/20240101000000_init')
-  await mkdir(migrationDir, { recursive: true })
-  await writeFile(join(root, 'prisma/catalog/schema.prisma'), CATALOG_SCHEMA)
-  await writeFile(join(migrationDir, 'migration.sql'), CATALOG_MIGRATION)
-  await writeFile(join(root, 'prisma/catalog/migrations/migration_lock.toml'), 'provider = "postgresql"\n')
-  const ok = run('check.ts', 'catalog')
-  assert.equal(ok.code, 0, ok.output)
+  const migrationDir = join(root, 'prisma/catalog/migrations/20240101000000_init');
+  await mkdir(migrationDir, { recursive: true });
+  await writeFile(join(root, 'prisma/catalog/schema.prisma'), CATALOG_SCHEMA);
+  await writeFile(join(migrationDir, 'migration.sql'), CATALOG_MIGRATION);
+  await writeFile(join(root, 'prisma/catalog/migrations/migration_lock.toml'), 'provider = "postgresql"\n');
+  const ok = run('check.ts', 'catalog');
+  assert.equal(ok.code, 0, ok.output);
 
   // The same migration against a schema that leaves out the trigram index: Prisma sees an
   // index it does not know and wants to drop it.
   await writeFile(
     join(root, 'prisma/catalog/schema.prisma'),
     CATALOG_SCHEMA.replace(/\n {2}@@index\(\[name.*\n/, '\n'),
-  )
-  const drift = run('check.ts', 'catalog')
-  assert.equal(drift.code, 1, drift.output)
-  assert.match(drift.stderr, /DROP INDEX "products_name_trgm_idx"/)
-  await writeFile(join(root, 'prisma/catalog/schema.prisma'), CATALOG_SCHEMA)
+  );
+  const drift = run('check.ts', 'catalog');
+  assert.equal(drift.code, 1, drift.output);
+  assert.match(drift.stderr, /DROP INDEX "products_name_trgm_idx"/);
+  await writeFile(join(root, 'prisma/catalog/schema.prisma'), CATALOG_SCHEMA);
 
-  await applyToPglite(pg, 'catalog', applied)
-  await pg.exec(`SET search_path TO catalog; INSERT INTO products (id, name, price_cents) VALUES (gen_random_uuid(), 'Red kettle', 2500)`)
-  const { rows } = await pg.query(`SELECT count(*)::int AS n FROM catalog.product_audit`)
-  assert.deepEqual(rows, [{ n: 1 }])
-})
+  await applyToPglite(pg, 'catalog', applied);
+  await pg.exec(
+    `SET search_path TO catalog; INSERT INTO products (id, name, price_cents) VALUES (gen_random_uuid(), 'Red kettle', 2500)`,
+  );
+  const { rows } = await pg.query(`SELECT count(*)::int AS n FROM catalog.product_audit`);
+  assert.deepEqual(rows, [{ n: 1 }]);
+});
 
 test('generate.sh generates every client quietly', () => {
-  const { code, output } = run('generate.sh')
-  assert.equal(code, 0, output)
-  assert.equal(output, '')
-  assert.ok(existsSync(join(root, 'generated/orders/client.ts')))
-  assert.ok(existsSync(join(root, 'generated/catalog/client.ts')))
-})
+  const { code, output } = run('generate.sh');
+  assert.equal(code, 0, output);
+  assert.equal(output, '');
+  assert.ok(existsSync(join(root, 'generated/orders/client.ts')));
+  assert.ok(existsSync(join(root, 'generated/catalog/client.ts')));
+});
 
 test('the migrations apply to a real PostgreSQL', async (t) => {
   const psql = (args: string[], env: Record<string, string> = {}) =>
     spawnSync('psql', [databaseUrl, '-X', '-q', '-v', 'ON_ERROR_STOP=1', ...args], {
       encoding: 'utf8',
       env: { ...process.env, ...env },
-    })
-  const probe = psql(['-c', 'SELECT 1'])
+    });
+  const probe = psql(['-c', 'SELECT 1']);
   if (probe.error || probe.status !== 0) {
-    t.skip(`no PostgreSQL at ${databaseUrl}: ${(probe.error?.message ?? probe.stderr).trim()}`)
-    return
+    t.skip(`no PostgreSQL at ${databaseUrl}: ${(probe.error?.message ?? probe.stderr).trim()}`);
+    return;
   }
-  const prefix = `prisma_selftest_${process.pid}`
+  const prefix = `prisma_selftest_${process.pid}`;
   try {
     for (const service of ['orders', 'catalog']) {
-      const schema = `${prefix}_${service}`
-      const create = psql(['-c', `CREATE SCHEMA "${schema}"`])
-      assert.equal(create.status, 0, create.stderr)
+      const schema = `${prefix}_${service}`;
+      const create = psql(['-c', `CREATE SCHEMA "${schema}"`]);
+      assert.equal(create.status, 0, create.stderr);
       for (const dir of await migrationDirs(service)) {
-        const file = join(root, 'prisma', service, 'migrations', dir, 'migration.sql')
+        const file = join(root, 'prisma', service, 'migrations', dir, 'migration.sql');
         // PGOPTIONS sets search_path for the session, like `?schema=` in the services' URL.
-        const apply = psql(['--single-transaction', '-f', file], { PGOPTIONS: `-c search_path=${schema}` })
-        assert.equal(apply.status, 0, `${service}/${dir}: ${apply.stderr}`)
+        const apply = psql(['--single-transaction', '-f', file], { PGOPTIONS: `-c search_path=${schema}` });
+        assert.equal(apply.status, 0, `${service}/${dir}: ${apply.stderr}`);
       }
     }
-    const tables = psql(['-At', '-c', `SELECT table_schema || '.' || table_name FROM information_schema.tables WHERE table_schema LIKE '${prefix}%' ORDER BY 1`])
+    const tables = psql([
+      '-At',
+      '-c',
+      `SELECT table_schema || '.' || table_name FROM information_schema.tables WHERE table_schema LIKE '${prefix}%' ORDER BY 1`,
+    ]);
     assert.deepEqual(tables.stdout.trim().split('\n'), [
       `${prefix}_catalog.cheap_products`,
       `${prefix}_catalog.product_audit`,
       `${prefix}_catalog.products`,
       `${prefix}_orders.order_items`,
       `${prefix}_orders.orders`,
-    ])
+    ]);
   } finally {
-    psql(['-c', `DROP SCHEMA IF EXISTS "${prefix}_orders" CASCADE; DROP SCHEMA IF EXISTS "${prefix}_catalog" CASCADE`])
+    psql(['-c', `DROP SCHEMA IF EXISTS "${prefix}_orders" CASCADE; DROP SCHEMA IF EXISTS "${prefix}_catalog" CASCADE`]);
   }
-})
+});

@@ -28,7 +28,9 @@ try {
     options: { base: { type: 'string' }, root: { type: 'string' }, 'skip-codegen': { type: 'boolean' } },
   }));
 } catch (error) {
-  process.stderr.write(`${(error as Error).message}\nusage: schema:check [--base <git ref>] [--root <dir>] [--skip-codegen]\n`);
+  process.stderr.write(
+    `${(error as Error).message}\nusage: schema:check [--base <git ref>] [--root <dir>] [--skip-codegen]\n`,
+  );
   process.exit(2);
 }
 

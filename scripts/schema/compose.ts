@@ -26,7 +26,9 @@ const report = composeSupergraph(root, parseSupergraphConfig(root));
 for (const hint of report.hints) process.stdout.write(`${formatProblem(hint, 'hint')}\n`);
 if (!report.supergraphSdl) {
   for (const error of report.errors) process.stderr.write(`${formatProblem(error, 'error')}\n`);
-  process.stderr.write(`\nThe supergraph does not compose (${report.errors.length} error${report.errors.length === 1 ? '' : 's'}); nothing written.\n`);
+  process.stderr.write(
+    `\nThe supergraph does not compose (${report.errors.length} error${report.errors.length === 1 ? '' : 's'}); nothing written.\n`,
+  );
   process.exit(values['keep-going'] ? 0 : 1);
 }
 for (const artifact of composeArtifacts(report.supergraphSdl)) {
@@ -45,4 +47,6 @@ for (const artifact of composeArtifacts(report.supergraphSdl)) {
   writeFileSync(path, artifact.content);
   process.stdout.write(`wrote ${artifact.path}\n`);
 }
-process.stdout.write(`Composed ${report.subgraphs.map((s) => s.name).join(', ')}. Run \`npm run codegen\` if client operations or the API schema changed.\n`);
+process.stdout.write(
+  `Composed ${report.subgraphs.map((s) => s.name).join(', ')}. Run \`npm run codegen\` if client operations or the API schema changed.\n`,
+);

@@ -78,19 +78,19 @@ export const plugin = (_schema, documents, config) => {
   }
 
   if (config.output === 'ids') {
-    const lines = entries
-      .sort((a, b) => a.name.localeCompare(b.name))
-      .map(({ name, hash }) => `  ${name}: '${hash}',`);
+    const lines = entries.sort((a, b) => a.name.localeCompare(b.name)).map(({ name, hash }) => `  ${name}: '${hash}',`);
     return [
       '',
-      '/** sha256 of each operation\'s text in trusted-documents.json: send it as the persisted document id. */',
+      "/** sha256 of each operation's text in trusted-documents.json: send it as the persisted document id. */",
       'export const documentIds = {',
       ...lines,
       '} as const;',
       '',
     ].join('\n');
   }
-  const manifest = Object.fromEntries(entries.sort((a, b) => a.hash.localeCompare(b.hash)).map((e) => [e.hash, e.text]));
+  const manifest = Object.fromEntries(
+    entries.sort((a, b) => a.hash.localeCompare(b.hash)).map((e) => [e.hash, e.text]),
+  );
   return `${JSON.stringify(manifest, null, 2)}\n`;
 };
 

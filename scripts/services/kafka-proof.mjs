@@ -84,7 +84,11 @@ function checkOrder(label, received, fromSeq, perKey) {
     const expected = Array.from({ length: perKey }, (_, i) => fromSeq + i);
     if (seqs.join(',') !== expected.join(',')) bad.push(`${key}: [${seqs.join(',')}]`);
   }
-  return check(`${label}: per-key order preserved for ${KEYS.length} keys`, bad.length === 0, bad.slice(0, 3).join('; '));
+  return check(
+    `${label}: per-key order preserved for ${KEYS.length} keys`,
+    bad.length === 0,
+    bad.slice(0, 3).join('; '),
+  );
 }
 
 const admin = kafka.admin();
@@ -94,7 +98,11 @@ try {
   console.log(`kafkajs ${kafkajsVersion} -> ${brokers.join(',')} topic ${TOPIC}`);
   await admin.connect();
   const cluster = await admin.describeCluster();
-  check('admin connect + describeCluster', cluster.brokers.length === 1, `controller ${cluster.controller}, ${cluster.brokers.length} broker(s)`);
+  check(
+    'admin connect + describeCluster',
+    cluster.brokers.length === 1,
+    `controller ${cluster.controller}, ${cluster.brokers.length} broker(s)`,
+  );
 
   // ---- 1. topic with 3 partitions --------------------------------------------------------
   const created = await admin.createTopics({
@@ -103,7 +111,11 @@ try {
   });
   const meta = await admin.fetchTopicMetadata({ topics: [TOPIC] });
   const partitions = meta.topics[0].partitions.map((p) => p.partitionId).sort();
-  check('createTopics with 3 partitions', created === true && partitions.join() === '0,1,2', `partitions ${partitions}`);
+  check(
+    'createTopics with 3 partitions',
+    created === true && partitions.join() === '0,1,2',
+    `partitions ${partitions}`,
+  );
 
   // ---- 2. idempotent keyed producer ------------------------------------------------------
   const producer = kafka.producer({
@@ -117,7 +129,11 @@ try {
   const phase1Total = KEYS.length * PHASE1_PER_KEY;
   const high1 = await admin.fetchTopicOffsets(TOPIC);
   const sum1 = high1.reduce((s, p) => s + Number(p.high), 0);
-  check('idempotent producer: keyed messages written', sum1 === phase1Total, `${sum1}/${phase1Total} messages, high watermarks ${high1.map((p) => `p${p.partition}=${p.high}`).join(' ')}`);
+  check(
+    'idempotent producer: keyed messages written',
+    sum1 === phase1Total,
+    `${sum1}/${phase1Total} messages, high watermarks ${high1.map((p) => `p${p.partition}=${p.high}`).join(' ')}`,
+  );
 
   // ---- 3. group consumer from beginning, manual commit -----------------------------------
   const G1 = `proof-g1-${run}`;
@@ -141,15 +157,28 @@ try {
   });
   await waitFor(`${phase1Total} messages in group ${G1}`, () => received1.length >= phase1Total);
   await sleep(1000); // anything extra (duplicates) would arrive now
-  check('consumer group from beginning: all messages, no duplicates', received1.length === phase1Total, `${received1.length}/${phase1Total}`);
+  check(
+    'consumer group from beginning: all messages, no duplicates',
+    received1.length === phase1Total,
+    `${received1.length}/${phase1Total}`,
+  );
   checkOrder('phase 1', received1, 0, PHASE1_PER_KEY);
   const usedPartitions = new Set(keyPartition.values());
-  check('a key always lands in one partition; keys cover all 3 partitions', partitionMismatch === 0 && usedPartitions.size === 3,
-    `${KEYS.map((k) => `${k}->p${keyPartition.get(k)}`).join(' ')}`);
+  check(
+    'a key always lands in one partition; keys cover all 3 partitions',
+    partitionMismatch === 0 && usedPartitions.size === 3,
+    `${KEYS.map((k) => `${k}->p${keyPartition.get(k)}`).join(' ')}`,
+  );
 
   const committed = await admin.fetchOffsets({ groupId: G1, topics: [TOPIC] });
-  const committedStr = committed[0].partitions.map((p) => `p${p.partition}=${p.offset}`).sort().join(' ');
-  const highStr = high1.map((p) => `p${p.partition}=${p.high}`).sort().join(' ');
+  const committedStr = committed[0].partitions
+    .map((p) => `p${p.partition}=${p.offset}`)
+    .sort()
+    .join(' ');
+  const highStr = high1
+    .map((p) => `p${p.partition}=${p.high}`)
+    .sort()
+    .join(' ');
   check('committed offsets == high watermarks', committedStr === highStr, `committed ${committedStr}`);
   await c1.disconnect();
   clients.splice(clients.indexOf(c1), 1);
@@ -163,12 +192,19 @@ try {
   await c1b.connect();
   // fromBeginning only applies without committed offsets; the group has them.
   await c1b.subscribe({ topic: TOPIC, fromBeginning: true });
-  await c1b.run({ eachMessage: async ({ message }) => { received2.push(decode(message)); } });
+  await c1b.run({
+    eachMessage: async ({ message }) => {
+      received2.push(decode(message));
+    },
+  });
   await waitFor(`${phase2Total} new messages after restart`, () => received2.length >= phase2Total);
   await sleep(2000);
   const reRead = received2.filter((r) => r.phase !== 2).length;
-  check('restarted consumer resumes from committed offsets (no re-read)', reRead === 0 && received2.length === phase2Total,
-    `${received2.length} received, ${reRead} already committed`);
+  check(
+    'restarted consumer resumes from committed offsets (no re-read)',
+    reRead === 0 && received2.length === phase2Total,
+    `${received2.length} received, ${reRead} already committed`,
+  );
   checkOrder('phase 2', received2, PHASE1_PER_KEY, PHASE2_PER_KEY);
   await c1b.disconnect();
   clients.splice(clients.indexOf(c1b), 1);
@@ -197,18 +233,33 @@ try {
     return a.length > 0 && b.length > 0 && union.join() === '0,1,2';
   };
   await waitFor('both members of the group to hold disjoint assignments', split, 45_000);
-  check('two consumers in one group: partitions split', split(), members.map((m) => `${m.name}=[${m.assignment}]`).join(' '));
+  check(
+    'two consumers in one group: partitions split',
+    split(),
+    members.map((m) => `${m.name}=[${m.assignment}]`).join(' '),
+  );
   // Let the group settle (no more rebalances) before producing.
   await sleep(1500);
   await produce(producer, 3, PHASE1_PER_KEY + PHASE2_PER_KEY, PHASE3_PER_KEY);
   const phase3Total = KEYS.length * PHASE3_PER_KEY;
-  await waitFor(`${phase3Total} messages across the two members`, () => members.reduce((s, m) => s + m.received.length, 0) >= phase3Total);
+  await waitFor(
+    `${phase3Total} messages across the two members`,
+    () => members.reduce((s, m) => s + m.received.length, 0) >= phase3Total,
+  );
   await sleep(1500);
   const total3 = members.reduce((s, m) => s + m.received.length, 0);
   const foreign = members.reduce((s, m) => s + m.received.filter((r) => !m.assignment.includes(r.partition)).length, 0);
-  check('each member receives only its partitions, together all, each some', total3 === phase3Total && foreign === 0 && members.every((m) => m.received.length > 0),
-    members.map((m) => `${m.name} got ${m.received.length}`).join(', ') + `, total ${total3}/${phase3Total}`);
-  checkOrder('phase 3 (split group)', members.flatMap((m) => m.received), PHASE1_PER_KEY + PHASE2_PER_KEY, PHASE3_PER_KEY);
+  check(
+    'each member receives only its partitions, together all, each some',
+    total3 === phase3Total && foreign === 0 && members.every((m) => m.received.length > 0),
+    members.map((m) => `${m.name} got ${m.received.length}`).join(', ') + `, total ${total3}/${phase3Total}`,
+  );
+  checkOrder(
+    'phase 3 (split group)',
+    members.flatMap((m) => m.received),
+    PHASE1_PER_KEY + PHASE2_PER_KEY,
+    PHASE3_PER_KEY,
+  );
   for (const m of members) await m.consumer.disconnect();
   await producer.disconnect();
 
@@ -225,7 +276,9 @@ try {
 
 clearTimeout(overall);
 const failed = results.filter((r) => !r.ok);
-console.log(failed.length === 0
-  ? `PASS: kafkajs ${kafkajsVersion}: ${results.length} checks passed in ${elapsed()}`
-  : `FAIL: ${failed.length} of ${results.length} checks failed`);
+console.log(
+  failed.length === 0
+    ? `PASS: kafkajs ${kafkajsVersion}: ${results.length} checks passed in ${elapsed()}`
+    : `FAIL: ${failed.length} of ${results.length} checks failed`,
+);
 process.exit(failed.length === 0 ? 0 : 1);

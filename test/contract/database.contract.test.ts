@@ -64,7 +64,10 @@ for (const [name, location] of adapters) {
     it('runs the generated Prisma client: create, unique violation, read back', async () => {
       const { db } = await open();
       const user = await db.user.create({ data: { email: 'a@example.com', name: 'A', passwordHash: 'x' } });
-      await assert.rejects(db.user.create({ data: { email: 'a@example.com', name: 'B', passwordHash: 'x' } }), (e: { code?: string }) => e.code === 'P2002');
+      await assert.rejects(
+        db.user.create({ data: { email: 'a@example.com', name: 'B', passwordHash: 'x' } }),
+        (e: { code?: string }) => e.code === 'P2002',
+      );
       const found = await db.user.findUnique({ where: { id: user.id } });
       assert.equal(found?.name, 'A');
       assert.equal(found?.role, 'CUSTOMER');
@@ -92,7 +95,10 @@ for (const [name, location] of adapters) {
       const relay = new OutboxRelay(db, bus, logger);
       assert.equal(await relay.flush(), 5);
       assert.equal(await relay.flush(), 0, 'nothing is published twice');
-      assert.deepEqual(bus.read('user-events').map((e) => e.id), events.map((e) => e.id));
+      assert.deepEqual(
+        bus.read('user-events').map((e) => e.id),
+        events.map((e) => e.id),
+      );
       assert.equal(await db.outboxEvent.count({ where: { publishedAt: null } }), 0);
     });
 
@@ -114,7 +120,10 @@ for (const [name, location] of adapters) {
         'running shoes',
         ['Running shoes for running', 'A shoe', 'Trail running shoe', 'Socks'],
       );
-      assert.deepEqual(rows.map((r) => r.doc), ['Running shoes for running', 'Trail running shoe']);
+      assert.deepEqual(
+        rows.map((r) => r.doc),
+        ['Running shoes for running', 'Trail running shoe'],
+      );
     });
   });
 }

@@ -30,11 +30,20 @@ describe('batched loading', { timeout: 300_000 }, () => {
     const place = (i: number) =>
       stack.query(
         `mutation($input: PlaceOrderInput!, $key: String!) { placeOrder(input: $input, idempotencyKey: $key) { id } }`,
-        { input: { items: [{ productId: products[i % 5], quantity: 1 }, { productId: products[(i + 1) % 5], quantity: 1 }] }, key: randomUUID() },
+        {
+          input: {
+            items: [
+              { productId: products[i % 5], quantity: 1 },
+              { productId: products[(i + 1) % 5], quantity: 1 },
+            ],
+          },
+          key: randomUUID(),
+        },
         customers[i % 5]!.token,
       );
     // Each product reaches orders' catalogue over the bus on its own time: wait for all five.
-    for (let i = 0; i < 5; i++) await eventually(async () => (await place(i)).data?.placeOrder, 30_000, 'catalogue known to orders');
+    for (let i = 0; i < 5; i++)
+      await eventually(async () => (await place(i)).data?.placeOrder, 30_000, 'catalogue known to orders');
     for (let start = 5; start < 200; start += 20) {
       const batch = await Promise.all(Array.from({ length: Math.min(20, 200 - start) }, (_, k) => place(start + k)));
       for (const res of batch) assert.ok(res.data?.placeOrder, JSON.stringify(res.errors));
@@ -56,7 +65,9 @@ describe('batched loading', { timeout: 300_000 }, () => {
     const fetchesAfter = stack.gateway.subgraphFetches();
     return {
       statements: Object.fromEntries(services.map((s, i) => [s.name, s.statementCount() - statementsBefore[i]!])),
-      fetches: Object.fromEntries(Object.keys(fetchesAfter).map((k) => [k, fetchesAfter[k]! - (fetchesBefore[k] ?? 0)])),
+      fetches: Object.fromEntries(
+        Object.keys(fetchesAfter).map((k) => [k, fetchesAfter[k]! - (fetchesBefore[k] ?? 0)]),
+      ),
     };
   };
 
@@ -67,6 +78,7 @@ describe('batched loading', { timeout: 300_000 }, () => {
     assert.deepEqual(twoHundred.statements, ten.statements);
     assert.deepEqual(twoHundred.fetches, ten.fetches);
     // And it is small: one or two statements per service involved.
-    for (const [service, count] of Object.entries(ten.statements)) assert.ok(count <= 4, `${service}: ${count} statements`);
+    for (const [service, count] of Object.entries(ten.statements))
+      assert.ok(count <= 4, `${service}: ${count} statements`);
   });
 });

@@ -43,7 +43,11 @@ class NodeProcess {
 }
 
 const post = async (url: string, query: string, variables: Record<string, unknown> = {}) => {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
   return (await res.json()) as { data?: any; errors?: { message: string; extensions?: { code?: string } }[] };
 };
 
@@ -56,7 +60,8 @@ describe('compiled production start (npm run build, node dist/…)', { timeout: 
   const baseEnv = () => {
     const env = { ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'development' } as Record<string, string>;
     // Embedded mode: nothing but Node.
-    for (const name of ['DATABASE_URL', 'KAFKA_BROKERS', 'REDIS_URL', 'TEST_DATABASE_URL', 'NODE_OPTIONS']) delete env[name];
+    for (const name of ['DATABASE_URL', 'KAFKA_BROKERS', 'REDIS_URL', 'TEST_DATABASE_URL', 'NODE_OPTIONS'])
+      delete env[name];
     return env;
   };
 
@@ -73,7 +78,9 @@ describe('compiled production start (npm run build, node dist/…)', { timeout: 
       NOTIFICATIONS_PORT: String(ports.notifications),
     });
     launcherUrl = await eventually(
-      () => /ready at (http:\/\/\S+)/.exec(launcher.output)?.[1] ?? (launcher.child.exitCode !== null ? 'exited' : undefined),
+      () =>
+        /ready at (http:\/\/\S+)/.exec(launcher.output)?.[1] ??
+        (launcher.child.exitCode !== null ? 'exited' : undefined),
       150_000,
       'the compiled launcher to print its URL',
     );
@@ -90,7 +97,11 @@ describe('compiled production start (npm run build, node dist/…)', { timeout: 
       const specifiers = [...code.matchAll(/^import\s[^'"]*?['"]([^'"]+)['"]/gm)].map((m) => m[1]!);
       assert.ok(specifiers.length > 0, `${entry.output} imports nothing`);
       for (const specifier of specifiers) {
-        assert.doesNotMatch(specifier, /^\.|\.ts$|^@storefront\//, `${entry.output} imports ${specifier}: our code must be bundled`);
+        assert.doesNotMatch(
+          specifier,
+          /^\.|\.ts$|^@storefront\//,
+          `${entry.output} imports ${specifier}: our code must be bundled`,
+        );
       }
     }
   });
@@ -99,7 +110,10 @@ describe('compiled production start (npm run build, node dist/…)', { timeout: 
     const catalog = await post(launcherUrl, `{ products(first: 2) { edges { node { id name price { amount } } } } }`);
     assert.equal(catalog.errors, undefined, JSON.stringify(catalog.errors));
     assert.equal(catalog.data.products.edges.length, 2);
-    const login = await post(launcherUrl, `mutation { logIn(email: "customer@storefront.local", password: "customer-password-1") { accessToken } }`);
+    const login = await post(
+      launcherUrl,
+      `mutation { logIn(email: "customer@storefront.local", password: "customer-password-1") { accessToken } }`,
+    );
     assert.ok(login.data?.logIn.accessToken, JSON.stringify(login.errors));
   });
 
@@ -117,12 +131,16 @@ describe('compiled production start (npm run build, node dist/…)', { timeout: 
     const url = `http://127.0.0.1:${gatewayPort}/graphql`;
     // Stops waiting as soon as the process exits (a missing file at start, say), to show its output.
     await eventually(
-      async () => gateway!.child.exitCode !== null || (await fetch(new URL('/healthz', url)).catch(() => undefined))?.ok,
+      async () =>
+        gateway!.child.exitCode !== null || (await fetch(new URL('/healthz', url)).catch(() => undefined))?.ok,
       60_000,
       'the compiled gateway to listen',
     );
     assert.equal(gateway.child.exitCode, null, gateway.output);
-    const login = await post(url, `mutation { logIn(email: "customer@storefront.local", password: "customer-password-1") { accessToken user { name } } }`);
+    const login = await post(
+      url,
+      `mutation { logIn(email: "customer@storefront.local", password: "customer-password-1") { accessToken user { name } } }`,
+    );
     assert.equal(login.data?.logIn.user.name, 'Demo Customer', JSON.stringify(login.errors));
     const catalog = await post(url, `{ products(first: 1) { edges { node { name } } } }`);
     assert.equal(catalog.errors, undefined, JSON.stringify(catalog.errors));

@@ -42,9 +42,17 @@ async function relay(target: string): Promise<Relay> {
         received[/\bmutation\b/.test(query) ? 'mutation' : 'query']++;
       }
       await new Promise((resolve) => setTimeout(resolve, HOLD_MS));
-      const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => !['host', 'content-length', 'connection'].includes(name))) as Record<string, string>;
-      const upstream = await fetch(new URL(req.url ?? '/', target), { method: req.method, headers, body: req.method === 'POST' ? body : undefined });
-      const forwarded: Record<string, string> = { 'content-type': upstream.headers.get('content-type') ?? 'application/json' };
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).filter(([name]) => !['host', 'content-length', 'connection'].includes(name)),
+      ) as Record<string, string>;
+      const upstream = await fetch(new URL(req.url ?? '/', target), {
+        method: req.method,
+        headers,
+        body: req.method === 'POST' ? body : undefined,
+      });
+      const forwarded: Record<string, string> = {
+        'content-type': upstream.headers.get('content-type') ?? 'application/json',
+      };
       const cacheControl = upstream.headers.get('cache-control');
       if (cacheControl) forwarded['cache-control'] = cacheControl;
       res.writeHead(upstream.status, forwarded).end(await upstream.text());
@@ -108,7 +116,11 @@ describe('single-flight of identical subgraph fetches', { timeout: 240_000 }, ()
     for (const answer of answers) assert.deepEqual(answer, expected);
     const received = products.received.query - receivedBefore;
     assert.ok(received >= 1 && received < N, `${received} requests reached products for ${N} identical queries`);
-    assert.equal((gateway.subgraphFetches().products ?? 0) - fetchesBefore, received, 'subgraphFetches() counts what was sent');
+    assert.equal(
+      (gateway.subgraphFetches().products ?? 0) - fetchesBefore,
+      received,
+      'subgraphFetches() counts what was sent',
+    );
   });
 
   it('with SUBGRAPH_DEDUP=false every query is its own request', async () => {
@@ -123,7 +135,12 @@ describe('single-flight of identical subgraph fetches', { timeout: 240_000 }, ()
     const { ask } = await gatewayWith();
     const [ann, bob] = await Promise.all([stack.signUp('Ann'), stack.signUp('Bob')]);
     const receivedBefore = users.received.query;
-    const answers = await Promise.all(Array.from({ length: 2 * N }, (_, i) => (i % 2 ? bob : ann)).map(async (user) => ({ user, answer: await ask(ME, {}, user.token) })));
+    const answers = await Promise.all(
+      Array.from({ length: 2 * N }, (_, i) => (i % 2 ? bob : ann)).map(async (user) => ({
+        user,
+        answer: await ask(ME, {}, user.token),
+      })),
+    );
     for (const { user, answer } of answers) {
       assert.equal(answer.errors, undefined, JSON.stringify(answer.errors));
       assert.equal(answer.data!.me.id, user.userId);
@@ -137,7 +154,8 @@ describe('single-flight of identical subgraph fetches', { timeout: 240_000 }, ()
   it('mutations are never merged: N concurrent identical stock adjustments add N', async () => {
     const { ask } = await gatewayWith();
     const admin = await stack.logInAdmin();
-    const product = (await ask(`{ products(first: 1) { edges { node { id } } } }`)).data!.products.edges[0].node.id as string;
+    const product = (await ask(`{ products(first: 1) { edges { node { id } } } }`)).data!.products.edges[0].node
+      .id as string;
     const stockBefore = (await ask(STOCK, { id: product }, admin)).data!.product.stockLevel as number;
     const mutationsBefore = products.received.mutation;
 

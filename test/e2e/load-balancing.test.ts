@@ -51,20 +51,36 @@ describe('load balancing over subgraph instances', { timeout: 300_000 }, () => {
     );
     cleanups.push(() => gateway.stop());
     const ask = async () => {
-      const res = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: CATALOG }) });
+      const res = await fetch(gateway.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: CATALOG }),
+      });
       const text = await res.text();
-      return { text, body: JSON.parse(text) as { data?: { products?: { edges: unknown[] } } | null; errors?: { message: string; extensions?: Record<string, unknown> }[] } };
+      return {
+        text,
+        body: JSON.parse(text) as {
+          data?: { products?: { edges: unknown[] } } | null;
+          errors?: { message: string; extensions?: Record<string, unknown> }[];
+        },
+      };
     };
     /** Products requests per instance since `from` (an index into the events). */
     const perInstance = (from = 0) => {
       const counts: Record<string, number> = {};
-      for (const event of events.slice(from)) if (event.subgraph === 'products') counts[event.instance] = (counts[event.instance] ?? 0) + 1;
+      for (const event of events.slice(from))
+        if (event.subgraph === 'products') counts[event.instance] = (counts[event.instance] ?? 0) + 1;
       return counts;
     };
     return { gateway, events, ask, perInstance };
   };
 
-  const askOk = async (ask: () => Promise<{ text: string; body: { data?: { products?: { edges: unknown[] } } | null; errors?: unknown[] } }>) => {
+  const askOk = async (
+    ask: () => Promise<{
+      text: string;
+      body: { data?: { products?: { edges: unknown[] } } | null; errors?: unknown[] };
+    }>,
+  ) => {
     const res = await ask();
     assert.equal(res.body.errors, undefined, res.text);
     assert.equal(res.body.data?.products?.edges.length, 3, res.text);
@@ -113,7 +129,10 @@ describe('load balancing over subgraph instances', { timeout: 300_000 }, () => {
     it('a fetch that hits the slow instance costs about the timeout and fails cleanly; a refused one is retried; both are then skipped', async () => {
       // No health check during this test: what is seen here is passive ejection. The timeout leaves the
       // healthy instance room on a loaded machine; the slow one must cost about that much, not more.
-      const { ask, events, perInstance } = await gatewayWith(`${slowUrl}, ${deadUrl}, ${a}`, { SUBGRAPH_TIMEOUT_MS: '1000', SUBGRAPH_HEALTH_INTERVAL_MS: '600000' });
+      const { ask, events, perInstance } = await gatewayWith(`${slowUrl}, ${deadUrl}, ${a}`, {
+        SUBGRAPH_TIMEOUT_MS: '1000',
+        SUBGRAPH_HEALTH_INTERVAL_MS: '600000',
+      });
 
       // First in turn: the slow instance.
       const started = Date.now();
@@ -131,7 +150,11 @@ describe('load balancing over subgraph instances', { timeout: 300_000 }, () => {
       await askOk(ask);
       assert.deepEqual(
         events.filter((e) => e.subgraph === 'products').map((e) => [e.instance, e.outcome]),
-        [[slowUrl, 'timeout'], [deadUrl, 'unreachable'], [a, 'ok']],
+        [
+          [slowUrl, 'timeout'],
+          [deadUrl, 'unreachable'],
+          [a, 'ok'],
+        ],
       );
 
       // Both are out of the rotation now.
@@ -144,7 +167,10 @@ describe('load balancing over subgraph instances', { timeout: 300_000 }, () => {
     it('health checks keep failing instances out before any query hits them, and let a recovered one back', async () => {
       const readyzBefore = slowSeen.readyz;
       const postsBefore = slowSeen.post;
-      const { ask, events, perInstance } = await gatewayWith(`${slowUrl}, ${deadUrl}, ${a}`, { SUBGRAPH_TIMEOUT_MS: '2000', SUBGRAPH_HEALTH_INTERVAL_MS: '500' });
+      const { ask, events, perInstance } = await gatewayWith(`${slowUrl}, ${deadUrl}, ${a}`, {
+        SUBGRAPH_TIMEOUT_MS: '2000',
+        SUBGRAPH_HEALTH_INTERVAL_MS: '500',
+      });
       // A second check of the slow instance starts only after the first gave up on it; the dead
       // instance's check (refused at once) has long ended by then.
       await eventually(() => slowSeen.readyz >= readyzBefore + 2, 10_000, 'two health checks of the slow instance');
@@ -154,12 +180,18 @@ describe('load balancing over subgraph instances', { timeout: 300_000 }, () => {
       assert.equal(slowSeen.post, postsBefore, 'no query reached the slow instance');
 
       // The dead instance comes back: a products instance starts on its port.
-      const revived = await startProducts(loadProductsConfig({ ...stack.env, PRODUCTS_PORT: String(deadPort) }), { logger: silent });
+      const revived = await startProducts(loadProductsConfig({ ...stack.env, PRODUCTS_PORT: String(deadPort) }), {
+        logger: silent,
+      });
       cleanups.push(() => revived.stop());
-      await eventually(async () => {
-        await askOk(ask);
-        return events.some((e) => e.instance === deadUrl && e.outcome === 'ok');
-      }, 20_000, 'a query served by the revived instance');
+      await eventually(
+        async () => {
+          await askOk(ask);
+          return events.some((e) => e.instance === deadUrl && e.outcome === 'ok');
+        },
+        20_000,
+        'a query served by the revived instance',
+      );
       assert.equal(slowSeen.post, postsBefore, 'still no query reached the slow instance');
     });
   });
@@ -168,7 +200,8 @@ describe('load balancing over subgraph instances', { timeout: 300_000 }, () => {
     const refused = (value: string, problem: RegExp) =>
       assert.throws(
         () => loadGatewayConfig({ ...stack.env, SUBGRAPH_URL_PRODUCTS: value }),
-        (error: Error) => error instanceof ConfigError && /SUBGRAPH_URL_PRODUCTS: /.test(error.message) && problem.test(error.message),
+        (error: Error) =>
+          error instanceof ConfigError && /SUBGRAPH_URL_PRODUCTS: /.test(error.message) && problem.test(error.message),
         value,
       );
     refused('products:4002', /not a URL|http/);
@@ -179,14 +212,24 @@ describe('load balancing over subgraph instances', { timeout: 300_000 }, () => {
     refused('http://a:4002,, http://b:4002', /empty entry/);
     refused('http://a:4002, http://a:4002', /twice/);
     refused('ftp://a:4002', /http/);
-    assert.throws(() => loadGatewayConfig({ ...stack.env, SUBGRAPH_HEALTH_INTERVAL_MS: '5' }), /SUBGRAPH_HEALTH_INTERVAL_MS/);
+    assert.throws(
+      () => loadGatewayConfig({ ...stack.env, SUBGRAPH_HEALTH_INTERVAL_MS: '5' }),
+      /SUBGRAPH_HEALTH_INTERVAL_MS/,
+    );
     assert.throws(() => loadGatewayConfig({ ...stack.env, SUBGRAPH_MAX_CONNECTIONS: '0' }), /SUBGRAPH_MAX_CONNECTIONS/);
     // URLs handed to startGateway directly (as the test stack and `npm start` do) are checked as well.
     await assert.rejects(
-      startGateway({ ...loadGatewayConfig({ ...stack.env, GATEWAY_PORT: '0' }), subgraphUrls: { ...urlsOf(stack), products: `${a} weight=x` } }, { logger: silent }),
+      startGateway(
+        {
+          ...loadGatewayConfig({ ...stack.env, GATEWAY_PORT: '0' }),
+          subgraphUrls: { ...urlsOf(stack), products: `${a} weight=x` },
+        },
+        { logger: silent },
+      ),
       /SUBGRAPH_URL_PRODUCTS: weight/,
     );
   });
 });
 
-const urlsOf = (stack: Stack): Record<string, string> => Object.fromEntries(Object.values(stack.services).map((s) => [s.name, s.url]));
+const urlsOf = (stack: Stack): Record<string, string> =>
+  Object.fromEntries(Object.values(stack.services).map((s) => [s.name, s.url]));

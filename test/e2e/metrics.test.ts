@@ -16,7 +16,10 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
     const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!match || match[1] !== name) continue;
     const found = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    if (Object.entries(labels).every(([key, value]) => found[key] === value) && Object.keys(found).length === Object.keys(labels).length) {
+    if (
+      Object.entries(labels).every(([key, value]) => found[key] === value) &&
+      Object.keys(found).length === Object.keys(labels).length
+    ) {
       return Number(match[3]);
     }
   }
@@ -55,11 +58,16 @@ describe('gateway metrics', { timeout: 300_000 }, () => {
     // Three catalog pages (distinct, so nothing is shared or cached between them), one log-in,
     // one invalid query and one request with a bad token.
     for (const first of [1, 2, 3]) {
-      const res = await stack.query(`query($first: Int!) { products(first: $first) { edges { node { id name } } } }`, { first });
+      const res = await stack.query(`query($first: Int!) { products(first: $first) { edges { node { id name } } } }`, {
+        first,
+      });
       assert.equal(res.errors, undefined, JSON.stringify(res.errors));
     }
     const { email } = await stack.signUp('Metrics Customer');
-    const login = await stack.query(`mutation($e: String!) { logIn(email: $e, password: "a-good-password-1") { accessToken } }`, { e: email });
+    const login = await stack.query(
+      `mutation($e: String!) { logIn(email: $e, password: "a-good-password-1") { accessToken } }`,
+      { e: email },
+    );
     assert.ok(login.data?.logIn.accessToken, JSON.stringify(login.errors));
     const invalid = await stack.query(`{ products(first: 1) { edges { node { noSuchField } } } }`);
     assert.equal(invalid.errors?.[0]?.extensions?.code, 'GRAPHQL_VALIDATION_FAILED');
@@ -67,11 +75,15 @@ describe('gateway metrics', { timeout: 300_000 }, () => {
     assert.equal(refused.status, 401);
 
     const after = (await scrape()).text;
-    const delta = (name: string, labels: Record<string, string> = {}) => sample(after, name, labels) - sample(before, name, labels);
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      sample(after, name, labels) - sample(before, name, labels);
     assert.equal(delta('gateway_graphql_requests_total', { operation_type: 'query', outcome: 'ok' }), 3);
     // signUp and logIn
     assert.equal(delta('gateway_graphql_requests_total', { operation_type: 'mutation', outcome: 'ok' }), 2);
-    assert.equal(delta('gateway_graphql_requests_total', { operation_type: 'none', outcome: 'GRAPHQL_VALIDATION_FAILED' }), 1);
+    assert.equal(
+      delta('gateway_graphql_requests_total', { operation_type: 'none', outcome: 'GRAPHQL_VALIDATION_FAILED' }),
+      1,
+    );
     assert.equal(delta('gateway_graphql_requests_total', { operation_type: 'none', outcome: 'UNAUTHENTICATED' }), 1);
     assert.equal(delta('gateway_graphql_request_duration_seconds_count', { operation_type: 'query' }), 3);
     assert.ok(delta('gateway_graphql_request_duration_seconds_sum', { operation_type: 'query' }) > 0);
@@ -82,7 +94,11 @@ describe('gateway metrics', { timeout: 300_000 }, () => {
     assert.equal(delta('gateway_subgraph_fetches_total', { subgraph: 'users' }), 2);
     assert.equal(delta('gateway_subgraph_fetches_total', { subgraph: 'orders' }), 0);
     for (const name of ['users', 'products']) {
-      assert.equal(sample(after, 'gateway_subgraph_fetches_total', { subgraph: name }), fetchesAfter[name], `${name}: metrics and subgraphFetches() disagree`);
+      assert.equal(
+        sample(after, 'gateway_subgraph_fetches_total', { subgraph: name }),
+        fetchesAfter[name],
+        `${name}: metrics and subgraphFetches() disagree`,
+      );
       assert.ok(fetchesAfter[name]! > (fetchesBefore[name] ?? 0));
     }
   });
@@ -90,7 +106,12 @@ describe('gateway metrics', { timeout: 300_000 }, () => {
   it('lets other parts register figures read when scraped', async () => {
     let hits = 41;
     stack.gateway.metrics.counter('gateway_test_cache_hits_total', 'Hits of a cache under test.', () => hits);
-    stack.gateway.metrics.gauge('gateway_test_cache_entries', 'Entries by tier.', () => ({ memory: 5, redis: 7 }), 'tier');
+    stack.gateway.metrics.gauge(
+      'gateway_test_cache_entries',
+      'Entries by tier.',
+      () => ({ memory: 5, redis: 7 }),
+      'tier',
+    );
     hits += 1;
     const { text } = await scrape();
     assert.equal(sample(text, 'gateway_test_cache_hits_total'), 42);
@@ -104,7 +125,10 @@ describe('gateway metrics', { timeout: 300_000 }, () => {
       assert.equal(gateway.metricsUrl, undefined);
       const res = await fetch(new URL('/metrics', gateway.url));
       assert.equal(res.status, 404);
-      assert.equal(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code, 'NOT_FOUND');
+      assert.equal(
+        ((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code,
+        'NOT_FOUND',
+      );
       // The gateway itself still answers.
       const ok = await fetch(gateway.url, {
         method: 'POST',
@@ -126,7 +150,11 @@ describe('gateway metrics', { timeout: 300_000 }, () => {
       assert.equal(metricsUrl.pathname, '/internal/metrics');
       const { text } = await scrape(metricsUrl.toString());
       assert.match(text, /gateway_graphql_requests_total/);
-      assert.equal((await fetch(new URL('/internal/metrics', gateway.url))).status, 404, 'the public port must not serve the metrics');
+      assert.equal(
+        (await fetch(new URL('/internal/metrics', gateway.url))).status,
+        404,
+        'the public port must not serve the metrics',
+      );
     } finally {
       await gateway?.stop();
     }

@@ -16,7 +16,11 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 
 type Reply = { status: number; data?: any; errors?: { message: string; extensions?: { code?: string } }[] };
 const post = async (url: string, body: unknown): Promise<Reply> => {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, ...((await res.json()) as object) };
 };
 const persisted = (hash: unknown) => ({ extensions: { persistedQuery: { version: 1, sha256Hash: hash } } });
@@ -53,31 +57,47 @@ describe('automatic persisted queries', { timeout: 180_000 }, () => {
   });
 
   // Without REDIS_URL each instance has a store of its own (the embedded default): nothing to share.
-  it('serves a hash registered through one instance from another instance sharing the store', { skip: !process.env.REDIS_URL && 'needs REDIS_URL' }, async () => {
-    const second = await anotherGateway();
-    const query = uniqueQuery();
-    const hash = sha256(query);
-    assert.equal((await post(second.url, persisted(hash))).errors?.[0]?.extensions?.code, 'PERSISTED_QUERY_NOT_FOUND');
+  it(
+    'serves a hash registered through one instance from another instance sharing the store',
+    { skip: !process.env.REDIS_URL && 'needs REDIS_URL' },
+    async () => {
+      const second = await anotherGateway();
+      const query = uniqueQuery();
+      const hash = sha256(query);
+      assert.equal(
+        (await post(second.url, persisted(hash))).errors?.[0]?.extensions?.code,
+        'PERSISTED_QUERY_NOT_FOUND',
+      );
 
-    assert.ok((await post(stack.gateway.url, { query, ...persisted(hash) })).data?.categories);
-    const there = await post(second.url, persisted(hash));
-    assert.equal(there.errors, undefined, JSON.stringify(there.errors));
-    assert.ok(there.data.categories.length > 0);
-  });
+      assert.ok((await post(stack.gateway.url, { query, ...persisted(hash) })).data?.categories);
+      const there = await post(second.url, persisted(hash));
+      assert.equal(there.errors, undefined, JSON.stringify(there.errors));
+      assert.ok(there.data.categories.length > 0);
+    },
+  );
 
   it('a persisted-only instance on the same store runs no registered hash and registers none', async () => {
     const locked = await anotherGateway({ TRUSTED_DOCUMENTS: MANIFEST, PERSISTED_ONLY: 'true' });
     const query = uniqueQuery();
     const hash = sha256(query);
-    assert.ok((await post(stack.gateway.url, { query, ...persisted(hash) })).data?.categories, 'registered through the open instance');
+    assert.ok(
+      (await post(stack.gateway.url, { query, ...persisted(hash) })).data?.categories,
+      'registered through the open instance',
+    );
 
     const replay = await post(locked.url, persisted(hash));
     assert.equal(replay.errors?.[0]?.extensions?.code, 'PERSISTED_QUERY_NOT_FOUND');
     const register = await post(locked.url, { query: uniqueQuery(), ...persisted(sha256('x')) });
     assert.equal(register.status, 400);
     const own = uniqueQuery();
-    assert.equal((await post(locked.url, { query: own, ...persisted(sha256(own)) })).errors?.[0]?.extensions?.code, 'PERSISTED_QUERY_REQUIRED');
-    assert.equal((await post(locked.url, persisted(sha256(own)))).errors?.[0]?.extensions?.code, 'PERSISTED_QUERY_NOT_FOUND');
+    assert.equal(
+      (await post(locked.url, { query: own, ...persisted(sha256(own)) })).errors?.[0]?.extensions?.code,
+      'PERSISTED_QUERY_REQUIRED',
+    );
+    assert.equal(
+      (await post(locked.url, persisted(sha256(own)))).errors?.[0]?.extensions?.code,
+      'PERSISTED_QUERY_NOT_FOUND',
+    );
   });
 
   it('answers a malformed persisted-query extension with a GraphQL error and a code, never a server error', async () => {
@@ -85,9 +105,21 @@ describe('automatic persisted queries', { timeout: 180_000 }, () => {
     const cases: [string, unknown, string][] = [
       ['hash that is not hex', persisted('not-a-hash'), 'PERSISTED_QUERY_NOT_FOUND'],
       ['hash that is not a string', persisted({ $ne: null }), 'PERSISTED_QUERY_NOT_FOUND'],
-      ['hash that is not the text’s', { query, ...persisted(sha256('something else')) }, 'PERSISTED_QUERY_HASH_MISMATCH'],
-      ['unsupported version', { extensions: { persistedQuery: { version: 2, sha256Hash: sha256(query) } } }, 'PERSISTED_QUERY_NOT_SUPPORTED'],
-      ['extension that is not an object', { extensions: { persistedQuery: 'garbage' } }, 'PERSISTED_QUERY_NOT_SUPPORTED'],
+      [
+        'hash that is not the text’s',
+        { query, ...persisted(sha256('something else')) },
+        'PERSISTED_QUERY_HASH_MISMATCH',
+      ],
+      [
+        'unsupported version',
+        { extensions: { persistedQuery: { version: 2, sha256Hash: sha256(query) } } },
+        'PERSISTED_QUERY_NOT_SUPPORTED',
+      ],
+      [
+        'extension that is not an object',
+        { extensions: { persistedQuery: 'garbage' } },
+        'PERSISTED_QUERY_NOT_SUPPORTED',
+      ],
       ['extensions that are not an object', { query, extensions: 'garbage' }, 'BAD_REQUEST'],
     ];
     for (const [what, body, code] of cases) {
@@ -96,6 +128,9 @@ describe('automatic persisted queries', { timeout: 180_000 }, () => {
       assert.ok(res.status < 500, `${what}: HTTP ${res.status}`);
     }
     // And none of them registered anything.
-    assert.equal((await post(stack.gateway.url, persisted(sha256(query)))).errors?.[0]?.extensions?.code, 'PERSISTED_QUERY_NOT_FOUND');
+    assert.equal(
+      (await post(stack.gateway.url, persisted(sha256(query)))).errors?.[0]?.extensions?.code,
+      'PERSISTED_QUERY_NOT_FOUND',
+    );
   });
 });

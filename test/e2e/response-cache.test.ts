@@ -29,7 +29,15 @@ describe('response cache', { timeout: 300_000 }, () => {
   const createProduct = async (name: string, amount: number, stockLevel: number) => {
     const res = await stack.query(
       `mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }`,
-      { input: { sku: `SKU-${randomUUID().slice(0, 8)}`, name, price: { amount, currency: 'USD' }, categoryId, stockLevel } },
+      {
+        input: {
+          sku: `SKU-${randomUUID().slice(0, 8)}`,
+          name,
+          price: { amount, currency: 'USD' },
+          categoryId,
+          stockLevel,
+        },
+      },
       admin,
     );
     assert.equal(res.errors, undefined, JSON.stringify(res.errors));
@@ -40,8 +48,12 @@ describe('response cache', { timeout: 300_000 }, () => {
     assert.equal(res.errors, undefined, JSON.stringify(res.errors));
   };
   const setPrice = (id: string, amount: number) =>
-    staff(`mutation($id: ID!, $amount: Int!) { updateProduct(id: $id, input: { price: { amount: $amount, currency: "USD" } }) { id } }`, { id, amount });
-  const adjustStock = (id: string, delta: number) => staff(`mutation($id: ID!, $delta: Int!) { adjustStock(productId: $id, delta: $delta) { id } }`, { id, delta });
+    staff(
+      `mutation($id: ID!, $amount: Int!) { updateProduct(id: $id, input: { price: { amount: $amount, currency: "USD" } }) { id } }`,
+      { id, amount },
+    );
+  const adjustStock = (id: string, delta: number) =>
+    staff(`mutation($id: ID!, $delta: Int!) { adjustStock(productId: $id, delta: $delta) { id } }`, { id, delta });
 
   /** POSTs to any gateway (the stack's `query` only knows the first). */
   const ask = async (gateway: RunningGateway, query: string, variables: Record<string, unknown>, token?: string) => {
@@ -54,7 +66,12 @@ describe('response cache', { timeout: 300_000 }, () => {
   };
 
   /** Asks until `check` holds; fails when it has not within the deadline, counted from the change. */
-  const visibleWithinDeadline = async (what: string, since: number, query: () => Promise<GraphQLResult<Record<string, any>>>, check: (data: Record<string, any>) => boolean) => {
+  const visibleWithinDeadline = async (
+    what: string,
+    since: number,
+    query: () => Promise<GraphQLResult<Record<string, any>>>,
+    check: (data: Record<string, any>) => boolean,
+  ) => {
     for (;;) {
       const res = await query();
       assert.equal(res.errors, undefined, JSON.stringify(res.errors));
@@ -82,7 +99,10 @@ describe('response cache', { timeout: 300_000 }, () => {
         assert.deepEqual(next.data, previous.data);
         return next.data!;
       }
-      assert.ok(Date.now() < deadline, 'a repeated catalog query kept reaching the products subgraph: never answered from the cache');
+      assert.ok(
+        Date.now() < deadline,
+        'a repeated catalog query kept reaching the products subgraph: never answered from the cache',
+      );
       previous = next;
     }
   };
@@ -90,7 +110,9 @@ describe('response cache', { timeout: 300_000 }, () => {
   before(async () => {
     stack = await startStack({ gatewayEnv: { RESPONSE_CACHE: 'true' } });
     admin = await stack.logInAdmin();
-    categoryId = (await stack.query(`mutation { createCategory(name: "Cache ${randomUUID().slice(0, 6)}") { id } }`, {}, admin)).data!.createCategory.id;
+    categoryId = (
+      await stack.query(`mutation { createCategory(name: "Cache ${randomUUID().slice(0, 6)}") { id } }`, {}, admin)
+    ).data!.createCategory.id;
   });
   after(() => stack?.stop());
 
@@ -125,10 +147,20 @@ describe('response cache', { timeout: 300_000 }, () => {
       const asStaff = await stack.query(STOCK, { id }, admin);
       assert.equal(asStaff.errors, undefined, JSON.stringify(asStaff.errors));
       assert.equal(asStaff.data!.product.stockLevel, 7);
-      for (const [token, code] of [[undefined, 'UNAUTHENTICATED'], [ann.token, 'FORBIDDEN']] as const) {
+      for (const [token, code] of [
+        [undefined, 'UNAUTHENTICATED'],
+        [ann.token, 'FORBIDDEN'],
+      ] as const) {
         const res = await stack.query(STOCK, { id }, token);
-        assert.deepEqual(res.data!.product, { name: 'Private Lamp', stockLevel: null }, `round ${round}: ${token ? 'a customer' : 'anonymous'} saw staff data`);
-        assert.deepEqual(res.errors?.map((e) => e.extensions?.code), [code]);
+        assert.deepEqual(
+          res.data!.product,
+          { name: 'Private Lamp', stockLevel: null },
+          `round ${round}: ${token ? 'a customer' : 'anonymous'} saw staff data`,
+        );
+        assert.deepEqual(
+          res.errors?.map((e) => e.extensions?.code),
+          [code],
+        );
       }
     }
     // Staff-only stock levels are never cached: staff see a change at once.
@@ -143,19 +175,34 @@ describe('response cache', { timeout: 300_000 }, () => {
 
     const priceChanged = Date.now();
     await setPrice(id, 1250);
-    const priceMs = await visibleWithinDeadline('new price', priceChanged, () => stack.query(CATALOG, { id }), (data) =>
-      data.product.price.amount === 1250 && data.products.edges.some((e: any) => e.node.id === id && e.node.price.amount === 1250),
+    const priceMs = await visibleWithinDeadline(
+      'new price',
+      priceChanged,
+      () => stack.query(CATALOG, { id }),
+      (data) =>
+        data.product.price.amount === 1250 &&
+        data.products.edges.some((e: any) => e.node.id === id && e.node.price.amount === 1250),
     );
 
     await warm(stack.gateway, { id });
     const soldOut = Date.now();
     await adjustStock(id, -2);
-    const stockMs = await visibleWithinDeadline('sold out', soldOut, () => stack.query(CATALOG, { id }), (data) => data.product.inStock === false);
+    const stockMs = await visibleWithinDeadline(
+      'sold out',
+      soldOut,
+      () => stack.query(CATALOG, { id }),
+      (data) => data.product.inStock === false,
+    );
 
     await warm(stack.gateway, { id });
     const restocked = Date.now();
     await adjustStock(id, 3);
-    await visibleWithinDeadline('back in stock', restocked, () => stack.query(CATALOG, { id }), (data) => data.product.inStock === true);
+    await visibleWithinDeadline(
+      'back in stock',
+      restocked,
+      () => stack.query(CATALOG, { id }),
+      (data) => data.product.inStock === true,
+    );
     // Cached again after the change.
     await warm(stack.gateway, { id });
     process.stdout.write(`# price visible after ${priceMs} ms, stock after ${stockMs} ms\n`);
@@ -170,16 +217,31 @@ describe('response cache', { timeout: 300_000 }, () => {
     const placeOrder = async (quantity: number) =>
       (
         await eventually(
-          async () => (await stack.query(PLACE, { input: { items: [{ productId: id, quantity }] }, key: randomUUID() }, customer.token)).data?.placeOrder,
+          async () =>
+            (
+              await stack.query(
+                PLACE,
+                { input: { items: [{ productId: id, quantity }] }, key: randomUUID() },
+                customer.token,
+              )
+            ).data?.placeOrder,
           30_000,
           'placeOrder to accept the new product',
         )
       ).id as string;
     const confirmed = (orderId: string) =>
-      eventually(async () => (await stack.query(ORDER, { id: orderId }, customer.token)).data?.order?.status === 'CONFIRMED', 30_000, 'the order to be confirmed');
+      eventually(
+        async () => (await stack.query(ORDER, { id: orderId }, customer.token)).data?.order?.status === 'CONFIRMED',
+        30_000,
+        'the order to be confirmed',
+      );
     /** Staff read the live stock level (never cached); resolves at the moment it reaches `level`. */
     const stockReaches = (level: number) =>
-      eventually(async () => (await stack.query(STOCK_LEVEL, { id }, admin)).data?.product?.stockLevel === level, 30_000, `stock level ${level}`);
+      eventually(
+        async () => (await stack.query(STOCK_LEVEL, { id }, admin)).data?.product?.stockLevel === level,
+        30_000,
+        `stock level ${level}`,
+      );
 
     await warm(stack.gateway, { id });
     await confirmed(await placeOrder(1)); // 3 → 2: still in stock
@@ -193,7 +255,12 @@ describe('response cache', { timeout: 300_000 }, () => {
     await placeOrder(2); // 2 → 0: sold out
     await stockReaches(0);
     const soldOut = Date.now();
-    const ms = await visibleWithinDeadline('sold out by an order', soldOut, () => stack.query(CATALOG, { id }), (data) => data.product.inStock === false);
+    const ms = await visibleWithinDeadline(
+      'sold out by an order',
+      soldOut,
+      () => stack.query(CATALOG, { id }),
+      (data) => data.product.inStock === false,
+    );
     process.stdout.write(`# sell-out by an order visible after ${ms} ms\n`);
   });
 
@@ -203,41 +270,58 @@ describe('response cache', { timeout: 300_000 }, () => {
     const name = `Fresh ${randomUUID().slice(0, 6)}`;
     const created = Date.now();
     await staff(`mutation($name: String!) { createCategory(name: $name) { id } }`, { name });
-    await visibleWithinDeadline('new category', created, () => stack.query(CATEGORIES, {}), (data) => data.categories.some((c: { name: string }) => c.name === name));
+    await visibleWithinDeadline(
+      'new category',
+      created,
+      () => stack.query(CATEGORIES, {}),
+      (data) => data.categories.some((c: { name: string }) => c.name === name),
+    );
   });
 
-  it('shares entries between two gateway instances over Redis, and both see an update within 1 s', { skip: sharedStoreAndBus ? false : 'needs REDIS_URL and KAFKA_BROKERS' }, async () => {
-    const id = await createProduct('Shared Lamp', 3000, 5);
-    const second = await stack.startGateway({ RESPONSE_CACHE: 'true' }, { logger: createLogger({ name: 'test', level: 'warn' }) });
-    const redis = new RedisStore({ url: process.env.REDIS_URL! });
-    try {
-      const entries = async () => (await redis.client.keys(`${stack.env.REDIS_KEY_PREFIX}response:*`)).length;
-      const gateways = [stack.gateway, second];
-      for (const gateway of gateways) await warm(gateway, { id });
+  it(
+    'shares entries between two gateway instances over Redis, and both see an update within 1 s',
+    { skip: sharedStoreAndBus ? false : 'needs REDIS_URL and KAFKA_BROKERS' },
+    async () => {
+      const id = await createProduct('Shared Lamp', 3000, 5);
+      const second = await stack.startGateway(
+        { RESPONSE_CACHE: 'true' },
+        { logger: createLogger({ name: 'test', level: 'warn' }) },
+      );
+      const redis = new RedisStore({ url: process.env.REDIS_URL! });
+      try {
+        const entries = async () => (await redis.client.keys(`${stack.env.REDIS_KEY_PREFIX}response:*`)).length;
+        const gateways = [stack.gateway, second];
+        for (const gateway of gateways) await warm(gateway, { id });
 
-      // A change reaches both instances, each through its own consumer.
-      const changed = Date.now();
-      await setPrice(id, 3333);
-      for (const gateway of gateways) {
-        await visibleWithinDeadline(`new price on ${gateway.url}`, changed, () => ask(gateway, CATALOG, { id }), (data) => data.product.price.amount === 3333);
+        // A change reaches both instances, each through its own consumer.
+        const changed = Date.now();
+        await setPrice(id, 3333);
+        for (const gateway of gateways) {
+          await visibleWithinDeadline(
+            `new price on ${gateway.url}`,
+            changed,
+            () => ask(gateway, CATALOG, { id }),
+            (data) => data.product.price.amount === 3333,
+          );
+        }
+
+        // An answer the first instance caches serves the second: the same generation, the same Redis entry.
+        const entriesBefore = await entries();
+        // Another operation (its own entry), asked of the first instance only.
+        const CATALOG_AGAIN = CATALOG.replace('query Catalog(', 'query CatalogAgain(');
+        const first = await ask(stack.gateway, CATALOG_AGAIN, { id });
+        assert.equal(first.data!.product.price.amount, 3333);
+        await eventually(async () => (await entries()) > entriesBefore, 5_000, 'the entry to reach Redis');
+        const fetchesBefore = productFetches(second);
+        const fromSecond = await ask(second, CATALOG_AGAIN, { id });
+        assert.deepEqual(fromSecond.data, first.data);
+        assert.equal(productFetches(second), fetchesBefore, 'the second instance did not use the first one’s entry');
+      } finally {
+        await redis.close();
+        await second.stop();
       }
-
-      // An answer the first instance caches serves the second: the same generation, the same Redis entry.
-      const entriesBefore = await entries();
-      // Another operation (its own entry), asked of the first instance only.
-      const CATALOG_AGAIN = CATALOG.replace('query Catalog(', 'query CatalogAgain(');
-      const first = await ask(stack.gateway, CATALOG_AGAIN, { id });
-      assert.equal(first.data!.product.price.amount, 3333);
-      await eventually(async () => (await entries()) > entriesBefore, 5_000, 'the entry to reach Redis');
-      const fetchesBefore = productFetches(second);
-      const fromSecond = await ask(second, CATALOG_AGAIN, { id });
-      assert.deepEqual(fromSecond.data, first.data);
-      assert.equal(productFetches(second), fetchesBefore, 'the second instance did not use the first one’s entry');
-    } finally {
-      await redis.close();
-      await second.stop();
-    }
-  });
+    },
+  );
 
   it('refuses bad settings with a message naming the key, and stays off without an event bus', async () => {
     for (const [key, value] of [
@@ -245,7 +329,11 @@ describe('response cache', { timeout: 300_000 }, () => {
       ['RESPONSE_CACHE_MAX_AGE_SECONDS', '0'],
       ['RESPONSE_CACHE', 'sometimes'],
     ] as const) {
-      assert.throws(() => loadGatewayConfig({ [key]: value }), (error: Error) => error.message.includes(key), `${key}=${value}`);
+      assert.throws(
+        () => loadGatewayConfig({ [key]: value }),
+        (error: Error) => error.message.includes(key),
+        `${key}=${value}`,
+      );
     }
 
     const logs = captureLogs('warn');

@@ -42,11 +42,16 @@ async function holdingProxy(target: string): Promise<HoldingProxy> {
     }
     if (held?.fail) return void res.writeHead(503, { 'content-type': 'text/plain' }).end('unavailable');
     const headers = Object.fromEntries(
-      Object.entries(req.headers).filter(([name]) => !['host', 'connection', 'content-length', 'transfer-encoding'].includes(name)),
+      Object.entries(req.headers).filter(
+        ([name]) => !['host', 'connection', 'content-length', 'transfer-encoding'].includes(name),
+      ),
     ) as Record<string, string>;
     const upstream = await fetch(target, { method: req.method, headers, body: Buffer.concat(chunks) });
     const body = Buffer.from(await upstream.arrayBuffer());
-    res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json', 'cache-control': upstream.headers.get('cache-control') ?? 'no-store' });
+    res.writeHead(upstream.status, {
+      'content-type': upstream.headers.get('content-type') ?? 'application/json',
+      'cache-control': upstream.headers.get('cache-control') ?? 'no-store',
+    });
     res.end(body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -85,7 +90,12 @@ describe('operation single-flight', { timeout: 240_000 }, () => {
       },
       { subgraphUrls: { products: products.url, users: users.url } },
     );
-  const send = async (target: RunningGateway, query: string, variables: Record<string, unknown> = {}, token?: string) => {
+  const send = async (
+    target: RunningGateway,
+    query: string,
+    variables: Record<string, unknown> = {},
+    token?: string,
+  ) => {
     // A hang would fail here, not at the suite's timeout.
     const res = await fetch(target.url, {
       method: 'POST',
@@ -93,13 +103,20 @@ describe('operation single-flight', { timeout: 240_000 }, () => {
       body: JSON.stringify({ query, variables }),
       signal: AbortSignal.timeout(30_000),
     });
-    return { status: res.status, ...((await res.json()) as { data?: any; errors?: { message: string; extensions?: { code?: string } }[] }) };
+    return {
+      status: res.status,
+      ...((await res.json()) as { data?: any; errors?: { message: string; extensions?: { code?: string } }[] }),
+    };
   };
   const fetchesDuring = async <T>(target: RunningGateway, work: () => Promise<T>) => {
     const before = target.subgraphFetches();
     const result = await work();
     const after = target.subgraphFetches();
-    const delta = Object.fromEntries(Object.keys(after).map((k) => [k, after[k]! - (before[k] ?? 0)]).filter(([, n]) => n !== 0));
+    const delta = Object.fromEntries(
+      Object.keys(after)
+        .map((k) => [k, after[k]! - (before[k] ?? 0)])
+        .filter(([, n]) => n !== 0),
+    );
     return { result, fetches: delta };
   };
 
@@ -126,7 +143,9 @@ describe('operation single-flight', { timeout: 240_000 }, () => {
     const proxied = products.requests();
     const shared = gateway.operationDedup.shared();
     products.hold(() => gateway.operationDedup.waiting() >= N - 1);
-    const burst = await fetchesDuring(gateway, () => Promise.all(Array.from({ length: N }, () => send(gateway, PRODUCT, { id: productIds[1] }))));
+    const burst = await fetchesDuring(gateway, () =>
+      Promise.all(Array.from({ length: N }, () => send(gateway, PRODUCT, { id: productIds[1] }))),
+    );
 
     assert.deepEqual(burst.fetches, alone.fetches, 'one execution’s worth of subgraph fetches');
     assert.equal(products.requests() - proxied, 1);
@@ -169,7 +188,12 @@ describe('operation single-flight', { timeout: 240_000 }, () => {
     const shared = gateway.operationDedup.shared();
     users.hold(() => gateway.operationDedup.waiting() >= 2 * (N / 2 - 1));
     const burst = await fetchesDuring(gateway, () =>
-      Promise.all(Array.from({ length: N }, (_, i) => (i % 2 === 0 ? alice : bob)).map(async (who) => ({ who, res: await send(gateway, ME, {}, who.token) }))),
+      Promise.all(
+        Array.from({ length: N }, (_, i) => (i % 2 === 0 ? alice : bob)).map(async (who) => ({
+          who,
+          res: await send(gateway, ME, {}, who.token),
+        })),
+      ),
     );
     for (const { who, res } of burst.result) {
       assert.equal(res.errors, undefined, JSON.stringify(res.errors));

@@ -29,15 +29,24 @@ const STATUS = `subscription($id: ID!, $after: Int) {
 const MY_ORDERS = `subscription { myOrderUpdates { id status } }`;
 const PLACE = `mutation($input: PlaceOrderInput!, $key: String!) { placeOrder(input: $input, idempotencyKey: $key) { id } }`;
 
-type StatusEvent = { orderStatusChanged: { id: string; status: string; version: number; user: { name: string }; items: { quantity: number; product: { name: string } }[] } };
+type StatusEvent = {
+  orderStatusChanged: {
+    id: string;
+    status: string;
+    version: number;
+    user: { name: string };
+    items: { quantity: number; product: { name: string } }[];
+  };
+};
 
 const statuses = (feed: TestSubscription<StatusEvent>) => feed.results.map((r) => r.data?.orderStatusChanged.status);
 const versions = (feed: TestSubscription<StatusEvent>) => feed.results.map((r) => r.data?.orderStatusChanged.version);
 /** Error codes of an operation, whether pushed as a result or sent as an `error` message. */
-const codes = (feed: TestSubscription) => [
-  ...feed.results.flatMap((r: SubscriptionResult) => r.errors ?? []),
-  ...(Array.isArray(feed.error) ? (feed.error as { extensions?: { code?: string } }[]) : []),
-].map((e) => e.extensions?.code);
+const codes = (feed: TestSubscription) =>
+  [
+    ...feed.results.flatMap((r: SubscriptionResult) => r.errors ?? []),
+    ...(Array.isArray(feed.error) ? (feed.error as { extensions?: { code?: string } }[]) : []),
+  ].map((e) => e.extensions?.code);
 
 describe('federated subscriptions through the gateway', { timeout: 300_000 }, () => {
   let stack: Stack;
@@ -55,7 +64,9 @@ describe('federated subscriptions through the gateway', { timeout: 300_000 }, ()
   const placeOrder = async (token: string) =>
     (
       await eventually(
-        async () => (await stack.query(PLACE, { input: { items: [{ productId, quantity: 1 }] }, key: randomUUID() }, token)).data?.placeOrder,
+        async () =>
+          (await stack.query(PLACE, { input: { items: [{ productId, quantity: 1 }] }, key: randomUUID() }, token)).data
+            ?.placeOrder,
         30_000,
         'placeOrder to accept the product',
       )
@@ -74,7 +85,11 @@ describe('federated subscriptions through the gateway', { timeout: 300_000 }, ()
       () =>
         stack.services.orders.activeSubscriptions() === 0 &&
         stack.services.notifications.activeSubscriptions() === 0 &&
-        gateways.every((g) => g.subscriptions.clientSubscriptions() === 0 && Object.keys(g.subscriptions.upstreamSubscriptions()).length === 0),
+        gateways.every(
+          (g) =>
+            g.subscriptions.clientSubscriptions() === 0 &&
+            Object.keys(g.subscriptions.upstreamSubscriptions()).length === 0,
+        ),
       15_000,
       'every subscription to be released',
     );
@@ -117,11 +132,18 @@ describe('federated subscriptions through the gateway', { timeout: 300_000 }, ()
     const refused = open(stack.gateway, { token: stranger.token }).subscribe<StatusEvent>(STATUS, { id: orderId });
     await refused.ended;
     assert.deepEqual(codes(refused), ['FORBIDDEN']);
-    assert.equal(refused.results.some((r) => r.data?.orderStatusChanged), false, 'no event for the stranger');
+    assert.equal(
+      refused.results.some((r) => r.data?.orderStatusChanged),
+      false,
+      'no event for the stranger',
+    );
 
     await feed.waitFor(1);
     // A mutation over the same socket, through the same pipeline as HTTP.
-    const paid = await socket.execute<{ payOrder: { status: string } }>(`mutation($id: ID!) { payOrder(id: $id) { status } }`, { id: orderId });
+    const paid = await socket.execute<{ payOrder: { status: string } }>(
+      `mutation($id: ID!) { payOrder(id: $id) { status } }`,
+      { id: orderId },
+    );
     assert.equal(paid.data?.payOrder.status, 'PAID', JSON.stringify(paid.errors));
     await feed.waitFor(2);
     await staff('shipOrder', orderId);
@@ -172,7 +194,10 @@ describe('federated subscriptions through the gateway', { timeout: 300_000 }, ()
     const second = await startExtraGateway(stack);
     extraGateways.push(second);
     const orderId = await placeOrder(owner.token);
-    const viaFirst = open(stack.gateway, { token: owner.token }).subscribe<StatusEvent>(STATUS, { id: orderId, after: 1 });
+    const viaFirst = open(stack.gateway, { token: owner.token }).subscribe<StatusEvent>(STATUS, {
+      id: orderId,
+      after: 1,
+    });
     const viaSecond = open(second, { token: admin }).subscribe<StatusEvent>(STATUS, { id: orderId, after: 1 });
     await Promise.all([viaFirst.waitFor(1), viaSecond.waitFor(1)]);
     // Each instance holds its own upstream subscription for its own subscriber.
@@ -204,22 +229,35 @@ describe('federated subscriptions through the gateway', { timeout: 300_000 }, ()
     try {
       // Listed first, so the balancer's first pick: the subscription never reaches it and goes on to a live instance.
       const dead = `http://127.0.0.1:${await closedPort()}/graphql`;
-      const gateway = await stack.startGateway({}, { subgraphUrls: { orders: `${dead}, ${ordersA.url}, ${ordersB.url}` } });
+      const gateway = await stack.startGateway(
+        {},
+        { subgraphUrls: { orders: `${dead}, ${ordersA.url}, ${ordersB.url}` } },
+      );
       const socket = open(gateway, { token: owner.token });
-      const orderIds = [await placeOrder(owner.token), await placeOrder(owner.token), await placeOrder(owner.token), await placeOrder(owner.token)];
+      const orderIds = [
+        await placeOrder(owner.token),
+        await placeOrder(owner.token),
+        await placeOrder(owner.token),
+        await placeOrder(owner.token),
+      ];
       const feeds = orderIds.map((id) => socket.subscribe<StatusEvent>(STATUS, { id, after: 1 }));
       await Promise.all(feeds.map((feed) => feed.waitFor(1)));
       for (const feed of feeds) assert.deepEqual(statuses(feed), ['CONFIRMED'], JSON.stringify(feed.results));
       assert.deepEqual(gateway.subscriptions.upstreamSubscriptions(), { orders: 4 });
       const onB = ordersB.activeSubscriptions();
-      assert.ok(onB > 0 && ordersA.activeSubscriptions() > 0, `spread over both live instances: A ${ordersA.activeSubscriptions()}, B ${onB}`);
+      assert.ok(
+        onB > 0 && ordersA.activeSubscriptions() > 0,
+        `spread over both live instances: A ${ordersA.activeSubscriptions()}, B ${onB}`,
+      );
       assert.equal(ordersA.activeSubscriptions() + onB, 4);
 
       // Instance B stops: the gateway subscribes again on A from each order's last version; the clients notice nothing.
       await ordersB.stop();
       await eventually(() => ordersA.activeSubscriptions() === 4, 15_000, 'B’s subscriptions to go on from A');
       for (const id of orderIds) await pay(id, owner.token);
-      await Promise.all(feeds.map((feed) => eventually(() => statuses(feed).includes('PAID'), 30_000, 'PAID to arrive')));
+      await Promise.all(
+        feeds.map((feed) => eventually(() => statuses(feed).includes('PAID'), 30_000, 'PAID to arrive')),
+      );
       for (const feed of feeds) {
         assert.equal(feed.isEnded(), false, JSON.stringify(feed.error));
         assert.deepEqual(statuses(feed), ['CONFIRMED', 'PAID'], 'nothing missed, nothing repeated');
@@ -236,7 +274,10 @@ describe('federated subscriptions through the gateway', { timeout: 300_000 }, ()
     const port = String(orders.port);
     try {
       // Enough reconnection attempts to outlast the restart on a busy machine.
-      const gateway = await stack.startGateway({ UPSTREAM_WS_RETRY_ATTEMPTS: '8' }, { subgraphUrls: { orders: orders.url } });
+      const gateway = await stack.startGateway(
+        { UPSTREAM_WS_RETRY_ATTEMPTS: '8' },
+        { subgraphUrls: { orders: orders.url } },
+      );
       const socket = open(gateway, { token: owner.token });
       const orderId = await placeOrder(owner.token);
       const status = socket.subscribe<StatusEvent>(STATUS, { id: orderId, after: 1 });
@@ -254,7 +295,11 @@ describe('federated subscriptions through the gateway', { timeout: 300_000 }, ()
       await staff('shipOrder', orderId);
       await status.waitFor(3);
       assert.equal(status.isEnded(), false, JSON.stringify(status.error));
-      assert.deepEqual(statuses(status), ['CONFIRMED', 'PAID', 'SHIPPED'], 'the change made meanwhile, then live ones, once each');
+      assert.deepEqual(
+        statuses(status),
+        ['CONFIRMED', 'PAID', 'SHIPPED'],
+        'the change made meanwhile, then live ones, once each',
+      );
       assert.deepEqual(versions(status), [2, 3, 4]);
       await socket.close();
       await noUpstreamLeft([gateway]);
@@ -266,7 +311,10 @@ describe('federated subscriptions through the gateway', { timeout: 300_000 }, ()
   it('queries and mutations work over the socket, anonymous or signed in; subscriptions that need a user are UNAUTHENTICATED', async () => {
     const anonymous = open(stack.gateway);
     await anonymous.acknowledged;
-    const catalogue = await anonymous.execute<{ product: { name: string } }>(`query($id: ID!) { product(id: $id) { name } }`, { id: productId });
+    const catalogue = await anonymous.execute<{ product: { name: string } }>(
+      `query($id: ID!) { product(id: $id) { name } }`,
+      { id: productId },
+    );
     assert.equal(catalogue.data?.product.name, 'Desk Lamp');
     const mine = anonymous.subscribe(MY_ORDERS);
     await mine.ended;
@@ -277,9 +325,15 @@ describe('federated subscriptions through the gateway', { timeout: 300_000 }, ()
     assert.equal(me.data?.me.name, 'Grace Hopper');
     // The same validation as over HTTP.
     const invalid = await signedIn.execute(`{ me { nope } }`);
-    assert.deepEqual(invalid.errors?.map((e) => e.extensions?.code), ['GRAPHQL_VALIDATION_FAILED']);
+    assert.deepEqual(
+      invalid.errors?.map((e) => e.extensions?.code),
+      ['GRAPHQL_VALIDATION_FAILED'],
+    );
     const syntax = await signedIn.execute(`{ me {`);
-    assert.deepEqual(syntax.errors?.map((e) => e.extensions?.code), ['GRAPHQL_PARSE_FAILED']);
+    assert.deepEqual(
+      syntax.errors?.map((e) => e.extensions?.code),
+      ['GRAPHQL_PARSE_FAILED'],
+    );
   });
 
   it('myOrderUpdates pushes each order event of the caller, completed from other subgraphs', async () => {
@@ -287,13 +341,20 @@ describe('federated subscriptions through the gateway', { timeout: 300_000 }, ()
     const feed = socket.subscribe<{ myOrderUpdates: { id: string; status: string; user: { name: string } } }>(
       `subscription { myOrderUpdates { id status user { name } } }`,
     );
-    await eventually(() => stack.services.orders.activeSubscriptions() === 1, 10_000, 'the subscription to reach orders');
+    await eventually(
+      () => stack.services.orders.activeSubscriptions() === 1,
+      10_000,
+      'the subscription to reach orders',
+    );
     const orderId = await placeOrder(stranger.token);
     const results = await feed.waitFor(2); // PENDING, then CONFIRMED (or REJECTED)
-    assert.deepEqual(results.slice(0, 2).map((r) => [r.data?.myOrderUpdates.id, r.data?.myOrderUpdates.status]), [
-      [orderId, 'PENDING'],
-      [orderId, 'CONFIRMED'],
-    ]);
+    assert.deepEqual(
+      results.slice(0, 2).map((r) => [r.data?.myOrderUpdates.id, r.data?.myOrderUpdates.status]),
+      [
+        [orderId, 'PENDING'],
+        [orderId, 'CONFIRMED'],
+      ],
+    );
     assert.equal(results[0]!.data?.myOrderUpdates.user.name, 'Eve Stranger');
     feed.unsubscribe();
     await noUpstreamLeft();
@@ -302,10 +363,14 @@ describe('federated subscriptions through the gateway', { timeout: 300_000 }, ()
   it('notificationReceived pushes the caller’s new in-app notifications, with their name from users', async () => {
     const customer = await stack.signUp('Nora Notified');
     const socket = open(stack.gateway, { token: customer.token });
-    const feed = socket.subscribe<{ notificationReceived: { subject: string; channel: string; user: { name: string } } }>(
-      `subscription { notificationReceived { subject channel user { name } } }`,
+    const feed = socket.subscribe<{
+      notificationReceived: { subject: string; channel: string; user: { name: string } };
+    }>(`subscription { notificationReceived { subject channel user { name } } }`);
+    await eventually(
+      () => stack.services.notifications.activeSubscriptions() === 1,
+      10_000,
+      'the subscription to reach notifications',
     );
-    await eventually(() => stack.services.notifications.activeSubscriptions() === 1, 10_000, 'the subscription to reach notifications');
     try {
       await placeOrder(customer.token); // confirmed by the saga: an in-app "confirmed" notification follows
       const confirmed = await eventually(
@@ -343,7 +408,11 @@ describe('federated subscriptions through the gateway', { timeout: 300_000 }, ()
       const token = await signAccessToken(stack, { userId: owner.userId }, 3);
       const socket = open(stack.gateway, { token });
       const feed = socket.subscribe(MY_ORDERS);
-      await eventually(() => stack.services.orders.activeSubscriptions() === 1, 10_000, 'the subscription to reach orders');
+      await eventually(
+        () => stack.services.orders.activeSubscriptions() === 1,
+        10_000,
+        'the subscription to reach orders',
+      );
       const closed = await socket.closed;
       assert.deepEqual(closed, { code: 4401, reason: 'Token expired' });
       await feed.ended;
@@ -374,12 +443,23 @@ describe('federated subscriptions through the gateway', { timeout: 300_000 }, ()
       const extra = socket.subscribe(STATUS, { id: orderId, after: 200 });
       await extra.ended;
       assert.deepEqual(codes(extra), ['TOO_MANY_OPERATIONS']);
-      await eventually(() => stack.gateway.subscriptions.clientSubscriptions() === baseline + 20, 10_000, '20 open subscriptions');
-      assert.deepEqual(codes(await settle(socket.subscribe(`{ me { name } }`))), ['TOO_MANY_OPERATIONS'], 'a query counts too');
+      await eventually(
+        () => stack.gateway.subscriptions.clientSubscriptions() === baseline + 20,
+        10_000,
+        '20 open subscriptions',
+      );
+      assert.deepEqual(
+        codes(await settle(socket.subscribe(`{ me { name } }`))),
+        ['TOO_MANY_OPERATIONS'],
+        'a query counts too',
+      );
 
       feeds[0]!.unsubscribe();
       assert.equal((await socket.execute(`{ me { name } }`)).data?.me.name, 'Grace Hopper');
-      assert.equal(feeds.slice(1).some((f) => f.isEnded()), false);
+      assert.equal(
+        feeds.slice(1).some((f) => f.isEnded()),
+        false,
+      );
       for (const feed of feeds) feed.unsubscribe();
       await noUpstreamLeft();
     });
@@ -411,46 +491,69 @@ describe('federated subscriptions through the gateway', { timeout: 300_000 }, ()
     });
   });
 
-  it('(f) 1,000 clients subscribing and then disconnecting leave zero upstream subscriptions on the subgraph', { timeout: 180_000 }, async () => {
-    // One user opening a thousand subscriptions in seconds is, rightly, rate limited: this gateway has no limits.
-    const noLimits = join(tmpdir(), `rate-limits-${randomUUID()}.yaml`);
-    writeFileSync(noLimits, 'enabled: false\n');
-    const gateway = await startExtraGateway(stack, { RATE_LIMITS_CONFIG: noLimits });
-    extraGateways.push(gateway);
-    const orderId = await placeOrder(owner.token);
+  it(
+    '(f) 1,000 clients subscribing and then disconnecting leave zero upstream subscriptions on the subgraph',
+    { timeout: 180_000 },
+    async () => {
+      // One user opening a thousand subscriptions in seconds is, rightly, rate limited: this gateway has no limits.
+      const noLimits = join(tmpdir(), `rate-limits-${randomUUID()}.yaml`);
+      writeFileSync(noLimits, 'enabled: false\n');
+      const gateway = await startExtraGateway(stack, { RATE_LIMITS_CONFIG: noLimits });
+      extraGateways.push(gateway);
+      const orderId = await placeOrder(owner.token);
 
-    // All as staff, who has no orders of their own: no event arrives while clients join, so identical
-    // subscriptions keep sharing. A quarter share one myOrderUpdates upstream; the rest watch the order
-    // from 250 different `after`s (far ahead, so silent): 250 upstream subscriptions, three clients each.
-    const clients: { socket: GatewaySocket; feed: TestSubscription }[] = [];
-    for (let batch = 0; batch < 10; batch++) {
-      const opened = Array.from({ length: 100 }, (_, k) => {
-        const i = batch * 100 + k;
-        const socket = connectGateway(gateway, { token: admin });
-        const feed = i % 4 === 0 ? socket.subscribe(MY_ORDERS) : socket.subscribe(STATUS, { id: orderId, after: 1_000 + (i % 250) });
-        return { socket, feed };
-      });
-      clients.push(...opened);
-      await Promise.all(opened.map((c) => c.socket.acknowledged));
-    }
-    await eventually(() => gateway.subscriptions.clientSubscriptions() === 1_000, 60_000, '1,000 client subscriptions');
-    await eventually(() => stack.services.orders.activeSubscriptions() === 251, 60_000, '251 upstream subscriptions on orders');
-    assert.deepEqual(gateway.subscriptions.upstreamSubscriptions(), { orders: 251 });
-    assert.equal(clients.some((c) => c.feed.isEnded()), false, JSON.stringify(clients.find((c) => c.feed.isEnded())?.feed.results));
+      // All as staff, who has no orders of their own: no event arrives while clients join, so identical
+      // subscriptions keep sharing. A quarter share one myOrderUpdates upstream; the rest watch the order
+      // from 250 different `after`s (far ahead, so silent): 250 upstream subscriptions, three clients each.
+      const clients: { socket: GatewaySocket; feed: TestSubscription }[] = [];
+      for (let batch = 0; batch < 10; batch++) {
+        const opened = Array.from({ length: 100 }, (_, k) => {
+          const i = batch * 100 + k;
+          const socket = connectGateway(gateway, { token: admin });
+          const feed =
+            i % 4 === 0
+              ? socket.subscribe(MY_ORDERS)
+              : socket.subscribe(STATUS, { id: orderId, after: 1_000 + (i % 250) });
+          return { socket, feed };
+        });
+        clients.push(...opened);
+        await Promise.all(opened.map((c) => c.socket.acknowledged));
+      }
+      await eventually(
+        () => gateway.subscriptions.clientSubscriptions() === 1_000,
+        60_000,
+        '1,000 client subscriptions',
+      );
+      await eventually(
+        () => stack.services.orders.activeSubscriptions() === 251,
+        60_000,
+        '251 upstream subscriptions on orders',
+      );
+      assert.deepEqual(gateway.subscriptions.upstreamSubscriptions(), { orders: 251 });
+      assert.equal(
+        clients.some((c) => c.feed.isEnded()),
+        false,
+        JSON.stringify(clients.find((c) => c.feed.isEnded())?.feed.results),
+      );
 
-    // A third unsubscribe and close, a third just close, a third vanish (TCP dropped, no close frame).
-    await Promise.all(
-      clients.map(({ socket, feed }, i) => {
-        if (i % 3 === 0) feed.unsubscribe();
-        return i % 3 === 2 ? socket.drop() : socket.close();
-      }),
-    );
-    const started = Date.now();
-    await eventually(() => stack.services.orders.activeSubscriptions() === 0, 20_000, 'orders to have no subscription left');
-    assert.ok(Date.now() - started < 20_000);
-    await noUpstreamLeft([gateway]);
-    assert.equal(gateway.subscriptions.connections(), 0);
-  });
+      // A third unsubscribe and close, a third just close, a third vanish (TCP dropped, no close frame).
+      await Promise.all(
+        clients.map(({ socket, feed }, i) => {
+          if (i % 3 === 0) feed.unsubscribe();
+          return i % 3 === 2 ? socket.drop() : socket.close();
+        }),
+      );
+      const started = Date.now();
+      await eventually(
+        () => stack.services.orders.activeSubscriptions() === 0,
+        20_000,
+        'orders to have no subscription left',
+      );
+      assert.ok(Date.now() - started < 20_000);
+      await noUpstreamLeft([gateway]);
+      assert.equal(gateway.subscriptions.connections(), 0);
+    },
+  );
 });
 
 const settle = async (feed: TestSubscription) => (await feed.ended, feed);
@@ -462,9 +565,12 @@ function rawSocket(url: string): Promise<WebSocket> {
     socket.once('error', reject);
   });
 }
-const nextMessage = (socket: WebSocket) => new Promise<unknown>((resolve) => socket.once('message', (data) => resolve(JSON.parse(String(data)))));
+const nextMessage = (socket: WebSocket) =>
+  new Promise<unknown>((resolve) => socket.once('message', (data) => resolve(JSON.parse(String(data)))));
 const closeOf = (socket: WebSocket) =>
-  new Promise<{ code: number; reason: string }>((resolve) => socket.once('close', (code, reason) => resolve({ code, reason: String(reason) })));
+  new Promise<{ code: number; reason: string }>((resolve) =>
+    socket.once('close', (code, reason) => resolve({ code, reason: String(reason) })),
+  );
 
 /** A loopback port nothing listens on. */
 async function closedPort(): Promise<number> {

@@ -19,7 +19,10 @@ const post = async (stack: Stack, body: unknown) => {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-  return { status: res.status, ...((await res.json()) as { data?: any; errors?: { extensions?: { code?: string } }[] }) };
+  return {
+    status: res.status,
+    ...((await res.json()) as { data?: any; errors?: { extensions?: { code?: string } }[] }),
+  };
 };
 const byHash = (hash: string) => ({ extensions: { persistedQuery: { version: 1, sha256Hash: hash } } });
 

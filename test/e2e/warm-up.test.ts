@@ -13,10 +13,14 @@ import { startStack, type Stack } from '../support/stack.ts';
  * warm-up itself never calls a subgraph.
  */
 const MANIFEST = 'clients/generated/trusted-documents.json';
-const documents = Object.entries(JSON.parse(readFileSync(MANIFEST, 'utf8')) as Record<string, string>).map(([hash, text]) => {
-  const operations = parse(text).definitions.filter((d): d is OperationDefinitionNode => d.kind === 'OperationDefinition');
-  return { hash, text, operation: operations[0]!, single: operations.length === 1 };
-});
+const documents = Object.entries(JSON.parse(readFileSync(MANIFEST, 'utf8')) as Record<string, string>).map(
+  ([hash, text]) => {
+    const operations = parse(text).definitions.filter(
+      (d): d is OperationDefinitionNode => d.kind === 'OperationDefinition',
+    );
+    return { hash, text, operation: operations[0]!, single: operations.length === 1 };
+  },
+);
 const warmable = documents.filter((d) => d.operation.operation !== 'subscription');
 
 // Values for the required variables of the trusted operations that need any (a request must reach the planner).
@@ -36,7 +40,10 @@ const byHash = (stack: Stack, gatewayUrl: string, doc: (typeof documents)[number
       variables: VARIABLES[doc.operation.name!.value] ?? {},
       extensions: { persistedQuery: { version: 1, sha256Hash: doc.hash } },
     }),
-  }).then(async (res) => ({ status: res.status, ...((await res.json()) as { data?: any; errors?: { extensions?: { code?: string } }[] }) }));
+  }).then(async (res) => ({
+    status: res.status,
+    ...((await res.json()) as { data?: any; errors?: { extensions?: { code?: string } }[] }),
+  }));
 
 describe('plan-cache warm-up', { timeout: 180_000 }, () => {
   let stack: Stack;
@@ -46,7 +53,10 @@ describe('plan-cache warm-up', { timeout: 180_000 }, () => {
 
   before(async () => {
     // The response cache is off so that every request below reaches the planner.
-    stack = await startStack({ gatewayEnv: { TRUSTED_DOCUMENTS: MANIFEST, RESPONSE_CACHE: 'false' }, logger: logs.logger });
+    stack = await startStack({
+      gatewayEnv: { TRUSTED_DOCUMENTS: MANIFEST, RESPONSE_CACHE: 'false' },
+      logger: logs.logger,
+    });
   });
   after(async () => {
     await cold?.stop();
@@ -64,12 +74,15 @@ describe('plan-cache warm-up', { timeout: 180_000 }, () => {
     // And says so, with how long it took, before it reports ready.
     const [report] = logs.find('query plans warmed up from the trusted documents');
     assert.ok(report, 'warm-up logged');
-    assert.deepEqual({ documents: report.documents, planned: report.planned, skipped: report.skipped, failed: report.failed }, {
-      documents: documents.length,
-      planned: expected,
-      skipped: documents.length - warmable.length,
-      failed: 0,
-    });
+    assert.deepEqual(
+      { documents: report.documents, planned: report.planned, skipped: report.skipped, failed: report.failed },
+      {
+        documents: documents.length,
+        planned: expected,
+        skipped: documents.length - warmable.length,
+        failed: 0,
+      },
+    );
     assert.equal(typeof report.ms, 'number');
     assert.ok(logs.records.indexOf(report) < logs.records.indexOf(logs.find('gateway ready')[0]!));
   });

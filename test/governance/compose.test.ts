@@ -34,10 +34,15 @@ interface ComposeService {
   volumes?: string[];
 }
 
-const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, ComposeService>; volumes?: Record<string, unknown> };
+const compose = parse(read('docker-compose.yml'), { merge: true }) as {
+  services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
+};
 const services = compose.services;
 const env = (name: string): Record<string, string> =>
-  Object.fromEntries(Object.entries(services[name]?.environment ?? {}).map(([k, v]) => [k, interpolate(String(v ?? ''))]));
+  Object.fromEntries(
+    Object.entries(services[name]?.environment ?? {}).map(([k, v]) => [k, interpolate(String(v ?? ''))]),
+  );
 const built = Object.entries(services).filter(([, s]) => s.build);
 const buildArgs = (s: ComposeService) => (typeof s.build === 'object' ? (s.build.args ?? {}) : {});
 const healthUrl = (s: ComposeService) => {
@@ -53,14 +58,22 @@ const partOf = (s: ComposeService) => {
 
 describe('docker-compose.yml', () => {
   it('runs PostgreSQL, Redis, Kafka in KRaft mode (official image), a migration job, the four subgraphs and the gateway', () => {
-    for (const name of ['postgres', 'redis', 'kafka', 'migrate', ...SUBGRAPHS, 'gateway']) assert.ok(services[name], `no service "${name}"`);
+    for (const name of ['postgres', 'redis', 'kafka', 'migrate', ...SUBGRAPHS, 'gateway'])
+      assert.ok(services[name], `no service "${name}"`);
     assert.match(services.postgres!.image ?? '', /^postgres:/);
     assert.match(services.redis!.image ?? '', /^redis:/);
     assert.match(services.kafka!.image ?? '', /^apache\/kafka:/);
     assert.match(env('kafka').KAFKA_PROCESS_ROLES ?? '', /broker/);
     assert.match(env('kafka').KAFKA_PROCESS_ROLES ?? '', /controller/);
     assert.ok(!Object.keys(services).some((n) => /zookeeper/i.test(n)), 'KRaft needs no ZooKeeper');
-    assert.deepEqual(built.map(([, s]) => partOf(s)).sort(), ['gateway', 'notifications', 'orders', 'products', 'seed', 'users']);
+    assert.deepEqual(built.map(([, s]) => partOf(s)).sort(), [
+      'gateway',
+      'notifications',
+      'orders',
+      'products',
+      'seed',
+      'users',
+    ]);
   });
 
   it('builds every app image from the Dockerfile, with an entry that exists', () => {
@@ -69,7 +82,10 @@ describe('docker-compose.yml', () => {
       assert.equal(typeof service.build, 'object', `${name}: build must name the context and Dockerfile`);
       const build = service.build as { context?: string; dockerfile?: string };
       const context = join(repo, build.context ?? '.');
-      assert.ok(existsSync(join(context, build.dockerfile ?? 'Dockerfile')), `${name}: ${build.dockerfile} does not exist in ${build.context}`);
+      assert.ok(
+        existsSync(join(context, build.dockerfile ?? 'Dockerfile')),
+        `${name}: ${build.dockerfile} does not exist in ${build.context}`,
+      );
       const part = partOf(service)!;
       const files = entries[part];
       assert.ok(files?.length, `${name}: deploy/docker/entrypoint.sh has no case for "${part}"`);
@@ -77,11 +93,14 @@ describe('docker-compose.yml', () => {
         assert.ok(existsSync(join(repo, file)), `${name}: ${file} (entry of "${part}") does not exist`);
         assert.ok(!dockerIgnored(file), `${name}: ${file} is excluded by .dockerignore`);
       }
-      assert.ok(['gateway', ...SUBGRAPHS].includes(buildArgs(service).SERVICE ?? ''), `${name}: SERVICE build arg must name a service`);
+      assert.ok(
+        ['gateway', ...SUBGRAPHS].includes(buildArgs(service).SERVICE ?? ''),
+        `${name}: SERVICE build arg must name a service`,
+      );
     }
   });
 
-  it('sets only environment keys that the service\'s config schema knows, with values it accepts', () => {
+  it("sets only environment keys that the service's config schema knows, with values it accepts", () => {
     for (const [name, service] of built) {
       const part = partOf(service)!;
       // The seed job starts the users and products services.
@@ -94,25 +113,45 @@ describe('docker-compose.yml', () => {
     for (const subgraph of SUBGRAPHS) {
       const routing = routingUrls[subgraph]!;
       const port = defaultPort(subgraph);
-      assert.equal(Number(routing.port), port, `${subgraph}: supergraph.yaml routes to port ${routing.port}, its config defaults to ${port}`);
+      assert.equal(
+        Number(routing.port),
+        port,
+        `${subgraph}: supergraph.yaml routes to port ${routing.port}, its config defaults to ${port}`,
+      );
       assert.equal(Number(env(subgraph)[portKey(subgraph)] ?? port), port, `${subgraph}: ${portKey(subgraph)}`);
       assert.ok(services[subgraph]!.expose?.map(String).includes(String(port)), `${subgraph}: expose ${port}`);
       assert.equal(env(subgraph).HOST, '0.0.0.0', `${subgraph}: must listen on all interfaces in a container`);
 
       const url = env('gateway')[`SUBGRAPH_URL_${subgraph.toUpperCase()}`];
-      assert.ok(url, `gateway: SUBGRAPH_URL_${subgraph.toUpperCase()} missing (supergraph.graphql routes to localhost)`);
+      assert.ok(
+        url,
+        `gateway: SUBGRAPH_URL_${subgraph.toUpperCase()} missing (supergraph.graphql routes to localhost)`,
+      );
       const target = new URL(url!);
       assert.equal(target.hostname, subgraph, `gateway: ${url} must name the compose service "${subgraph}"`);
       assert.equal(Number(target.port), port, `gateway: ${url} port`);
-      assert.equal(target.pathname, routing.pathname, `gateway: ${url} path must be supergraph.yaml's ${routing.pathname}`);
+      assert.equal(
+        target.pathname,
+        routing.pathname,
+        `gateway: ${url} path must be supergraph.yaml's ${routing.pathname}`,
+      );
     }
     const gateway = env('gateway');
     assert.equal(Number(gateway.GATEWAY_PORT ?? defaultPort('gateway')), defaultPort('gateway'));
     assert.equal(gateway.HOST, '0.0.0.0');
-    assert.ok(services.gateway!.ports?.includes(`${defaultPort('gateway')}:${defaultPort('gateway')}`), 'gateway: publish its port');
+    assert.ok(
+      services.gateway!.ports?.includes(`${defaultPort('gateway')}:${defaultPort('gateway')}`),
+      'gateway: publish its port',
+    );
     if (gateway.SUPERGRAPH_SDL) {
-      assert.ok(existsSync(join(repo, gateway.SUPERGRAPH_SDL)), `gateway: SUPERGRAPH_SDL=${gateway.SUPERGRAPH_SDL} does not exist`);
-      assert.ok(!dockerIgnored(gateway.SUPERGRAPH_SDL), `${gateway.SUPERGRAPH_SDL} is excluded from the image by .dockerignore`);
+      assert.ok(
+        existsSync(join(repo, gateway.SUPERGRAPH_SDL)),
+        `gateway: SUPERGRAPH_SDL=${gateway.SUPERGRAPH_SDL} does not exist`,
+      );
+      assert.ok(
+        !dockerIgnored(gateway.SUPERGRAPH_SDL),
+        `${gateway.SUPERGRAPH_SDL} is excluded from the image by .dockerignore`,
+      );
     } else {
       assert.ok(!dockerIgnored(gateway.SUPERGRAPH_CONFIG ?? 'supergraph.yaml'));
     }
@@ -121,7 +160,10 @@ describe('docker-compose.yml', () => {
       assert.equal(jwks.hostname, 'users');
       assert.equal(Number(jwks.port), defaultPort('users'));
       assert.equal(jwks.pathname, '/.well-known/jwks.json');
-      assert.ok(read('subgraphs/users/src/index.ts').includes('/.well-known/jwks.json'), 'users no longer serves /.well-known/jwks.json');
+      assert.ok(
+        read('subgraphs/users/src/index.ts').includes('/.well-known/jwks.json'),
+        'users no longer serves /.well-known/jwks.json',
+      );
     }
   });
 
@@ -139,10 +181,18 @@ describe('docker-compose.yml', () => {
         assert.equal(decodeURIComponent(db.password), pg.POSTGRES_PASSWORD, `${name}: DATABASE_URL password`);
         assert.equal(db.pathname.slice(1), pg.POSTGRES_DB, `${name}: DATABASE_URL database`);
       } else {
-        assert.equal(partOf(service), 'gateway', `${name}: needs DATABASE_URL, or it runs on an embedded database inside the container`);
+        assert.equal(
+          partOf(service),
+          'gateway',
+          `${name}: needs DATABASE_URL, or it runs on an embedded database inside the container`,
+        );
       }
       if (e.KAFKA_BROKERS) {
-        for (const broker of e.KAFKA_BROKERS.split(',')) assert.ok(advertised.includes(broker.trim()), `${name}: ${broker} is not an advertised Kafka listener (${advertised.join(', ')})`);
+        for (const broker of e.KAFKA_BROKERS.split(','))
+          assert.ok(
+            advertised.includes(broker.trim()),
+            `${name}: ${broker} is not an advertised Kafka listener (${advertised.join(', ')})`,
+          );
         assert.ok(!e.KAFKA_BROKERS.includes('localhost'), `${name}: localhost is the container itself`);
       } else {
         assert.fail(`${name}: needs KAFKA_BROKERS, or events stay inside its own process`);
@@ -164,7 +214,10 @@ describe('docker-compose.yml', () => {
       assert.equal(url!.pathname, '/readyz', `${part}: health check path`);
     }
     const served = read('packages/platform/src/server/subgraph.ts') + read('gateway/src/index.ts');
-    assert.ok(served.includes("'/readyz'") && served.includes("'/healthz'"), 'the services no longer serve /readyz and /healthz');
+    assert.ok(
+      served.includes("'/readyz'") && served.includes("'/healthz'"),
+      'the services no longer serve /readyz and /healthz',
+    );
 
     for (const [name, service] of Object.entries(services)) {
       const dependsOn = service.depends_on ?? {};
@@ -172,21 +225,34 @@ describe('docker-compose.yml', () => {
       for (const [dependency, { condition }] of Object.entries(dependsOn)) {
         const target = services[dependency];
         assert.ok(target, `${name}: depends on unknown service "${dependency}"`);
-        if (condition === 'service_healthy') assert.ok(target!.healthcheck?.test, `${name}: waits for ${dependency} to be healthy, but it has no health check`);
-        else if (condition === 'service_completed_successfully') assert.equal(target!.restart, 'no', `${name}: waits for ${dependency} to complete, but it restarts`);
+        if (condition === 'service_healthy')
+          assert.ok(
+            target!.healthcheck?.test,
+            `${name}: waits for ${dependency} to be healthy, but it has no health check`,
+          );
+        else if (condition === 'service_completed_successfully')
+          assert.equal(target!.restart, 'no', `${name}: waits for ${dependency} to complete, but it restarts`);
         else assert.fail(`${name}: depends_on ${dependency} with condition ${condition}`);
       }
     }
     for (const subgraph of SUBGRAPHS) {
       const dependsOn = services[subgraph]!.depends_on as Record<string, { condition?: string }>;
-      assert.equal(dependsOn.migrate?.condition, 'service_completed_successfully', `${subgraph}: start after the migration job`);
+      assert.equal(
+        dependsOn.migrate?.condition,
+        'service_completed_successfully',
+        `${subgraph}: start after the migration job`,
+      );
       assert.equal(dependsOn.postgres?.condition, 'service_healthy');
       assert.equal(dependsOn.kafka?.condition, 'service_healthy');
-      assert.equal((services.gateway!.depends_on as Record<string, { condition?: string }>)[subgraph]?.condition, 'service_healthy');
+      assert.equal(
+        (services.gateway!.depends_on as Record<string, { condition?: string }>)[subgraph]?.condition,
+        'service_healthy',
+      );
     }
     for (const volume of Object.values(services).flatMap((s) => s.volumes ?? [])) {
       const source = volume.split(':')[0]!;
-      if (!source.startsWith('.') && !source.startsWith('/')) assert.ok(compose.volumes && source in compose.volumes, `volume ${source} is not declared`);
+      if (!source.startsWith('.') && !source.startsWith('/'))
+        assert.ok(compose.volumes && source in compose.volumes, `volume ${source} is not declared`);
     }
   });
 });
@@ -195,7 +261,8 @@ describe('Dockerfile', () => {
   const dockerfile = read('Dockerfile');
   const lines = dockerfile.split('\n').reduce<string[]>((all, line) => {
     // Join continuation lines.
-    if (all.length && all[all.length - 1]!.endsWith('\\')) all[all.length - 1] = `${all[all.length - 1]!.slice(0, -1)} ${line.trim()}`;
+    if (all.length && all[all.length - 1]!.endsWith('\\'))
+      all[all.length - 1] = `${all[all.length - 1]!.slice(0, -1)} ${line.trim()}`;
     else all.push(line.trim());
     return all;
   }, []);
@@ -216,7 +283,10 @@ describe('Dockerfile', () => {
     assert.ok(existsSync(join(repo, 'scripts/prisma/generate.sh')));
     assert.match(build, /npm prune --omit=dev|npm ci --omit=dev/);
     // The image runs compiled bundles (deploy/docker/entrypoint.sh): they are built before dev dependencies go.
-    assert.ok(/npm run build/.test(build) && build.indexOf('npm run build') < build.search(/npm prune/), 'the build stage must run `npm run build` before pruning');
+    assert.ok(
+      /npm run build/.test(build) && build.indexOf('npm run build') < build.search(/npm prune/),
+      'the build stage must run `npm run build` before pruning',
+    );
     assert.doesNotMatch(runtime, /npm (ci|install)(?![^\n]*--omit=dev)/, 'the runtime stage installs dev dependencies');
     assert.match(runtime, /COPY --from=build/);
   });
@@ -226,18 +296,24 @@ describe('Dockerfile', () => {
     const user = runtime.filter((l) => /^USER\s/i.test(l)).pop();
     assert.ok(user, 'the runtime stage sets no USER (it would run as root)');
     assert.doesNotMatch(user!, /^USER\s+(root|0)(:|\s|$)/i);
-    assert.ok(runtime.some((l) => /^ARG SERVICE\b/.test(l)) && runtime.some((l) => /^ENV SERVICE=\$\{SERVICE\}/.test(l)));
+    assert.ok(
+      runtime.some((l) => /^ARG SERVICE\b/.test(l)) && runtime.some((l) => /^ENV SERVICE=\$\{SERVICE\}/.test(l)),
+    );
     const entrypoint = runtime.find((l) => /^ENTRYPOINT/.test(l));
     const script = /"\/app\/([^"]+)"/.exec(entrypoint ?? '')?.[1];
     assert.ok(script && existsSync(join(repo, script)), `entrypoint ${script} does not exist`);
     assert.ok(statSync(join(repo, script!)).mode & 0o111, `${script} is not executable`);
     assert.ok(!dockerIgnored(script!), `${script} is excluded by .dockerignore`);
-    for (const part of ['gateway', ...SUBGRAPHS, 'migrate', 'seed']) assert.ok(entryFiles()[part], `entrypoint.sh cannot run ${part}`);
+    for (const part of ['gateway', ...SUBGRAPHS, 'migrate', 'seed'])
+      assert.ok(entryFiles()[part], `entrypoint.sh cannot run ${part}`);
   });
 
   it('copies only files that exist and that .dockerignore lets through', () => {
     for (const line of lines.filter((l) => /^COPY\s/i.test(l) && !/--from=/.test(l))) {
-      const args = line.split(/\s+/).slice(1).filter((a) => !a.startsWith('--'));
+      const args = line
+        .split(/\s+/)
+        .slice(1)
+        .filter((a) => !a.startsWith('--'));
       for (const source of args.slice(0, -1)) {
         if (source === '.') continue;
         assert.ok(existsSync(join(repo, source)), `${line}: ${source} does not exist`);
@@ -245,10 +321,25 @@ describe('Dockerfile', () => {
       }
     }
     // What the services read at run time must reach the image.
-    for (const path of ['package-lock.json', 'supergraph.yaml', 'supergraph.graphql', 'prisma/users/schema.prisma', 'gateway/rate-limits.yaml', 'scripts/seed.ts', 'scripts/deploy/migrate.ts', 'packages/platform/src/config.ts']) {
+    for (const path of [
+      'package-lock.json',
+      'supergraph.yaml',
+      'supergraph.graphql',
+      'prisma/users/schema.prisma',
+      'gateway/rate-limits.yaml',
+      'scripts/seed.ts',
+      'scripts/deploy/migrate.ts',
+      'packages/platform/src/config.ts',
+    ]) {
       if (existsSync(join(repo, path))) assert.ok(!dockerIgnored(path), `${path} is excluded by .dockerignore`);
     }
-    for (const path of ['node_modules', '.git', 'subgraphs/users/src/data/generated', 'test/e2e', 'subgraphs/users/test']) {
+    for (const path of [
+      'node_modules',
+      '.git',
+      'subgraphs/users/src/data/generated',
+      'test/e2e',
+      'subgraphs/users/test',
+    ]) {
       assert.ok(dockerIgnored(path), `${path} should not be sent to the Docker build`);
     }
   });

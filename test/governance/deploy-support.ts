@@ -55,7 +55,8 @@ export function entryFiles(): Record<string, string[]> {
   const script = read('deploy/docker/entrypoint.sh');
   const sourceOf = (file: string) => {
     const built = ENTRY_POINTS.find((entry) => entry.output === file);
-    if (file.endsWith('.js') && !built) throw new Error(`entrypoint.sh runs ${file}, which scripts/build.ts does not build`);
+    if (file.endsWith('.js') && !built)
+      throw new Error(`entrypoint.sh runs ${file}, which scripts/build.ts does not build`);
     return built ? built.source : file;
   };
   const files = (line: string, part: string) =>
@@ -71,7 +72,10 @@ export function entryFiles(): Record<string, string[]> {
 
 /** Docker Compose variable interpolation, with the defaults it would use when nothing is set. */
 export function interpolate(value: string): string {
-  return value.replace(/\$\{([A-Z0-9_]+)(?::?-([^}]*))?\}/g, (_all, _name: string, fallback?: string) => fallback ?? '');
+  return value.replace(
+    /\$\{([A-Z0-9_]+)(?::?-([^}]*))?\}/g,
+    (_all, _name: string, fallback?: string) => fallback ?? '',
+  );
 }
 
 /**
@@ -86,7 +90,8 @@ export function envProblems(parts: Part[], env: Record<string, string | undefine
     // The gateway reads SUBGRAPH_URL_<NAME> and SUBGRAPH_SECRET_<NAME> for the subgraphs of the supergraph.
     const perSubgraph = /^SUBGRAPH_(URL|SECRET)_([A-Z0-9_]+)$/.exec(key);
     if (parts.includes('gateway') && perSubgraph) {
-      if (!(perSubgraph[2]!.toLowerCase() in routingUrls)) problems.push(`${key}: no subgraph "${perSubgraph[2]!.toLowerCase()}" in supergraph.yaml`);
+      if (!(perSubgraph[2]!.toLowerCase() in routingUrls))
+        problems.push(`${key}: no subgraph "${perSubgraph[2]!.toLowerCase()}" in supergraph.yaml`);
       continue;
     }
     if (schemas.length === 0) {
@@ -114,7 +119,14 @@ export function dockerIgnored(path: string, patterns: string[] = read('.dockerig
     const regex = new RegExp(
       `^${pattern
         .split('/')
-        .map((segment) => (segment === '**' ? '(?:.*)' : segment.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')))
+        .map((segment) =>
+          segment === '**'
+            ? '(?:.*)'
+            : segment
+                .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+                .replace(/\*/g, '[^/]*')
+                .replace(/\?/g, '[^/]'),
+        )
         .join('/')
         .replace(/\(\?:\.\*\)\//g, '(?:.*/)?')}(?:/.*)?$`,
     );

@@ -3,7 +3,17 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
-import { defaultPort, entryFiles, envProblems, portKey, read, repo, routingUrls, SUBGRAPHS, type Part } from './deploy-support.ts';
+import {
+  defaultPort,
+  entryFiles,
+  envProblems,
+  portKey,
+  read,
+  repo,
+  routingUrls,
+  SUBGRAPHS,
+  type Part,
+} from './deploy-support.ts';
 
 /**
  * deploy/k8s checked against the code, the way compose.test.ts checks
@@ -53,10 +63,12 @@ const podSpec = (r: Resource) => ((r.spec?.template as { spec: PodSpec }) ?? { s
 const workloads = [...byKind('Deployment'), ...byKind('Job')];
 
 function readYaml(file: string): unknown[] {
-  return parseAllDocuments(read(join(DIR, file))).map((doc) => {
-    assert.equal(doc.errors.length, 0, `${file}: ${doc.errors.map((e) => e.message).join('; ')}`);
-    return doc.toJS();
-  }).filter(Boolean);
+  return parseAllDocuments(read(join(DIR, file)))
+    .map((doc) => {
+      assert.equal(doc.errors.length, 0, `${file}: ${doc.errors.map((e) => e.message).join('; ')}`);
+      return doc.toJS();
+    })
+    .filter(Boolean);
 }
 
 /** Secrets the README's "Secrets" section documents, as `name/key`. */
@@ -64,12 +76,21 @@ function documentedSecrets(): Set<string> {
   const readme = read(join(DIR, 'README.md'));
   const section = /^## Secrets\n([\s\S]*?)(?=^## |(?![\s\S]))/m.exec(readme)?.[1] ?? '';
   const rows = section.split('\n').filter((line) => /^\|\s*`/.test(line));
-  return new Set(rows.map((row) => row.split('|').slice(1, 3).map((cell) => cell.trim().replace(/`/g, '')).join('/')));
+  return new Set(
+    rows.map((row) =>
+      row
+        .split('|')
+        .slice(1, 3)
+        .map((cell) => cell.trim().replace(/`/g, ''))
+        .join('/'),
+    ),
+  );
 }
 
 describe('deploy/k8s', () => {
   it('lists only files that exist, and every YAML file in the folder', () => {
-    for (const file of files) assert.ok(existsSync(join(repo, DIR, file)), `kustomization lists ${file}, which does not exist`);
+    for (const file of files)
+      assert.ok(existsSync(join(repo, DIR, file)), `kustomization lists ${file}, which does not exist`);
     const yaml = readdirSync(join(repo, DIR)).filter((f) => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml');
     assert.deepEqual([...yaml].sort(), [...files].sort(), 'every manifest belongs in kustomization.yaml');
   });
@@ -90,23 +111,38 @@ describe('deploy/k8s', () => {
     for (const workload of workloads) {
       for (const container of podSpec(workload).containers) {
         const part = container.args?.[0];
-        assert.ok(part && entries[part], `${workload.metadata.name}: args must name a part of deploy/docker/entrypoint.sh, got ${part}`);
+        assert.ok(
+          part && entries[part],
+          `${workload.metadata.name}: args must name a part of deploy/docker/entrypoint.sh, got ${part}`,
+        );
         for (const file of entries[part]!) assert.ok(existsSync(join(repo, file)), `${file} does not exist`);
-        assert.ok(container.image && images.has(container.image), `${workload.metadata.name}: image ${container.image} is not set in kustomization images`);
+        assert.ok(
+          container.image && images.has(container.image),
+          `${workload.metadata.name}: image ${container.image} is not set in kustomization images`,
+        );
       }
     }
   });
 
-  it('sets only environment keys the service\'s config schema knows, with values it accepts', () => {
+  it("sets only environment keys the service's config schema knows, with values it accepts", () => {
     for (const workload of workloads) {
       for (const container of podSpec(workload).containers) {
         const part = container.args![0]!;
         const parts: Part[] = part === 'migrate' ? ['users'] : part === 'seed' ? ['users', 'products'] : [part as Part];
-        assert.equal(container.envFrom, undefined, `${workload.metadata.name}: list env keys explicitly so they can be checked`);
+        assert.equal(
+          container.envFrom,
+          undefined,
+          `${workload.metadata.name}: list env keys explicitly so they can be checked`,
+        );
         const env = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.valueFrom ? undefined : e.value]));
         assert.deepEqual(envProblems(parts, env), [], workload.metadata.name);
         if (part !== 'migrate') assert.equal(env.NODE_ENV, 'production', `${workload.metadata.name}: NODE_ENV`);
-        if (part !== 'migrate') assert.equal(env.HOST, '0.0.0.0', `${workload.metadata.name}: HOST (the default, 127.0.0.1, is unreachable from outside the pod)`);
+        if (part !== 'migrate')
+          assert.equal(
+            env.HOST,
+            '0.0.0.0',
+            `${workload.metadata.name}: HOST (the default, 127.0.0.1, is unreachable from outside the pod)`,
+          );
       }
     }
   });
@@ -126,13 +162,20 @@ describe('deploy/k8s', () => {
       for (const container of podSpec(workload).containers) {
         for (const variable of container.env ?? []) {
           const ref = variable.valueFrom?.secretKeyRef;
-          if (ref) assert.ok(documented.has(`${ref.name}/${ref.key}`), `${workload.metadata.name}: ${variable.name} refers to secret ${ref.name}/${ref.key}, which README.md#secrets does not list`);
+          if (ref)
+            assert.ok(
+              documented.has(`${ref.name}/${ref.key}`),
+              `${workload.metadata.name}: ${variable.name} refers to secret ${ref.name}/${ref.key}, which README.md#secrets does not list`,
+            );
           if (/SECRET|PASSWORD|KEYS|DATABASE_URL|REDIS_URL|SMTP_URL/.test(variable.name)) {
             assert.ok(ref, `${workload.metadata.name}: ${variable.name} must come from a Secret, not a literal`);
           }
         }
         for (const name of required[container.args![0]!] ?? []) {
-          assert.ok(container.env?.some((e) => e.name === name && e.valueFrom?.secretKeyRef), `${workload.metadata.name}: ${name} must be set from a Secret`);
+          assert.ok(
+            container.env?.some((e) => e.name === name && e.valueFrom?.secretKeyRef),
+            `${workload.metadata.name}: ${name} must be set from a Secret`,
+          );
         }
       }
     }
@@ -140,30 +183,42 @@ describe('deploy/k8s', () => {
 
   it('probes /readyz and /healthz, which the services serve, on the port each listens on', () => {
     const served = read('packages/platform/src/server/subgraph.ts') + read('gateway/src/index.ts');
-    for (const path of ['/healthz', '/readyz']) assert.ok(served.includes(`'${path}'`), `the services no longer serve ${path}`);
+    for (const path of ['/healthz', '/readyz'])
+      assert.ok(served.includes(`'${path}'`), `the services no longer serve ${path}`);
     for (const part of ['gateway', ...SUBGRAPHS] as Part[]) {
       const container = podSpec(find('Deployment', part)!).containers[0]!;
       const port = defaultPort(part);
       const env = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value]));
       assert.equal(Number(env[portKey(part)] ?? port), port, `${part}: ${portKey(part)}`);
-      if (part !== 'gateway') assert.equal(Number(routingUrls[part]!.port), port, `${part}: supergraph.yaml routes to ${routingUrls[part]!.port}`);
+      if (part !== 'gateway')
+        assert.equal(
+          Number(routingUrls[part]!.port),
+          port,
+          `${part}: supergraph.yaml routes to ${routingUrls[part]!.port}`,
+        );
       const named = container.ports?.find((p) => p.containerPort === port);
       assert.ok(named, `${part}: containerPort ${port}`);
-      const resolvePort = (p: number | string) => (typeof p === 'number' ? p : container.ports?.find((cp) => cp.name === p)?.containerPort);
+      const resolvePort = (p: number | string) =>
+        typeof p === 'number' ? p : container.ports?.find((cp) => cp.name === p)?.containerPort;
       assert.equal(container.readinessProbe?.httpGet?.path, '/readyz', `${part}: readiness probe`);
       assert.equal(container.livenessProbe?.httpGet?.path, '/healthz', `${part}: liveness probe`);
       for (const probe of [container.readinessProbe, container.livenessProbe, container.startupProbe]) {
         if (probe?.httpGet) assert.equal(resolvePort(probe.httpGet.port), port, `${part}: probe port`);
       }
-      const service = find('Service', part)!.spec as { selector: Record<string, string>; ports: { port: number; targetPort: number | string }[] };
-      const labels = (find('Deployment', part)!.spec!.template as { metadata: { labels: Record<string, string> } }).metadata.labels;
-      for (const [k, v] of Object.entries(service.selector)) assert.equal(labels[k], v, `${part}: Service selector ${k}=${v} matches no pod`);
+      const service = find('Service', part)!.spec as {
+        selector: Record<string, string>;
+        ports: { port: number; targetPort: number | string }[];
+      };
+      const labels = (find('Deployment', part)!.spec!.template as { metadata: { labels: Record<string, string> } })
+        .metadata.labels;
+      for (const [k, v] of Object.entries(service.selector))
+        assert.equal(labels[k], v, `${part}: Service selector ${k}=${v} matches no pod`);
       assert.equal(service.ports[0]!.port, port, `${part}: Service port`);
       assert.equal(resolvePort(service.ports[0]!.targetPort), port, `${part}: Service targetPort`);
     }
   });
 
-  it('routes the gateway to every subgraph\'s Service on the path supergraph.yaml gives', () => {
+  it("routes the gateway to every subgraph's Service on the path supergraph.yaml gives", () => {
     const container = podSpec(find('Deployment', 'gateway')!).containers[0]!;
     const env = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value]));
     for (const subgraph of SUBGRAPHS) {
@@ -175,7 +230,8 @@ describe('deploy/k8s', () => {
       assert.equal(Number(target.port), defaultPort(subgraph));
       assert.equal(target.pathname, routingUrls[subgraph]!.pathname);
     }
-    if (env.SUPERGRAPH_SDL) assert.ok(existsSync(join(repo, env.SUPERGRAPH_SDL)), `SUPERGRAPH_SDL=${env.SUPERGRAPH_SDL} does not exist`);
+    if (env.SUPERGRAPH_SDL)
+      assert.ok(existsSync(join(repo, env.SUPERGRAPH_SDL)), `SUPERGRAPH_SDL=${env.SUPERGRAPH_SDL} does not exist`);
   });
 
   it('sets resource requests and limits and runs every container as non-root', () => {
@@ -186,19 +242,33 @@ describe('deploy/k8s', () => {
       for (const container of spec.containers) {
         for (const kind of ['requests', 'limits'] as const) {
           for (const resource of ['cpu', 'memory']) {
-            assert.ok(container.resources?.[kind]?.[resource], `${workload.metadata.name}: resources.${kind}.${resource}`);
+            assert.ok(
+              container.resources?.[kind]?.[resource],
+              `${workload.metadata.name}: resources.${kind}.${resource}`,
+            );
           }
         }
-        assert.equal(container.securityContext?.allowPrivilegeEscalation, false, `${workload.metadata.name}: allowPrivilegeEscalation`);
+        assert.equal(
+          container.securityContext?.allowPrivilegeEscalation,
+          false,
+          `${workload.metadata.name}: allowPrivilegeEscalation`,
+        );
       }
     }
   });
 
   it('autoscales the gateway Deployment', () => {
-    const hpa = byKind('HorizontalPodAutoscaler').find((h) => (h.spec?.scaleTargetRef as { name: string }).name === 'gateway');
+    const hpa = byKind('HorizontalPodAutoscaler').find(
+      (h) => (h.spec?.scaleTargetRef as { name: string }).name === 'gateway',
+    );
     assert.ok(hpa, 'no HorizontalPodAutoscaler for the gateway');
     assert.equal(hpa!.apiVersion, 'autoscaling/v2');
-    const spec = hpa!.spec as { scaleTargetRef: { kind: string }; minReplicas: number; maxReplicas: number; metrics: unknown[] };
+    const spec = hpa!.spec as {
+      scaleTargetRef: { kind: string };
+      minReplicas: number;
+      maxReplicas: number;
+      metrics: unknown[];
+    };
     assert.equal(spec.scaleTargetRef.kind, 'Deployment');
     assert.ok(spec.minReplicas >= 2 && spec.maxReplicas > spec.minReplicas);
     assert.ok(spec.metrics.length > 0);

@@ -40,13 +40,31 @@ after(() => {
 });
 
 function git(root: string, ...args: string[]) {
-  const result = spawnSync('git', ['-C', root, '-c', 'user.name=schema-check', '-c', 'user.email=schema-check@example.invalid', '-c', 'commit.gpgsign=false', ...args], { encoding: 'utf8' });
+  const result = spawnSync(
+    'git',
+    [
+      '-C',
+      root,
+      '-c',
+      'user.name=schema-check',
+      '-c',
+      'user.email=schema-check@example.invalid',
+      '-c',
+      'commit.gpgsign=false',
+      ...args,
+    ],
+    { encoding: 'utf8' },
+  );
   assert.equal(result.status, 0, `git ${args.join(' ')}: ${result.stderr}`);
   return result.stdout;
 }
 
 /** A git repository holding this repo's supergraph.yaml, subgraph SDLs, generated files and client operations. */
-function fixture(): { root: string; edit(path: string, change: (text: string) => string): void; write(path: string, text: string): void } {
+function fixture(): {
+  root: string;
+  edit(path: string, change: (text: string) => string): void;
+  write(path: string, text: string): void;
+} {
   const root = mkdtempSync(join(tmpdir(), 'schema-check-'));
   temps.push(root);
   const config = parseSupergraphConfig(repo);
@@ -79,12 +97,22 @@ function fixture(): { root: string; edit(path: string, change: (text: string) =>
 function compose(root: string) {
   const report = composeSupergraph(root, parseSupergraphConfig(root));
   assert.ok(report.supergraphSdl, `fixture does not compose: ${report.errors.map((e) => e.message).join('\n')}`);
-  for (const artifact of composeArtifacts(report.supergraphSdl)) writeFileSync(join(root, artifact.path), artifact.content);
+  for (const artifact of composeArtifacts(report.supergraphSdl))
+    writeFileSync(join(root, artifact.path), artifact.content);
 }
 
 /** `npm run codegen`'s client part, for a fixture. */
 async function generateClients(root: string) {
-  await generate({ generates: clientCodegen(root), cwd: root, silent: true, overwrite: true, pluginLoader: (name: string) => import(name) }, true);
+  await generate(
+    {
+      generates: clientCodegen(root),
+      cwd: root,
+      silent: true,
+      overwrite: true,
+      pluginLoader: (name: string) => import(name),
+    },
+    true,
+  );
 }
 
 describe('schema:check', () => {
@@ -108,7 +136,10 @@ describe('schema:check', () => {
     const result = run(CHECK, ['--root', f.root, '--skip-codegen']);
     assert.equal(result.status, 0, result.output);
     assert.match(result.output, /0 breaking, 0 dangerous, \d+ safe/);
-    assert.match(result.output, /\+ safe\s+Product\.weightGrams — Field 'weightGrams' was added to object type 'Product'/);
+    assert.match(
+      result.output,
+      /\+ safe\s+Product\.weightGrams — Field 'weightGrams' was added to object type 'Product'/,
+    );
     assert.match(result.output, /products\s+0 breaking, 0 dangerous/);
 
     // Once committed, HEAD has it; --base HEAD~1 still sees the change.
@@ -132,26 +163,49 @@ describe('schema:check', () => {
     compose(f.root);
     const result = run(CHECK, ['--root', f.root, '--skip-codegen']);
     assert.equal(result.status, 1, result.output);
-    assert.match(result.output, /✗ BREAKING\s+Product\.inStock — Field 'inStock' was removed from object type 'Product'/);
+    assert.match(
+      result.output,
+      /✗ BREAKING\s+Product\.inStock — Field 'inStock' was removed from object type 'Product'/,
+    );
     const breaks = /breaks client operations: (.*)/.exec(result.output)?.[1] ?? '';
-    for (const op of ['web/CatalogPage (clients/web/catalog.graphql:2)', 'web/ProductDetail', 'web/SearchProducts', 'mobile/CatalogPage', 'mobile/ProductDetail']) {
+    for (const op of [
+      'web/CatalogPage (clients/web/catalog.graphql:2)',
+      'web/ProductDetail',
+      'web/SearchProducts',
+      'mobile/CatalogPage',
+      'mobile/ProductDetail',
+    ]) {
       assert.ok(breaks.includes(op), `expected ${op} among the broken operations: ${breaks}`);
     }
-    assert.ok(!breaks.includes('web/OrderHistory') && !breaks.includes('LogIn'), `operations not using Product.inStock named: ${breaks}`);
+    assert.ok(
+      !breaks.includes('web/OrderHistory') && !breaks.includes('LogIn'),
+      `operations not using Product.inStock named: ${breaks}`,
+    );
     // And the operations themselves no longer validate, with file and line.
-    assert.match(result.output, /clients\/web\/fragments\.graphql:\d+:\d+: web\/CatalogPage: Cannot query field "inStock" on type "Product"/);
-    assert.match(result.output, /clients\/mobile\/catalog\.graphql:\d+:\d+: mobile\/CatalogPage: Cannot query field "inStock"/);
+    assert.match(
+      result.output,
+      /clients\/web\/fragments\.graphql:\d+:\d+: web\/CatalogPage: Cannot query field "inStock" on type "Product"/,
+    );
+    assert.match(
+      result.output,
+      /clients\/mobile\/catalog\.graphql:\d+:\d+: mobile\/CatalogPage: Cannot query field "inStock"/,
+    );
   });
 
   it('fails on an unapproved breaking change no operation uses, and passes once it is approved', () => {
     const f = fixture();
-    f.edit('subgraphs/products/schema.graphql', (sdl) => sdl.replace(/  "Units on hand[^\n]*\n  stockLevel: Int\n/, ''));
+    f.edit('subgraphs/products/schema.graphql', (sdl) =>
+      sdl.replace(/  "Units on hand[^\n]*\n  stockLevel: Int\n/, ''),
+    );
     compose(f.root);
     const refused = run(CHECK, ['--root', f.root, '--skip-codegen']);
     assert.equal(refused.status, 1, refused.output);
     assert.match(refused.output, /✗ BREAKING\s+Product\.stockLevel/);
     assert.match(refused.output, /no client operation uses it/);
-    assert.match(refused.output, /breaking change Product\.stockLevel: .* not approved in schema-changes\.approved\.yaml/);
+    assert.match(
+      refused.output,
+      /breaking change Product\.stockLevel: .* not approved in schema-changes\.approved\.yaml/,
+    );
 
     f.write(
       'schema-changes.approved.yaml',
@@ -169,7 +223,10 @@ describe('schema:check', () => {
     compose(f.root);
     const result = run(CHECK, ['--root', f.root, '--skip-codegen']);
     assert.equal(result.status, 1, result.output);
-    assert.match(result.output, /✗ BREAKING\s+Product\.sku — Field 'Product\.sku' changed type from 'String!' to 'Int!'/);
+    assert.match(
+      result.output,
+      /✗ BREAKING\s+Product\.sku — Field 'Product\.sku' changed type from 'String!' to 'Int!'/,
+    );
     assert.match(result.output, /breaks client operations: web\/ProductDetail \(clients\/web\/product\.graphql:2\)/);
     assert.match(result.output, /approval does not cover broken client operations/);
   });
@@ -180,19 +237,33 @@ describe('schema:check', () => {
     compose(f.root);
     const result = run(CHECK, ['--root', f.root, '--skip-codegen']);
     assert.equal(result.status, 1, result.output);
-    assert.match(result.output, /✗ BREAKING\s+Order\.version — Field 'Order\.version' changed type from 'Int' to 'String'/);
-    assert.match(result.output, /breaks client operations: .*web\/OrderStatusChanged \(clients\/web\/order-status\.graphql:3\)/);
+    assert.match(
+      result.output,
+      /✗ BREAKING\s+Order\.version — Field 'Order\.version' changed type from 'Int' to 'String'/,
+    );
+    assert.match(
+      result.output,
+      /breaks client operations: .*web\/OrderStatusChanged \(clients\/web\/order-status\.graphql:3\)/,
+    );
     assert.match(result.output, /orders\s+1 breaking/);
   });
 
   it('fails on a composition conflict, naming both subgraphs and their lines', () => {
     const f = fixture();
     // Money is @shareable in products and orders: the two must agree on its fields' types.
-    f.edit('subgraphs/orders/schema.graphql', (sdl) => sdl.replace(/(type Money @shareable \{\n  amount: )Int!/, '$1Float!'));
-    const ordersLine = readFileSync(join(f.root, 'subgraphs/orders/schema.graphql'), 'utf8').split('\n').findIndex((l) => l.includes('amount: Float!')) + 1;
+    f.edit('subgraphs/orders/schema.graphql', (sdl) =>
+      sdl.replace(/(type Money @shareable \{\n  amount: )Int!/, '$1Float!'),
+    );
+    const ordersLine =
+      readFileSync(join(f.root, 'subgraphs/orders/schema.graphql'), 'utf8')
+        .split('\n')
+        .findIndex((l) => l.includes('amount: Float!')) + 1;
     const result = run(CHECK, ['--root', f.root, '--skip-codegen']);
     assert.equal(result.status, 1, result.output);
-    assert.match(result.output, /error \[FIELD_TYPE_MISMATCH\] \(subgraphs: orders, products\): Type of field "Money\.amount" is incompatible/);
+    assert.match(
+      result.output,
+      /error \[FIELD_TYPE_MISMATCH\] \(subgraphs: orders, products\): Type of field "Money\.amount" is incompatible/,
+    );
     assert.ok(result.output.includes(`at subgraphs/orders/schema.graphql:${ordersLine}:3 (orders)`), result.output);
     assert.match(result.output, /at subgraphs\/products\/schema\.graphql:\d+:\d+ \(products\)/);
     assert.match(result.output, /orders\s+subgraphs\/orders\/schema\.graphql\s+✗ 1 error/);
@@ -206,7 +277,10 @@ describe('schema:check', () => {
   it('fails on a subgraph SDL that does not parse, with file and line', () => {
     const f = fixture();
     f.edit('subgraphs/users/schema.graphql', (sdl) => sdl.replace('type Query {\n', 'type Query {\n  me(: User\n'));
-    const line = readFileSync(join(f.root, 'subgraphs/users/schema.graphql'), 'utf8').split('\n').findIndex((l) => l.includes('me(: User')) + 1;
+    const line =
+      readFileSync(join(f.root, 'subgraphs/users/schema.graphql'), 'utf8')
+        .split('\n')
+        .findIndex((l) => l.includes('me(: User')) + 1;
     const result = run(CHECK, ['--root', f.root, '--skip-codegen']);
     assert.equal(result.status, 1, result.output);
     assert.ok(result.output.includes(`at subgraphs/users/schema.graphql:${line}:`), result.output);
@@ -224,7 +298,9 @@ describe('schema:check', () => {
 
   it('fails when supergraph.graphql is stale', () => {
     const f = fixture();
-    f.edit('subgraphs/notifications/schema.graphql', (sdl) => sdl.replace('  readAt: DateTime\n', '  readAt: DateTime\n  "Where the notification links to."\n  url: String\n'));
+    f.edit('subgraphs/notifications/schema.graphql', (sdl) =>
+      sdl.replace('  readAt: DateTime\n', '  readAt: DateTime\n  "Where the notification links to."\n  url: String\n'),
+    );
     const result = run(CHECK, ['--root', f.root, '--skip-codegen']);
     assert.equal(result.status, 1, result.output);
     assert.match(result.output, /supergraph\.graphql is stale: run `npm run compose`/);
@@ -236,7 +312,9 @@ describe('schema:check', () => {
   it('fails when generated client code is stale', async () => {
     const f = fixture();
     await generateClients(f.root);
-    f.edit('clients/mobile/notifications.graphql', (ops) => ops.replace('          subject\n', '          subject\n          channel\n'));
+    f.edit('clients/mobile/notifications.graphql', (ops) =>
+      ops.replace('          subject\n', '          subject\n          channel\n'),
+    );
     const result = run(CHECK, ['--root', f.root]);
     assert.equal(result.status, 1, result.output);
     assert.match(result.output, /clients\/generated\/mobile\.ts is stale: run `npm run codegen`/);
@@ -248,7 +326,10 @@ describe('schema:check', () => {
 });
 
 describe('trusted documents', () => {
-  const manifest = JSON.parse(readFileSync(join(repo, 'clients/generated/trusted-documents.json'), 'utf8')) as Record<string, string>;
+  const manifest = JSON.parse(readFileSync(join(repo, 'clients/generated/trusted-documents.json'), 'utf8')) as Record<
+    string,
+    string
+  >;
 
   it('maps the sha256 of each operation text to that text', () => {
     assert.ok(Object.keys(manifest).length > 0);

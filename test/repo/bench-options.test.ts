@@ -26,7 +26,10 @@ describe('benchmark settings', () => {
     [{}, ['--speed=fast'], '--speed=fast'],
   ] as const) {
     it(`refuses ${JSON.stringify(source)} ${argv.join(' ')} naming ${key}`, () => {
-      assert.throws(() => loadBenchOptions([...argv], { ...source }), (error: Error) => error.message.includes(key));
+      assert.throws(
+        () => loadBenchOptions([...argv], { ...source }),
+        (error: Error) => error.message.includes(key),
+      );
     });
   }
 });

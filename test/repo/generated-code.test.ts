@@ -13,12 +13,21 @@ const run = (command: string, args: string[]) =>
 describe('repository checks', () => {
   it('resolver types are up to date with every schema.graphql (npm run codegen)', () => {
     const result = run('npx', ['graphql-codegen', '--config', 'codegen.ts', '--check']);
-    assert.equal(result.status, 0, `Stale generated resolver types; run \`npm run codegen\`\n${result.stdout}${result.stderr}`);
+    assert.equal(
+      result.status,
+      0,
+      `Stale generated resolver types; run \`npm run codegen\`\n${result.stdout}${result.stderr}`,
+    );
   });
 
   it('every schema.prisma matches its committed migrations (npm run db:check)', () => {
     const result = run('npx', ['tsx', 'scripts/prisma/check.ts']);
     assert.equal(result.status, 0, `Migrations drift from schema.prisma\n${result.stdout}${result.stderr}`);
+  });
+
+  it('every source file is formatted (npm run format)', () => {
+    const result = run('npx', ['prettier', '--check', '.']);
+    assert.equal(result.status, 0, `Unformatted files; run \`npm run format\`\n${result.stdout}${result.stderr}`);
   });
 
   it('the whole repository type-checks in strict mode (npm run typecheck)', () => {

@@ -44,7 +44,10 @@ function assertNoLeak(res: Raw, options: { namesSubgraph?: boolean } = {}): void
   }
   for (const error of res.body.errors ?? []) {
     for (const key of Object.keys(error.extensions ?? {})) {
-      assert.ok(ALLOWED_EXTENSIONS.has(key) || (options.namesSubgraph && key === 'serviceName'), `unexpected extension ${key}`);
+      assert.ok(
+        ALLOWED_EXTENSIONS.has(key) || (options.namesSubgraph && key === 'serviceName'),
+        `unexpected extension ${key}`,
+      );
     }
   }
 }
@@ -52,7 +55,8 @@ function assertNoLeak(res: Raw, options: { namesSubgraph?: boolean } = {}): void
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const repeat = (n: number, make: (i: number) => string) => Array.from({ length: n }, (_, i) => make(i)).join(' ');
 /** `nest(['me', 'name'])` is `{ me { name } }`. */
-const nest = (path: string[]) => `{ ${path.reduceRight((inner, field) => (inner ? `${field} { ${inner} }` : field), '')} }`;
+const nest = (path: string[]) =>
+  `{ ${path.reduceRight((inner, field) => (inner ? `${field} { ${inner} }` : field), '')} }`;
 const NORMAL = `{ categories { id name products(first: 5) { edges { node { id name price { amount currency } } } } } }`;
 
 describe('hostile input at the gateway (production mode)', { timeout: 300_000 }, () => {
@@ -60,7 +64,12 @@ describe('hostile input at the gateway (production mode)', { timeout: 300_000 },
   /** Refused requests per kind of attack, for the summary. */
   const refused = new Map<string, number>();
 
-  async function send(init: { body?: string; headers?: Record<string, string>; method?: string; search?: string }): Promise<Raw> {
+  async function send(init: {
+    body?: string;
+    headers?: Record<string, string>;
+    method?: string;
+    search?: string;
+  }): Promise<Raw> {
     const res = await fetch(stack.gateway.url + (init.search ?? ''), {
       method: init.method ?? 'POST',
       headers: init.headers ?? { 'content-type': 'application/json' },
@@ -76,7 +85,9 @@ describe('hostile input at the gateway (production mode)', { timeout: 300_000 },
     return { status: res.status, text, body };
   }
   const operation = (query: string, variables?: Record<string, unknown>, extensions?: Record<string, unknown>) =>
-    send({ body: JSON.stringify({ query, ...(variables ? { variables } : {}), ...(extensions ? { extensions } : {}) }) });
+    send({
+      body: JSON.stringify({ query, ...(variables ? { variables } : {}), ...(extensions ? { extensions } : {}) }),
+    });
 
   /**
    * One kind of attack: each request must be refused as `expected`, no
@@ -97,7 +108,11 @@ describe('hostile input at the gateway (production mode)', { timeout: 300_000 },
       assert.ok(errors.length > 0 && errors.length <= (expected.maxErrors ?? 1), where);
       assert.equal(res.body.data, undefined, where);
       for (const error of errors) assert.equal(error.extensions?.code, expected.code, where);
-      if (expected.limit) assert.ok(errors.some((e) => e.extensions?.limit === expected.limit), where);
+      if (expected.limit)
+        assert.ok(
+          errors.some((e) => e.extensions?.limit === expected.limit),
+          where,
+        );
       if (expected.message) assert.match(errors[0]!.message, expected.message, where);
       assertNoLeak(res);
       answers.push(res);
@@ -132,7 +147,14 @@ describe('hostile input at the gateway (production mode)', { timeout: 300_000 },
     ];
     for (const query of atLimits) {
       const res = await operation(query);
-      assert.ok(!res.body.errors?.some((e) => ['GRAPHQL_VALIDATION_FAILED', 'COST_LIMIT_EXCEEDED', 'GRAPHQL_PARSE_FAILED'].includes(String(e.extensions?.code))), res.text);
+      assert.ok(
+        !res.body.errors?.some((e) =>
+          ['GRAPHQL_VALIDATION_FAILED', 'COST_LIMIT_EXCEEDED', 'GRAPHQL_PARSE_FAILED'].includes(
+            String(e.extensions?.code),
+          ),
+        ),
+        res.text,
+      );
     }
   });
 
@@ -142,7 +164,10 @@ describe('hostile input at the gateway (production mode)', { timeout: 300_000 },
     const viaFragments = `{ me { ...U } } fragment U on User { orders { edges { node { ...O } } } }
       fragment O on Order { user { orders { edges { node { user { orders { edges { node { id } } } } } } } } }`;
     await expectRefused('depth bomb', [() => operation(recursive), () => operation(viaFragments)], {
-      status: 400, code: 'GRAPHQL_VALIDATION_FAILED', limit: 'depth', message: /nested \d+ levels deep; the limit is 10/,
+      status: 400,
+      code: 'GRAPHQL_VALIDATION_FAILED',
+      limit: 'depth',
+      message: /nested \d+ levels deep; the limit is 10/,
     });
   });
 
@@ -151,16 +176,25 @@ describe('hostile input at the gateway (production mode)', { timeout: 300_000 },
     // 2^12 spreads of a fragment with one alias, in a few hundred bytes.
     const doubling = `{ categories { ...F0 } } ${repeat(12, (i) => `fragment F${i} on Category { ...F${i + 1} ...F${i + 1} }`)} fragment F12 on Category { n: name }`;
     await expectRefused('alias bomb', [() => operation(many), () => operation(doubling)], {
-      status: 400, code: 'GRAPHQL_VALIDATION_FAILED', limit: 'aliases',
+      status: 400,
+      code: 'GRAPHQL_VALIDATION_FAILED',
+      limit: 'aliases',
     });
   });
 
   it('directive bomb → 400 GRAPHQL_VALIDATION_FAILED (limit directives), errors bounded', async () => {
     const many = `{ categories { ${repeat(60, () => 'id @include(if: true)')} } }`;
     const unknown = `{ categories { id ${repeat(400, () => '@x')} } }`; // would be 400 errors without a bound
-    await expectRefused('directive bomb', [() => operation(many)], { status: 400, code: 'GRAPHQL_VALIDATION_FAILED', limit: 'directives' });
+    await expectRefused('directive bomb', [() => operation(many)], {
+      status: 400,
+      code: 'GRAPHQL_VALIDATION_FAILED',
+      limit: 'directives',
+    });
     await expectRefused('directive bomb', [() => operation(unknown)], {
-      status: 400, code: 'GRAPHQL_VALIDATION_FAILED', limit: 'directives', maxErrors: 101,
+      status: 400,
+      code: 'GRAPHQL_VALIDATION_FAILED',
+      limit: 'directives',
+      maxErrors: 101,
     });
   });
 
@@ -168,7 +202,9 @@ describe('hostile input at the gateway (production mode)', { timeout: 300_000 },
     const fields = `{ categories { ${'name '.repeat(1200)} } }`;
     const list = `{ product(id: [${'1,'.repeat(2000)}]) { id } }`;
     await expectRefused('token bomb', [() => operation(fields), () => operation(list)], {
-      status: 400, code: 'GRAPHQL_PARSE_FAILED', message: /more that 1000 tokens/,
+      status: 400,
+      code: 'GRAPHQL_PARSE_FAILED',
+      message: /more that 1000 tokens/,
     });
   });
 
@@ -178,44 +214,88 @@ describe('hostile input at the gateway (production mode)', { timeout: 300_000 },
     const hugePage = `query($n: Int) { orders(first: $n) { edges { node { id } } } }`;
     const answers = await expectRefused(
       'cost bomb',
-      [() => operation(nested), () => operation(nestedByVariables, { a: 200, b: 200 }), () => operation(hugePage, { n: 1_000_000 })],
+      [
+        () => operation(nested),
+        () => operation(nestedByVariables, { a: 200, b: 200 }),
+        () => operation(hugePage, { n: 1_000_000 }),
+      ],
       { status: 400, code: 'COST_LIMIT_EXCEEDED', limit: 'cost', message: /exceeds the limit of 25000/ },
     );
-    assert.deepEqual(answers.map((a) => a.body.errors![0]!.extensions!.cost), [1 + 200 * (2 + 1 + 1 + 200 * 2), 1 + 200 * (2 + 1 + 200 * (2 + 20 * 2)), 1 + 1_000_000 * 2]);
+    assert.deepEqual(
+      answers.map((a) => a.body.errors![0]!.extensions!.cost),
+      [1 + 200 * (2 + 1 + 1 + 200 * 2), 1 + 200 * (2 + 1 + 200 * (2 + 20 * 2)), 1 + 1_000_000 * 2],
+    );
   });
 
   it('root-field fan-out → 400 GRAPHQL_VALIDATION_FAILED (limit rootFields)', async () => {
     const queries = `{ ${repeat(12, (i) => `p${i}: product(id: "00000000-0000-4000-8000-00000000000${i % 10}") { name }`)} }`;
     const logInSpray = `mutation { ${repeat(11, (i) => `t${i}: logIn(email: "admin@storefront.local", password: "guess-${i}") { accessToken }`)} }`;
     await expectRefused('root-field fan-out', [() => operation(queries), () => operation(logInSpray)], {
-      status: 400, code: 'GRAPHQL_VALIDATION_FAILED', limit: 'rootFields',
+      status: 400,
+      code: 'GRAPHQL_VALIDATION_FAILED',
+      limit: 'rootFields',
     });
   });
 
   it('oversized body → 413 PAYLOAD_TOO_LARGE, declared or streamed', async () => {
     const big = JSON.stringify({ query: '{ __typename }', variables: { pad: 'x'.repeat(300 * 1024) } });
-    await expectRefused('oversized body', [() => send({ body: big }), () => postChunked(stack.gateway.url, 16, 64 * 1024)], {
-      status: 413, code: 'PAYLOAD_TOO_LARGE',
-    });
+    await expectRefused(
+      'oversized body',
+      [() => send({ body: big }), () => postChunked(stack.gateway.url, 16, 64 * 1024)],
+      {
+        status: 413,
+        code: 'PAYLOAD_TOO_LARGE',
+      },
+    );
   });
 
   it('batch array → 400 BAD_REQUEST', async () => {
     const one = { query: '{ categories { id } }' };
     await expectRefused(
       'batch array',
-      [() => send({ body: JSON.stringify([one, one]) }), () => send({ body: JSON.stringify(Array.from({ length: 500 }, () => one)) }), () => send({ body: '[]' })],
+      [
+        () => send({ body: JSON.stringify([one, one]) }),
+        () => send({ body: JSON.stringify(Array.from({ length: 500 }, () => one)) }),
+        () => send({ body: '[]' }),
+      ],
       { status: 400, code: 'BAD_REQUEST' },
     );
   });
 
   it('malformed JSON and request shapes → 400 BAD_REQUEST', async () => {
-    const bodies = ['{"query": "{ categories { id } }"', 'not json', '', 'null', '42', '"{ categories { id } }"', '{"query": 42}', '{"query": "{ __typename }", "variables": "{}"}', '{}'];
-    await expectRefused('malformed JSON', bodies.map((body) => () => send({ body })), { status: 400, code: 'BAD_REQUEST' });
+    const bodies = [
+      '{"query": "{ categories { id } }"',
+      'not json',
+      '',
+      'null',
+      '42',
+      '"{ categories { id } }"',
+      '{"query": 42}',
+      '{"query": "{ __typename }", "variables": "{}"}',
+      '{}',
+    ];
+    await expectRefused(
+      'malformed JSON',
+      bodies.map((body) => () => send({ body })),
+      { status: 400, code: 'BAD_REQUEST' },
+    );
   });
 
   it('malformed GraphQL → 400 GRAPHQL_PARSE_FAILED', async () => {
-    const documents = ['{ categories { id ', '}}}}', 'query {', '{ product(id: "unterminated) { id } }', '{ categories { id \u0007 } }', 'mutation', '{ categories { ... } }'];
-    await expectRefused('malformed GraphQL', documents.map((d) => () => operation(d)), { status: 400, code: 'GRAPHQL_PARSE_FAILED', message: /^Syntax Error/ });
+    const documents = [
+      '{ categories { id ',
+      '}}}}',
+      'query {',
+      '{ product(id: "unterminated) { id } }',
+      '{ categories { id \u0007 } }',
+      'mutation',
+      '{ categories { ... } }',
+    ];
+    await expectRefused(
+      'malformed GraphQL',
+      documents.map((d) => () => operation(d)),
+      { status: 400, code: 'GRAPHQL_PARSE_FAILED', message: /^Syntax Error/ },
+    );
   });
 
   it('introspection in production → 400 GRAPHQL_VALIDATION_FAILED', async () => {
@@ -224,7 +304,11 @@ describe('hostile input at the gateway (production mode)', { timeout: 300_000 },
       '{ __type(name: "User") { fields { name } } }',
       '{ categories { id } ...I } fragment I on Query { __schema { queryType { name } } }',
     ];
-    await expectRefused('introspection', documents.map((d) => () => operation(d)), { status: 400, code: 'GRAPHQL_VALIDATION_FAILED', message: /introspection is not allowed/ });
+    await expectRefused(
+      'introspection',
+      documents.map((d) => () => operation(d)),
+      { status: 400, code: 'GRAPHQL_VALIDATION_FAILED', message: /introspection is not allowed/ },
+    );
     assert.deepEqual((await operation('{ __typename }')).body, { data: { __typename: 'Query' } });
   });
 
@@ -239,7 +323,10 @@ describe('hostile input at the gateway (production mode)', { timeout: 300_000 },
     await expectRefused('suggestion leak', validation, { status: 400, code: 'GRAPHQL_VALIDATION_FAILED' });
     const coercion = [
       () => operation('query($s: OrderStatus) { orders(status: $s) { edges { cursor } } }', { s: 'PAYED' }),
-      () => operation('mutation($i: PlaceOrderInput!) { placeOrder(input: $i, idempotencyKey: "k") { id } }', { i: { itmes: [] } }),
+      () =>
+        operation('mutation($i: PlaceOrderInput!) { placeOrder(input: $i, idempotencyKey: "k") { id } }', {
+          i: { itmes: [] },
+        }),
     ];
     await expectRefused('suggestion leak', coercion, { status: 400, code: 'BAD_USER_INPUT', maxErrors: 2 });
   });
@@ -257,7 +344,11 @@ describe('hostile input at the gateway (production mode)', { timeout: 300_000 },
       ],
       { status: 400, code: 'BAD_REQUEST', message: /Cross-Site Request Forgery/ },
     );
-    const preflighted = await send({ method: 'GET', search: `?query=${query}`, headers: { 'apollo-require-preflight': 'true' } });
+    const preflighted = await send({
+      method: 'GET',
+      search: `?query=${query}`,
+      headers: { 'apollo-require-preflight': 'true' },
+    });
     assert.equal(preflighted.status, 200, preflighted.text);
   });
 
@@ -265,18 +356,31 @@ describe('hostile input at the gateway (production mode)', { timeout: 300_000 },
     const wanted = '{ categories { name } }';
     const other = '{ categories { id } }';
     const apq = (hash: string, query?: string) =>
-      send({ body: JSON.stringify({ ...(query ? { query } : {}), extensions: { persistedQuery: { version: 1, sha256Hash: hash } } }) });
+      send({
+        body: JSON.stringify({
+          ...(query ? { query } : {}),
+          extensions: { persistedQuery: { version: 1, sha256Hash: hash } },
+        }),
+      });
     // Poisoning attempt: store another query under the hash of the one clients will ask for.
     await expectRefused('APQ hash mismatch', [() => apq(sha256(wanted), other), () => apq('0'.repeat(64), other)], {
-      status: 400, code: 'PERSISTED_QUERY_HASH_MISMATCH',
+      status: 400,
+      code: 'PERSISTED_QUERY_HASH_MISMATCH',
     });
     await expectRefused('APQ unknown hash', [() => apq(sha256(wanted)), () => apq('not-a-hash')], {
-      status: 200, code: 'PERSISTED_QUERY_NOT_FOUND',
+      status: 200,
+      code: 'PERSISTED_QUERY_NOT_FOUND',
     });
     // A refused operation is not registered either, so its hash cannot skip the limits later.
     const bomb = `{ products(first: 200) { edges { node { category { products(first: 200) { edges { node { id } } } } } } } }`;
-    await expectRefused('APQ of a refused operation', [() => apq(sha256(bomb), bomb)], { status: 400, code: 'COST_LIMIT_EXCEEDED' });
-    await expectRefused('APQ of a refused operation', [() => apq(sha256(bomb))], { status: 200, code: 'PERSISTED_QUERY_NOT_FOUND' });
+    await expectRefused('APQ of a refused operation', [() => apq(sha256(bomb), bomb)], {
+      status: 400,
+      code: 'COST_LIMIT_EXCEEDED',
+    });
+    await expectRefused('APQ of a refused operation', [() => apq(sha256(bomb))], {
+      status: 200,
+      code: 'PERSISTED_QUERY_NOT_FOUND',
+    });
     // The honest registration still works.
     const registered = await apq(sha256(wanted), wanted);
     assert.equal(registered.body.errors, undefined, registered.text);
@@ -296,23 +400,48 @@ describe('hostile input at the gateway (production mode)', { timeout: 300_000 },
         const chunks: Buffer[] = [];
         req.on('data', (c: Buffer) => chunks.push(c));
         req.on('end', () => {
-          const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+          const json = (status: number, body: unknown) =>
+            res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
           if (mode === 'leaky-error') {
             return json(200, {
               data: null,
-              errors: [{
-                message: 'PrismaClientKnownRequestError: relation "products"."Product" does not exist at postgres://storefront@10.0.0.5:5432',
-                extensions: { code: 'INTERNAL_SERVER_ERROR', stacktrace: ['Error: boom', '    at Object.findMany (/srv/products/src/data/client.ts:42:7)'] },
-              }],
+              errors: [
+                {
+                  message:
+                    'PrismaClientKnownRequestError: relation "products"."Product" does not exist at postgres://storefront@10.0.0.5:5432',
+                  extensions: {
+                    code: 'INTERNAL_SERVER_ERROR',
+                    stacktrace: ['Error: boom', '    at Object.findMany (/srv/products/src/data/client.ts:42:7)'],
+                  },
+                },
+              ],
             });
           }
-          if (mode === 'codeless-error') return json(200, { data: null, errors: [{ message: 'TypeError: Cannot read properties of undefined (reading \'id\') at /srv/products/src/resolvers/index.ts:17' }] });
-          if (mode === 'html-500') return res.writeHead(500, { 'content-type': 'text/html' }).end('<html><body>nginx: upstream 10.0.0.5:4002 failed</body></html>');
+          if (mode === 'codeless-error')
+            return json(200, {
+              data: null,
+              errors: [
+                {
+                  message:
+                    "TypeError: Cannot read properties of undefined (reading 'id') at /srv/products/src/resolvers/index.ts:17",
+                },
+              ],
+            });
+          if (mode === 'html-500')
+            return res
+              .writeHead(500, { 'content-type': 'text/html' })
+              .end('<html><body>nginx: upstream 10.0.0.5:4002 failed</body></html>');
           if (mode === 'reset') return req.socket.destroy();
           if (mode === 'hang') return;
-          const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !['host', 'content-length', 'connection'].includes(k))) as Record<string, string>;
+          const headers = Object.fromEntries(
+            Object.entries(req.headers).filter(([k]) => !['host', 'content-length', 'connection'].includes(k)),
+          ) as Record<string, string>;
           void fetch(products, { method: 'POST', headers, body: Buffer.concat(chunks) }).then(async (upstream) => {
-            res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' }).end(await upstream.text());
+            res
+              .writeHead(upstream.status, {
+                'content-type': upstream.headers.get('content-type') ?? 'application/json',
+              })
+              .end(await upstream.text());
           });
         });
       });
@@ -320,8 +449,16 @@ describe('hostile input at the gateway (production mode)', { timeout: 300_000 },
       const fakeUrl = `http://127.0.0.1:${(fake.address() as AddressInfo).port}/graphql`;
       gateway = await startGateway(
         {
-          ...loadGatewayConfig({ ...stack.env, NODE_ENV: 'production', GATEWAY_PORT: '0', SUBGRAPH_TIMEOUT_MS: '1500', RESPONSE_CACHE: 'false' }),
-          subgraphUrls: Object.fromEntries(Object.entries(stack.services).map(([name, s]) => [name, name === 'products' ? fakeUrl : s.url])),
+          ...loadGatewayConfig({
+            ...stack.env,
+            NODE_ENV: 'production',
+            GATEWAY_PORT: '0',
+            SUBGRAPH_TIMEOUT_MS: '1500',
+            RESPONSE_CACHE: 'false',
+          }),
+          subgraphUrls: Object.fromEntries(
+            Object.entries(stack.services).map(([name, s]) => [name, name === 'products' ? fakeUrl : s.url]),
+          ),
         },
         { logger: createLogger({ name: 'test', level: 'silent' }) },
       );
@@ -334,7 +471,11 @@ describe('hostile input at the gateway (production mode)', { timeout: 300_000 },
 
     it('a failing subgraph reaches the client as "Internal server error", or as unavailable / timed out naming only the subgraph', async () => {
       const ask = async () => {
-        const res = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: NORMAL }) });
+        const res = await fetch(gateway.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: NORMAL }),
+        });
         const text = await res.text();
         return { status: res.status, text, body: JSON.parse(text) as Raw['body'] };
       };
@@ -347,9 +488,17 @@ describe('hostile input at the gateway (production mode)', { timeout: 300_000 },
         for (const error of res.body.errors!) {
           if (failure === 'reset' || failure === 'hang') {
             // Nothing came back: the client learns which subgraph failed and how, never where it runs.
-            assert.equal(error.extensions?.code, failure === 'reset' ? 'SUBGRAPH_UNAVAILABLE' : 'SUBGRAPH_TIMEOUT', `${failure}: ${res.text}`);
+            assert.equal(
+              error.extensions?.code,
+              failure === 'reset' ? 'SUBGRAPH_UNAVAILABLE' : 'SUBGRAPH_TIMEOUT',
+              `${failure}: ${res.text}`,
+            );
             assert.match(error.message, /^Subgraph "products" /, `${failure}: ${res.text}`);
-            assert.deepEqual(Object.keys(error.extensions ?? {}).sort(), ['code', 'serviceName'], `${failure}: ${res.text}`);
+            assert.deepEqual(
+              Object.keys(error.extensions ?? {}).sort(),
+              ['code', 'serviceName'],
+              `${failure}: ${res.text}`,
+            );
           } else {
             assert.equal(error.extensions?.code, 'INTERNAL_SERVER_ERROR', `${failure}: ${res.text}`);
             assert.equal(error.message, 'Internal server error', `${failure}: ${res.text}`);
@@ -379,12 +528,16 @@ describe('hostile input at the gateway (production mode)', { timeout: 300_000 },
 /** POSTs `chunks` × `size` bytes with chunked transfer encoding: no Content-Length to refuse early on. */
 function postChunked(url: string, chunks: number, size: number): Promise<Raw> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text, body: JSON.parse(text) as Raw['body'] }));
-    });
+    const req = request(
+      url,
+      { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text, body: JSON.parse(text) as Raw['body'] }));
+      },
+    );
     req.on('error', reject);
     req.write('{"query": "{ __typename }", "pad": "');
     const block = 'x'.repeat(size);

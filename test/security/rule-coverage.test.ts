@@ -75,7 +75,13 @@ describe('every field has an explicit graphql-shield rule', () => {
       }
       // The federation fields must be in the walk, or the walk is wrong.
       for (const required of ['Query._service', 'Query._entities', '_Service.sdl']) {
-        assert.ok(types.some((type) => `${type.name}.${Object.keys(type.getFields()).find((f) => required.endsWith(`.${f}`))}` === required), `${name}: ${required} not walked`);
+        assert.ok(
+          types.some(
+            (type) =>
+              `${type.name}.${Object.keys(type.getFields()).find((f) => required.endsWith(`.${f}`))}` === required,
+          ),
+          `${name}: ${required} not walked`,
+        );
       }
       t.diagnostic(`${name}: ${types.length} object types, ${fields} fields, ${missing.length} without a rule`);
       assert.deepEqual(missing, [], `${name}: fields without an explicit rule: ${missing.join(', ')}`);
@@ -88,7 +94,8 @@ describe('every field has an explicit graphql-shield rule', () => {
         const type = types.get(typeName);
         if (!type) stale.push(typeName);
         else if (isFieldMap(entry)) {
-          for (const field of Object.keys(entry)) if (field !== '*' && !type.getFields()[field]) stale.push(`${typeName}.${field}`);
+          for (const field of Object.keys(entry))
+            if (field !== '*' && !type.getFields()[field]) stale.push(`${typeName}.${field}`);
         }
       }
       assert.deepEqual(stale, [], `${name}: rules for things not in the schema: ${stale.join(', ')}`);
@@ -96,7 +103,11 @@ describe('every field has an explicit graphql-shield rule', () => {
 
     it(`${name}: every field behind a non-public, field-level rule is nullable`, (t) => {
       const schema = buildSubgraphSchema({ typeDefs });
-      const roots = new Set([schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].filter(Boolean).map((type) => type!.name));
+      const roots = new Set(
+        [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]
+          .filter(Boolean)
+          .map((type) => type!.name),
+      );
       const offenders: string[] = [];
       let guarded = 0;
       for (const type of objectTypes(typeDefs)) {
@@ -107,11 +118,16 @@ describe('every field has an explicit graphql-shield rule', () => {
         fields.forEach((field, i) => {
           if (rules[i] === allow) return;
           guarded += 1;
-          if (isNonNullType(field.type)) offenders.push(`${type.name}.${field.name}: ${String(field.type)} (${getNamedType(field.type).name})`);
+          if (isNonNullType(field.type))
+            offenders.push(`${type.name}.${field.name}: ${String(field.type)} (${getNamedType(field.type).name})`);
         });
       }
       t.diagnostic(`${name}: ${guarded} field-level guarded fields, ${offenders.length} non-null`);
-      assert.deepEqual(offenders, [], `${name}: guarded fields that are non-null (a denial would null their parent): ${offenders.join(', ')}`);
+      assert.deepEqual(
+        offenders,
+        [],
+        `${name}: guarded fields that are non-null (a denial would null their parent): ${offenders.join(', ')}`,
+      );
     });
   }
 });

@@ -55,7 +55,12 @@ interface Reply {
 }
 
 /** POSTs to the gateway from a chosen loopback address. */
-function send(url: string, query: string, variables: Record<string, unknown> = {}, options: { token?: string; from?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+function send(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  options: { token?: string; from?: string; headers?: Record<string, string> } = {},
+): Promise<Reply> {
   const payload = JSON.stringify({ query, variables });
   return new Promise((resolve, reject) => {
     const req = request(
@@ -83,7 +88,8 @@ function send(url: string, query: string, variables: Record<string, unknown> = {
   });
 }
 
-const b64 = (value: object | string) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+const b64 = (value: object | string) =>
+  Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 const now = () => Math.floor(Date.now() / 1000);
 
 function assertUnauthenticated(reply: Reply, what: string): void {
@@ -102,7 +108,10 @@ function assertRateLimited(reply: Reply, what: string, maxRetryAfter = 60): numb
   assert.equal(reply.status, 429, `${what}: ${reply.raw}`);
   assert.equal(reply.body.errors?.[0]?.extensions?.code, 'RATE_LIMITED', what);
   const retryAfter = Number(reply.headers['retry-after']);
-  assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= maxRetryAfter, `${what}: Retry-After ${reply.headers['retry-after']}`);
+  assert.ok(
+    Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= maxRetryAfter,
+    `${what}: Retry-After ${reply.headers['retry-after']}`,
+  );
   assert.equal(reply.body.errors?.[0]?.extensions?.retryAfter, retryAfter, what);
   assert.doesNotMatch(reply.raw, /rl:|user=|ip=|stack/, `${what}: no bucket internals`);
   return retryAfter;
@@ -129,7 +138,12 @@ describe('security: tokens and rate limits', { timeout: 240_000 }, () => {
     const email = `${randomUUID().slice(0, 8)}@example.com`;
     const res = await send(url, SIGN_UP, { input: { email, password: PASSWORD, name: 'Sec Test' } }, { from });
     assert.ok(res.body.data?.signUp, res.raw);
-    return { email, userId: res.body.data.signUp.user.id as string, token: res.body.data.signUp.accessToken as string, refresh: res.body.data.signUp.refreshToken as string };
+    return {
+      email,
+      userId: res.body.data.signUp.user.id as string,
+      token: res.body.data.signUp.accessToken as string,
+      refresh: res.body.data.signUp.refreshToken as string,
+    };
   };
   const logIn = async (email: string, from = '127.0.0.1') => {
     const res = await send(url, LOG_IN, { e: email, p: PASSWORD }, { from });
@@ -139,7 +153,10 @@ describe('security: tokens and rate limits', { timeout: 240_000 }, () => {
   const gatewayEnv = (extra: Record<string, string> = {}) => ({ ...stack.env, GATEWAY_PORT: '0', ...extra });
   const startExtraGateway = async (env: Record<string, string>, logger = logs.logger) => {
     const gateway = await startGateway(
-      { ...loadGatewayConfig(env), subgraphUrls: Object.fromEntries(Object.values(stack.services).map((s) => [s.name, s.url])) },
+      {
+        ...loadGatewayConfig(env),
+        subgraphUrls: Object.fromEntries(Object.values(stack.services).map((s) => [s.name, s.url])),
+      },
       { logger, bus: stack.services.users.bus.kind === 'memory' ? stack.services.users.bus : undefined },
     );
     extraGateways.push(gateway);
@@ -147,16 +164,29 @@ describe('security: tokens and rate limits', { timeout: 240_000 }, () => {
   };
 
   /** A token signed with the users service's own key, with any claims and header: only what we break makes it fail. */
-  const craft = (claims: Record<string, unknown>, header: Record<string, unknown> = {}, key: CryptoKey = signingKey.key) =>
+  const craft = (
+    claims: Record<string, unknown>,
+    header: Record<string, unknown> = {},
+    key: CryptoKey = signingKey.key,
+  ) =>
     new SignJWT({ role: 'CUSTOMER', sid: randomUUID(), ...claims })
       .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT', kid: signingKey.jwk.kid!, ...header } as never)
       .sign(key);
-  const validClaims = (userId: string) => ({ sub: userId, iss: 'storefront', aud: 'storefront-api', iat: now(), exp: now() + 300 });
+  const validClaims = (userId: string) => ({
+    sub: userId,
+    iss: 'storefront',
+    aud: 'storefront-api',
+    iat: now(),
+    exp: now() + 300,
+  });
 
   before(async () => {
     const limitsFile = join(process.env.TMPDIR ?? '/tmp', `rate-limits-${randomUUID()}.yaml`);
     writeFileSync(limitsFile, LIMITS);
-    stack = await startStack({ logger: logs.logger, gatewayEnv: { RATE_LIMITS_CONFIG: limitsFile, JWKS_CACHE_SECONDS: '1' } });
+    stack = await startStack({
+      logger: logs.logger,
+      gatewayEnv: { RATE_LIMITS_CONFIG: limitsFile, JWKS_CACHE_SECONDS: '1' },
+    });
     url = stack.gateway.url;
     // A second instance over the same store and bus: what one sees, the other must too.
     secondGateway = await startExtraGateway(gatewayEnv({ RATE_LIMITS_CONFIG: limitsFile, JWKS_CACHE_SECONDS: '1' }));
@@ -190,9 +220,15 @@ describe('security: tokens and rate limits', { timeout: 240_000 }, () => {
     });
 
     it('refuses HS256 signed with the public key (algorithm confusion)', async () => {
-      const jwks = (await (await fetch(new URL('/.well-known/jwks.json', stack.services.users.url))).json()) as { keys: JWK[] };
+      const jwks = (await (await fetch(new URL('/.well-known/jwks.json', stack.services.users.url))).json()) as {
+        keys: JWK[];
+      };
       const publicJwk = jwks.keys[0]!;
-      const secrets = [JSON.stringify(publicJwk), publicJwk.x!, Buffer.from(publicJwk.x!, 'base64url').toString('latin1')];
+      const secrets = [
+        JSON.stringify(publicJwk),
+        publicJwk.x!,
+        Buffer.from(publicJwk.x!, 'base64url').toString('latin1'),
+      ];
       for (const secret of secrets) {
         const input = `${b64({ alg: 'HS256', typ: 'JWT', kid: publicJwk.kid })}.${b64({ role: 'ADMIN', sid: randomUUID(), ...validClaims(userId) })}`;
         const token = `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
@@ -212,7 +248,8 @@ describe('security: tokens and rate limits', { timeout: 240_000 }, () => {
         ['no session id', { ...validClaims(userId), sid: undefined }],
         ['made-up role', { ...validClaims(userId), role: 'SUPERUSER' }],
       ];
-      for (const [what, claims] of cases) assertUnauthenticated(await send(url, ME, {}, { token: await craft(claims) }), what);
+      for (const [what, claims] of cases)
+        assertUnauthenticated(await send(url, ME, {}, { token: await craft(claims) }), what);
       const expired = await send(url, ME, {}, { token: await craft(cases[0]![1]) });
       assert.equal(expired.body.errors?.[0]?.message, 'Access token has expired', 'a client may learn to refresh');
     });
@@ -221,25 +258,66 @@ describe('security: tokens and rate limits', { timeout: 240_000 }, () => {
       const good = await craft(validClaims(userId));
       const [header, payload, signature] = good.split('.') as [string, string, string];
       const flipped = signature.slice(0, 10) + (signature[10] === 'A' ? 'B' : 'A') + signature.slice(11);
-      assertUnauthenticated(await send(url, ME, {}, { token: `${header}.${payload}.${flipped}` }), 'flipped signature byte');
+      assertUnauthenticated(
+        await send(url, ME, {}, { token: `${header}.${payload}.${flipped}` }),
+        'flipped signature byte',
+      );
       const escalated = b64({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), role: 'ADMIN' });
-      assertUnauthenticated(await send(url, ME, {}, { token: `${header}.${escalated}.${signature}` }), 'payload swapped under a real signature');
+      assertUnauthenticated(
+        await send(url, ME, {}, { token: `${header}.${escalated}.${signature}` }),
+        'payload swapped under a real signature',
+      );
 
       const attacker = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
       const attackerJwk = await exportJWK(attacker.publicKey);
-      assertUnauthenticated(await send(url, ME, {}, { token: await craft(validClaims(userId), { kid: 'no-such-key' }, attacker.privateKey) }), 'unknown kid');
-      assertUnauthenticated(await send(url, ME, {}, { token: await craft(validClaims(userId), {}, attacker.privateKey) }), 'real kid, other key');
-      assertUnauthenticated(await send(url, ME, {}, { token: await craft(validClaims(userId), { kid: undefined }) }), 'no kid');
       assertUnauthenticated(
-        await send(url, ME, {}, { token: await craft(validClaims(userId), { kid: 'attacker', jwk: attackerJwk }, attacker.privateKey) }),
+        await send(
+          url,
+          ME,
+          {},
+          { token: await craft(validClaims(userId), { kid: 'no-such-key' }, attacker.privateKey) },
+        ),
+        'unknown kid',
+      );
+      assertUnauthenticated(
+        await send(url, ME, {}, { token: await craft(validClaims(userId), {}, attacker.privateKey) }),
+        'real kid, other key',
+      );
+      assertUnauthenticated(
+        await send(url, ME, {}, { token: await craft(validClaims(userId), { kid: undefined }) }),
+        'no kid',
+      );
+      assertUnauthenticated(
+        await send(
+          url,
+          ME,
+          {},
+          { token: await craft(validClaims(userId), { kid: 'attacker', jwk: attackerJwk }, attacker.privateKey) },
+        ),
         'key embedded in the header (jwk)',
       );
       assertUnauthenticated(
-        await send(url, ME, {}, { token: await craft(validClaims(userId), { jku: 'https://evil.example/jwks.json', kid: 'attacker' }, attacker.privateKey) }),
+        await send(
+          url,
+          ME,
+          {},
+          {
+            token: await craft(
+              validClaims(userId),
+              { jku: 'https://evil.example/jwks.json', kid: 'attacker' },
+              attacker.privateKey,
+            ),
+          },
+        ),
         'key URL in the header (jku)',
       );
       for (const junk of ['not.a.token', 'Basic YWRtaW46YWRtaW4=', `${'a'.repeat(5000)}.b.c`]) {
-        const res = await send(url, ME, {}, { headers: { authorization: junk.startsWith('Basic') ? junk : `Bearer ${junk}` } });
+        const res = await send(
+          url,
+          ME,
+          {},
+          { headers: { authorization: junk.startsWith('Basic') ? junk : `Bearer ${junk}` } },
+        );
         assertUnauthenticated(res, `junk: ${junk.slice(0, 20)}`);
       }
     });
@@ -251,8 +329,22 @@ describe('security: tokens and rate limits', { timeout: 240_000 }, () => {
       assert.ok(rejected.length > 0);
       assert.ok(rejected.every((r) => r.audit === true && typeof r.reason === 'string' && !('token' in r)));
       const reasons = new Set(rejected.map((r) => r.reason));
-      for (const reason of ['algorithm', 'expired', 'claim nbf', 'claim aud', 'claim iss', 'claim exp missing', 'claim sid missing', 'lifetime', 'signature', 'unknown key']) {
-        assert.ok([...reasons].some((r) => r.startsWith(reason)), `audited reason "${reason}" in ${[...reasons].join(', ')}`);
+      for (const reason of [
+        'algorithm',
+        'expired',
+        'claim nbf',
+        'claim aud',
+        'claim iss',
+        'claim exp missing',
+        'claim sid missing',
+        'lifetime',
+        'signature',
+        'unknown key',
+      ]) {
+        assert.ok(
+          [...reasons].some((r) => r.startsWith(reason)),
+          `audited reason "${reason}" in ${[...reasons].join(', ')}`,
+        );
       }
     });
   });
@@ -266,11 +358,19 @@ describe('security: tokens and rate limits', { timeout: 240_000 }, () => {
       assert.equal(out.body.data?.logOut, true, out.raw);
       const started = Date.now();
       for (const gateway of [stack.gateway, secondGateway]) {
-        await eventually(async () => (await send(gateway.url, ME, {}, { token: user.token })).status === 401, 5_000, 'the logged-out token to stop');
+        await eventually(
+          async () => (await send(gateway.url, ME, {}, { token: user.token })).status === 401,
+          5_000,
+          'the logged-out token to stop',
+        );
       }
       assert.ok(Date.now() - started < 5_000);
       assertUnauthenticated(await send(url, ME, {}, { token: user.token }), 'after log out');
-      assert.equal((await send(url, ME, {}, { token: other.token })).body.data?.me?.id, user.userId, 'the other session lives on');
+      assert.equal(
+        (await send(url, ME, {}, { token: other.token })).body.data?.me?.id,
+        user.userId,
+        'the other session lives on',
+      );
       assert.ok(logs.find('logout').some((r) => r.userId === user.userId && r.audit));
     });
 
@@ -285,9 +385,17 @@ describe('security: tokens and rate limits', { timeout: 240_000 }, () => {
       const replay = await send(url, REFRESH, { t: user.refresh });
       assert.equal(replay.body.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
       const afterReplay = await send(url, REFRESH, { t: second.refreshToken });
-      assert.equal(afterReplay.body.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED', 'the legitimate holder is out too');
+      assert.equal(
+        afterReplay.body.errors?.[0]?.extensions?.code,
+        'UNAUTHENTICATED',
+        'the legitimate holder is out too',
+      );
       for (const token of [user.token, second.accessToken]) {
-        await eventually(async () => (await send(url, ME, {}, { token })).status === 401, 5_000, 'the family’s access tokens to stop');
+        await eventually(
+          async () => (await send(url, ME, {}, { token })).status === 401,
+          5_000,
+          'the family’s access tokens to stop',
+        );
       }
       assert.ok(logs.find('refresh_token_reuse').some((r) => r.userId === user.userId));
     });
@@ -298,7 +406,12 @@ describe('security: tokens and rate limits', { timeout: 240_000 }, () => {
         const res = await send(url, REFRESH, { t }, { from: '127.0.0.51' });
         assert.equal(res.body.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED', res.raw.slice(0, 300));
         assert.doesNotMatch(res.raw, /prisma|sql|stack/i);
-        const out = await send(url, `mutation($t: String!) { logOut(refreshToken: $t) }`, { t }, { from: '127.0.0.51' });
+        const out = await send(
+          url,
+          `mutation($t: String!) { logOut(refreshToken: $t) }`,
+          { t },
+          { from: '127.0.0.51' },
+        );
         assert.equal(out.body.data?.logOut, false, out.raw.slice(0, 300));
       }
     });
@@ -306,11 +419,20 @@ describe('security: tokens and rate limits', { timeout: 240_000 }, () => {
     it('deactivation stops every access token of the user', async () => {
       const user = await signUp();
       const other = await logIn(user.email);
-      const res = await send(url, `mutation($id: ID!) { deactivateUser(id: $id) { id } }`, { id: user.userId }, { token: user.token });
+      const res = await send(
+        url,
+        `mutation($id: ID!) { deactivateUser(id: $id) { id } }`,
+        { id: user.userId },
+        { token: user.token },
+      );
       assert.equal(res.body.data?.deactivateUser?.id, user.userId, res.raw);
       for (const token of [user.token, other.token]) {
         for (const gateway of [stack.gateway, secondGateway]) {
-          await eventually(async () => (await send(gateway.url, ME, {}, { token })).status === 401, 5_000, 'the deactivated user’s tokens to stop');
+          await eventually(
+            async () => (await send(gateway.url, ME, {}, { token })).status === 401,
+            5_000,
+            'the deactivated user’s tokens to stop',
+          );
         }
       }
       const again = await send(url, LOG_IN, { e: user.email, p: PASSWORD });
@@ -334,9 +456,15 @@ describe('security: tokens and rate limits', { timeout: 240_000 }, () => {
       assert.equal(refused.body.data, undefined, 'no subgraph was called');
 
       // Same address, another user; same user, another route; same address, no user.
-      assert.equal((await send(url, ORDER, { id: randomUUID() }, { token: bob.token, from })).body.errors?.[0]?.extensions?.code, 'NOT_FOUND');
+      assert.equal(
+        (await send(url, ORDER, { id: randomUUID() }, { token: bob.token, from })).body.errors?.[0]?.extensions?.code,
+        'NOT_FOUND',
+      );
       assert.equal((await send(url, ME, {}, { token: ann.token, from })).body.data?.me?.id, ann.userId);
-      assert.equal((await send(url, ORDER, { id: randomUUID() }, { from })).body.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
+      assert.equal(
+        (await send(url, ORDER, { id: randomUUID() }, { from })).body.errors?.[0]?.extensions?.code,
+        'UNAUTHENTICATED',
+      );
 
       // One bucket for the user across gateway instances when Redis holds them.
       const elsewhere = await send(secondGateway.url, ORDER, { id: randomUUID() }, { token: ann.token, from });
@@ -351,9 +479,16 @@ describe('security: tokens and rate limits', { timeout: 240_000 }, () => {
       for (let i = 0; i < 6; i++) assert.equal((await send(url, PRODUCTS, {}, { from })).status, 200);
       assertRateLimited(await send(url, PRODUCTS, {}, { from }), 'seventh anonymous products call');
       // A client cannot pick a fresh address by claiming one: no proxy is trusted.
-      assertRateLimited(await send(url, PRODUCTS, {}, { from, headers: { 'x-forwarded-for': '203.0.113.9' } }), 'spoofed X-Forwarded-For');
+      assertRateLimited(
+        await send(url, PRODUCTS, {}, { from, headers: { 'x-forwarded-for': '203.0.113.9' } }),
+        'spoofed X-Forwarded-For',
+      );
       assert.equal((await send(url, PRODUCTS, {}, { from: '127.0.0.23' })).status, 200, 'another address');
-      assert.equal((await send(url, PRODUCTS, {}, { from, token: user.token })).status, 200, 'a signed-in user at that address');
+      assert.equal(
+        (await send(url, PRODUCTS, {}, { from, token: user.token })).status,
+        200,
+        'a signed-in user at that address',
+      );
       // Introspection-only operations touch no subgraph and are not free either.
       assert.equal((await send(url, `{ __typename }`, {}, { from })).status, 200);
     });
@@ -367,8 +502,14 @@ describe('security: tokens and rate limits', { timeout: 240_000 }, () => {
       }
       // Throttled even with the right password: a guesser learns nothing from the fourth try.
       assertRateLimited(await send(url, LOG_IN, { e: victim.email, p: PASSWORD }, { from }), 'fourth try');
-      assertRateLimited(await send(url, LOG_IN, { e: `  ${victim.email.toUpperCase()} `, p: PASSWORD }, { from }), 'same account, other spelling');
-      assert.ok((await send(url, LOG_IN, { e: victim.email, p: PASSWORD }, { from: '127.0.0.33' })).body.data?.logIn, 'the owner, elsewhere');
+      assertRateLimited(
+        await send(url, LOG_IN, { e: `  ${victim.email.toUpperCase()} `, p: PASSWORD }, { from }),
+        'same account, other spelling',
+      );
+      assert.ok(
+        (await send(url, LOG_IN, { e: victim.email, p: PASSWORD }, { from: '127.0.0.33' })).body.data?.logIn,
+        'the owner, elsewhere',
+      );
 
       const burst = `mutation($e: String!) {
         a: logIn(email: $e, password: "guess-a-1234") { accessToken }
@@ -383,7 +524,10 @@ describe('security: tokens and rate limits', { timeout: 240_000 }, () => {
       // Many accounts from one address: the per-address rule (8 a minute).
       const stuffing = '127.0.0.34';
       const codes = [];
-      for (let i = 0; i < 9; i++) codes.push((await send(url, LOG_IN, { e: `nobody${i}@example.com`, p: 'guess-1234567' }, { from: stuffing })).status);
+      for (let i = 0; i < 9; i++)
+        codes.push(
+          (await send(url, LOG_IN, { e: `nobody${i}@example.com`, p: 'guess-1234567' }, { from: stuffing })).status,
+        );
       assert.deepEqual(codes, [200, 200, 200, 200, 200, 200, 200, 200, 429]);
 
       const failed = logs.find('login_failed');
@@ -406,9 +550,18 @@ describe('security: tokens and rate limits', { timeout: 240_000 }, () => {
   describe('audit trail', () => {
     it('records refused field access with who asked, once per request', async () => {
       const [prying, target] = [await signUp(), await signUp()];
-      const res = await send(url, `query($id: ID!) { user(id: $id) { id email } }`, { id: target.userId }, { token: prying.token });
+      const res = await send(
+        url,
+        `query($id: ID!) { user(id: $id) { id email } }`,
+        { id: target.userId },
+        { token: prying.token },
+      );
       assert.equal(res.body.errors?.[0]?.extensions?.code, 'FORBIDDEN', res.raw);
-      const denied = await eventually(() => logs.find('access_denied').find((r) => r.userId === prying.userId), 5_000, 'the access_denied record');
+      const denied = await eventually(
+        () => logs.find('access_denied').find((r) => r.userId === prying.userId),
+        5_000,
+        'the access_denied record',
+      );
       assert.equal(denied.audit, true);
       assert.equal(denied.service, 'users');
       assert.equal(denied.role, 'CUSTOMER');
@@ -430,7 +583,10 @@ describe('security: tokens and rate limits', { timeout: 240_000 }, () => {
     it('the gateway keeps serving with in-process buckets and says so once', async () => {
       const own = captureLogs();
       const gateway = await startExtraGateway(
-        gatewayEnv({ REDIS_URL: `redis://127.0.0.1:${await closedPort()}`, RATE_LIMITS_CONFIG: '/nonexistent/rate-limits.yaml' }),
+        gatewayEnv({
+          REDIS_URL: `redis://127.0.0.1:${await closedPort()}`,
+          RATE_LIMITS_CONFIG: '/nonexistent/rate-limits.yaml',
+        }),
         own.logger,
       ).catch((error: Error) => error);
       // A missing rate-limit file stops the start, naming the setting.
@@ -438,13 +594,20 @@ describe('security: tokens and rate limits', { timeout: 240_000 }, () => {
 
       const limitsFile = join(process.env.TMPDIR ?? '/tmp', `rate-limits-${randomUUID()}.yaml`);
       writeFileSync(limitsFile, LIMITS);
-      const degraded = await startExtraGateway(gatewayEnv({ REDIS_URL: `redis://127.0.0.1:${await closedPort()}`, RATE_LIMITS_CONFIG: limitsFile }), own.logger);
+      const degraded = await startExtraGateway(
+        gatewayEnv({ REDIS_URL: `redis://127.0.0.1:${await closedPort()}`, RATE_LIMITS_CONFIG: limitsFile }),
+        own.logger,
+      );
       const user = await signUp();
       const from = '127.0.0.41';
       const statuses = [];
       for (let i = 0; i < 7; i++) statuses.push((await send(degraded.url, PRODUCTS, {}, { from })).status);
       assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200, 429], 'limits still hold, per instance');
-      assert.equal((await send(degraded.url, ME, {}, { token: user.token })).body.data?.me?.id, user.userId, 'tokens still verify');
+      assert.equal(
+        (await send(degraded.url, ME, {}, { token: user.token })).body.data?.me?.id,
+        user.userId,
+        'tokens still verify',
+      );
       await eventually(() => own.find(/redis is unreachable/).length > 0, 5_000, 'the fallback to be logged');
       assert.equal(own.find(/redis is unreachable/).length, 1, 'said once');
     });
@@ -468,13 +631,29 @@ describe('security: tokens and rate limits', { timeout: 240_000 }, () => {
       await restart([newKey, signingKey.jwk]);
       const fresh = await logIn(before.email);
       assert.equal(JSON.parse(Buffer.from(fresh.token.split('.')[0]!, 'base64url').toString()).kid, newKey.kid);
-      assert.equal((await send(url, ME, {}, { token: fresh.token })).body.data?.me?.id, before.userId, 'new key verifies at once');
-      assert.equal((await send(url, ME, {}, { token: before.token })).body.data?.me?.id, before.userId, 'old key still verifies');
+      assert.equal(
+        (await send(url, ME, {}, { token: fresh.token })).body.data?.me?.id,
+        before.userId,
+        'new key verifies at once',
+      );
+      assert.equal(
+        (await send(url, ME, {}, { token: before.token })).body.data?.me?.id,
+        before.userId,
+        'old key still verifies',
+      );
 
       await restart([newKey]);
-      await eventually(async () => (await send(url, ME, {}, { token: before.token })).status === 401, 5_000, 'the removed key’s tokens to stop');
+      await eventually(
+        async () => (await send(url, ME, {}, { token: before.token })).status === 401,
+        5_000,
+        'the removed key’s tokens to stop',
+      );
       assertUnauthenticated(await send(url, ME, {}, { token: before.token }), `token of removed key ${oldKid}`);
-      assert.equal((await send(url, ME, {}, { token: fresh.token })).body.data?.me?.id, before.userId, 'the current key still verifies');
+      assert.equal(
+        (await send(url, ME, {}, { token: fresh.token })).body.data?.me?.id,
+        before.userId,
+        'the current key still verifies',
+      );
     });
   });
 });

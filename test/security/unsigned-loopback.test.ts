@@ -19,7 +19,11 @@ const KEY = 'BENCH_UNSIGNED_LOOPBACK_IDENTITY';
 const ME = `{ me { id email role } }`;
 
 async function unsigned(url: string, query: string): Promise<GraphQLResult<Record<string, any>>> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query }),
+  });
   return { status: res.status, ...((await res.json()) as object) };
 }
 
@@ -65,17 +69,27 @@ describe(`${KEY}: unsigned loopback calls for the benchmark`, { timeout: 120_000
 
   it('on: an unsigned loopback call runs as the configured identity; signed calls are still verified', async () => {
     const logs = captureLogs('warn');
-    const users = await start({ [KEY]: JSON.stringify({ userId: customerId, role: 'CUSTOMER' }), HOST: '0.0.0.0' }, logs.logger);
+    const users = await start(
+      { [KEY]: JSON.stringify({ userId: customerId, role: 'CUSTOMER' }), HOST: '0.0.0.0' },
+      logs.logger,
+    );
     assert.ok(logs.find(new RegExp(KEY)).length > 0, 'a loud warning names the key');
 
     const res = await unsigned(users.url, ME);
     assert.equal(res.status, 200, JSON.stringify(res));
     assert.equal(res.errors, undefined, JSON.stringify(res.errors));
-    assert.deepEqual(res.data?.me, { id: customerId, email: loadUsersConfig(env).SEED_CUSTOMER_EMAIL, role: 'CUSTOMER' });
+    assert.deepEqual(res.data?.me, {
+      id: customerId,
+      email: loadUsersConfig(env).SEED_CUSTOMER_EMAIL,
+      role: 'CUSTOMER',
+    });
 
     // The fixed identity grants nothing beyond that customer: staff-only data stays closed.
     const staffOnly = await unsigned(users.url, `{ users(first: 1) { edges { node { id } } } }`);
-    assert.ok((staffOnly.errors ?? []).some((e) => e.extensions?.code === 'FORBIDDEN'), JSON.stringify(staffOnly));
+    assert.ok(
+      (staffOnly.errors ?? []).some((e) => e.extensions?.code === 'FORBIDDEN'),
+      JSON.stringify(staffOnly),
+    );
 
     // A signed call carries its own identity (anonymous here), not the configured one.
     const signed = await callSubgraph(users.url, ME, {}, null, env.SUBGRAPH_SECRET);
@@ -85,7 +99,12 @@ describe(`${KEY}: unsigned loopback calls for the benchmark`, { timeout: 120_000
     // A call with signature headers is a signed call: a bad signature is refused even from loopback.
     const forged = await fetch(users.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-storefront-timestamp': String(Date.now()), 'x-storefront-nonce': 'n', 'x-storefront-signature': 'forged' },
+      headers: {
+        'content-type': 'application/json',
+        'x-storefront-timestamp': String(Date.now()),
+        'x-storefront-nonce': 'n',
+        'x-storefront-signature': 'forged',
+      },
       body: JSON.stringify({ query: ME }),
     });
     assert.equal(forged.status, 401);
@@ -111,7 +130,8 @@ describe(`${KEY}: unsigned loopback calls for the benchmark`, { timeout: 120_000
     for (const bad of ['{not json', '{"userId":"u1","role":"KING"}', '{"role":"CUSTOMER"}', 'nobody']) {
       assert.throws(
         () => loadUsersConfig({ ...env, [KEY]: bad }),
-        (error: unknown) => error instanceof ConfigError && error.message.includes(`${KEY}: must be "anonymous" or JSON`),
+        (error: unknown) =>
+          error instanceof ConfigError && error.message.includes(`${KEY}: must be "anonymous" or JSON`),
         bad,
       );
     }
@@ -119,6 +139,8 @@ describe(`${KEY}: unsigned loopback calls for the benchmark`, { timeout: 120_000
 
   it('production refuses to start with it, naming the key', async () => {
     const config = loadUsersConfig({ ...env, NODE_ENV: 'production', [KEY]: 'anonymous' });
-    await assert.rejects(startUsers(config, dependencies), (error: Error) => error.message.startsWith(`${KEY}: refused in production`));
+    await assert.rejects(startUsers(config, dependencies), (error: Error) =>
+      error.message.startsWith(`${KEY}: refused in production`),
+    );
   });
 });

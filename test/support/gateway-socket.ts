@@ -70,7 +70,10 @@ export function connectGateway(
         eventually(
           () => {
             if (results.length >= count) return results;
-            if (ended) throw new Error(`ended after ${results.length} results: ${JSON.stringify(subscription.error ?? results)}`);
+            if (ended)
+              throw new Error(
+                `ended after ${results.length} results: ${JSON.stringify(subscription.error ?? results)}`,
+              );
             return undefined;
           },
           timeoutMs,
@@ -136,7 +139,11 @@ export async function startExtraGateway(stack: Stack, env: Record<string, string
  * An access token signed with the users service's own key (kept in its
  * DATA_DIR when JWT_SIGNING_KEYS is unset), with the lifetime a test needs.
  */
-export async function signAccessToken(stack: Stack, user: { userId: string; role?: string }, lifetimeSeconds: number): Promise<string> {
+export async function signAccessToken(
+  stack: Stack,
+  user: { userId: string; role?: string },
+  lifetimeSeconds: number,
+): Promise<string> {
   const [jwk] = JSON.parse(readFileSync(join(stack.env.DATA_DIR!, 'users', 'jwt-keys.json'), 'utf8')) as JWK[];
   const key = (await importJWK(jwk!, 'EdDSA')) as CryptoKey;
   const now = Math.floor(Date.now() / 1000);

@@ -21,7 +21,11 @@ export interface Stack {
   services: Record<SubgraphName, RunningService>;
   env: Record<string, string>;
   /** POSTs an operation to the gateway, with an access token when given. */
-  query<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GraphQLResult<T>>;
+  query<T = Record<string, any>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    token?: string,
+  ): Promise<GraphQLResult<T>>;
   /**
    * Another gateway in front of this stack's subgraphs, with its own settings
    * (`env` over the stack's) and, where given, other URLs for some subgraphs
@@ -29,7 +33,11 @@ export interface Stack {
    */
   startGateway(
     env?: Record<string, string>,
-    options?: { subgraphUrls?: Partial<Record<SubgraphName, string>>; logger?: Logger; onSubgraphFetch?: (event: SubgraphFetchEvent) => void },
+    options?: {
+      subgraphUrls?: Partial<Record<SubgraphName, string>>;
+      logger?: Logger;
+      onSubgraphFetch?: (event: SubgraphFetchEvent) => void;
+    },
   ): Promise<RunningGateway>;
   signUp(name?: string): Promise<{ token: string; userId: string; email: string }>;
   logInAdmin(): Promise<string>;
@@ -37,7 +45,11 @@ export interface Stack {
 }
 
 export async function startStack(
-  options: { embedded?: boolean; gatewayEnv?: Record<string, string>; /** e.g. `captureLogs().logger`, to assert on logs. */ logger?: Logger } = {},
+  options: {
+    embedded?: boolean;
+    gatewayEnv?: Record<string, string>;
+    /** e.g. `captureLogs().logger`, to assert on logs. */ logger?: Logger;
+  } = {},
 ): Promise<Stack> {
   const env = await serviceTestEnv({ embedded: options.embedded });
   const logger = options.logger ?? createLogger({ name: 'test', level: env.LOG_LEVEL });
@@ -61,7 +73,11 @@ export async function startStack(
           ...loadGatewayConfig({ ...env, GATEWAY_PORT: '0', ...gatewayEnv }),
           subgraphUrls: { ...servicesUrls, ...(gatewayOptions.subgraphUrls as Record<string, string> | undefined) },
         },
-        { logger: gatewayOptions.logger ?? logger, bus: dependencies.bus, ...(gatewayOptions.onSubgraphFetch ? { onSubgraphFetch: gatewayOptions.onSubgraphFetch } : {}) },
+        {
+          logger: gatewayOptions.logger ?? logger,
+          bus: dependencies.bus,
+          ...(gatewayOptions.onSubgraphFetch ? { onSubgraphFetch: gatewayOptions.onSubgraphFetch } : {}),
+        },
       );
       extraGateways.push(started);
       return started;

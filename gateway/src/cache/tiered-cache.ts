@@ -24,7 +24,10 @@ export interface TieredCacheOptions {
 }
 
 export function tieredCache(options: TieredCacheOptions): KeyValueCache<string> {
-  const memory = new InMemoryLRUCache<string>({ maxSize: options.memoryBytes, sizeCalculation: (value: string) => value.length || 1 });
+  const memory = new InMemoryLRUCache<string>({
+    maxSize: options.memoryBytes,
+    sizeCalculation: (value: string) => value.length || 1,
+  });
   const sharedKey = (key: string) => `${options.namespace}${key}`;
 
   return {

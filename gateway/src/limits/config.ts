@@ -8,7 +8,11 @@ import { z } from 'zod';
  * the reasoning for each number sits next to it.
  */
 const limit = (fallback: number) =>
-  z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').default(fallback);
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .default(fallback);
 
 export const operationLimitsEnv = {
   /**

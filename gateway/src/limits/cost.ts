@@ -65,7 +65,11 @@ export function operationCost({ schema, document, operation, variables, defaultL
   };
 
   /** Cost of one object's selections; `connectionSize` sizes the lists directly inside it. */
-  function selectionsCost(set: SelectionSetNode, parent: GraphQLCompositeType, connectionSize: number | undefined): number {
+  function selectionsCost(
+    set: SelectionSetNode,
+    parent: GraphQLCompositeType,
+    connectionSize: number | undefined,
+  ): number {
     let total = 0;
     for (const selection of set.selections) {
       if (selection.kind === Kind.FIELD) total += fieldCost(selection, parent, connectionSize);

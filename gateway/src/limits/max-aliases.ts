@@ -9,7 +9,11 @@ import { limitExceeded } from './limit-error.ts';
  */
 export function maxAliasesRule(max: number): ValidationRule {
   return (context) => {
-    const fragmentAliases = memoizeFragments((name) => context.getFragment(name) ?? undefined, (f) => aliasesIn(f.selectionSet), 0);
+    const fragmentAliases = memoizeFragments(
+      (name) => context.getFragment(name) ?? undefined,
+      (f) => aliasesIn(f.selectionSet),
+      0,
+    );
     function aliasesIn(set: SelectionSetNode): number {
       let count = 0;
       for (const selection of set.selections) {
@@ -24,7 +28,9 @@ export function maxAliasesRule(max: number): ValidationRule {
       OperationDefinition(operation) {
         const aliases = aliasesIn(operation.selectionSet);
         if (aliases > max) {
-          context.reportError(limitExceeded('aliases', `Operation uses ${aliases} aliases; the limit is ${max}.`, operation));
+          context.reportError(
+            limitExceeded('aliases', `Operation uses ${aliases} aliases; the limit is ${max}.`, operation),
+          );
         }
       },
     };

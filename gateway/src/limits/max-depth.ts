@@ -10,7 +10,11 @@ import { limitExceeded } from './limit-error.ts';
  */
 export function maxDepthRule(max: number): ValidationRule {
   return (context) => {
-    const fragmentDepth = memoizeFragments((name) => context.getFragment(name) ?? undefined, (f) => depthOf(f.selectionSet), 0);
+    const fragmentDepth = memoizeFragments(
+      (name) => context.getFragment(name) ?? undefined,
+      (f) => depthOf(f.selectionSet),
+      0,
+    );
     const fieldDepth = (field: FieldNode): number =>
       isIntrospection(field) ? 0 : 1 + (field.selectionSet ? depthOf(field.selectionSet) : 0);
     function depthOf(set: SelectionSetNode): number {
@@ -30,7 +34,9 @@ export function maxDepthRule(max: number): ValidationRule {
       OperationDefinition(operation) {
         const depth = depthOf(operation.selectionSet);
         if (depth > max) {
-          context.reportError(limitExceeded('depth', `Operation is nested ${depth} levels deep; the limit is ${max}.`, operation));
+          context.reportError(
+            limitExceeded('depth', `Operation is nested ${depth} levels deep; the limit is ${max}.`, operation),
+          );
         }
       },
     };

@@ -28,7 +28,9 @@ export function maxDirectivesRule(max: number): ValidationRule {
         const onVariables = (operation.variableDefinitions ?? []).reduce((n, v) => n + (v.directives?.length ?? 0), 0);
         const directives = (operation.directives?.length ?? 0) + onVariables + directivesIn(operation.selectionSet);
         if (directives > max) {
-          context.reportError(limitExceeded('directives', `Operation uses ${directives} directives; the limit is ${max}.`, operation));
+          context.reportError(
+            limitExceeded('directives', `Operation uses ${directives} directives; the limit is ${max}.`, operation),
+          );
         }
       },
     };

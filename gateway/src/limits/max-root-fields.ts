@@ -26,7 +26,9 @@ export function maxRootFieldsRule(max: number): ValidationRule {
         const keys = new Set<string>();
         collectKeys(operation.selectionSet, keys, new Set());
         if (keys.size > max) {
-          context.reportError(limitExceeded('rootFields', `Operation selects ${keys.size} root fields; the limit is ${max}.`, operation));
+          context.reportError(
+            limitExceeded('rootFields', `Operation selects ${keys.size} root fields; the limit is ${max}.`, operation),
+          );
         }
       },
     };

@@ -94,15 +94,23 @@ export function createGatewayMetrics(config: MetricsOptions): GatewayMetrics {
       return {
         async willSendResponse({ operation, response }) {
           const type = operation?.operation ?? 'none';
-          const errors = response.body.kind === 'single' ? response.body.singleResult.errors : response.body.initialResult.errors;
-          requests.inc({ operation_type: type, outcome: errors?.length ? outcomeLabel(errors[0]!.extensions?.code) : 'ok' });
+          const errors =
+            response.body.kind === 'single' ? response.body.singleResult.errors : response.body.initialResult.errors;
+          requests.inc({
+            operation_type: type,
+            outcome: errors?.length ? outcomeLabel(errors[0]!.extensions?.code) : 'ok',
+          });
           requestDuration.observe({ operation_type: type }, (performance.now() - started) / 1000);
         },
       };
     },
   };
 
-  const fromRead = (read: () => number | Record<string, number>, label: string | undefined, set: (labels: Record<string, string>, value: number) => void) => {
+  const fromRead = (
+    read: () => number | Record<string, number>,
+    label: string | undefined,
+    set: (labels: Record<string, string>, value: number) => void,
+  ) => {
     const value = read();
     if (typeof value === 'number') return set({}, value);
     for (const [key, count] of Object.entries(value)) set({ [label ?? 'name']: key }, count);
@@ -115,20 +123,33 @@ export function createGatewayMetrics(config: MetricsOptions): GatewayMetrics {
     refused: (_status, code) => requests.inc({ operation_type: 'none', outcome: outcomeLabel(code) }),
     subgraphFetch: (subgraph, result) => {
       fetches.inc({ subgraph });
-      if (result?.durationMs !== undefined) fetchDuration.observe({ subgraph, outcome: fetchOutcome(result.outcome) }, result.durationMs / 1000);
+      if (result?.durationMs !== undefined)
+        fetchDuration.observe({ subgraph, outcome: fetchOutcome(result.outcome) }, result.durationMs / 1000);
     },
     gauge: (name, help, read, label) => {
-      new Gauge({ name, help, labelNames: label ? [label] : [], registers, collect() {
-        this.reset();
-        fromRead(read, label, (labels, value) => this.set(labels, value));
-      } });
+      new Gauge({
+        name,
+        help,
+        labelNames: label ? [label] : [],
+        registers,
+        collect() {
+          this.reset();
+          fromRead(read, label, (labels, value) => this.set(labels, value));
+        },
+      });
     },
     counter: (name, help, read, label) => {
-      new Counter({ name, help, labelNames: label ? [label] : [], registers, collect() {
-        // The total lives elsewhere: restate it (a counter has no set()).
-        this.reset();
-        fromRead(read, label, (labels, value) => this.inc(labels, Math.max(0, value)));
-      } });
+      new Counter({
+        name,
+        help,
+        labelNames: label ? [label] : [],
+        registers,
+        collect() {
+          // The total lives elsewhere: restate it (a counter has no set()).
+          this.reset();
+          fromRead(read, label, (labels, value) => this.inc(labels, Math.max(0, value)));
+        },
+      });
     },
     render: async () => (await processRegistry.metrics()) + (await registry.metrics()),
     route: (req, res) => {
@@ -151,7 +172,10 @@ export function createGatewayMetrics(config: MetricsOptions): GatewayMetrics {
 }
 
 /** Serves only the metrics (METRICS_PORT): a port the scraper reaches and the internet does not. */
-export async function listenForMetrics(metrics: GatewayMetrics, options: { port: number; host: string; path: string }): Promise<Listening> {
+export async function listenForMetrics(
+  metrics: GatewayMetrics,
+  options: { port: number; host: string; path: string },
+): Promise<Listening> {
   return listen(
     (req, res) => {
       if (!metrics.route(req, res)) sendError(res, 404, 'NOT_FOUND', `No route for ${req.url}`);

@@ -34,7 +34,10 @@ export interface PlanCaches {
   stats: { plans(): CacheStats; documents(): CacheStats };
 }
 
-export function planCaches(config: PlanCacheConfig, options: { documents: ReadonlyMap<string, string>; logger: Logger }): PlanCaches {
+export function planCaches(
+  config: PlanCacheConfig,
+  options: { documents: ReadonlyMap<string, string>; logger: Logger },
+): PlanCaches {
   const warmUp = warmUpEnabled(config);
   const plans = countingCache<QueryPlan>(config.QUERY_PLAN_CACHE_MB * 2 ** 20);
   const documents = countingCache<DocumentNode>(config.DOCUMENT_CACHE_MB * 2 ** 20);

@@ -15,7 +15,10 @@ import {
  * a warm-up run. A plan does not depend on variable values: @skip/@include
  * conditions are kept in the plan and decided at execution.
  */
-export function placeholderVariables(schema: GraphQLSchema, operation: OperationDefinitionNode | undefined): Record<string, unknown> {
+export function placeholderVariables(
+  schema: GraphQLSchema,
+  operation: OperationDefinitionNode | undefined,
+): Record<string, unknown> {
   const variables: Record<string, unknown> = {};
   for (const definition of operation?.variableDefinitions ?? []) {
     if (definition.type.kind !== 'NonNullType' || definition.defaultValue) continue;
@@ -33,7 +36,9 @@ function placeholder(type: GraphQLInputType): unknown {
     const fields = Object.values(type.getFields());
     if (type.isOneOf) return fields[0] ? { [fields[0].name]: placeholder(fields[0].type) } : {};
     return Object.fromEntries(
-      fields.filter((field) => isNonNullType(field.type) && field.defaultValue === undefined).map((field) => [field.name, placeholder(field.type)]),
+      fields
+        .filter((field) => isNonNullType(field.type) && field.defaultValue === undefined)
+        .map((field) => [field.name, placeholder(field.type)]),
     );
   }
   // A scalar: the first of these that it accepts.

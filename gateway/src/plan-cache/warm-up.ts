@@ -62,7 +62,10 @@ export function admitWarmUps(gateway: GatewayInterface): GatewayInterface {
   return wrapExecutor(gateway, (execute) => async (requestContext) => {
     const ticket = ticketOf(requestContext.context);
     if (!ticket) return execute(requestContext);
-    const variables = { ...placeholderVariables(requestContext.schema, requestContext.operation), ...requestContext.request.variables };
+    const variables = {
+      ...placeholderVariables(requestContext.schema, requestContext.operation),
+      ...requestContext.request.variables,
+    };
     try {
       const result = await execute({ ...requestContext, request: { ...requestContext.request, variables } });
       ticket.returned = true;
@@ -111,10 +114,21 @@ export async function warmUpPlans(options: {
       continue;
     }
     const ticket: WarmUpTicket = { planned: false, returned: false };
-    const contextValue = { identity: null, requestId: caller, clientIp: caller, logger: options.logger, [TICKET]: ticket } as GatewayContext;
+    const contextValue = {
+      identity: null,
+      requestId: caller,
+      clientIp: caller,
+      logger: options.logger,
+      [TICKET]: ticket,
+    } as GatewayContext;
     const response = await options.apollo
-      .executeOperation({ query: run.query, ...(run.operationName ? { operationName: run.operationName } : {}) }, { contextValue })
-      .catch((error: unknown) => ({ body: { kind: 'single' as const, singleResult: { data: undefined, errors: [{ message: String(error) }] } } }));
+      .executeOperation(
+        { query: run.query, ...(run.operationName ? { operationName: run.operationName } : {}) },
+        { contextValue },
+      )
+      .catch((error: unknown) => ({
+        body: { kind: 'single' as const, singleResult: { data: undefined, errors: [{ message: String(error) }] } },
+      }));
     if (ticket.planned) {
       planned++;
       continue;
@@ -123,11 +137,21 @@ export async function warmUpPlans(options: {
     // Returned with data means the executor went past planning without calling the hook: stop before any mutation.
     const result = response.body.kind === 'single' ? response.body.singleResult : undefined;
     if (ticket.returned && result?.data !== undefined) stoppedAtHook = false;
-    options.logger.debug({ operationName: run.operationName, errors: result?.errors }, 'warm-up: operation not planned');
+    options.logger.debug(
+      { operationName: run.operationName, errors: result?.errors },
+      'warm-up: operation not planned',
+    );
   }
-  if (!stoppedAtHook) options.logger.error('warm-up: the gateway did not stop after planning; mutations were not warmed');
+  if (!stoppedAtHook)
+    options.logger.error('warm-up: the gateway did not stop after planning; mutations were not warmed');
 
-  const report: WarmUpReport = { documents: options.documents.size, planned, skipped, failed, ms: Math.round(performance.now() - started) };
+  const report: WarmUpReport = {
+    documents: options.documents.size,
+    planned,
+    skipped,
+    failed,
+    ms: Math.round(performance.now() - started),
+  };
   options.logger.info(report, 'query plans warmed up from the trusted documents');
   return report;
 }
@@ -139,7 +163,9 @@ function runsOf(documents: ReadonlyMap<string, string>): { runs: Run[]; skipped:
   for (const text of documents.values()) {
     let operations: OperationDefinitionNode[];
     try {
-      operations = parse(text).definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+      operations = parse(text).definitions.filter(
+        (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
+      );
     } catch {
       unparsable++;
       continue;

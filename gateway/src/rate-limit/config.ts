@@ -40,11 +40,17 @@ const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 
 const windowSchema = z.union(
   [
-    z.number().positive('must be positive').transform((seconds) => seconds * 1000),
-    z.string().regex(WINDOW, 'must be a duration like "30s", "1m" or "1h" (or a number of seconds)').transform((text) => {
-      const [, amount, unit] = WINDOW.exec(text)!;
-      return Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS];
-    }),
+    z
+      .number()
+      .positive('must be positive')
+      .transform((seconds) => seconds * 1000),
+    z
+      .string()
+      .regex(WINDOW, 'must be a duration like "30s", "1m" or "1h" (or a number of seconds)')
+      .transform((text) => {
+        const [, amount, unit] = WINDOW.exec(text)!;
+        return Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS];
+      }),
   ],
   { error: 'must be a duration like "30s", "1m" or "1h" (or a number of seconds)' },
 );
@@ -52,12 +58,17 @@ const windowSchema = z.union(
 const keyPartSchema = z
   .string()
   .regex(/^(client|ip|arg:[A-Za-z_][A-Za-z0-9_]*)$/, 'must be "client", "ip" or "arg:<argument name>"')
-  .transform((part): KeyPart => (part.startsWith('arg:') ? { kind: 'arg', name: part.slice(4) } : { kind: part as 'client' | 'ip' }));
+  .transform((part): KeyPart =>
+    part.startsWith('arg:') ? { kind: 'arg', name: part.slice(4) } : { kind: part as 'client' | 'ip' },
+  );
 
 const ruleSchema = z.strictObject({
   limit: z.number({ error: 'must be a number' }).int('must be a whole number').positive('must be at least 1'),
   window: windowSchema,
-  by: z.array(keyPartSchema).min(1, 'must list at least one key part').default([{ kind: 'client' }]),
+  by: z
+    .array(keyPartSchema)
+    .min(1, 'must list at least one key part')
+    .default([{ kind: 'client' }]),
 });
 
 const fileSchema = z.strictObject({
@@ -80,7 +91,8 @@ export function loadRateLimits(path: string | undefined, routes: RootFieldRoutes
     throw new ConfigError([`${where}: cannot read: ${(error as Error).message}`]);
   }
   const parsed = fileSchema.safeParse(raw ?? {});
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.flatMap((issue) => describeIssue(issue).map((p) => `${where}: ${p}`)));
+  if (!parsed.success)
+    throw new ConfigError(parsed.error.issues.flatMap((issue) => describeIssue(issue).map((p) => `${where}: ${p}`)));
   const config = parsed.data;
 
   const problems: string[] = [];
@@ -88,7 +100,9 @@ export function loadRateLimits(path: string | undefined, routes: RootFieldRoutes
     for (const part of raw.by) {
       if (part.kind === 'arg' && !fieldArgs) problems.push(`${label}.by: "arg:${part.name}" only applies to fields`);
       else if (part.kind === 'arg' && !fieldArgs!.includes(part.name)) {
-        problems.push(`${label}.by: the field has no argument "${part.name}" (it has: ${fieldArgs!.join(', ') || 'none'})`);
+        problems.push(
+          `${label}.by: the field has no argument "${part.name}" (it has: ${fieldArgs!.join(', ') || 'none'})`,
+        );
       }
     }
     return { limit: raw.limit, windowMs: raw.window, by: raw.by, label };
@@ -96,7 +110,8 @@ export function loadRateLimits(path: string | undefined, routes: RootFieldRoutes
 
   const routeRules = new Map<string, LimitRule>();
   for (const [name, raw] of Object.entries(config.routes)) {
-    if (!routes.subgraphs.includes(name)) problems.push(`routes.${name}: no such subgraph in the supergraph (it has: ${routes.subgraphs.join(', ')})`);
+    if (!routes.subgraphs.includes(name))
+      problems.push(`routes.${name}: no such subgraph in the supergraph (it has: ${routes.subgraphs.join(', ')})`);
     routeRules.set(name, rule(raw, `routes.${name}`));
   }
   const fieldRules = new Map<string, LimitRule[]>();
@@ -112,7 +127,10 @@ export function loadRateLimits(path: string | undefined, routes: RootFieldRoutes
       continue;
     }
     const list = Array.isArray(value) ? value : [value];
-    fieldRules.set(coordinate, list.map((raw, i) => rule(raw, Array.isArray(value) ? `${label}[${i}]` : label, args)));
+    fieldRules.set(
+      coordinate,
+      list.map((raw, i) => rule(raw, Array.isArray(value) ? `${label}[${i}]` : label, args)),
+    );
   }
   const defaultRoute = rule(config.defaultRoute, 'defaultRoute');
   if (problems.length) throw new ConfigError(problems.map((p) => `${where}: ${p}`));

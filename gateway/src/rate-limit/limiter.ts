@@ -40,7 +40,12 @@ interface Take {
 }
 
 export interface RateLimiter {
-  check(operation: OperationDefinitionNode, fragments: Map<string, FragmentDefinitionNode>, variables: Record<string, unknown> | undefined, caller: Caller): Promise<Refusal | undefined>;
+  check(
+    operation: OperationDefinitionNode,
+    fragments: Map<string, FragmentDefinitionNode>,
+    variables: Record<string, unknown> | undefined,
+    caller: Caller,
+  ): Promise<Refusal | undefined>;
 }
 
 export function createRateLimiter(options: {
@@ -52,7 +57,8 @@ export function createRateLimiter(options: {
   logger: Logger;
 }): RateLimiter {
   const { config, routes, store, logger } = options;
-  const hashArg = (value: string) => createHmac('sha256', options.keySecret).update(value).digest('base64url').slice(0, 22);
+  const hashArg = (value: string) =>
+    createHmac('sha256', options.keySecret).update(value).digest('base64url').slice(0, 22);
   const shouldAudit = auditSampler();
 
   const keyFor = (rule: LimitRule, caller: Caller, field?: FieldNode, variables?: Record<string, unknown>) =>
@@ -84,7 +90,9 @@ export function createRateLimiter(options: {
       for (const field of fields) {
         const coordinate = `${rootType}.${field.name.value}`;
         for (const owner of routes.owners.get(coordinate) ?? []) routeNames.add(owner);
-        (config.fields.get(coordinate) ?? []).forEach((rule, i) => add(`rl:f:${coordinate}:${i}:${keyFor(rule, caller, field, variables)}`, rule));
+        (config.fields.get(coordinate) ?? []).forEach((rule, i) =>
+          add(`rl:f:${coordinate}:${i}:${keyFor(rule, caller, field, variables)}`, rule),
+        );
       }
       // Introspection alone touches no subgraph; it still costs the caller a token.
       if (routeNames.size === 0) routeNames.add('gateway');
@@ -117,7 +125,13 @@ export function createRateLimiter(options: {
 }
 
 /** Milliseconds to wait when refused, undefined when allowed. A broken store lets the request through: limits must not become an outage. */
-async function take(store: KeyValueStore, key: string, rule: LimitRule, cost: number, logger: Logger): Promise<number | undefined> {
+async function take(
+  store: KeyValueStore,
+  key: string,
+  rule: LimitRule,
+  cost: number,
+  logger: Logger,
+): Promise<number | undefined> {
   // More uses in one operation than the bucket can ever hold: refuse for a whole window.
   if (cost > rule.limit) return rule.windowMs;
   try {
@@ -135,7 +149,10 @@ async function take(store: KeyValueStore, key: string, rule: LimitRule, cost: nu
  * merge into one execution, so they count once; each fragment is expanded
  * once, so nested fragment spreads cannot blow the walk up.
  */
-export function collectRootFields(selectionSet: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>): FieldNode[] {
+export function collectRootFields(
+  selectionSet: SelectionSetNode,
+  fragments: Map<string, FragmentDefinitionNode>,
+): FieldNode[] {
   const byResponseKey = new Map<string, FieldNode>();
   const expanded = new Set<string>();
   const visit = (set: SelectionSetNode) => {

@@ -1,4 +1,11 @@
-import { Kind, parse, type ConstDirectiveNode, type DocumentNode, type ObjectTypeDefinitionNode, type ObjectTypeExtensionNode } from 'graphql';
+import {
+  Kind,
+  parse,
+  type ConstDirectiveNode,
+  type DocumentNode,
+  type ObjectTypeDefinitionNode,
+  type ObjectTypeExtensionNode,
+} from 'graphql';
 
 /**
  * Which subgraph serves each root field, read from the supergraph's join
@@ -27,7 +34,10 @@ export function rootFieldRoutes(supergraphSdl: string | DocumentNode): RootField
       for (const op of definition.operationTypes) rootTypes[op.operation] = op.type.name.value;
     } else if (definition.kind === Kind.ENUM_TYPE_DEFINITION && definition.name.value === 'join__Graph') {
       for (const value of definition.values ?? []) {
-        const name = stringArgument(value.directives?.find((d) => d.name.value === 'join__graph'), 'name');
+        const name = stringArgument(
+          value.directives?.find((d) => d.name.value === 'join__graph'),
+          'name',
+        );
         graphNames.set(value.name.value, name ?? value.name.value.toLowerCase());
       }
     } else if (definition.kind === Kind.OBJECT_TYPE_DEFINITION || definition.kind === Kind.OBJECT_TYPE_EXTENSION) {
@@ -46,12 +56,16 @@ export function rootFieldRoutes(supergraphSdl: string | DocumentNode): RootField
       const typeGraphs = (type.directives ?? []).filter((d) => d.name.value === 'join__type').map(graphOf);
       for (const field of type.fields ?? []) {
         const joins = (field.directives ?? []).filter(
-          (d) => d.name.value === 'join__field' && !booleanArgument(d, 'external') && !booleanArgument(d, 'usedOverridden'),
+          (d) =>
+            d.name.value === 'join__field' && !booleanArgument(d, 'external') && !booleanArgument(d, 'usedOverridden'),
         );
         const graphs = joins.length ? joins.map(graphOf) : typeGraphs;
         const key = `${typeName}.${field.name.value}`;
         owners.set(key, [...new Set(graphs.filter((g): g is string => Boolean(g)))].sort());
-        args.set(key, (field.arguments ?? []).map((a) => a.name.value));
+        args.set(
+          key,
+          (field.arguments ?? []).map((a) => a.name.value),
+        );
       }
     }
   }

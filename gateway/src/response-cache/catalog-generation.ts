@@ -41,7 +41,12 @@ export interface CatalogGeneration {
 }
 
 /** The inventory-events types that change a cached answer (see above). */
-const CATALOG_CHANGES: ReadonlySet<string> = new Set(['ProductCreated', 'ProductUpdated', 'ProductAvailabilityChanged', 'CategoryCreated']);
+const CATALOG_CHANGES: ReadonlySet<string> = new Set([
+  'ProductCreated',
+  'ProductUpdated',
+  'ProductAvailabilityChanged',
+  'CategoryCreated',
+]);
 
 /** Positions of catalog events only (earlier versions kept every event's, under another key). */
 const POSITIONS_KEY = 'response-cache:catalog-positions';
@@ -88,7 +93,9 @@ export async function followCatalogChanges(options: {
       options.onChange?.(generation);
       logger.debug({ type: event.type, partition, offset }, 'catalog changed: cached responses dropped');
       // Sharing the position is for instances started later; a store outage must not stall invalidation here.
-      await record().catch((error: unknown) => logger.warn({ err: error }, 'could not record the inventory-events position'));
+      await record().catch((error: unknown) =>
+        logger.warn({ err: error }, 'could not record the inventory-events position'),
+      );
     },
   });
 
@@ -98,7 +105,10 @@ export async function followCatalogChanges(options: {
     for (const [partition, offset] of Object.entries(shared)) positions[partition] ??= offset;
     recompute();
   } catch (error) {
-    logger.warn({ err: error }, 'could not read the inventory-events positions; this instance shares cache entries after the next change');
+    logger.warn(
+      { err: error },
+      'could not read the inventory-events positions; this instance shares cache entries after the next change',
+    );
   }
 
   return { current: () => generation, stop: () => feed.stop() };
@@ -110,7 +120,9 @@ function parsePositions(stored: string | undefined): Positions {
     const parsed: unknown = JSON.parse(stored);
     if (typeof parsed !== 'object' || parsed === null) return {};
     return Object.fromEntries(
-      Object.entries(parsed).filter(([partition, offset]) => /^\d+$/.test(partition) && typeof offset === 'string' && /^\d+$/.test(offset)),
+      Object.entries(parsed).filter(
+        ([partition, offset]) => /^\d+$/.test(partition) && typeof offset === 'string' && /^\d+$/.test(offset),
+      ),
     ) as Positions;
   } catch {
     return {};

@@ -83,22 +83,40 @@ export async function startResponseCache(options: {
   const { config, logger } = options;
   const stats: ResponseCacheStats = { hits: 0, misses: 0, stores: 0 };
   // The gateway computes the policy from its subgraphs' headers but never sends it on (see above).
-  const headers: ApolloServerPlugin<GatewayContext>[] = [ApolloServerPluginCacheControl({ calculateHttpHeaders: false }), noStore];
+  const headers: ApolloServerPlugin<GatewayContext>[] = [
+    ApolloServerPluginCacheControl({ calculateHttpHeaders: false }),
+    noStore,
+  ];
   const off = (reason?: string): ResponseCache => {
     if (reason) logger.warn(reason);
     return { plugins: headers, enabled: false, stats: () => ({ ...stats }), stop: async () => {} };
   };
 
   if (!config.RESPONSE_CACHE) return off();
-  if (!options.bus) return off('no event bus: the response cache is off, since nothing would drop an answer when a price or stock changes');
+  if (!options.bus)
+    return off(
+      'no event bus: the response cache is off, since nothing would drop an answer when a price or stock changes',
+    );
 
-  const generation: CatalogGeneration = await followCatalogChanges({ bus: options.bus, store: options.store, logger: logger.child({ component: 'response-cache' }) });
+  const generation: CatalogGeneration = await followCatalogChanges({
+    bus: options.bus,
+    store: options.store,
+    logger: logger.child({ component: 'response-cache' }),
+  });
   const cache = counted(
-    tieredCache({ store: options.store, namespace: 'response:', memoryBytes: config.RESPONSE_CACHE_MEMORY_MB * 1024 * 1024 }),
+    tieredCache({
+      store: options.store,
+      namespace: 'response:',
+      memoryBytes: config.RESPONSE_CACHE_MEMORY_MB * 1024 * 1024,
+    }),
     config.RESPONSE_CACHE_MAX_AGE_SECONDS,
     stats,
   );
-  const deployment = createHash('sha256').update(options.supergraph.sdl).update(JSON.stringify(options.supergraph.subgraphs)).digest('hex').slice(0, 16);
+  const deployment = createHash('sha256')
+    .update(options.supergraph.sdl)
+    .update(JSON.stringify(options.supergraph.subgraphs))
+    .digest('hex')
+    .slice(0, 16);
   const responseCache = ApolloServerPluginResponseCache<GatewayContext>({
     cache,
     // Never per-user entries: PRIVATE answers are not stored at all.
@@ -113,8 +131,20 @@ export async function startResponseCache(options: {
       deployment,
     }),
   });
-  logger.info({ memoryMb: config.RESPONSE_CACHE_MEMORY_MB, maxAgeSeconds: config.RESPONSE_CACHE_MAX_AGE_SECONDS, invalidation: options.bus.kind }, 'response cache ready');
-  return { plugins: [...headers, responseCache], enabled: true, stats: () => ({ ...stats }), stop: () => generation.stop() };
+  logger.info(
+    {
+      memoryMb: config.RESPONSE_CACHE_MEMORY_MB,
+      maxAgeSeconds: config.RESPONSE_CACHE_MAX_AGE_SECONDS,
+      invalidation: options.bus.kind,
+    },
+    'response cache ready',
+  );
+  return {
+    plugins: [...headers, responseCache],
+    enabled: true,
+    stats: () => ({ ...stats }),
+    stop: () => generation.stop(),
+  };
 }
 
 const noStore: ApolloServerPlugin<GatewayContext> = {
@@ -128,7 +158,11 @@ const noStore: ApolloServerPlugin<GatewayContext> = {
 };
 
 /** Caps every entry's lifetime and counts lookups (metrics read the counts). */
-function counted(cache: KeyValueCache<string>, maxAgeSeconds: number, stats: ResponseCacheStats): KeyValueCache<string> {
+function counted(
+  cache: KeyValueCache<string>,
+  maxAgeSeconds: number,
+  stats: ResponseCacheStats,
+): KeyValueCache<string> {
   return {
     async get(key) {
       const value = await cache.get(key);

@@ -1,1 +1,6 @@
-export { operationSingleFlight, singleFlightEnv, type OperationSingleFlight, type SingleFlightStats } from './operations.ts';
+export {
+  operationSingleFlight,
+  singleFlightEnv,
+  type OperationSingleFlight,
+  type SingleFlightStats,
+} from './operations.ts';

@@ -1,4 +1,8 @@
-import type { GatewayExecutionResult, GatewayGraphQLRequestContext, GatewayInterface } from '@apollo/server-gateway-interface';
+import type {
+  GatewayExecutionResult,
+  GatewayGraphQLRequestContext,
+  GatewayInterface,
+} from '@apollo/server-gateway-interface';
 import { env } from '@storefront/platform/config';
 import { stableStringify } from '@storefront/platform/auth/gateway-signature';
 import type { GatewayContext } from '../context.ts';
@@ -68,7 +72,10 @@ export function operationSingleFlight(options: { enabled: boolean }): OperationS
   let waiting = 0;
   let shared = 0;
 
-  const follow = async (flight: Flight, requestContext: GatewayGraphQLRequestContext): Promise<GatewayExecutionResult> => {
+  const follow = async (
+    flight: Flight,
+    requestContext: GatewayGraphQLRequestContext,
+  ): Promise<GatewayExecutionResult> => {
     flight.followers++;
     waiting++;
     try {
@@ -92,7 +99,11 @@ export function operationSingleFlight(options: { enabled: boolean }): OperationS
         if (key === undefined) return execute(requestContext);
         const inFlight = flights.get(key);
         if (inFlight) return follow(inFlight, requestContext);
-        const flight: Flight = { result: Promise.resolve().then(() => execute(requestContext)), leader: requestContext, followers: 0 };
+        const flight: Flight = {
+          result: Promise.resolve().then(() => execute(requestContext)),
+          leader: requestContext,
+          followers: 0,
+        };
         flights.set(key, flight);
         try {
           return await flight.result;

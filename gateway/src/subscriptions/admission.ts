@@ -39,10 +39,12 @@ export function attachTicket(context: GatewayContext): AdmissionTicket {
 }
 
 export function admittingSubscriptions(gateway: GatewayInterface, planner: SubscriptionPlanner): GatewayInterface {
-  return wrapExecutor(gateway, (execute) => async (requestContext) =>
-    requestContext.operation?.operation === 'subscription'
-      ? admit(requestContext as GatewayGraphQLRequestContext<GatewayContext>, planner)
-      : execute(requestContext),
+  return wrapExecutor(
+    gateway,
+    (execute) => async (requestContext) =>
+      requestContext.operation?.operation === 'subscription'
+        ? admit(requestContext as GatewayGraphQLRequestContext<GatewayContext>, planner)
+        : execute(requestContext),
   );
 }
 
@@ -58,16 +60,30 @@ async function admit(requestContext: GatewayGraphQLRequestContext<GatewayContext
     };
   }
   const { request, document, schema } = requestContext;
-  const operationContext = buildOperationContext({ schema, operationDocument: document, operationName: request.operationName });
+  const operationContext = buildOperationContext({
+    schema,
+    operationDocument: document,
+    operationName: request.operationName,
+  });
   // As ApolloGateway does for queries; Apollo Server reports these as BAD_USER_INPUT.
-  const coerced = getVariableValues(schema, operationContext.operation.variableDefinitions ?? [], request.variables ?? {});
+  const coerced = getVariableValues(
+    schema,
+    operationContext.operation.variableDefinitions ?? [],
+    request.variables ?? {},
+  );
   if (coerced.errors) return { errors: coerced.errors };
   let plan: SubscriptionPlan;
   try {
     plan = planner.plan(document, request.operationName ?? null, requestContext.queryHash);
   } catch (error) {
     requestContext.logger.error(`cannot plan subscription: ${(error as Error).message}`);
-    return { errors: [error instanceof GraphQLError ? error : new GraphQLError('This subscription cannot be planned', { originalError: error as Error })] };
+    return {
+      errors: [
+        error instanceof GraphQLError
+          ? error
+          : new GraphQLError('This subscription cannot be planned', { originalError: error as Error }),
+      ],
+    };
   }
   ticket.admitted = { requestContext, operationContext, plan };
   return {};

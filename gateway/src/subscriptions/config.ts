@@ -7,7 +7,11 @@ import { z } from 'zod';
  * reasoning sits next to each number.
  */
 const atLeast = (min: number, fallback: number) =>
-  z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(min, `must be at least ${min}`).default(fallback);
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(min, `must be at least ${min}`)
+    .default(fallback);
 
 export const subscriptionEnv = {
   /**

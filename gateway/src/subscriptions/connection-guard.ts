@@ -14,7 +14,10 @@ export const CLOSE = {
  * before graphql-ws sees a message, so it is attached as the socket's first
  * 'message' listener; a socket that runs dry is closed with 4429.
  */
-export function limitMessageRate(socket: WebSocket, options: { perSecond: number; burst: number; onFlood: () => void }): void {
+export function limitMessageRate(
+  socket: WebSocket,
+  options: { perSecond: number; burst: number; onFlood: () => void },
+): void {
   let tokens = options.burst;
   let last = performance.now();
   let flooded = false;

@@ -10,10 +10,14 @@ export type FormatError = (formatted: GraphQLFormattedError, error: unknown) => 
  */
 export function formatErrors(errors: readonly unknown[], formatError: FormatError): GraphQLFormattedError[] {
   return errors.map((error) => {
-    const graphQLError = error instanceof GraphQLError ? error : new GraphQLError(String((error as Error)?.message ?? error));
+    const graphQLError =
+      error instanceof GraphQLError ? error : new GraphQLError(String((error as Error)?.message ?? error));
     const { http: _http, ...extensions } = graphQLError.extensions ?? {};
     try {
-      return formatError({ ...graphQLError.toJSON(), extensions: { ...extensions, code: extensions.code ?? 'INTERNAL_SERVER_ERROR' } }, graphQLError);
+      return formatError(
+        { ...graphQLError.toJSON(), extensions: { ...extensions, code: extensions.code ?? 'INTERNAL_SERVER_ERROR' } },
+        graphQLError,
+      );
     } catch {
       return { message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
     }

@@ -13,7 +13,10 @@ import type { SubscriptionPlanner } from './planner.ts';
  * subscriber's context. Identity signing, field rules, error paths and
  * result shaping are therefore those of a query.
  */
-export type EventExecutor = (admission: Admission, event: FormattedExecutionResult) => Promise<FormattedExecutionResult>;
+export type EventExecutor = (
+  admission: Admission,
+  event: FormattedExecutionResult,
+) => Promise<FormattedExecutionResult>;
 
 export function createEventExecutor(options: {
   planner: SubscriptionPlanner;
@@ -26,7 +29,9 @@ export function createEventExecutor(options: {
     const subgraph = plan.primary.serviceName;
     if (event.data === null || event.data === undefined) {
       // The subgraph refused or failed the subscription (FORBIDDEN, NOT_FOUND…): nothing to complete, only errors to pass on.
-      const errors = (event.errors?.length ? event.errors : [{ message: `The ${subgraph} service sent an empty event` }]).map(
+      const errors = (
+        event.errors?.length ? event.errors : [{ message: `The ${subgraph} service sent an empty event` }]
+      ).map(
         (e) => new GraphQLError(e.message, { path: e.path, extensions: { ...e.extensions, serviceName: subgraph } }),
       );
       return { errors: formatErrors(errors, formatError) };
@@ -48,7 +53,8 @@ export function createEventExecutor(options: {
     if (result.errors?.length) Object.assign(payload, { errors: formatErrors(result.errors, formatError) });
     // Null-propagation notes, as ApolloGateway returns them for queries.
     const valueCompletion = result.extensions?.valueCompletion as GraphQLError[] | undefined;
-    if (valueCompletion?.length) Object.assign(payload, { extensions: { valueCompletion: valueCompletion.map((e) => e.toJSON()) } });
+    if (valueCompletion?.length)
+      Object.assign(payload, { extensions: { valueCompletion: valueCompletion.map((e) => e.toJSON()) } });
     return payload;
   };
 }

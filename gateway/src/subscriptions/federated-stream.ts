@@ -61,7 +61,10 @@ export function openFederatedStream(options: FederatedStreamOptions): AsyncItera
         queue.clear();
         queue.end({
           errors: [
-            publicError(SUBSCRIPTION_ERRORS.interrupted, `The subscription fell behind (more than ${capacity} events waiting); subscribe again to continue`),
+            publicError(
+              SUBSCRIPTION_ERRORS.interrupted,
+              `The subscription fell behind (more than ${capacity} events waiting); subscribe again to continue`,
+            ),
           ],
         });
       },
@@ -98,22 +101,36 @@ export function openFederatedStream(options: FederatedStreamOptions): AsyncItera
   };
 }
 
-function describeFailure(failure: UpstreamFailure, subgraph: string, formatError: FormatError): GraphQLFormattedError[] {
+function describeFailure(
+  failure: UpstreamFailure,
+  subgraph: string,
+  formatError: FormatError,
+): GraphQLFormattedError[] {
   switch (failure.kind) {
     case 'errors':
       return formatErrors(
-        failure.errors.map((e) => new GraphQLError(e.message, { path: e.path, extensions: { ...e.extensions, serviceName: subgraph } })),
+        failure.errors.map(
+          (e) => new GraphQLError(e.message, { path: e.path, extensions: { ...e.extensions, serviceName: subgraph } }),
+        ),
         formatError,
       );
     case 'interrupted':
       return [
-        publicError(SUBSCRIPTION_ERRORS.interrupted, `The connection to the ${subgraph} service was lost; subscribe again to continue`, {
-          serviceName: subgraph,
-        }),
+        publicError(
+          SUBSCRIPTION_ERRORS.interrupted,
+          `The connection to the ${subgraph} service was lost; subscribe again to continue`,
+          {
+            serviceName: subgraph,
+          },
+        ),
       ];
     case 'unavailable':
     case 'unreachable':
-      return [publicError(SUBSCRIPTION_ERRORS.unavailable, `The ${subgraph} service is unavailable; try again later`, { serviceName: subgraph })];
+      return [
+        publicError(SUBSCRIPTION_ERRORS.unavailable, `The ${subgraph} service is unavailable; try again later`, {
+          serviceName: subgraph,
+        }),
+      ];
   }
 }
 

@@ -55,10 +55,14 @@ export class SubscriptionPlanner {
     }
     const operation = operationFromDocument(this.apiSchema, document, operationName ? { operationName } : {});
     const node = this.planner.buildQueryPlan(operation).node;
-    if (node?.kind !== 'Subscription') throw new Error(`Expected a subscription plan, got ${node?.kind ?? 'an empty plan'}`);
+    if (node?.kind !== 'Subscription')
+      throw new Error(`Expected a subscription plan, got ${node?.kind ?? 'an empty plan'}`);
     const plan: SubscriptionPlan = {
       primary: node.primary,
-      eventPlan: { kind: 'QueryPlan', node: node.rest ? { kind: 'Sequence', nodes: [node.primary, node.rest] } : node.primary },
+      eventPlan: {
+        kind: 'QueryPlan',
+        node: node.rest ? { kind: 'Sequence', nodes: [node.primary, node.rest] } : node.primary,
+      },
       upstreamQuery: anonymous(node.primary.operation),
     };
     this.cache.set(key, plan);
@@ -68,7 +72,10 @@ export class SubscriptionPlanner {
 }
 
 /** The variables the primary fetch uses, picked as executeQueryPlan picks them for any fetch. */
-export function upstreamVariables(primary: FetchNode, variables: Record<string, unknown> | undefined): Record<string, unknown> {
+export function upstreamVariables(
+  primary: FetchNode,
+  variables: Record<string, unknown> | undefined,
+): Record<string, unknown> {
   const picked: Record<string, unknown> = {};
   for (const name of primary.variableUsages ?? []) {
     if (variables && Object.hasOwn(variables, name) && variables[name] !== undefined) picked[name] = variables[name];
@@ -81,7 +88,9 @@ function anonymous(operation: string): string {
   return stripIgnoredCharacters(
     print({
       ...document,
-      definitions: document.definitions.map((d) => (d.kind === Kind.OPERATION_DEFINITION ? { ...d, name: undefined } : d)),
+      definitions: document.definitions.map((d) =>
+        d.kind === Kind.OPERATION_DEFINITION ? { ...d, name: undefined } : d,
+      ),
     }),
   );
 }

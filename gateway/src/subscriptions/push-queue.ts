@@ -48,7 +48,7 @@ export function createPushQueue<T>(options: { capacity: number; onReturn?: () =>
   return {
     push(value) {
       if (ended) return true;
-      if (waiting) return deliver(value), true;
+      if (waiting) return (deliver(value), true);
       if (buffer.length >= options.capacity) return false;
       buffer.push(value);
       return true;

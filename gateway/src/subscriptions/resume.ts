@@ -1,4 +1,13 @@
-import { Kind, parse, print, type ArgumentNode, type FieldNode, type FormattedExecutionResult, type OperationDefinitionNode, type ValueNode } from 'graphql';
+import {
+  Kind,
+  parse,
+  print,
+  type ArgumentNode,
+  type FieldNode,
+  type FormattedExecutionResult,
+  type OperationDefinitionNode,
+  type ValueNode,
+} from 'graphql';
 import type { ResumePoint } from '@storefront/platform/streams';
 import type { UpstreamOperation } from './upstream-client.ts';
 
@@ -21,7 +30,10 @@ export function resumePointIn(event: FormattedExecutionResult): ResumePoint | un
   if (typeof resume !== 'object' || resume === null || Array.isArray(resume)) return undefined;
   const entries = Object.entries(resume as Record<string, unknown>);
   if (entries.length === 0 || entries.length > MAX_ARGUMENTS) return undefined;
-  const scalar = (value: unknown) => value === null || ['string', 'boolean'].includes(typeof value) || (typeof value === 'number' && Number.isFinite(value));
+  const scalar = (value: unknown) =>
+    value === null ||
+    ['string', 'boolean'].includes(typeof value) ||
+    (typeof value === 'number' && Number.isFinite(value));
   return entries.every(([name, value]) => NAME.test(name) && scalar(value)) ? (resume as ResumePoint) : undefined;
 }
 
@@ -47,14 +59,21 @@ export function resumedOperation(operation: UpstreamOperation, point: ResumePoin
         variables[given.name.value] = value;
         continue;
       }
-      const argument: ArgumentNode = { kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: name }, value: literal(value) };
+      const argument: ArgumentNode = {
+        kind: Kind.ARGUMENT,
+        name: { kind: Kind.NAME, value: name },
+        value: literal(value),
+      };
       if (at >= 0) args[at] = argument;
       else args.push(argument);
     }
     const resumedField: FieldNode = { ...field, arguments: args };
     return {
       ...definition,
-      selectionSet: { ...definition.selectionSet, selections: selections.map((s, i) => (i === index ? resumedField : s)) },
+      selectionSet: {
+        ...definition.selectionSet,
+        selections: selections.map((s, i) => (i === index ? resumedField : s)),
+      },
     } satisfies OperationDefinitionNode;
   });
   return { ...operation, query: print({ ...document, definitions }), variables };
@@ -64,5 +83,7 @@ function literal(value: ResumePoint[string]): ValueNode {
   if (value === null) return { kind: Kind.NULL };
   if (typeof value === 'boolean') return { kind: Kind.BOOLEAN, value };
   if (typeof value === 'string') return { kind: Kind.STRING, value };
-  return Number.isInteger(value) ? { kind: Kind.INT, value: String(value) } : { kind: Kind.FLOAT, value: String(value) };
+  return Number.isInteger(value)
+    ? { kind: Kind.INT, value: String(value) }
+    : { kind: Kind.FLOAT, value: String(value) };
 }

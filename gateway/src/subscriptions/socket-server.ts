@@ -1,6 +1,14 @@
 import type { IncomingMessage, Server } from 'node:http';
 import { HeaderMap, type ApolloServer, type GraphQLRequest } from '@apollo/server';
-import { buildSchema, GraphQLError, parse, type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
+import {
+  buildSchema,
+  GraphQLError,
+  parse,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type FormattedExecutionResult,
+  type GraphQLFormattedError,
+} from 'graphql';
 import type { SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { attachWebSocketEndpoint } from '@storefront/platform/server/websocket-endpoint';
@@ -92,7 +100,10 @@ export function serveSocket(options: SocketServerOptions): SocketServer {
       burst: limits.WS_MESSAGE_BURST,
       onFlood: () => {
         connection.flooded = true;
-        logger.warn({ remote: request.socket.remoteAddress, userId: connection.identity?.userId }, 'closed a flooding socket');
+        logger.warn(
+          { remote: request.socket.remoteAddress, userId: connection.identity?.userId },
+          'closed a flooding socket',
+        );
       },
     });
     socket.once('close', () => connection.cancelExpiry());
@@ -113,7 +124,8 @@ export function serveSocket(options: SocketServerOptions): SocketServer {
         }
         connection.authorization = authorization;
         connection.identity = check.identity;
-        if (authorization && check.identity) connection.cancelExpiry = closeWhenTokenExpires(socket, bearerToken(authorization));
+        if (authorization && check.identity)
+          connection.cancelExpiry = closeWhenTokenExpires(socket, bearerToken(authorization));
         return true;
       },
 
@@ -124,7 +136,10 @@ export function serveSocket(options: SocketServerOptions): SocketServer {
         // The new operation is already in ctx.subscriptions.
         if (Object.keys(ctx.subscriptions).length > limits.WS_MAX_OPERATIONS) {
           return [
-            clientError(SUBSCRIPTION_ERRORS.tooManyOperations, `At most ${limits.WS_MAX_OPERATIONS} operations may be open on one connection`),
+            clientError(
+              SUBSCRIPTION_ERRORS.tooManyOperations,
+              `At most ${limits.WS_MAX_OPERATIONS} operations may be open on one connection`,
+            ),
           ];
         }
 
@@ -141,7 +156,9 @@ export function serveSocket(options: SocketServerOptions): SocketServer {
         const ticket = attachTicket(contextValue);
         let result: FormattedExecutionResult;
         try {
-          const response = await apollo.executeOperation(toGraphQLRequest(payload, new HeaderMap(connection.headers)), { contextValue });
+          const response = await apollo.executeOperation(toGraphQLRequest(payload, new HeaderMap(connection.headers)), {
+            contextValue,
+          });
           const body = response.body;
           result = body.kind === 'single' ? body.singleResult : body.initialResult;
         } catch (error) {
@@ -149,19 +166,30 @@ export function serveSocket(options: SocketServerOptions): SocketServer {
           return [clientError('INTERNAL_SERVER_ERROR', 'Internal server error')];
         }
         if (ticket.admitted) {
-          return { schema: ROUTE.schema, document: ROUTE.subscription, contextValue: { admission: ticket.admitted } satisfies Outcome };
+          return {
+            schema: ROUTE.schema,
+            document: ROUTE.subscription,
+            contextValue: { admission: ticket.admitted } satisfies Outcome,
+          };
         }
         if (!('data' in result) && result.errors?.length) {
           // Refused before execution (syntax, validation, limits): graphql-ws's `error` message, with Apollo's formatting.
           connection.refusals.set(id, [...result.errors]);
           return result.errors.map((e) => new GraphQLError(e.message, { extensions: e.extensions }));
         }
-        return { schema: ROUTE.schema, document: ROUTE.query, contextValue: { result } satisfies Outcome } satisfies ExecutionArgs;
+        return {
+          schema: ROUTE.schema,
+          document: ROUTE.query,
+          contextValue: { result } satisfies Outcome,
+        } satisfies ExecutionArgs;
       },
       // Typed for graphql-js results; ours are already formatted (plain errors), which onNext passes through.
-      execute: (args) => (args.contextValue as Outcome & { result: FormattedExecutionResult }).result as ExecutionResult,
+      execute: (args) =>
+        (args.contextValue as Outcome & { result: FormattedExecutionResult }).result as ExecutionResult,
       subscribe: (args) =>
-        options.openStream((args.contextValue as Outcome & { admission: Admission }).admission) as AsyncIterableIterator<ExecutionResult> as AsyncGenerator<ExecutionResult>,
+        options.openStream(
+          (args.contextValue as Outcome & { admission: Admission }).admission,
+        ) as AsyncIterableIterator<ExecutionResult> as AsyncGenerator<ExecutionResult>,
       // Results were formatted by Apollo Server or by the event executor; send them as they are.
       onNext: (_ctx, _id, _payload, _args, result) => result as FormattedExecutionResult,
       onError: (ctx, id, _payload, errors) => {
@@ -179,7 +207,9 @@ export function serveSocket(options: SocketServerOptions): SocketServer {
   // already closed the socket with the right code (1009, 1002). A warning is what they deserve.
   wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
     socket.removeAllListeners('error');
-    socket.on('error', (error) => logger.warn({ err: error, remote: request.socket.remoteAddress }, 'client socket error'));
+    socket.on('error', (error) =>
+      logger.warn({ err: error, remote: request.socket.remoteAddress }, 'client socket error'),
+    );
   });
 
   return {
@@ -202,7 +232,8 @@ function toGraphQLRequest(payload: SubscribePayload, headers: HeaderMap): GraphQ
 function headersOf(request: IncomingMessage): HeaderMap {
   const headers = new HeaderMap();
   for (const [key, value] of Object.entries(request.headers)) {
-    if (value !== undefined && !key.startsWith('sec-websocket-')) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    if (value !== undefined && !key.startsWith('sec-websocket-'))
+      headers.set(key, Array.isArray(value) ? value.join(', ') : value);
   }
   headers.set('content-type', 'application/json');
   return headers;

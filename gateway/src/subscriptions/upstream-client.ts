@@ -170,7 +170,9 @@ export class SubgraphConnection {
     }
     clearTimeout(this.pongTimer);
     // dispose() waits for a connection attempt in progress, which may be sleeping in a backoff; don't wait for that.
-    await Promise.race([this.client.dispose(), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]).catch(() => {});
+    await Promise.race([this.client.dispose(), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]).catch(
+      () => {},
+    );
     this.client.terminate();
   }
 
@@ -183,7 +185,9 @@ export class SubgraphConnection {
       ...message,
       payload: {
         ...message.payload,
-        extensions: { storefront: signSubscription(this.options.secret, { query, variables }, entry.operation.identity) },
+        extensions: {
+          storefront: signSubscription(this.options.secret, { query, variables }, entry.operation.identity),
+        },
       },
     };
   }
@@ -208,7 +212,10 @@ export class SubgraphConnection {
       entry.sink.fail({ kind: 'interrupted' });
     }
     if (interrupted > 0) {
-      this.options.logger.warn({ subgraph: this.options.name, code: event.code, reason: event.reason, interrupted }, 'upstream subscription connection lost');
+      this.options.logger.warn(
+        { subgraph: this.options.name, code: event.code, reason: event.reason, interrupted },
+        'upstream subscription connection lost',
+      );
     }
   }
 

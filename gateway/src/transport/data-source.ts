@@ -1,5 +1,9 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import type { GatewayGraphQLRequest, GatewayGraphQLResponse, GatewayHTTPRequest } from '@apollo/server-gateway-interface';
+import type {
+  GatewayGraphQLRequest,
+  GatewayGraphQLResponse,
+  GatewayHTTPRequest,
+} from '@apollo/server-gateway-interface';
 import { signSubgraphRequest } from '@storefront/platform/auth/gateway-signature';
 import type { GatewayContext } from '../context.ts';
 import { badResponse, subgraphError } from './errors.ts';
@@ -47,15 +51,27 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   override willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>): void {
     // A fetch made for a client's query operation is a query too. Fetches of a mutation operation (its
     // root fields and the entity fetches after them) and of subscription events are never shared or retried.
-    if ('incomingRequestContext' in options && options.incomingRequestContext.operation?.operation === 'query' && options.request.http) {
+    if (
+      'incomingRequestContext' in options &&
+      options.incomingRequestContext.operation?.operation === 'query' &&
+      options.request.http
+    ) {
       (options.request.http as MarkedHttp)[QUERY_FETCH] = true;
     }
   }
 
-  override async sendRequest(request: GatewayGraphQLRequest, context: Partial<GatewayContext> | undefined): Promise<GatewayGraphQLResponse> {
+  override async sendRequest(
+    request: GatewayGraphQLRequest,
+    context: Partial<GatewayContext> | undefined,
+  ): Promise<GatewayGraphQLResponse> {
     const { name, client, singleFlight } = this.options;
     // The same fields, in the same order, as the stock data source sends.
-    const body = JSON.stringify({ query: request.query, variables: request.variables, operationName: request.operationName, extensions: request.extensions });
+    const body = JSON.stringify({
+      query: request.query,
+      variables: request.variables,
+      operationName: request.operationName,
+      extensions: request.extensions,
+    });
     const identity = context?.identity ?? null;
     const query = (request.http as MarkedHttp | undefined)?.[QUERY_FETCH] === true;
     let exchange: Exchange;
@@ -93,7 +109,8 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     } catch {
       throw badResponse(name, 'answered with a body that is not JSON');
     }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw badResponse(name, 'answered with a body that is not a GraphQL response');
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw badResponse(name, 'answered with a body that is not a GraphQL response');
     const response = parsed as GatewayGraphQLResponse & { http?: unknown };
     response.http = { status: exchange.status, headers: new ReceivedHeaders(exchange.headers) };
     return response;

@@ -38,7 +38,15 @@ export class SubgraphFailure extends Error {
 }
 
 /** Node and undici codes of a failure to connect: the request was never sent. */
-const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENOTFOUND', 'EAI_AGAIN']);
+const CONNECT_FAILURES = new Set([
+  'ECONNREFUSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 
 export function classifyFailure(error: unknown, deadlinePassed: boolean): SubgraphFailure['kind'] {
   if (deadlinePassed) return 'timeout';

@@ -39,7 +39,9 @@ export function startHealthChecks<T extends HealthTarget>(options: {
         ready = response.statusCode === 200;
         detail = `GET /readyz answered ${response.statusCode}`;
       } catch (error) {
-        detail = signal.aborted ? `GET /readyz took longer than ${options.timeoutMs} ms` : `GET /readyz failed: ${(error as { code?: string }).code ?? (error as Error).message}`;
+        detail = signal.aborted
+          ? `GET /readyz took longer than ${options.timeoutMs} ms`
+          : `GET /readyz failed: ${(error as { code?: string }).code ?? (error as Error).message}`;
       }
       if (!stopped) options.onResult(target, ready, detail);
       schedule();

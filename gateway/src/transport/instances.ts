@@ -36,13 +36,15 @@ export function parseInstances(key: string, value: string): SubgraphInstance[] {
     } catch {
       return fail(key, `"${url}" is not a URL`);
     }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') fail(key, `"${url}" must be an http:// or https:// URL`);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+      fail(key, `"${url}" must be an http:// or https:// URL`);
     if (seen.has(parsed.href)) fail(key, `"${url}" is listed twice`);
     seen.add(parsed.href);
     let weight = 1;
     for (const option of options) {
       const [name, raw] = option.split('=', 2);
-      if (name !== 'weight' || raw === undefined) fail(key, `unknown option "${option}" after "${url}" (allowed: weight=<1..${MAX_WEIGHT}>)`);
+      if (name !== 'weight' || raw === undefined)
+        fail(key, `unknown option "${option}" after "${url}" (allowed: weight=<1..${MAX_WEIGHT}>)`);
       weight = Number(raw);
       if (!Number.isInteger(weight) || weight < 1 || weight > MAX_WEIGHT) {
         fail(key, `weight of "${url}" must be a whole number from 1 to ${MAX_WEIGHT}, got "${raw}"`);

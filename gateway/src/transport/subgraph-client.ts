@@ -98,7 +98,8 @@ export class SubgraphClient {
       try {
         return await this.attempt(first, body, headers, deadline.signal);
       } catch (error) {
-        const second = retryable && (error as SubgraphFailure).kind === 'unreachable' ? this.balancer.pick(first) : undefined;
+        const second =
+          retryable && (error as SubgraphFailure).kind === 'unreachable' ? this.balancer.pick(first) : undefined;
         if (!second) throw error;
         return await this.attempt(second, body, headers, deadline.signal);
       }
@@ -132,7 +133,12 @@ export class SubgraphClient {
     await Promise.all(this.upstreams.map((upstream) => upstream.pool.destroy()));
   }
 
-  private async attempt(upstream: Upstream, body: string, headers: Record<string, string>, signal: AbortSignal): Promise<Exchange> {
+  private async attempt(
+    upstream: Upstream,
+    body: string,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<Exchange> {
     const started = performance.now();
     let outcome: FetchOutcome = 'failed';
     try {
@@ -152,7 +158,12 @@ export class SubgraphClient {
       if (!ejected) this.logger.warn({ instance: upstream.url, reason: failure.message }, 'subgraph fetch failed');
       throw failure;
     } finally {
-      this.options.onFetch?.({ subgraph: this.subgraph, instance: upstream.url, durationMs: performance.now() - started, outcome });
+      this.options.onFetch?.({
+        subgraph: this.subgraph,
+        instance: upstream.url,
+        durationMs: performance.now() - started,
+        outcome,
+      });
     }
   }
 
@@ -164,7 +175,10 @@ export class SubgraphClient {
       this.logger.info({ instance: upstream.url, detail }, 'subgraph instance is up again');
     } else {
       this.balancer.markDown(upstream);
-      this.logger.warn({ instance: upstream.url, detail }, 'subgraph instance is down: no traffic until a health check passes');
+      this.logger.warn(
+        { instance: upstream.url, detail },
+        'subgraph instance is down: no traffic until a health check passes',
+      );
     }
     return true;
   }

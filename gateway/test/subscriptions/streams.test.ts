@@ -121,15 +121,28 @@ describe('upstream hub', () => {
     const upstream = fakeConnection();
     const hub = new UpstreamHub(() => upstream.connection);
     const listener = recorder();
-    hub.join({ ...op('u1', { id: '1', after: 1 }), query: 'subscription($id:ID!,$after:Int){orderStatusChanged(orderId:$id,after:$after){id}}' }, listener);
+    hub.join(
+      {
+        ...op('u1', { id: '1', after: 1 }),
+        query: 'subscription($id:ID!,$after:Int){orderStatusChanged(orderId:$id,after:$after){id}}',
+      },
+      listener,
+    );
     upstream.operations[0]!.sink.next({ data: { n: 2 }, extensions: { resume: { after: 2 } } });
     upstream.operations[0]!.sink.fail({ kind: 'interrupted' });
 
     assert.equal(upstream.operations.length, 2, 'subscribed again');
-    assert.deepEqual(upstream.operations[1]!.operation.variables, { id: '1', after: 2 }, 'from just after the last event');
+    assert.deepEqual(
+      upstream.operations[1]!.operation.variables,
+      { id: '1', after: 2 },
+      'from just after the last event',
+    );
     assert.deepEqual(upstream.operations[1]!.operation.identity, { userId: 'u1', role: 'CUSTOMER' });
     upstream.operations[1]!.sink.next({ data: { n: 3 }, extensions: { resume: { after: 3 } } });
-    assert.deepEqual(listener.events.map((e) => (e as { data: unknown }).data), [{ n: 2 }, { n: 3 }]);
+    assert.deepEqual(
+      listener.events.map((e) => (e as { data: unknown }).data),
+      [{ n: 2 }, { n: 3 }],
+    );
     assert.deepEqual(listener.ended, []);
     assert.deepEqual(hub.counts(), { orders: 1 });
 
@@ -167,7 +180,8 @@ describe('upstream hub', () => {
     // Every instance unreachable: after the first try and three more, the subscriber hears the subgraph is unavailable.
     const stuck = recorder();
     hub.join(op('u2'), stuck);
-    for (let i = 2; i < instances.length; i++) instances[i]!.operations[0]!.sink.fail({ kind: 'unreachable', reason: 'could not connect' });
+    for (let i = 2; i < instances.length; i++)
+      instances[i]!.operations[0]!.sink.fail({ kind: 'unreachable', reason: 'could not connect' });
     assert.equal(picks, 6);
     assert.deepEqual(stuck.ended, [{ kind: 'unavailable', reason: 'could not connect' }]);
     assert.deepEqual(hub.counts(), {});
@@ -176,8 +190,17 @@ describe('upstream hub', () => {
 
 describe('federated stream', () => {
   const admission = {
-    plan: { primary: { kind: 'Fetch', serviceName: 'orders', variableUsages: ['id'], operation: '' }, upstreamQuery: 'subscription{x}' },
-    requestContext: { request: { variables: { id: '1', unused: true } }, context: { identity: { userId: 'u1', role: 'CUSTOMER' }, logger: createLogger({ name: 'test', level: 'silent' }) } },
+    plan: {
+      primary: { kind: 'Fetch', serviceName: 'orders', variableUsages: ['id'], operation: '' },
+      upstreamQuery: 'subscription{x}',
+    },
+    requestContext: {
+      request: { variables: { id: '1', unused: true } },
+      context: {
+        identity: { userId: 'u1', role: 'CUSTOMER' },
+        logger: createLogger({ name: 'test', level: 'silent' }),
+      },
+    },
   } as unknown as Admission;
   const formatError = (e: unknown) => e as never;
 

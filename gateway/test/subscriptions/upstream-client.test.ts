@@ -5,12 +5,20 @@ import { after, describe, it } from 'node:test';
 import { buildSchema, GraphQLError, parse, validate, type FormattedExecutionResult } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import { verifyConnection, verifySubscription, type SignedSubscription } from '@storefront/platform/auth/gateway-signature';
+import {
+  verifyConnection,
+  verifySubscription,
+  type SignedSubscription,
+} from '@storefront/platform/auth/gateway-signature';
 import type { Identity } from '@storefront/platform/auth/identity';
 import { createLogger } from '@storefront/platform/logger';
 import { eventually } from '@storefront/platform/testing';
 import { createPushQueue, type PushQueue } from '../../src/subscriptions/push-queue.ts';
-import { SubgraphConnection, type UpstreamFailure, type UpstreamSink } from '../../src/subscriptions/upstream-client.ts';
+import {
+  SubgraphConnection,
+  type UpstreamFailure,
+  type UpstreamSink,
+} from '../../src/subscriptions/upstream-client.ts';
 
 /**
  * The gateway's connection to one subgraph, against a small graphql-ws
@@ -41,8 +49,13 @@ async function startTestSubgraph(port = 0): Promise<TestSubgraph> {
       schema,
       onConnect: (ctx) => verifyConnection(SECRET, ctx.connectionParams),
       onSubscribe: (_ctx, _id, payload) => {
-        const check = verifySubscription(SECRET, payload, payload.extensions?.storefront as Partial<SignedSubscription>);
-        if (!check.ok) return [new GraphQLError(`unsigned (${check.reason})`, { extensions: { code: 'UNAUTHENTICATED' } })];
+        const check = verifySubscription(
+          SECRET,
+          payload,
+          payload.extensions?.storefront as Partial<SignedSubscription>,
+        );
+        if (!check.ok)
+          return [new GraphQLError(`unsigned (${check.reason})`, { extensions: { code: 'UNAUTHENTICATED' } })];
         const document = parse(payload.query);
         const invalid = validate(schema, document);
         if (invalid.length) return invalid;
@@ -94,7 +107,14 @@ describe('upstream connection to a subgraph', () => {
     for (const step of cleanup.reverse()) await step();
   });
   const connect = (subgraph: { url: string }, retryAttempts = 3) => {
-    const connection = new SubgraphConnection({ name: 'ticks', url: subgraph.url, secret: SECRET, keepAliveMs: 10_000, retryAttempts, logger });
+    const connection = new SubgraphConnection({
+      name: 'ticks',
+      url: subgraph.url,
+      secret: SECRET,
+      keepAliveMs: 10_000,
+      retryAttempts,
+      logger,
+    });
     cleanup.push(() => connection.close());
     return connection;
   };
@@ -114,14 +134,22 @@ describe('upstream connection to a subgraph', () => {
     assert.deepEqual(new Set(subgraph.open().map((i) => i?.userId ?? null)), new Set(['alice', 'bob', null]));
 
     subgraph.emit(7);
-    await eventually(() => [a, b, anonymous].every((s) => s.events.length === 1), 5_000, 'the event on every operation');
+    await eventually(
+      () => [a, b, anonymous].every((s) => s.events.length === 1),
+      5_000,
+      'the event on every operation',
+    );
     assert.deepEqual(a.events[0], { data: { ticks: 7 } });
 
     stops[0]!();
     await eventually(() => subgraph.open().length === 2, 5_000, 'the operation to end on the subgraph');
     stops[1]!();
     stops[2]!();
-    await eventually(() => subgraph.open().length === 0 && subgraph.sockets() === 0, 5_000, 'the socket to close with its last operation');
+    await eventually(
+      () => subgraph.open().length === 0 && subgraph.sockets() === 0,
+      5_000,
+      'the socket to close with its last operation',
+    );
     assert.equal(connection.size, 0);
   });
 
@@ -178,11 +206,21 @@ describe('upstream connection to a subgraph', () => {
   it('passes on a refusal of the subgraph (an `error` message) as errors', async () => {
     const subgraph = await startTestSubgraph();
     cleanup.push(() => subgraph.close());
-    const connection = new SubgraphConnection({ name: 'ticks', url: subgraph.url, secret: SECRET, keepAliveMs: 10_000, retryAttempts: 0, logger });
+    const connection = new SubgraphConnection({
+      name: 'ticks',
+      url: subgraph.url,
+      secret: SECRET,
+      keepAliveMs: 10_000,
+      retryAttempts: 0,
+      logger,
+    });
     cleanup.push(() => connection.close());
     const refused = sink();
     // A query the subgraph rejects at validation.
-    connection.subscribe({ subgraph: 'ticks', query: 'subscription { nope }', variables: {}, identity: alice }, refused);
+    connection.subscribe(
+      { subgraph: 'ticks', query: 'subscription { nope }', variables: {}, identity: alice },
+      refused,
+    );
     await eventually(() => refused.failures.length === 1, 5_000, 'the refusal');
     assert.equal(refused.failures[0]!.kind, 'errors');
   });

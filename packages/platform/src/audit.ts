@@ -30,10 +30,21 @@ export interface AuditFields {
   [key: string]: unknown;
 }
 
-const FAILURES = new Set<AuditEvent>(['login_failed', 'refresh_token_reuse', 'access_denied', 'rate_limited', 'token_rejected']);
+const FAILURES = new Set<AuditEvent>([
+  'login_failed',
+  'refresh_token_reuse',
+  'access_denied',
+  'rate_limited',
+  'token_rejected',
+]);
 const SECRET_KEY = /pass(word)?|secret|token|authorization|cookie|credential|^key$|private|signature|hash/i;
 
-export function audit(logger: Logger, event: AuditEvent, fields: AuditFields = {}, message: string = event.replace(/_/g, ' ')): void {
+export function audit(
+  logger: Logger,
+  event: AuditEvent,
+  fields: AuditFields = {},
+  message: string = event.replace(/_/g, ' '),
+): void {
   const record: Record<string, unknown> = { audit: true, event };
   for (const [key, value] of Object.entries(fields)) {
     if (value === undefined || SECRET_KEY.test(key)) continue;
@@ -51,7 +62,8 @@ export function maskEmail(email: string): string {
 }
 
 /** A stable, non-reversible tag for a value that must not be logged (e.g. which refresh-token family). */
-export const fingerprint = (value: string): string => createHash('sha256').update(value).digest('base64url').slice(0, 12);
+export const fingerprint = (value: string): string =>
+  createHash('sha256').update(value).digest('base64url').slice(0, 12);
 
 /**
  * True at most once per key per interval: a flood of the same refusal (one

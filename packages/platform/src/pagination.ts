@@ -43,7 +43,13 @@ export function encodeCursor(key: Keyset): string {
 export function decodeCursor(cursor: string, field = 'after'): Keyset {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string' && isUuid(value[1])) {
+    if (
+      Array.isArray(value) &&
+      value.length === 2 &&
+      typeof value[0] === 'string' &&
+      typeof value[1] === 'string' &&
+      isUuid(value[1])
+    ) {
       const createdAt = new Date(value[0]);
       if (!Number.isNaN(createdAt.getTime())) return { createdAt, id: value[1] };
     }

@@ -32,7 +32,9 @@ export function resumeAt<T extends object>(payload: T, point: ResumePoint): T {
 }
 
 export function resumePointOf(payload: unknown): ResumePoint | undefined {
-  return typeof payload === 'object' && payload !== null ? (payload as { [RESUME_POINT]?: ResumePoint })[RESUME_POINT] : undefined;
+  return typeof payload === 'object' && payload !== null
+    ? (payload as { [RESUME_POINT]?: ResumePoint })[RESUME_POINT]
+    : undefined;
 }
 
 /** Returned by a `mapStream` mapper to drop an item. */

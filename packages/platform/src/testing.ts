@@ -103,7 +103,11 @@ export async function serviceTestEnv(options: { embedded?: boolean } = {}): Prom
 }
 
 /** Polls until `check` returns a value (not undefined/false) or the time runs out. */
-export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 15_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -113,7 +117,8 @@ export async function eventually<T>(check: () => Promise<T | undefined | false> 
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -157,7 +162,9 @@ export function captureLogs(level = 'info'): CapturedLogs {
     logger,
     records,
     find: (match) =>
-      records.filter((r) => (typeof match === 'string' ? r.event === match || r.msg === match : match.test(String(r.msg)))),
+      records.filter((r) =>
+        typeof match === 'string' ? r.event === match || r.msg === match : match.test(String(r.msg)),
+      ),
   };
 }
 
@@ -219,7 +226,12 @@ export function connectSubgraph(
   });
   return {
     client,
-    subscribe: <T>(query: string, variables: Record<string, unknown> = {}, identity: Identity | null = null, subscribeOptions: { extensions?: Record<string, unknown> } = {}) => {
+    subscribe: <T>(
+      query: string,
+      variables: Record<string, unknown> = {},
+      identity: Identity | null = null,
+      subscribeOptions: { extensions?: Record<string, unknown> } = {},
+    ) => {
       const results: SubscriptionResult<T>[] = [];
       let ended = false;
       let settle!: () => void;
@@ -233,7 +245,9 @@ export function connectSubgraph(
           while (results.length < count) {
             if (ended || Date.now() > deadline) {
               const why = ended ? 'it ended' : `waited ${timeoutMs} ms`;
-              throw new Error(`Expected ${count} subscription results; ${why} with ${results.length}: ${JSON.stringify(subscription.error ?? results)}`);
+              throw new Error(
+                `Expected ${count} subscription results; ${why} with ${results.length}: ${JSON.stringify(subscription.error ?? results)}`,
+              );
             }
             await new Promise((resolve) => setTimeout(resolve, 20));
           }
@@ -245,7 +259,9 @@ export function connectSubgraph(
         ended = true;
         settle();
       };
-      const extensions = subscribeOptions.extensions ?? { storefront: signSubscription(secret, { query, variables }, identity) };
+      const extensions = subscribeOptions.extensions ?? {
+        storefront: signSubscription(secret, { query, variables }, identity),
+      };
       const unsubscribe = client.subscribe<T>(
         { query, variables, extensions },
         {

@@ -27,7 +27,8 @@ describe('audit records', () => {
     });
     const record = logs.records[0]!;
     assert.equal(record.email, 'A***@Example.com');
-    for (const key of ['password', 'refreshToken', 'accessToken', 'authorization', 'passwordHash', 'signature']) assert.ok(!(key in record), key);
+    for (const key of ['password', 'refreshToken', 'accessToken', 'authorization', 'passwordHash', 'signature'])
+      assert.ok(!(key in record), key);
     assert.doesNotMatch(JSON.stringify(record), /hunter2|r-token|a-token|Bearer|Smith/);
   });
 

@@ -21,7 +21,11 @@ if (process.env.KAFKA_BROKERS) {
     'kafka',
     () =>
       new KafkaEventBus(
-        { brokers: process.env.KAFKA_BROKERS!.split(','), clientId: 'contract-test', prefix: `c${randomBytes(4).toString('hex')}.` },
+        {
+          brokers: process.env.KAFKA_BROKERS!.split(','),
+          clientId: 'contract-test',
+          prefix: `c${randomBytes(4).toString('hex')}.`,
+        },
         logger,
       ),
   ]);
@@ -54,13 +58,19 @@ for (const [name, makeBus] of adapters) {
       await bus.consume({ groupId: 'group-b', topics: ['orders'], handler: b.handler });
       const events = ['k1', 'k2', 'k3'].flatMap((key) => Array.from({ length: 10 }, (_, n) => ev(key, n)));
       // Interleave keys across several publishes, as concurrent orders would.
-      for (let i = 0; i < 10; i++) await bus.publish('orders', events.filter((e) => (e.data as { n: number }).n === i));
+      for (let i = 0; i < 10; i++)
+        await bus.publish(
+          'orders',
+          events.filter((e) => (e.data as { n: number }).n === i),
+        );
 
       for (const group of [a, b]) {
         await eventually(() => group.seen.length >= 30, 30_000, '30 events');
         assert.equal(group.seen.length, 30, 'no duplicates in a healthy run');
         for (const key of ['k1', 'k2', 'k3']) {
-          const order = group.seen.filter((d) => d.event.aggregateId === key).map((d) => (d.event.data as { n: number }).n);
+          const order = group.seen
+            .filter((d) => d.event.aggregateId === key)
+            .map((d) => (d.event.data as { n: number }).n);
           assert.deepEqual(order, [...Array(10).keys()], `order of ${key}`);
         }
       }
@@ -136,7 +146,10 @@ for (const [name, makeBus] of adapters) {
       await bus.consume({ groupId: 'resumer', topics: ['resume'], handler: second.handler });
       await eventually(() => second.seen.length >= 1, 30_000, 'the third');
       await new Promise((r) => setTimeout(r, 500));
-      assert.deepEqual(second.seen.map((d) => (d.event.data as { n: number }).n), [3]);
+      assert.deepEqual(
+        second.seen.map((d) => (d.event.data as { n: number }).n),
+        [3],
+      );
     });
 
     it('a group that starts at the end (fromBeginning: false) gets exactly what is published after consume() resolves', async () => {
@@ -156,7 +169,13 @@ for (const [name, makeBus] of adapters) {
       const bus = open();
       await bus.ensureTopics(['fleeting']);
       const first = collect();
-      const consumer = await bus.consume({ groupId: 'fleeting-reader', topics: ['fleeting'], fromBeginning: false, ephemeral: true, handler: first.handler });
+      const consumer = await bus.consume({
+        groupId: 'fleeting-reader',
+        topics: ['fleeting'],
+        fromBeginning: false,
+        ephemeral: true,
+        handler: first.handler,
+      });
       await bus.publish('fleeting', [ev('f', 1)]);
       await eventually(() => first.seen.length === 1, 30_000, 'the first event');
       await consumer.stop();
@@ -164,11 +183,20 @@ for (const [name, makeBus] of adapters) {
       // A durable group would resume after event 1 and receive event 2; a forgotten one starts at the end again.
       await bus.publish('fleeting', [ev('f', 2)]);
       const again = collect();
-      const second = await bus.consume({ groupId: 'fleeting-reader', topics: ['fleeting'], fromBeginning: false, ephemeral: true, handler: again.handler });
+      const second = await bus.consume({
+        groupId: 'fleeting-reader',
+        topics: ['fleeting'],
+        fromBeginning: false,
+        ephemeral: true,
+        handler: again.handler,
+      });
       await bus.publish('fleeting', [ev('f', 3)]);
       await eventually(() => again.seen.length >= 1, 30_000, 'the third event');
       await new Promise((r) => setTimeout(r, 300));
-      assert.deepEqual(again.seen.map((d) => (d.event.data as { n: number }).n), [3]);
+      assert.deepEqual(
+        again.seen.map((d) => (d.event.data as { n: number }).n),
+        [3],
+      );
       await second.stop();
     });
 

@@ -59,12 +59,20 @@ describe('fallback store: Redis outages', { timeout: 30_000 }, () => {
 
   it('serves from memory when Redis was never reachable, and logs that once', async () => {
     const logs = captureLogs();
-    const store = new FallbackStore(new RedisStore({ url: `redis://127.0.0.1:${await closedPort()}` }), new MemoryStore(), logs.logger);
+    const store = new FallbackStore(
+      new RedisStore({ url: `redis://127.0.0.1:${await closedPort()}` }),
+      new MemoryStore(),
+      logs.logger,
+    );
     closers.push(() => store.close());
     const limit = { capacity: 3, refillMs: 60_000 };
     const takes = [];
     for (let i = 0; i < 5; i++) takes.push(await store.takeTokens('b', limit));
-    assert.deepEqual(takes.map((t) => t.allowed), [true, true, true, false, false], 'in-process buckets still limit');
+    assert.deepEqual(
+      takes.map((t) => t.allowed),
+      [true, true, true, false, false],
+      'in-process buckets still limit',
+    );
     await store.set('k', 'v');
     assert.equal(await store.get('k'), 'v');
     await eventually(() => logs.find(UNREACHABLE).length > 0, 5_000, 'the fallback log');
@@ -73,30 +81,38 @@ describe('fallback store: Redis outages', { timeout: 30_000 }, () => {
     assert.equal(store.usingFallback, true);
   });
 
-  it('falls back when Redis goes away and returns to it when it is back', { skip: !process.env.REDIS_URL && 'needs REDIS_URL' }, async () => {
-    const proxy = new Proxy(await closedPort(), new URL(process.env.REDIS_URL!));
-    await proxy.open();
-    closers.push(() => proxy.cut());
-    const logs = captureLogs();
-    const prefix = `t${randomBytes(4).toString('hex')}:`;
-    const store = new FallbackStore(new RedisStore({ url: `redis://127.0.0.1:${proxy.port}`, keyPrefix: prefix }), new MemoryStore(), logs.logger);
-    closers.push(() => store.close());
-    await eventually(() => !store.usingFallback, 5_000, 'redis to connect');
-    await store.set('shared', 'in-redis');
+  it(
+    'falls back when Redis goes away and returns to it when it is back',
+    { skip: !process.env.REDIS_URL && 'needs REDIS_URL' },
+    async () => {
+      const proxy = new Proxy(await closedPort(), new URL(process.env.REDIS_URL!));
+      await proxy.open();
+      closers.push(() => proxy.cut());
+      const logs = captureLogs();
+      const prefix = `t${randomBytes(4).toString('hex')}:`;
+      const store = new FallbackStore(
+        new RedisStore({ url: `redis://127.0.0.1:${proxy.port}`, keyPrefix: prefix }),
+        new MemoryStore(),
+        logs.logger,
+      );
+      closers.push(() => store.close());
+      await eventually(() => !store.usingFallback, 5_000, 'redis to connect');
+      await store.set('shared', 'in-redis');
 
-    await proxy.cut();
-    await eventually(() => store.usingFallback, 5_000, 'the outage to be noticed');
-    assert.equal(await store.get('shared'), undefined, 'answered by process memory');
-    const limit = { capacity: 2, refillMs: 60_000 };
-    const during = [];
-    for (let i = 0; i < 3; i++) during.push((await store.takeTokens('b', limit)).allowed);
-    assert.deepEqual(during, [true, true, false]);
-    assert.equal(logs.find(UNREACHABLE).length, 1);
+      await proxy.cut();
+      await eventually(() => store.usingFallback, 5_000, 'the outage to be noticed');
+      assert.equal(await store.get('shared'), undefined, 'answered by process memory');
+      const limit = { capacity: 2, refillMs: 60_000 };
+      const during = [];
+      for (let i = 0; i < 3; i++) during.push((await store.takeTokens('b', limit)).allowed);
+      assert.deepEqual(during, [true, true, false]);
+      assert.equal(logs.find(UNREACHABLE).length, 1);
 
-    await proxy.open();
-    await eventually(() => !store.usingFallback, 10_000, 'redis to be used again');
-    assert.equal(await store.get('shared'), 'in-redis');
-    assert.equal(logs.find(BACK).length, 1);
-    assert.equal(logs.find(UNREACHABLE).length, 1);
-  });
+      await proxy.open();
+      await eventually(() => !store.usingFallback, 10_000, 'redis to be used again');
+      assert.equal(await store.get('shared'), 'in-redis');
+      assert.equal(logs.find(BACK).length, 1);
+      assert.equal(logs.find(UNREACHABLE).length, 1);
+    },
+  );
 });

@@ -16,7 +16,14 @@ if (process.env.KAFKA_BROKERS) {
   adapters.push([
     'kafka',
     () =>
-      new KafkaEventBus({ brokers: process.env.KAFKA_BROKERS!.split(','), clientId: 'live-feed-test', prefix: `l${randomBytes(4).toString('hex')}.` }, logger),
+      new KafkaEventBus(
+        {
+          brokers: process.env.KAFKA_BROKERS!.split(','),
+          clientId: 'live-feed-test',
+          prefix: `l${randomBytes(4).toString('hex')}.`,
+        },
+        logger,
+      ),
   ]);
 }
 
@@ -100,7 +107,10 @@ for (const [name, makeBus] of adapters) {
       const b = bus();
       const f = await feed(b);
       const slow = f.subscribe({ topic: TOPIC, key: 'slow' });
-      await b.publish(TOPIC, Array.from({ length: 8 }, (_, n) => thing('slow', n)));
+      await b.publish(
+        TOPIC,
+        Array.from({ length: 8 }, (_, n) => thing('slow', n)),
+      );
       await eventually(() => f.listenerCount() === 0, 30_000, 'the slow subscriber dropped');
       await assert.rejects(slow.next(), LiveFeedOverflowError);
       assert.deepEqual(await slow.next(), { value: undefined, done: true });
@@ -125,7 +135,10 @@ describe('mapStream', () => {
     const source = (async function* () {
       yield* [3, 4, 5, 6, 7];
     })();
-    const stream = mapStream(source, (n: number) => (n === 4 ? SKIP : n * 10), { prefix: [1, 2], isLast: (v) => v === 60 });
+    const stream = mapStream(source, (n: number) => (n === 4 ? SKIP : n * 10), {
+      prefix: [1, 2],
+      isLast: (v) => v === 60,
+    });
     const seen: number[] = [];
     for await (const value of stream) seen.push(value);
     assert.deepEqual(seen, [10, 20, 30, 50, 60]);
@@ -137,7 +150,10 @@ describe('mapStream', () => {
       yield 1;
       throw new Error('broken');
     })();
-    const stream = mapStream(source, (n: number) => ({ n }), { onError: (e) => ({ n: -1, error: (e as Error).message }), onEnd: () => ends++ });
+    const stream = mapStream(source, (n: number) => ({ n }), {
+      onError: (e) => ({ n: -1, error: (e as Error).message }),
+      onEnd: () => ends++,
+    });
     const seen = [];
     for await (const value of stream) seen.push(value);
     assert.deepEqual(seen, [{ n: 1 }, { n: -1, error: 'broken' }]);

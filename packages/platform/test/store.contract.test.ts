@@ -14,7 +14,10 @@ import type { KeyValueStore } from '../src/store/store.ts';
  */
 const adapters: [string, () => KeyValueStore][] = [['memory', () => new MemoryStore()]];
 if (process.env.REDIS_URL) {
-  adapters.push(['redis', () => new RedisStore({ url: process.env.REDIS_URL!, keyPrefix: `t${randomBytes(4).toString('hex')}:` })]);
+  adapters.push([
+    'redis',
+    () => new RedisStore({ url: process.env.REDIS_URL!, keyPrefix: `t${randomBytes(4).toString('hex')}:` }),
+  ]);
 }
 
 /** Redis connects asynchronously; the contract is about a connected store. */
@@ -73,7 +76,8 @@ for (const [name, makeStore] of adapters) {
     it('hands out a full bucket, then refuses with the time until the next token', async () => {
       const store = await open();
       const limit = { capacity: 5, refillMs: 60_000 };
-      for (let i = 4; i >= 0; i--) assert.deepEqual(await store.takeTokens('bucket', limit), { allowed: true, remaining: i, retryAfterMs: 0 });
+      for (let i = 4; i >= 0; i--)
+        assert.deepEqual(await store.takeTokens('bucket', limit), { allowed: true, remaining: i, retryAfterMs: 0 });
       const refused = await store.takeTokens('bucket', limit);
       assert.equal(refused.allowed, false);
       assert.equal(refused.remaining, 0);
@@ -99,7 +103,10 @@ for (const [name, makeStore] of adapters) {
       const limit = { capacity: 25, refillMs: 3_600_000 };
       const takes = await Promise.all(Array.from({ length: 200 }, () => store.takeTokens('contended', limit)));
       assert.equal(takes.filter((t) => t.allowed).length, 25);
-      const remaining = takes.filter((t) => t.allowed).map((t) => t.remaining).sort((a, b) => a - b);
+      const remaining = takes
+        .filter((t) => t.allowed)
+        .map((t) => t.remaining)
+        .sort((a, b) => a - b);
       assert.deepEqual(remaining, [...Array(25).keys()], 'each token handed out once');
     });
 

@@ -52,7 +52,9 @@ describe('subgraph subscriptions server', () => {
           // Each tick says how to resume after it (the gateway's business; here only that it is sent).
           ticks: {
             subscribe: () =>
-              mapStream(feed.subscribe({ topic: 'ticks' }), ({ event }) => resumeAt({ ticks: event.data }, { after: (event.data as { n: number }).n })),
+              mapStream(feed.subscribe({ topic: 'ticks' }), ({ event }) =>
+                resumeAt({ ticks: event.data }, { after: (event.data as { n: number }).n }),
+              ),
           },
         },
         Tick: {
@@ -96,25 +98,42 @@ describe('subgraph subscriptions server', () => {
     const clerks = socket.subscribe(TICKS, {}, clerk);
     await eventually(() => subscriptions.activeSubscriptions() === 2, 10_000, 'two subscriptions');
     const before = contexts;
-    await bus.publish('ticks', [createEvent('test', 'Tick', 't', { n: 1, staffOnly: 7 }), createEvent('test', 'Tick', 't', { n: 2, staffOnly: 8 })]);
+    await bus.publish('ticks', [
+      createEvent('test', 'Tick', 't', { n: 1, staffOnly: 7 }),
+      createEvent('test', 'Tick', 't', { n: 2, staffOnly: 8 }),
+    ]);
     await customers.waitFor(2);
     await clerks.waitFor(2);
 
     // The same socket carries both callers; each sees what its identity allows.
-    assert.deepEqual(customers.results.map((r) => r.data!.ticks.staffOnly), [null, null]);
+    assert.deepEqual(
+      customers.results.map((r) => r.data!.ticks.staffOnly),
+      [null, null],
+    );
     assert.deepEqual(
       customers.results.map((r) => r.errors!.find((e) => e.path?.join('.') === 'ticks.staffOnly')?.extensions?.code),
       ['FORBIDDEN', 'FORBIDDEN'],
     );
-    assert.deepEqual(clerks.results.map((r) => r.data!.ticks.staffOnly), [7, 8]);
+    assert.deepEqual(
+      clerks.results.map((r) => r.data!.ticks.staffOnly),
+      [7, 8],
+    );
     // Each event carries its resume point, outside the data.
-    assert.deepEqual(customers.results.map((r) => r.extensions?.resume), [{ after: 1 }, { after: 2 }]);
+    assert.deepEqual(
+      customers.results.map((r) => r.extensions?.resume),
+      [{ after: 1 }, { after: 2 }],
+    );
     assert.equal('after' in customers.results[0]!.data!.ticks, false);
     // Refusals are audited as over HTTP, with the operation's caller.
     const denials = logs.find('access_denied');
     assert.equal(denials.length, 2);
     assert.deepEqual(
-      { userId: denials[0]!.userId, role: denials[0]!.role, fields: denials[0]!.fields, transport: denials[0]!.transport },
+      {
+        userId: denials[0]!.userId,
+        role: denials[0]!.role,
+        fields: denials[0]!.fields,
+        transport: denials[0]!.transport,
+      },
       { userId: customer.userId, role: 'CUSTOMER', fields: ['ticks.staffOnly'], transport: 'websocket' },
     );
 

@@ -43,15 +43,20 @@ export function loadApprovals(root: string, file = APPROVALS_FILE): Approvals {
     result.problems.push({ line: 1, message: '`approved` must be a list of { path, reason, type?, message? }' });
     return result;
   }
-  const nodes = (document.get('approved', true) as { items?: { range?: [number, number, number] }[] } | undefined)?.items ?? [];
+  const nodes =
+    (document.get('approved', true) as { items?: { range?: [number, number, number] }[] } | undefined)?.items ?? [];
   list.forEach((entry: unknown, index) => {
     const line = lineOf(nodes[index]?.range?.[0]);
     const e = (entry ?? {}) as Record<string, unknown>;
-    const str = (key: string) => (typeof e[key] === 'string' && (e[key] as string).trim() ? (e[key] as string).trim() : undefined);
+    const str = (key: string) =>
+      typeof e[key] === 'string' && (e[key] as string).trim() ? (e[key] as string).trim() : undefined;
     const path = str('path');
     const reason = str('reason');
     if (!path || !reason) {
-      result.problems.push({ line, message: 'every approval needs a `path` (the change\'s schema coordinate) and a `reason`' });
+      result.problems.push({
+        line,
+        message: "every approval needs a `path` (the change's schema coordinate) and a `reason`",
+      });
       return;
     }
     const type = str('type');
@@ -63,6 +68,7 @@ export function loadApprovals(root: string, file = APPROVALS_FILE): Approvals {
 
 export function findApproval(approvals: Approvals, change: SchemaChange): Approval | undefined {
   return approvals.entries.find(
-    (a) => a.path === change.path && (!a.type || a.type === change.type) && (!a.message || a.message === change.message),
+    (a) =>
+      a.path === change.path && (!a.type || a.type === change.type) && (!a.message || a.message === change.message),
   );
 }

@@ -31,7 +31,9 @@ export function isGitCheckout(root: string): boolean {
 export function gitBaseline(root: string, ref: string): Baseline {
   const verified = git(root, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
   if (verified.status !== 0) {
-    throw new BaselineError(`--base ${ref}: not a commit in this repository (in CI, fetch it first: git fetch origin main)`);
+    throw new BaselineError(
+      `--base ${ref}: not a commit in this repository (in CI, fetch it first: git fetch origin main)`,
+    );
   }
   // `git show <ref>:<path>` resolves paths from the repository's top level, not from `root`.
   const prefix = git(root, ['rev-parse', '--show-prefix']).stdout.trim();

@@ -82,7 +82,9 @@ export async function runSchemaCheck(options: CheckOptions): Promise<CheckResult
   const config = parseSupergraphConfig(root);
   const composition = composeSupergraph(root, config);
   for (const error of composition.errors) {
-    failures.push(`composition: [${error.code}] ${error.subgraphs.length ? `(${error.subgraphs.join(', ')}) ` : ''}${error.message.split('\n')[0]}`);
+    failures.push(
+      `composition: [${error.code}] ${error.subgraphs.length ? `(${error.subgraphs.join(', ')}) ` : ''}${error.message.split('\n')[0]}`,
+    );
   }
   const newApi = composition.supergraphSdl ? apiSchemaOf(composition.supergraphSdl) : undefined;
 
@@ -94,7 +96,8 @@ export async function runSchemaCheck(options: CheckOptions): Promise<CheckResult
   const documents = loadClientDocuments(root);
   for (const p of documents.problems) failures.push(`client document ${p.file}:${p.line}:${p.column}: ${p.message}`);
   const operationErrors = newApi ? validateOperations(documents.operations, newApi) : [];
-  for (const p of operationErrors) failures.push(`operation ${p.operation} at ${p.file}:${p.line}:${p.column}: ${p.message}`);
+  for (const p of operationErrors)
+    failures.push(`operation ${p.operation} at ${p.file}:${p.line}:${p.column}: ${p.message}`);
 
   // 4. API changes, and the operations each one breaks.
   const approvals = loadApprovals(root);
@@ -110,7 +113,10 @@ export async function runSchemaCheck(options: CheckOptions): Promise<CheckResult
       const after = operationUsage(operation, newApi);
       return {
         operation,
-        usage: { coordinates: new Set([...before.coordinates, ...after.coordinates]), types: new Set([...before.types, ...after.types]) },
+        usage: {
+          coordinates: new Set([...before.coordinates, ...after.coordinates]),
+          types: new Set([...before.types, ...after.types]),
+        },
       };
     });
     apiChanges = (await diffSchemas(base.schema, newApi)).map((change) => {
@@ -139,11 +145,16 @@ export async function runSchemaCheck(options: CheckOptions): Promise<CheckResult
       const path = join(root, artifact.path);
       const current = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
       if (current !== artifact.content) {
-        staleArtifacts.push({ path: artifact.path, problem: current === undefined ? 'missing' : 'differs', remedy: artifact.remedy });
+        staleArtifacts.push({
+          path: artifact.path,
+          problem: current === undefined ? 'missing' : 'differs',
+          remedy: artifact.remedy,
+        });
       }
     }
   }
-  for (const s of staleArtifacts) failures.push(`${s.path} is ${s.problem === 'missing' ? 'missing' : 'stale'}: run \`${s.remedy}\``);
+  for (const s of staleArtifacts)
+    failures.push(`${s.path} is ${s.problem === 'missing' ? 'missing' : 'stale'}: run \`${s.remedy}\``);
 
   const codegen = await checkClientCodegen(root, {
     skip: options.skipCodegen
@@ -157,7 +168,9 @@ export async function runSchemaCheck(options: CheckOptions): Promise<CheckResult
             : undefined,
   });
   for (const s of codegen.stale) {
-    failures.push(`${s.path} is ${s.problem === 'unexpected' ? 'no longer generated (delete it)' : s.problem === 'missing' ? 'missing' : 'stale'}: run \`${s.remedy}\``);
+    failures.push(
+      `${s.path} is ${s.problem === 'unexpected' ? 'no longer generated (delete it)' : s.problem === 'missing' ? 'missing' : 'stale'}: run \`${s.remedy}\``,
+    );
   }
   if (codegen.status === 'failed') failures.push(`client codegen failed: ${codegen.note}`);
 
@@ -187,11 +200,14 @@ function baselineApi(root: string, baseline: Baseline): { schema?: GraphQLSchema
     try {
       return { schema: apiSchemaOf(committed), label: `${SUPERGRAPH_FILE} at ${baseline.label}` };
     } catch (error) {
-      return { label: `none: ${SUPERGRAPH_FILE} at ${baseline.label} is not a valid supergraph (${(error as Error).message.split('\n')[0]})` };
+      return {
+        label: `none: ${SUPERGRAPH_FILE} at ${baseline.label} is not a valid supergraph (${(error as Error).message.split('\n')[0]})`,
+      };
     }
   }
   const configText = baseline.ref ? baseline.read(SUPERGRAPH_CONFIG) : undefined;
-  if (configText === undefined) return { label: `none: no ${SUPERGRAPH_FILE} at ${baseline.label} (every type counts as new)` };
+  if (configText === undefined)
+    return { label: `none: no ${SUPERGRAPH_FILE} at ${baseline.label} (every type counts as new)` };
   try {
     const config = parseSupergraphConfig(root, SUPERGRAPH_CONFIG, configText);
     const result = composeServices(
@@ -202,9 +218,14 @@ function baselineApi(root: string, baseline: Baseline): { schema?: GraphQLSchema
       }),
     );
     if (!result.supergraphSdl) throw new Error(result.errors?.[0]?.message ?? 'composition failed');
-    return { schema: apiSchemaOf(result.supergraphSdl), label: `the subgraphs at ${baseline.label}, composed (no ${SUPERGRAPH_FILE} there)` };
+    return {
+      schema: apiSchemaOf(result.supergraphSdl),
+      label: `the subgraphs at ${baseline.label}, composed (no ${SUPERGRAPH_FILE} there)`,
+    };
   } catch (error) {
-    return { label: `none: no ${SUPERGRAPH_FILE} at ${baseline.label} and its subgraphs do not compose (${(error as Error).message.split('\n')[0]})` };
+    return {
+      label: `none: no ${SUPERGRAPH_FILE} at ${baseline.label} and its subgraphs do not compose (${(error as Error).message.split('\n')[0]})`,
+    };
   }
 }
 
@@ -230,7 +251,10 @@ async function diffSubgraphs(composition: CompositionReport, baseline: Baseline)
       continue;
     }
     try {
-      const changes = await diffSchemas(subgraphSchemaOf(before, `${baseline.label}:${subgraph.file}`), subgraphSchemaOf(subgraph.sdl, subgraph.file));
+      const changes = await diffSchemas(
+        subgraphSchemaOf(before, `${baseline.label}:${subgraph.file}`),
+        subgraphSchemaOf(subgraph.sdl, subgraph.file),
+      );
       diffs.push({ ...entry, status: 'compared', changes });
     } catch (error) {
       diffs.push({ ...entry, status: 'skipped', note: `cannot compare: ${(error as Error).message.split('\n')[0]}` });
@@ -240,32 +264,42 @@ async function diffSubgraphs(composition: CompositionReport, baseline: Baseline)
 }
 
 /** Regenerates the client codegen outputs in memory and compares them with the files. */
-async function checkClientCodegen(root: string, options: { skip: string | undefined }): Promise<CheckResult['codegen']> {
+async function checkClientCodegen(
+  root: string,
+  options: { skip: string | undefined },
+): Promise<CheckResult['codegen']> {
   if (options.skip) return { status: 'skipped', stale: [], note: options.skip };
   const generates = clientCodegen(root);
-  if (Object.keys(generates).length === 0) return { status: 'skipped', stale: [], note: 'no client apps under clients/' };
+  if (Object.keys(generates).length === 0)
+    return { status: 'skipped', stale: [], note: 'no client apps under clients/' };
   let outputs: { filename: string; content: string }[];
   try {
     const { generate } = await import('@graphql-codegen/cli');
     // Plugins resolve from this repository's node_modules, whatever `root` is.
     const pluginLoader = (name: string) => import(name);
-    outputs = (await generate({ generates, cwd: root, silent: true, overwrite: true, pluginLoader }, false)) as { filename: string; content: string }[];
+    outputs = (await generate({ generates, cwd: root, silent: true, overwrite: true, pluginLoader }, false)) as {
+      filename: string;
+      content: string;
+    }[];
   } catch (error) {
     return { status: 'failed', stale: [], note: (error as Error).message.trim().split('\n').slice(0, 8).join('\n') };
   }
   const stale: StaleFile[] = [];
   const produced = new Set<string>([CLIENT_SCHEMA]);
   for (const output of outputs) {
-    const path = (isAbsolute(output.filename) ? relative(root, output.filename) : output.filename).split(/[\\/]/).join(posix.sep);
+    const path = (isAbsolute(output.filename) ? relative(root, output.filename) : output.filename)
+      .split(/[\\/]/)
+      .join(posix.sep);
     produced.add(path);
     const file = join(root, path);
     const current = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
-    if (current !== output.content) stale.push({ path, problem: current === undefined ? 'missing' : 'differs', remedy: 'npm run codegen' });
+    if (current !== output.content)
+      stale.push({ path, problem: current === undefined ? 'missing' : 'differs', remedy: 'npm run codegen' });
   }
   for (const entry of existsSync(join(root, GENERATED_DIR)) ? readdirSync(join(root, GENERATED_DIR)) : []) {
     const path = `${GENERATED_DIR}/${entry}`;
-    if (!produced.has(path) && !entry.startsWith('.')) stale.push({ path, problem: 'unexpected', remedy: `rm ${path}` });
+    if (!produced.has(path) && !entry.startsWith('.'))
+      stale.push({ path, problem: 'unexpected', remedy: `rm ${path}` });
   }
   return { status: stale.length ? 'stale' : 'fresh', stale };
 }
-

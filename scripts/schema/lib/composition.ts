@@ -2,7 +2,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { Supergraph } from '@apollo/federation-internals';
-import { buildASTSchema, GraphQLError, parse, Source, type ASTNode, type DocumentNode, type GraphQLSchema } from 'graphql';
+import {
+  buildASTSchema,
+  GraphQLError,
+  parse,
+  Source,
+  type ASTNode,
+  type DocumentNode,
+  type GraphQLSchema,
+} from 'graphql';
 import type { SupergraphConfig } from './supergraph-config.ts';
 
 /**
@@ -53,7 +61,12 @@ export function composeSupergraph(root: string, config: SupergraphConfig): Compo
     try {
       sdl = readFileSync(join(root, file), 'utf8');
     } catch (error) {
-      errors.push({ code: 'SUBGRAPH_UNREADABLE', message: `cannot read ${file}: ${(error as Error).message}`, subgraphs: [name], locations: [] });
+      errors.push({
+        code: 'SUBGRAPH_UNREADABLE',
+        message: `cannot read ${file}: ${(error as Error).message}`,
+        subgraphs: [name],
+        locations: [],
+      });
       return { name, file, routingUrl };
     }
     try {
@@ -104,7 +117,12 @@ function toProblem(
     const file = loc.source.name;
     const subgraph = byFile.get(file) ?? (typeof fromNode === 'string' ? fromNode : undefined);
     if (subgraph) involved.add(subgraph);
-    locations.push({ file, line: loc.startToken.line, column: loc.startToken.column, ...(subgraph ? { subgraph } : {}) });
+    locations.push({
+      file,
+      line: loc.startToken.line,
+      column: loc.startToken.column,
+      ...(subgraph ? { subgraph } : {}),
+    });
   }
   // Messages name subgraphs as `subgraph "orders"`, `subgraphs "orders" and "products"` or `[orders] …`.
   const lists = [...message.matchAll(/subgraphs? ((?:"[^"]+"(?:,? and |, )?)+)/g)].map((m) => m[1]!);

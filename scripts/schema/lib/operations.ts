@@ -105,13 +105,20 @@ export function loadClientDocuments(root: string): ClientDocuments {
     for (const definition of document.definitions) {
       if (definition.kind === Kind.OPERATION_DEFINITION) {
         if (!definition.name) {
-          problems.push({ ...at(file, definition), message: `Anonymous ${definition.operation}: give every client operation a name (trusted documents and metrics need one)` });
+          problems.push({
+            ...at(file, definition),
+            message: `Anonymous ${definition.operation}: give every client operation a name (trusted documents and metrics need one)`,
+          });
           continue;
         }
         const name = definition.name.value;
         const clash = entry.operations.find((o) => o.node.name!.value === name);
         if (clash) {
-          problems.push({ ...at(file, definition), operation: `${app}/${name}`, message: `Operation "${name}" is also defined at ${clash.file}:${at(clash.file, clash.node).line}; names must be unique per app` });
+          problems.push({
+            ...at(file, definition),
+            operation: `${app}/${name}`,
+            message: `Operation "${name}" is also defined at ${clash.file}:${at(clash.file, clash.node).line}; names must be unique per app`,
+          });
           continue;
         }
         entry.operations.push({ node: definition, file });
@@ -119,12 +126,18 @@ export function loadClientDocuments(root: string): ClientDocuments {
         const name = definition.name.value;
         const clash = entry.fragments.get(name);
         if (clash) {
-          problems.push({ ...at(file, definition), message: `Fragment "${name}" is also defined at ${clash.file}:${at(clash.file, clash.node).line}; names must be unique per app` });
+          problems.push({
+            ...at(file, definition),
+            message: `Fragment "${name}" is also defined at ${clash.file}:${at(clash.file, clash.node).line}; names must be unique per app`,
+          });
           continue;
         }
         entry.fragments.set(name, { node: definition, file });
       } else {
-        problems.push({ ...at(file, definition), message: `Only operations and fragments belong in client documents, found ${definition.kind}` });
+        problems.push({
+          ...at(file, definition),
+          message: `Only operations and fragments belong in client documents, found ${definition.kind}`,
+        });
       }
     }
   }
@@ -143,7 +156,11 @@ export function loadClientDocuments(root: string): ClientDocuments {
             seen.add(name);
             const fragment = fragments.get(name);
             if (!fragment) {
-              problems.push({ ...at(from, spread), operation: `${app}/${node.name!.value}`, message: `Unknown fragment "${name}" (fragments must be defined in clients/${app}/)` });
+              problems.push({
+                ...at(from, spread),
+                operation: `${app}/${node.name!.value}`,
+                message: `Unknown fragment "${name}" (fragments must be defined in clients/${app}/)`,
+              });
               return;
             }
             walk(fragment.node.selectionSet, fragment.file);
@@ -170,7 +187,9 @@ export function validateOperations(operations: ClientOperation[], schema: GraphQ
   return operations.flatMap((operation) =>
     validate(schema, operation.document).map((error) => {
       const node = error.nodes?.[0];
-      const location = node?.loc ? { line: node.loc.startToken.line, column: node.loc.startToken.column } : (error.locations?.[0] ?? { line: operation.line, column: 1 });
+      const location = node?.loc
+        ? { line: node.loc.startToken.line, column: node.loc.startToken.column }
+        : (error.locations?.[0] ?? { line: operation.line, column: 1 });
       return {
         file: node?.loc?.source.name ?? operation.file,
         ...location,

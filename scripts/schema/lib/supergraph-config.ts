@@ -40,7 +40,8 @@ export function parseSupergraphConfig(root: string, path = SUPERGRAPH_CONFIG, te
     federationVersion: raw?.federation_version,
     subgraphs: entries.map(([name, entry]) => {
       if (!entry?.routing_url) throw new Error(`${path}: subgraphs.${name}.routing_url is missing`);
-      if (!entry.schema?.file) throw new Error(`${path}: subgraphs.${name}.schema.file is missing (only file schemas are supported)`);
+      if (!entry.schema?.file)
+        throw new Error(`${path}: subgraphs.${name}.schema.file is missing (only file schemas are supported)`);
       const file = relative(resolve(root), resolve(base, entry.schema.file)).split(/[\\/]/).join(posix.sep);
       return { name, routingUrl: entry.routing_url, file };
     }),

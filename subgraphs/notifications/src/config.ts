@@ -9,7 +9,10 @@ export const notificationsConfigSchema = serviceConfigSchema.extend({
    * smtps://… for implicit TLS. Absent: the email channel still runs end to end, but
    * the last step writes each message to the log instead of sending it (the embedded default).
    */
-  SMTP_URL: z.string().regex(/^smtps?:\/\/[^/]/, 'must be an smtp:// or smtps:// URL').optional(),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\/[^/]/, 'must be an smtp:// or smtps:// URL')
+    .optional(),
   /** The From header of every email. */
   EMAIL_FROM: z.string().min(3).default('Storefront <no-reply@storefront.localhost>'),
   /** Send attempts per email, the first included, before it is given up and dead-lettered. */
@@ -28,5 +31,6 @@ export const notificationsConfigSchema = serviceConfigSchema.extend({
 
 export type NotificationsConfig = z.infer<typeof notificationsConfigSchema>;
 
-export const loadNotificationsConfig = (source: Record<string, string | undefined> = process.env): NotificationsConfig =>
-  loadConfig(notificationsConfigSchema, source);
+export const loadNotificationsConfig = (
+  source: Record<string, string | undefined> = process.env,
+): NotificationsConfig => loadConfig(notificationsConfigSchema, source);

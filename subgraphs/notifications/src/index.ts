@@ -21,7 +21,9 @@ export const notificationsTypeDefs = parse(readFileSync(join(root, 'subgraphs/no
  * The notifications service: turns order events into messages for their
  * customers and keeps its own list of recipients from user events.
  */
-export function notificationsService(config: NotificationsConfig): ServiceDefinition<NotificationsDb, NotificationsTx, Context> {
+export function notificationsService(
+  config: NotificationsConfig,
+): ServiceDefinition<NotificationsDb, NotificationsTx, Context> {
   return {
     name: 'notifications',
     config,

@@ -18,7 +18,13 @@ export async function notifyUser(
   emit: Emit,
   notice: { userId: string; cause: EventEnvelope; message: RenderedMessage },
 ): Promise<void> {
-  const inApp = { id: randomUUID(), userId: notice.userId, channel: 'IN_APP' as const, eventId: notice.cause.id, ...notice.message };
+  const inApp = {
+    id: randomUUID(),
+    userId: notice.userId,
+    channel: 'IN_APP' as const,
+    eventId: notice.cause.id,
+    ...notice.message,
+  };
   const { count } = await tx.notification.createMany({ data: [inApp], skipDuplicates: true });
   if (count === 1) await emit(TOPICS.notificationEvents, notificationCreated(inApp, notice.cause));
   await requestEmail(tx, emit, notice);

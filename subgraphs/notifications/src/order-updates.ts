@@ -31,7 +31,10 @@ export async function notifyOrderUpdate(
     orderId: change.orderId,
     status: change.status,
     itemCount: summary?.itemCount ?? null,
-    total: summary?.totalAmount != null && summary.currency ? { amount: summary.totalAmount, currency: summary.currency } : null,
+    total:
+      summary?.totalAmount != null && summary.currency
+        ? { amount: summary.totalAmount, currency: summary.currency }
+        : null,
     reason: change.reason ?? null,
   });
   await notifyUser(tx, emit, { userId: change.userId, cause: event, message });

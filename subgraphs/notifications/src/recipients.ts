@@ -11,7 +11,11 @@ import { renderWelcome } from './templates.ts';
  */
 export async function saveRecipient(tx: NotificationsTx, user: UserSnapshot): Promise<void> {
   const fields = { email: user.email, name: user.name, emailNotifications: user.emailNotifications };
-  await tx.recipient.upsert({ where: { userId: user.userId }, create: { userId: user.userId, ...fields }, update: fields });
+  await tx.recipient.upsert({
+    where: { userId: user.userId },
+    create: { userId: user.userId, ...fields },
+    update: fields,
+  });
 }
 
 /** A deactivated user is kept (their notifications still name them) but is never emailed again. */
@@ -20,6 +24,11 @@ export async function deactivateRecipient(tx: NotificationsTx, userId: string, a
 }
 
 /** A new user's welcome, in-app and, unless they signed up with email off, by email. Call after saveRecipient. */
-export async function welcomeRecipient(tx: NotificationsTx, emit: Emit, registered: EventEnvelope, user: UserSnapshot): Promise<void> {
+export async function welcomeRecipient(
+  tx: NotificationsTx,
+  emit: Emit,
+  registered: EventEnvelope,
+  user: UserSnapshot,
+): Promise<void> {
   await notifyUser(tx, emit, { userId: user.userId, cause: registered, message: renderWelcome({ name: user.name }) });
 }

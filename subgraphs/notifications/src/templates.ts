@@ -87,7 +87,10 @@ export function renderOrderUpdate(facts: OrderUpdateFacts, locale = DEFAULT_LOCA
     case 'DELIVERED':
       return { subject: `Order ${ref} delivered`, body: `${order} has been delivered.` };
     case 'CANCELLED':
-      return { subject: `Order ${ref} cancelled`, body: `${order} has been cancelled.${because(facts.reason, 'Reason:')}` };
+      return {
+        subject: `Order ${ref} cancelled`,
+        body: `${order} has been cancelled.${because(facts.reason, 'Reason:')}`,
+      };
     case 'REJECTED':
       return {
         subject: `Order ${ref} could not be accepted`,

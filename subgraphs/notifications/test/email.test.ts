@@ -50,7 +50,9 @@ const SETTLE_MS = 700;
 
 const address = (name: string) => `${name}-${randomUUID().slice(0, 8)}@example.test`;
 const letterFor = (letters: EventEnvelope[], notificationId: string) =>
-  letters.map((l) => l.data as DeadLetter).find((l) => (l.event.data as EmailRequestedData).notificationId === notificationId);
+  letters
+    .map((l) => l.data as DeadLetter)
+    .find((l) => (l.event.data as EmailRequestedData).notificationId === notificationId);
 
 async function startWithSmtp(smtpUrl: string) {
   const env = await serviceTestEnv();
@@ -144,7 +146,10 @@ describe('notifications: email over SMTP', () => {
     assert.match(received[0]!.text, /^Hi Bo Bcc: evil@example\.test, thanks for signing up\./);
     assert.equal(row!.status, 'SENT');
     const inApp = (await notificationsOf(service, bo, 2)).filter((n) => n.channel === 'IN_APP');
-    assert.deepEqual(inApp.map((n) => n.subject), [received[0]!.subject]);
+    assert.deepEqual(
+      inApp.map((n) => n.subject),
+      [received[0]!.subject],
+    );
   });
 
   it('respects email preferences: off → in-app only; turned off later or deactivated → no more email', async () => {
@@ -156,8 +161,12 @@ describe('notifications: email over SMTP', () => {
     const deeTo = address('dee');
     await registerUser(service, dee, { email: deeTo, name: 'Dee' });
     await settledEmailsOf(service, dee, 1); // the welcome, while email was on
-    await service.bus.publish(TOPICS.userEvents, [userSnapshot('UserUpdated', dee, { email: deeTo, name: 'Dee', emailNotifications: false })]);
-    await eventually(async () => (await service.db.recipient.findUnique({ where: { userId: dee } }))?.emailNotifications === false);
+    await service.bus.publish(TOPICS.userEvents, [
+      userSnapshot('UserUpdated', dee, { email: deeTo, name: 'Dee', emailNotifications: false }),
+    ]);
+    await eventually(
+      async () => (await service.db.recipient.findUnique({ where: { userId: dee } }))?.emailNotifications === false,
+    );
 
     const eve = randomUUID();
     const eveTo = address('eve');
@@ -168,20 +177,34 @@ describe('notifications: email over SMTP', () => {
 
     for (const userId of [cy, dee, eve]) {
       const orderId = randomUUID();
-      await publishOrderEvents(service, orderStatus('OrderConfirmed', orderId, userId), orderStatus('OrderShipped', orderId, userId, { sequence: 3 }));
+      await publishOrderEvents(
+        service,
+        orderStatus('OrderConfirmed', orderId, userId),
+        orderStatus('OrderShipped', orderId, userId, { sequence: 3 }),
+      );
     }
     // The EMAIL row would be written in the same transaction as the in-app one, so once these exist, the decision is made.
     const cyInApp = await notificationsOf(service, cy, 3);
     await notificationsOf(service, dee, 4);
     await notificationsOf(service, eve, 4);
-    assert.deepEqual(cyInApp.map((n) => n.channel), ['IN_APP', 'IN_APP', 'IN_APP'], 'cy: welcome, confirmed, shipped in-app');
+    assert.deepEqual(
+      cyInApp.map((n) => n.channel),
+      ['IN_APP', 'IN_APP', 'IN_APP'],
+      'cy: welcome, confirmed, shipped in-app',
+    );
     assert.equal((await emailRowsOf(service, cy)).length, 0);
     assert.equal((await emailRowsOf(service, dee)).length, 1);
     assert.equal((await emailRowsOf(service, eve)).length, 1);
     await pause(SETTLE_MS);
     assert.equal(smtp.messagesTo(cyTo).length, 0);
-    assert.deepEqual(smtp.messagesTo(deeTo).map((m) => m.subject), ['Welcome to Storefront, Dee']);
-    assert.deepEqual(smtp.messagesTo(eveTo).map((m) => m.subject), ['Welcome to Storefront, Eve']);
+    assert.deepEqual(
+      smtp.messagesTo(deeTo).map((m) => m.subject),
+      ['Welcome to Storefront, Dee'],
+    );
+    assert.deepEqual(
+      smtp.messagesTo(eveTo).map((m) => m.subject),
+      ['Welcome to Storefront, Eve'],
+    );
   });
 
   it('asks again just before sending: a user who turned email off meanwhile is skipped', async () => {
@@ -190,7 +213,14 @@ describe('notifications: email over SMTP', () => {
     await registerUser(service, fay, { email: to, name: 'Fay', emailNotifications: false });
     // An email requested while email was on, whose attempt comes after the user turned it off.
     const pending = await service.db.notification.create({
-      data: { userId: fay, channel: 'EMAIL', status: 'PENDING', eventId: randomUUID(), subject: 'Order abc shipped', body: 'On its way.' },
+      data: {
+        userId: fay,
+        channel: 'EMAIL',
+        status: 'PENDING',
+        eventId: randomUUID(),
+        subject: 'Order abc shipped',
+        body: 'On its way.',
+      },
     });
     await service.bus.publish(EMAIL_REQUEST_TOPIC, [emailRequested(pending, 1)]);
     const row = await eventually(async () => {
@@ -227,9 +257,18 @@ describe('notifications: email over SMTP', () => {
     assert.ok(tries.every((t) => t.refusedWith === 451));
     assert.equal(smtp.messagesTo(to).length, 0);
     // Each retry waited at least its backoff: 80, 160, 320 ms.
-    tries.slice(1).forEach((t, i) => assert.ok(t.at - tries[i]!.at >= 80 * 2 ** i - 5, `wait before attempt ${i + 2}: ${t.at - tries[i]!.at} ms`));
-    const chain = retries.filter((e) => (e.data as EmailRequestedData).notificationId === row!.id).map((e) => e.data as EmailRequestedData);
-    assert.deepEqual(chain.map((r) => r.attempt), [2, 3, 4]);
+    tries
+      .slice(1)
+      .forEach((t, i) =>
+        assert.ok(t.at - tries[i]!.at >= 80 * 2 ** i - 5, `wait before attempt ${i + 2}: ${t.at - tries[i]!.at} ms`),
+      );
+    const chain = retries
+      .filter((e) => (e.data as EmailRequestedData).notificationId === row!.id)
+      .map((e) => e.data as EmailRequestedData);
+    assert.deepEqual(
+      chain.map((r) => r.attempt),
+      [2, 3, 4],
+    );
     assert.ok(chain.every((r) => r.notBefore));
     assert.equal(deadLetters.filter((l) => (l.data as DeadLetter).event.aggregateId === gus).length, 1);
   });
@@ -261,7 +300,10 @@ describe('notifications: email over SMTP', () => {
     assert.ok(row!.sentAt);
     await pause(SETTLE_MS);
     assert.equal(smtp.messagesTo(to).length, 1);
-    assert.deepEqual(smtp.attemptsTo(to, 'data').map((a) => a.refusedWith ?? 'accepted'), [451, 421, 'accepted']);
+    assert.deepEqual(
+      smtp.attemptsTo(to, 'data').map((a) => a.refusedWith ?? 'accepted'),
+      [451, 421, 'accepted'],
+    );
     assert.equal(letterFor(deadLetters, row!.id), undefined);
   });
 
@@ -270,13 +312,18 @@ describe('notifications: email over SMTP', () => {
     const to = address('jo');
     await registerUser(service, jo, { email: to, name: 'Jo' });
     const [row] = await settledEmailsOf(service, jo, 1);
-    const original = await eventually(() => requests.find((e) => (e.data as EmailRequestedData).notificationId === row!.id));
+    const original = await eventually(() =>
+      requests.find((e) => (e.data as EmailRequestedData).notificationId === row!.id),
+    );
     // The same event again (a redelivery), and different events for the same and the next attempt (duplicate requests).
     const copies = [emailRequested(row!, 1), emailRequested(row!, 2, { notBefore: new Date() })];
     await service.bus.publish(EMAIL_REQUEST_TOPIC, [original, copies[0]!]);
     await service.bus.publish(EMAIL_RETRY_TOPIC, [original, copies[1]!]);
     // Handled (and found to be nothing to do) once they are marked processed.
-    await eventually(async () => (await service.db.processedEvent.count({ where: { eventId: { in: copies.map((c) => c.id) } } })) === 2);
+    await eventually(
+      async () =>
+        (await service.db.processedEvent.count({ where: { eventId: { in: copies.map((c) => c.id) } } })) === 2,
+    );
     await pause(SETTLE_MS);
     assert.equal(smtp.messagesTo(to).length, 1);
     const after = await service.db.notification.findUniqueOrThrow({ where: { id: row!.id } });
@@ -337,16 +384,27 @@ describe('notifications: email over SMTP', () => {
         return fresh;
       });
     };
-    const attemptEmail = createEmailSender({ name: 'notifications', db: service.db, logger, processOnce }, createMailer(config, logger), {
-      maxAttempts: MAX_ATTEMPTS,
-      baseDelayMs: 10,
-      maxDelayMs: 10,
-    });
+    const attemptEmail = createEmailSender(
+      { name: 'notifications', db: service.db, logger, processOnce },
+      createMailer(config, logger),
+      {
+        maxAttempts: MAX_ATTEMPTS,
+        baseDelayMs: 10,
+        maxDelayMs: 10,
+      },
+    );
     const mo = randomUUID();
     const to = address('mo');
     await service.db.recipient.create({ data: { userId: mo, email: to, name: 'Mo' } });
     const row = await service.db.notification.create({
-      data: { userId: mo, channel: 'EMAIL', status: 'PENDING', eventId: randomUUID(), subject: 'Order abc shipped', body: 'On its way.' },
+      data: {
+        userId: mo,
+        channel: 'EMAIL',
+        status: 'PENDING',
+        eventId: randomUUID(),
+        subject: 'Order abc shipped',
+        body: 'On its way.',
+      },
     });
     const request = emailRequested(row, 1);
     const source = { topic: EMAIL_REQUEST_TOPIC, groupId: 'notifications.email' };

@@ -39,8 +39,11 @@ export const orderStatus = (
     ...(extra.total ? { total: extra.total } : {}),
   });
 
-export const userSnapshot = (type: 'UserRegistered' | 'UserUpdated', userId: string, fields: { email: string; name: string; emailNotifications?: boolean }) =>
-  createEvent('users', type, userId, { userId, role: 'CUSTOMER', emailNotifications: true, ...fields });
+export const userSnapshot = (
+  type: 'UserRegistered' | 'UserUpdated',
+  userId: string,
+  fields: { email: string; name: string; emailNotifications?: boolean },
+) => createEvent('users', type, userId, { userId, role: 'CUSTOMER', emailNotifications: true, ...fields });
 
 export const publishOrderEvents = (service: RunningService<NotificationsDb>, ...events: EventEnvelope[]) =>
   service.bus.publish(TOPICS.orderEvents, events);
@@ -49,7 +52,10 @@ export const publishOrderEvents = (service: RunningService<NotificationsDb>, ...
 export const notificationsOf = (service: RunningService<NotificationsDb>, userId: string, count: number) =>
   eventually(
     async () => {
-      const rows = await service.db.notification.findMany({ where: { userId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
+      const rows = await service.db.notification.findMany({
+        where: { userId },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      });
       return rows.length >= count ? rows : undefined;
     },
     15_000,
@@ -64,20 +70,29 @@ export async function registerUser(
 ): Promise<EventEnvelope> {
   const registered = userSnapshot('UserRegistered', userId, fields);
   await service.bus.publish(TOPICS.userEvents, [registered]);
-  await eventually(() => service.db.recipient.findUnique({ where: { userId } }).then((r) => r ?? undefined), 15_000, `recipient ${userId}`);
+  await eventually(
+    () => service.db.recipient.findUnique({ where: { userId } }).then((r) => r ?? undefined),
+    15_000,
+    `recipient ${userId}`,
+  );
   return registered;
 }
 
 /** The user's EMAIL notifications, oldest first. */
 export const emailRowsOf = (service: RunningService<NotificationsDb>, userId: string) =>
-  service.db.notification.findMany({ where: { userId, channel: 'EMAIL' }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+  service.db.notification.findMany({
+    where: { userId, channel: 'EMAIL' },
+    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+  });
 
 /** Waits until the user has `count` EMAIL notifications, all in a final state (not PENDING/SENDING). */
 export const settledEmailsOf = (service: RunningService<NotificationsDb>, userId: string, count: number) =>
   eventually(
     async () => {
       const rows = await emailRowsOf(service, userId);
-      return rows.length >= count && rows.every((r) => r.status !== 'PENDING' && r.status !== 'SENDING') ? rows : undefined;
+      return rows.length >= count && rows.every((r) => r.status !== 'PENDING' && r.status !== 'SENDING')
+        ? rows
+        : undefined;
     },
     20_000,
     `${count} settled emails for ${userId}`,

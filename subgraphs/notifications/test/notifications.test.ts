@@ -4,7 +4,13 @@ import { after, before, describe, it } from 'node:test';
 import { TOPICS, createEvent, deadLetterTopic, type EventEnvelope } from '@storefront/platform/events/envelope';
 import type { Identity } from '@storefront/platform/auth/identity';
 import type { RunningService } from '@storefront/platform/server/service';
-import { eventually, recordEvents, serviceTestEnv, subgraphCaller, type SubgraphCaller } from '@storefront/platform/testing';
+import {
+  eventually,
+  recordEvents,
+  serviceTestEnv,
+  subgraphCaller,
+  type SubgraphCaller,
+} from '@storefront/platform/testing';
 import type { NotificationsDb } from '../src/data/client.ts';
 import { loadNotificationsConfig, startNotifications } from '../src/index.ts';
 import { notificationsOf, orderPlaced, orderStatus, publishOrderEvents, userSnapshot } from './helpers.ts';
@@ -58,9 +64,16 @@ describe('notifications: order events become notifications', () => {
     assert.deepEqual(res.data!.notification.user, { id: ann });
     assert.equal(res.data!.notification.readAt, null);
 
-    const event = await eventually(() => created.find((e) => (e.data as { notificationId: string }).notificationId === notification!.id));
+    const event = await eventually(() =>
+      created.find((e) => (e.data as { notificationId: string }).notificationId === notification!.id),
+    );
     assert.equal(event.type, 'NotificationCreated');
-    assert.deepEqual(event.data, { notificationId: notification!.id, userId: ann, channel: 'IN_APP', subject: notification!.subject });
+    assert.deepEqual(event.data, {
+      notificationId: notification!.id,
+      userId: ann,
+      channel: 'IN_APP',
+      subject: notification!.subject,
+    });
   });
 
   it('has a notification for every announced status and none for others', async () => {
@@ -83,17 +96,23 @@ describe('notifications: order events become notifications', () => {
       orderStatus('OrderRejected', otherOrder, bob, { reason: 'Not enough stock' }),
     );
     const cancelled = randomUUID();
-    await publishOrderEvents(service, orderStatus('OrderCancelled', cancelled, bob, { reason: 'Cancelled by the customer' }));
+    await publishOrderEvents(
+      service,
+      orderStatus('OrderCancelled', cancelled, bob, { reason: 'Cancelled by the customer' }),
+    );
     const rows = await notificationsOf(service, bob, 6);
     const bodies = rows.map((n) => n.body).sort();
-    assert.deepEqual(bodies, [
-      'Your order 0000 has been cancelled. Reason: Cancelled by the customer.'.replace('0000', cancelled.slice(0, 8)),
-      'Your order of 1 item could not be accepted. Reason: Not enough stock.',
-      'Your order of 3 items totalling €12.50 has been delivered.',
-      'Your order of 3 items totalling €12.50 is confirmed.',
-      'Your order of 3 items totalling €12.50 is on its way.',
-      `We have received your payment of €12.50 for order ${orderId.slice(0, 8)}. We will let you know when it ships.`,
-    ].sort());
+    assert.deepEqual(
+      bodies,
+      [
+        'Your order 0000 has been cancelled. Reason: Cancelled by the customer.'.replace('0000', cancelled.slice(0, 8)),
+        'Your order of 1 item could not be accepted. Reason: Not enough stock.',
+        'Your order of 3 items totalling €12.50 has been delivered.',
+        'Your order of 3 items totalling €12.50 is confirmed.',
+        'Your order of 3 items totalling €12.50 is on its way.',
+        `We have received your payment of €12.50 for order ${orderId.slice(0, 8)}. We will let you know when it ships.`,
+      ].sort(),
+    );
   });
 
   it('creates one notification however often the same event is delivered', async () => {
@@ -107,17 +126,26 @@ describe('notifications: order events become notifications', () => {
     const rows = await notificationsOf(service, carol, 2);
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(await service.db.notification.count({ where: { userId: carol } }), 2);
-    assert.deepEqual(rows.map((n) => n.subject).sort(), [`Order ${orderId.slice(0, 8)} confirmed`, `Payment received for order ${orderId.slice(0, 8)}`]);
+    assert.deepEqual(rows.map((n) => n.subject).sort(), [
+      `Order ${orderId.slice(0, 8)} confirmed`,
+      `Payment received for order ${orderId.slice(0, 8)}`,
+    ]);
     await eventually(() => created.filter((e) => (e.data as { userId: string }).userId === carol).length === 2);
   });
 
   it('parks an event it cannot read on the dead-letter topic and moves on', async () => {
     const dan = randomUUID();
     const orderId = randomUUID();
-    const malformed = createEvent('orders', 'OrderConfirmed', orderId, { orderId, userId: 'not-a-uuid', status: 'CONFIRMED' });
+    const malformed = createEvent('orders', 'OrderConfirmed', orderId, {
+      orderId,
+      userId: 'not-a-uuid',
+      status: 'CONFIRMED',
+    });
     await publishOrderEvents(service, malformed, orderStatus('OrderShipped', orderId, dan));
     await notificationsOf(service, dan, 1);
-    const letter = await eventually(() => deadLetters.find((l) => (l.data as { event: EventEnvelope }).event.id === malformed.id));
+    const letter = await eventually(() =>
+      deadLetters.find((l) => (l.data as { event: EventEnvelope }).event.id === malformed.id),
+    );
     assert.match((letter.data as { error: string }).error, /userId: must be a UUID/);
   });
 
@@ -140,20 +168,31 @@ describe('notifications: order events become notifications', () => {
 
   it('welcomes a new user in-app and, without SMTP_URL, logs their email instead of sending it', async () => {
     const gil = randomUUID();
-    await service.bus.publish(TOPICS.userEvents, [userSnapshot('UserRegistered', gil, { email: 'gil@example.com', name: 'Gil' })]);
+    await service.bus.publish(TOPICS.userEvents, [
+      userSnapshot('UserRegistered', gil, { email: 'gil@example.com', name: 'Gil' }),
+    ]);
     const rows = await eventually(async () => {
       const all = await service.db.notification.findMany({ where: { userId: gil }, orderBy: { channel: 'asc' } });
       return all.length === 2 && all[1]!.status !== 'PENDING' && all[1]!.status !== 'SENDING' ? all : undefined;
     });
-    assert.deepEqual(rows.map((n) => [n.channel, n.subject, n.status]), [
-      ['IN_APP', 'Welcome to Storefront, Gil', null],
-      ['EMAIL', 'Welcome to Storefront, Gil', 'SKIPPED'],
-    ]);
+    assert.deepEqual(
+      rows.map((n) => [n.channel, n.subject, n.status]),
+      [
+        ['IN_APP', 'Welcome to Storefront, Gil', null],
+        ['EMAIL', 'Welcome to Storefront, Gil', 'SKIPPED'],
+      ],
+    );
     assert.match(rows[1]!.lastError ?? '', /SMTP_URL unset/);
     assert.equal(rows[1]!.sentAt, null);
     await eventually(() => created.find((e) => (e.data as { notificationId: string }).notificationId === rows[0]!.id));
     // NotificationCreated announces in-app notifications (the live feed); email has its own events.
-    assert.equal(created.some((e) => e.type === 'NotificationCreated' && (e.data as { notificationId: string }).notificationId === rows[1]!.id), false);
+    assert.equal(
+      created.some(
+        (e) =>
+          e.type === 'NotificationCreated' && (e.data as { notificationId: string }).notificationId === rows[1]!.id,
+      ),
+      false,
+    );
   });
 
   describe('reading', () => {
@@ -163,7 +202,10 @@ describe('notifications: order events become notifications', () => {
     before(async () => {
       for (let i = 0; i < 5; i++) {
         const orderId = randomUUID();
-        await publishOrderEvents(service, orderStatus('OrderConfirmed', orderId, frank, { total: { amount: 1000 * (i + 1), currency: 'USD' } }));
+        await publishOrderEvents(
+          service,
+          orderStatus('OrderConfirmed', orderId, frank, { total: { amount: 1000 * (i + 1), currency: 'USD' } }),
+        );
       }
       ids = (await notificationsOf(service, frank, 5)).map((n) => n.id);
     });
@@ -186,9 +228,13 @@ describe('notifications: order events become notifications', () => {
     });
 
     it('filters to unread ones', async () => {
-      for (const id of ids.slice(0, 2)) assert.equal((await call(MARK_READ, { id }, customer(frank))).errors, undefined);
+      for (const id of ids.slice(0, 2))
+        assert.equal((await call(MARK_READ, { id }, customer(frank))).errors, undefined);
       const res = await userNotifications(frank, customer(frank), { unreadOnly: true });
-      assert.deepEqual(res.data!._entities[0].notifications.edges.map((e: { node: { id: string } }) => e.node.id), ids.slice(2));
+      assert.deepEqual(
+        res.data!._entities[0].notifications.edges.map((e: { node: { id: string } }) => e.node.id),
+        ids.slice(2),
+      );
       const all = await userNotifications(frank, customer(frank), { unreadOnly: false });
       assert.equal(all.data!._entities[0].notifications.edges.length, 5);
       const unreadPage = await userNotifications(frank, customer(frank), { unreadOnly: true, first: 2 });
@@ -225,9 +271,13 @@ describe('notifications: order events become notifications', () => {
       const otherList = await userNotifications(frank, other);
       assert.equal(otherList.errors?.[0]?.extensions?.code, 'FORBIDDEN');
       assert.equal(otherList.data?._entities[0].notifications, null);
-      const otherEntity = await call(`query($r: [_Any!]!) { _entities(representations: $r) { ... on Notification { id subject } } }`, {
-        r: [{ __typename: 'Notification', id }],
-      }, other);
+      const otherEntity = await call(
+        `query($r: [_Any!]!) { _entities(representations: $r) { ... on Notification { id subject } } }`,
+        {
+          r: [{ __typename: 'Notification', id }],
+        },
+        other,
+      );
       assert.equal(otherEntity.data?._entities[0], null);
       assert.equal(otherEntity.errors?.[0]?.extensions?.code, 'FORBIDDEN');
 
@@ -248,7 +298,11 @@ describe('notifications: order events become notifications', () => {
 
     it('asks anonymous callers to sign in', async () => {
       const id = ids[0]!;
-      for (const res of [await call(NOTIFICATION, { id }), await call(MARK_READ, { id }), await userNotifications(frank, null)]) {
+      for (const res of [
+        await call(NOTIFICATION, { id }),
+        await call(MARK_READ, { id }),
+        await userNotifications(frank, null),
+      ]) {
         assert.equal(res.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
       }
     });
@@ -268,12 +322,14 @@ describe('notifications: order events become notifications', () => {
         assert.equal(res.errors, undefined);
         return service.statementCount() - before;
       };
-      const users = (n: number) => [frank, ...Array.from({ length: n - 1 }, () => randomUUID())].map((id) => ({ __typename: 'User', id }));
+      const users = (n: number) =>
+        [frank, ...Array.from({ length: n - 1 }, () => randomUUID())].map((id) => ({ __typename: 'User', id }));
       const few = await cost(USER_NOTIFICATIONS, users(3));
       assert.equal(few, 2); // the window query that picks each user's page, then the page's rows
       assert.equal(await cost(USER_NOTIFICATIONS, users(60)), few);
       const NOTIFICATIONS = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Notification { id subject user { id } } } }`;
-      const refs = (n: number) => Array.from({ length: n }, (_, i) => ({ __typename: 'Notification', id: ids[i % ids.length] }));
+      const refs = (n: number) =>
+        Array.from({ length: n }, (_, i) => ({ __typename: 'Notification', id: ids[i % ids.length] }));
       assert.equal(await cost(NOTIFICATIONS, refs(60)), await cost(NOTIFICATIONS, refs(2)));
     });
   });

@@ -54,7 +54,12 @@ export async function startTestSmtpServer(): Promise<TestSmtpServer> {
     logger: false,
     onRcptTo(address: SMTPServerAddress, _session: SMTPServerSession, callback: (err?: Error | null) => void) {
       const code = refusal(address.address, 'rcpt');
-      attempts.push({ address: address.address.toLowerCase(), stage: 'rcpt', at: Date.now(), ...(code ? { refusedWith: code } : {}) });
+      attempts.push({
+        address: address.address.toLowerCase(),
+        stage: 'rcpt',
+        at: Date.now(),
+        ...(code ? { refusedWith: code } : {}),
+      });
       callback(code ? refuse(code) : null);
     },
     onData(stream, session, callback) {
@@ -64,7 +69,8 @@ export async function startTestSmtpServer(): Promise<TestSmtpServer> {
         const recipients = session.envelope.rcptTo.map((r) => r.address.toLowerCase());
         const codes = recipients.map((to) => refusal(to, 'data'));
         const code = codes.find((c) => c !== undefined);
-        for (const to of recipients) attempts.push({ address: to, stage: 'data', at: Date.now(), ...(code ? { refusedWith: code } : {}) });
+        for (const to of recipients)
+          attempts.push({ address: to, stage: 'data', at: Date.now(), ...(code ? { refusedWith: code } : {}) });
         if (code) return callback(refuse(code));
         const parsed = parseMessage(Buffer.concat(chunks).toString('utf8'));
         const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
@@ -111,7 +117,9 @@ function parseMessage(raw: string): Pick<ReceivedEmail, 'headers' | 'subject' | 
   let text = raw.slice(split + 4).replace(/\r\n$/, '');
   if (/quoted-printable/i.test(headers.get('content-transfer-encoding') ?? '')) {
     text = Buffer.from(
-      text.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+      text
+        .replace(/=\r\n/g, '')
+        .replace(/=([0-9A-F]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))),
       'latin1',
     ).toString('utf8');
   }

@@ -3,7 +3,13 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Identity } from '@storefront/platform/auth/identity';
 import type { RunningService } from '@storefront/platform/server/service';
-import { connectSubgraph, eventually, serviceTestEnv, type SubgraphSocket, type TestSubscription } from '@storefront/platform/testing';
+import {
+  connectSubgraph,
+  eventually,
+  serviceTestEnv,
+  type SubgraphSocket,
+  type TestSubscription,
+} from '@storefront/platform/testing';
 import type { NotificationsDb } from '../src/data/client.ts';
 import { loadNotificationsConfig, startNotifications } from '../src/index.ts';
 import { orderPlaced, orderStatus, publishOrderEvents } from './helpers.ts';
@@ -24,11 +30,18 @@ describe('notifications: notificationReceived over graphql-ws', { timeout: 120_0
     await service.stop();
   });
 
-  const subscribed = (count: number) => eventually(() => service.activeSubscriptions() === count, 20_000, `${count} open subscriptions`);
+  const subscribed = (count: number) =>
+    eventually(() => service.activeSubscriptions() === count, 20_000, `${count} open subscriptions`);
   const received = (sub: TestSubscription) =>
     sub.results.map((r) => {
       assert.equal(r.errors, undefined, JSON.stringify(r.errors));
-      return r.data!.notificationReceived as { id: string; channel: string; subject: string; readAt: null; user: { id: string } };
+      return r.data!.notificationReceived as {
+        id: string;
+        channel: string;
+        subject: string;
+        readAt: null;
+        user: { id: string };
+      };
     });
 
   it('pushes each new notification to its own user only', async () => {
@@ -45,7 +58,12 @@ describe('notifications: notificationReceived over graphql-ws', { timeout: 120_0
     await subscribed(0);
   });
 
-  async function pushesOwnOnly(ann: Identity, bob: Identity, anns: TestSubscription, bobs: TestSubscription): Promise<void> {
+  async function pushesOwnOnly(
+    ann: Identity,
+    bob: Identity,
+    anns: TestSubscription,
+    bobs: TestSubscription,
+  ): Promise<void> {
     await subscribed(2);
 
     const annsOrder = randomUUID();
@@ -64,10 +82,16 @@ describe('notifications: notificationReceived over graphql-ws', { timeout: 120_0
 
     const annsNotes = received(anns);
     // NotificationCreated is keyed by notification id, so two notifications may arrive in either order.
-    assert.deepEqual(annsNotes.map((n) => n.subject).sort(), [`Order ${annsOrder.slice(0, 8)} confirmed`, `Order ${annsOrder.slice(0, 8)} shipped`]);
+    assert.deepEqual(annsNotes.map((n) => n.subject).sort(), [
+      `Order ${annsOrder.slice(0, 8)} confirmed`,
+      `Order ${annsOrder.slice(0, 8)} shipped`,
+    ]);
     assert.ok(annsNotes.every((n) => n.user.id === ann.userId && n.channel === 'IN_APP' && n.readAt === null));
     const bobsNotes = received(bobs);
-    assert.deepEqual(bobsNotes.map((n) => n.subject), [`Order ${bobsOrder.slice(0, 8)} confirmed`]);
+    assert.deepEqual(
+      bobsNotes.map((n) => n.subject),
+      [`Order ${bobsOrder.slice(0, 8)} confirmed`],
+    );
     assert.equal(bobsNotes[0]!.user.id, bob.userId);
     // What was pushed is what is stored.
     const stored = await service.db.notification.findMany({ where: { id: { in: annsNotes.map((n) => n.id) } } });

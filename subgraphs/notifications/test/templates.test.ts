@@ -25,9 +25,22 @@ describe('notifications: message templates', () => {
   });
 
   it('words a confirmation with the item count and total when known', () => {
-    const full = renderOrderUpdate({ orderId, status: 'CONFIRMED', itemCount: 2, total: { amount: 5998, currency: 'USD' } });
-    assert.deepEqual(full, { subject: 'Order 1a2b3c4d confirmed', body: 'Your order of 2 items totalling $59.98 is confirmed.' });
-    const one = renderOrderUpdate({ orderId, status: 'CONFIRMED', itemCount: 1, total: { amount: 1000, currency: 'GBP' } });
+    const full = renderOrderUpdate({
+      orderId,
+      status: 'CONFIRMED',
+      itemCount: 2,
+      total: { amount: 5998, currency: 'USD' },
+    });
+    assert.deepEqual(full, {
+      subject: 'Order 1a2b3c4d confirmed',
+      body: 'Your order of 2 items totalling $59.98 is confirmed.',
+    });
+    const one = renderOrderUpdate({
+      orderId,
+      status: 'CONFIRMED',
+      itemCount: 1,
+      total: { amount: 1000, currency: 'GBP' },
+    });
     assert.equal(one.body, 'Your order of 1 item totalling £10.00 is confirmed.');
     const unknown = renderOrderUpdate({ orderId, status: 'CONFIRMED' });
     assert.equal(unknown.body, 'Your order 1a2b3c4d is confirmed.');
@@ -39,7 +52,10 @@ describe('notifications: message templates', () => {
       subject: 'Payment received for order 1a2b3c4d',
       body: 'We have received your payment of $59.98 for order 1a2b3c4d. We will let you know when it ships.',
     });
-    assert.equal(renderOrderUpdate({ orderId, status: 'SHIPPED', itemCount: 3, total }).body, 'Your order of 3 items totalling $59.98 is on its way.');
+    assert.equal(
+      renderOrderUpdate({ orderId, status: 'SHIPPED', itemCount: 3, total }).body,
+      'Your order of 3 items totalling $59.98 is on its way.',
+    );
     assert.equal(renderOrderUpdate({ orderId, status: 'DELIVERED', itemCount: 3 }).subject, 'Order 1a2b3c4d delivered');
     assert.equal(
       renderOrderUpdate({ orderId, status: 'CANCELLED', itemCount: 2, reason: 'Cancelled by the customer' }).body,
@@ -49,7 +65,10 @@ describe('notifications: message templates', () => {
       subject: 'Order 1a2b3c4d could not be accepted',
       body: 'Your order of 2 items could not be accepted. Reason: Not enough stock.',
     });
-    assert.equal(renderOrderUpdate({ orderId, status: 'CANCELLED', reason: '  ' }).body, 'Your order 1a2b3c4d has been cancelled.');
+    assert.equal(
+      renderOrderUpdate({ orderId, status: 'CANCELLED', reason: '  ' }).body,
+      'Your order 1a2b3c4d has been cancelled.',
+    );
   });
 
   it('welcomes by name, on one line, and without one when there is none', () => {

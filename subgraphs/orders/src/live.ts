@@ -58,26 +58,33 @@ export async function orderStatusChanged(
 ): Promise<Stream<{ orderStatusChanged: Order }>> {
   if (!isUuid(args.orderId)) throw new BadUserInputError('"orderId" is not a valid id', 'orderId');
   const after = args.after ?? null;
-  if (after !== null && after < 0) throw new BadUserInputError('"after" must be a version received earlier (0 or more)', 'after');
+  if (after !== null && after < 0)
+    throw new BadUserInputError('"after" must be a version received earlier (0 or more)', 'after');
   const orderId = normaliseId(args.orderId);
   const { db } = ctx.runtime;
 
-  const live = ctx.live.subscribe({ topic: TOPICS.orderEvents, key: orderId, filter: ({ event }) => STATUS_OF_EVENT.has(event.type) });
+  const live = ctx.live.subscribe({
+    topic: TOPICS.orderEvents,
+    key: orderId,
+    filter: ({ event }) => STATUS_OF_EVENT.has(event.type),
+  });
   let history: Change[];
   let sent: number;
   try {
     const order = await db.order.findUnique({ where: { id: orderId } });
     if (!order) throw new NotFoundError('Order', args.orderId);
-    if (order.userId !== normaliseId(identity.userId) && !isStaff(identity)) throw new ForbiddenError('This is not your order');
+    if (order.userId !== normaliseId(identity.userId) && !isStaff(identity))
+      throw new ForbiddenError('This is not your order');
     // Without `after`, the client wants what happens from now on: changes up to the current version are known to it.
     sent = after ?? order.version;
-    history = sent < order.version
-      ? await db.orderStatusChange.findMany({
-          where: { orderId, sequence: { gt: sent } },
-          orderBy: { sequence: 'asc' },
-          select: { status: true, sequence: true },
-        })
-      : [];
+    history =
+      sent < order.version
+        ? await db.orderStatusChange.findMany({
+            where: { orderId, sequence: { gt: sent } },
+            orderBy: { sequence: 'asc' },
+            select: { status: true, sequence: true },
+          })
+        : [];
     if (FINAL.has(order.status) && sent >= order.version) {
       // Nothing will ever follow: complete at once instead of waiting forever.
       await live.return();
@@ -104,7 +111,11 @@ export async function orderStatusChanged(
 /** Every order event of the caller from now on: OrderPlaced and each status change. */
 export function myOrderUpdates(ctx: Context, identity: Identity): Stream<{ myOrderUpdates: Order }> {
   const userId = normaliseId(identity.userId);
-  const live = ctx.live.subscribe({ topic: TOPICS.orderEvents, key: userKey(userId), filter: ({ event }) => changeOf(event) !== undefined });
+  const live = ctx.live.subscribe({
+    topic: TOPICS.orderEvents,
+    key: userKey(userId),
+    filter: ({ event }) => changeOf(event) !== undefined,
+  });
   // At-least-once delivery may repeat an event; each order's sequence only moves forward.
   const latest = new Map<string, number>();
   return mapStream(live, async ({ event }) => {

@@ -39,7 +39,12 @@ export interface ValidOrderRequest {
  * refuses the second insert, which then reads the winner's order). The same
  * key with a different input is a client bug and is refused.
  */
-export async function placeOrder(ctx: Context, identity: Identity, input: PlaceOrderInput, idempotencyKey: string): Promise<Order> {
+export async function placeOrder(
+  ctx: Context,
+  identity: Identity,
+  input: PlaceOrderInput,
+  idempotencyKey: string,
+): Promise<Order> {
   assertIdempotencyKey(idempotencyKey);
   const request = validateOrderRequest(input);
   const hash = requestHash(request);
@@ -81,12 +86,17 @@ function sameRequestOrRefuse(order: Order, hash: string): Order {
 /** SHA-256 of the normalised request; line order does not matter (a product appears once). */
 export function requestHash(request: ValidOrderRequest): string {
   const items = [...request.items].sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
-  return createHash('sha256').update(JSON.stringify({ items, shippingAddress: request.shippingAddress })).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify({ items, shippingAddress: request.shippingAddress }))
+    .digest('hex');
 }
 
 function assertIdempotencyKey(key: string): void {
   if (key.trim().length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
-    throw new BadUserInputError(`Idempotency key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`, 'idempotencyKey');
+    throw new BadUserInputError(
+      `Idempotency key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`,
+      'idempotencyKey',
+    );
   }
 }
 
@@ -97,15 +107,20 @@ function assertIdempotencyKey(key: string): void {
  */
 export function validateOrderRequest(input: PlaceOrderInput): ValidOrderRequest {
   if (input.items.length === 0) throw new BadUserInputError('An order needs at least one item', 'input.items');
-  if (input.items.length > MAX_LINES) throw new BadUserInputError(`An order can have at most ${MAX_LINES} items`, 'input.items');
+  if (input.items.length > MAX_LINES)
+    throw new BadUserInputError(`An order can have at most ${MAX_LINES} items`, 'input.items');
   const lineOf = new Map<string, number>();
   const items = input.items.map((item, i) => {
     const field = `input.items[${i}]`;
-    if (!isUuid(item.productId)) throw new BadUserInputError(`"${item.productId}" is not a product id`, `${field}.productId`);
+    if (!isUuid(item.productId))
+      throw new BadUserInputError(`"${item.productId}" is not a product id`, `${field}.productId`);
     const productId = normaliseId(item.productId);
     const earlier = lineOf.get(productId);
     if (earlier !== undefined) {
-      throw new BadUserInputError(`Product ${productId} is already on line ${earlier}; put its whole quantity on one line`, `${field}.productId`);
+      throw new BadUserInputError(
+        `Product ${productId} is already on line ${earlier}; put its whole quantity on one line`,
+        `${field}.productId`,
+      );
     }
     lineOf.set(productId, i);
     if (!Number.isInteger(item.quantity) || item.quantity < 1 || item.quantity > MAX_QUANTITY) {
@@ -125,7 +140,8 @@ function validateAddress(address: NonNullable<PlaceOrderInput['shippingAddress']
     return trimmed.length ? trimmed : null;
   };
   const country = address.country.trim().toUpperCase();
-  if (!/^[A-Z]{2}$/.test(country)) throw new BadUserInputError('country must be a 2-letter ISO-3166 code, e.g. DE', field('country'));
+  if (!/^[A-Z]{2}$/.test(country))
+    throw new BadUserInputError('country must be a 2-letter ISO-3166 code, e.g. DE', field('country'));
   return {
     line1: text(address.line1, 'line1', 200, true)!,
     line2: text(address.line2, 'line2', 200, false),
@@ -144,5 +160,6 @@ async function assertKnownProducts(ctx: Context, request: ValidOrderRequest): Pr
   const known = await ctx.runtime.db.knownProduct.findMany({ where: { id: { in: ids } }, select: { id: true } });
   const knownIds = new Set(known.map((p) => p.id));
   const unknown = ids.findIndex((id) => !knownIds.has(id));
-  if (unknown >= 0) throw new BadUserInputError(`Product ${ids[unknown]} does not exist`, `input.items[${unknown}].productId`);
+  if (unknown >= 0)
+    throw new BadUserInputError(`Product ${ids[unknown]} does not exist`, `input.items[${unknown}].productId`);
 }

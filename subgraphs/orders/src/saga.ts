@@ -34,7 +34,9 @@ export function inventoryEventsHandler(runtime: Runtime): EventHandler {
       }
       case 'StockRejected': {
         const data = readEvent(event, stockRejectedData);
-        await runtime.processOnce(event, (tx, emit) => rejectOrder(runtime, tx, emit, data.orderId, stockRejectedReason(data), event));
+        await runtime.processOnce(event, (tx, emit) =>
+          rejectOrder(runtime, tx, emit, data.orderId, stockRejectedReason(data), event),
+        );
         return;
       }
       case 'ProductCreated':
@@ -58,7 +60,13 @@ export function inventoryEventsHandler(runtime: Runtime): EventHandler {
  * releases the stock when it reads OrderCancelled (ordered after OrderPlaced
  * on the same key).
  */
-async function confirmOrder(runtime: Runtime, tx: OrdersTx, emit: Emit, data: StockReserved, cause: Cause): Promise<void> {
+async function confirmOrder(
+  runtime: Runtime,
+  tx: OrdersTx,
+  emit: Emit,
+  data: StockReserved,
+  cause: Cause,
+): Promise<void> {
   const order = await tx.order.findUnique({ where: { id: normaliseId(data.orderId) }, include: { items: true } });
   if (!order) return void runtime.logger.warn({ orderId: data.orderId }, 'StockReserved for an unknown order; ignored');
   if (order.status !== 'PENDING') return;
@@ -80,7 +88,14 @@ async function confirmOrder(runtime: Runtime, tx: OrdersTx, emit: Emit, data: St
   }
 }
 
-async function rejectOrder(runtime: Runtime, tx: OrdersTx, emit: Emit, orderId: string, reason: string, cause: Cause): Promise<void> {
+async function rejectOrder(
+  runtime: Runtime,
+  tx: OrdersTx,
+  emit: Emit,
+  orderId: string,
+  reason: string,
+  cause: Cause,
+): Promise<void> {
   const order = await tx.order.findUnique({ where: { id: normaliseId(orderId) } });
   if (!order) return void runtime.logger.warn({ orderId }, 'stock rejection for an unknown order; ignored');
   if (order.status !== 'PENDING') return;
@@ -107,7 +122,8 @@ function price(items: OrderItem[], data: StockReserved): Pricing {
     currencies.add(line.unitPrice.currency);
     amount += line.unitPrice.amount * item.quantity;
   }
-  if (currencies.size !== 1) return { problem: `Prices are in more than one currency (${[...currencies].sort().join(', ')})` };
+  if (currencies.size !== 1)
+    return { problem: `Prices are in more than one currency (${[...currencies].sort().join(', ')})` };
   if (amount > MAX_AMOUNT) return { problem: 'The order total is larger than can be charged at once' };
   return { total: { amount, currency: [...currencies][0]! }, unitPrices };
 }

@@ -24,7 +24,12 @@ export interface StatusChange {
  * loser's update waits for the winner's row lock, then matches nothing).
  * Returns null for the loser; nothing has been written then.
  */
-export async function changeStatus(tx: OrdersTx, emit: Emit, order: Order, change: StatusChange): Promise<Order | null> {
+export async function changeStatus(
+  tx: OrdersTx,
+  emit: Emit,
+  order: Order,
+  change: StatusChange,
+): Promise<Order | null> {
   const sequence = order.version + 1;
   const moved = await tx.order.updateMany({
     where: { id: order.id, status: order.status, version: order.version },
@@ -39,7 +44,13 @@ export async function changeStatus(tx: OrdersTx, emit: Emit, order: Order, chang
     TOPICS.orderEvents,
     orderStatusChanged(
       order,
-      { status: change.to, sequence, at, reason: change.reason ?? null, ...(change.total ? { total: change.total } : {}) },
+      {
+        status: change.to,
+        sequence,
+        at,
+        reason: change.reason ?? null,
+        ...(change.total ? { total: change.total } : {}),
+      },
       change.cause,
     ),
   );

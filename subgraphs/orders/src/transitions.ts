@@ -50,7 +50,11 @@ export async function transitionOrder(
 function authorize(identity: Identity, order: Order, transition: Transition): void {
   const owner = order.userId === identity.userId;
   const permitted =
-    transition.allowed === 'owner' ? owner : transition.allowed === 'staff' ? isStaff(identity) : owner || isStaff(identity);
+    transition.allowed === 'owner'
+      ? owner
+      : transition.allowed === 'staff'
+        ? isStaff(identity)
+        : owner || isStaff(identity);
   if (!permitted) throw new ForbiddenError(`You are not allowed to mark this order ${transition.done}`);
 }
 

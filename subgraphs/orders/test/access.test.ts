@@ -45,7 +45,11 @@ describe('orders: who may see and change an order', () => {
   after(() => orders?.stop());
 
   const place = async (who: Identity = ann): Promise<string> => {
-    const res = await call(PLACE_ORDER, { input: { items: [{ productId: product, quantity: 1 }] }, key: randomUUID() }, who);
+    const res = await call(
+      PLACE_ORDER,
+      { input: { items: [{ productId: product, quantity: 1 }] }, key: randomUUID() },
+      who,
+    );
     assert.equal(res.errors, undefined, JSON.stringify(res.errors));
     return res.data!.placeOrder.id;
   };
@@ -56,7 +60,8 @@ describe('orders: who may see and change an order', () => {
     return id;
   };
   const codeOf = (res: { errors?: { extensions?: { code?: string } }[] }) => res.errors?.[0]?.extensions?.code;
-  const move = (name: Parameters<typeof transition>[0], id: string, who: Identity | null) => call(transition(name), { id }, who);
+  const move = (name: Parameters<typeof transition>[0], id: string, who: Identity | null) =>
+    call(transition(name), { id }, who);
 
   it('shows an order to its owner, staff and admins only', async () => {
     const id = await place();
@@ -80,14 +85,20 @@ describe('orders: who may see and change an order', () => {
 
   it('guards orders reached through _entities and User.orders the same way', async () => {
     const id = await place();
-    const representations = [{ __typename: 'Order', id }, { __typename: 'User', id: ann.userId }];
+    const representations = [
+      { __typename: 'Order', id },
+      { __typename: 'User', id: ann.userId },
+    ];
     const asOwner = await call(ENTITIES, { representations }, ann);
     assert.equal(asOwner.errors, undefined, JSON.stringify(asOwner.errors));
     assert.equal(asOwner.data!._entities[0].id, id);
     assert.ok(asOwner.data!._entities[1].orders.edges.some((e: { node: { id: string } }) => e.node.id === id));
 
     const asOther = await call(ENTITIES, { representations }, bob);
-    assert.deepEqual(asOther.errors?.map((e) => e.extensions?.code).filter((c) => c !== 'FORBIDDEN'), []);
+    assert.deepEqual(
+      asOther.errors?.map((e) => e.extensions?.code).filter((c) => c !== 'FORBIDDEN'),
+      [],
+    );
     assert.equal(asOther.data!._entities[0], null);
     assert.equal(asOther.data!._entities[1].orders, null);
 
@@ -122,8 +133,14 @@ describe('orders: who may see and change an order', () => {
     await move('payOrder', paid, ann);
     const byStaff = await move('cancelOrder', paid, clerk);
     assert.equal(byStaff.data?.cancelOrder.status, 'CANCELLED');
-    const history = await orders.db.orderStatusChange.findMany({ where: { orderId: paid }, orderBy: { sequence: 'asc' } });
-    assert.deepEqual(history.map((h) => `${h.sequence}:${h.status}`), ['1:PENDING', '2:CONFIRMED', '3:PAID', '4:CANCELLED']);
+    const history = await orders.db.orderStatusChange.findMany({
+      where: { orderId: paid },
+      orderBy: { sequence: 'asc' },
+    });
+    assert.deepEqual(
+      history.map((h) => `${h.sequence}:${h.status}`),
+      ['1:PENDING', '2:CONFIRMED', '3:PAID', '4:CANCELLED'],
+    );
     assert.equal(history[3]!.reason, 'Cancelled by staff');
   });
 
@@ -160,8 +177,14 @@ describe('orders: who may see and change an order', () => {
       const results = await Promise.all([move(name, id, one), move(name, id, other)]);
       const codes = results.map((r) => codeOf(r) ?? 'OK').sort();
       assert.deepEqual(codes, ['CONFLICT', 'OK'], JSON.stringify(results));
-      const history = await orders.db.orderStatusChange.findMany({ where: { orderId: id }, orderBy: { sequence: 'asc' } });
-      assert.deepEqual(history.map((h) => h.sequence), [1, 2, 3]);
+      const history = await orders.db.orderStatusChange.findMany({
+        where: { orderId: id },
+        orderBy: { sequence: 'asc' },
+      });
+      assert.deepEqual(
+        history.map((h) => h.sequence),
+        [1, 2, 3],
+      );
       const events = await orders.db.outboxEvent.count({ where: { aggregateId: id } });
       assert.equal(events, 3); // placed, confirmed, and the winner's
     }
@@ -175,17 +198,26 @@ describe('orders: who may see and change an order', () => {
 
     const firstPage = await call(ORDERS, { first: 2 }, clerk);
     assert.equal(firstPage.errors, undefined);
-    assert.deepEqual(firstPage.data!.orders.edges.map((e: { node: { id: string } }) => e.node.id), [mine[2], mine[1]]);
+    assert.deepEqual(
+      firstPage.data!.orders.edges.map((e: { node: { id: string } }) => e.node.id),
+      [mine[2], mine[1]],
+    );
     assert.equal(firstPage.data!.orders.pageInfo.hasNextPage, true);
     const next = await call(ORDERS, { first: 1, after: firstPage.data!.orders.pageInfo.endCursor }, clerk);
-    assert.deepEqual(next.data!.orders.edges.map((e: { node: { id: string } }) => e.node.id), [mine[0]]);
+    assert.deepEqual(
+      next.data!.orders.edges.map((e: { node: { id: string } }) => e.node.id),
+      [mine[0]],
+    );
 
     const cancelled = await call(ORDERS, { first: 100, status: 'CANCELLED' }, boss);
     const ids = cancelled.data!.orders.edges.map((e: { node: { id: string; status: string } }) => e.node);
     assert.ok(ids.every((o: { status: string }) => o.status === 'CANCELLED'));
     assert.ok(ids.some((o: { id: string }) => o.id === mine[1]));
 
-    for (const after of ['garbage', Buffer.from(JSON.stringify([new Date().toISOString(), 'not-a-uuid'])).toString('base64url')]) {
+    for (const after of [
+      'garbage',
+      Buffer.from(JSON.stringify([new Date().toISOString(), 'not-a-uuid'])).toString('base64url'),
+    ]) {
       const bad = await call(ORDERS, { first: 2, after }, clerk);
       assert.equal(codeOf(bad), 'BAD_USER_INPUT');
       assert.equal(bad.errors![0]!.extensions!.field, 'after');
@@ -201,10 +233,17 @@ describe('orders: who may see and change an order', () => {
     }`;
     const representations = [{ __typename: 'User', id: carol.userId }];
     const page1 = (await call(query, { representations }, carol)).data!._entities[0].orders;
-    assert.deepEqual(page1.edges.map((e: { node: { id: string } }) => e.node.id), [placed[2], placed[1]]);
+    assert.deepEqual(
+      page1.edges.map((e: { node: { id: string } }) => e.node.id),
+      [placed[2], placed[1]],
+    );
     assert.equal(page1.pageInfo.hasNextPage, true);
-    const page2 = (await call(query, { representations, after: page1.pageInfo.endCursor }, carol)).data!._entities[0].orders;
-    assert.deepEqual(page2.edges.map((e: { node: { id: string } }) => e.node.id), [placed[0]]);
+    const page2 = (await call(query, { representations, after: page1.pageInfo.endCursor }, carol)).data!._entities[0]
+      .orders;
+    assert.deepEqual(
+      page2.edges.map((e: { node: { id: string } }) => e.node.id),
+      [placed[0]],
+    );
     assert.equal(page2.pageInfo.hasNextPage, false);
   });
 });

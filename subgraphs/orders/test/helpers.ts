@@ -34,13 +34,26 @@ export async function publishInventory(orders: Orders, ...events: EventEnvelope[
 }
 
 export function productCreated(productId: string, price = { amount: 1000, currency: 'EUR' }): EventEnvelope {
-  return createEvent('products', 'ProductCreated', productId, { productId, sku: `SKU-${productId.slice(0, 8)}`, name: 'A product', price, stockLevel: 10 });
+  return createEvent('products', 'ProductCreated', productId, {
+    productId,
+    sku: `SKU-${productId.slice(0, 8)}`,
+    name: 'A product',
+    price,
+    stockLevel: 10,
+  });
 }
 
-export function stockReserved(orderId: string, lines: { productId: string; quantity: number; amount: number; currency?: string }[]): EventEnvelope {
+export function stockReserved(
+  orderId: string,
+  lines: { productId: string; quantity: number; amount: number; currency?: string }[],
+): EventEnvelope {
   return createEvent('products', 'StockReserved', orderId, {
     orderId,
-    lines: lines.map((l) => ({ productId: l.productId, quantity: l.quantity, unitPrice: { amount: l.amount, currency: l.currency ?? 'EUR' } })),
+    lines: lines.map((l) => ({
+      productId: l.productId,
+      quantity: l.quantity,
+      unitPrice: { amount: l.amount, currency: l.currency ?? 'EUR' },
+    })),
   });
 }
 
@@ -56,13 +69,22 @@ export function stockRejected(orderId: string, productId: string): EventEnvelope
 export async function knownProducts(orders: Orders, count: number): Promise<string[]> {
   const ids = Array.from({ length: count }, () => randomUUID());
   await publishInventory(orders, ...ids.map((id) => productCreated(id)));
-  await eventually(async () => (await orders.db.knownProduct.count({ where: { id: { in: ids } } })) === count, 15_000, 'products known');
+  await eventually(
+    async () => (await orders.db.knownProduct.count({ where: { id: { in: ids } } })) === count,
+    15_000,
+    'products known',
+  );
   return ids;
 }
 
 export async function waitForStatus(orders: Orders, orderId: string, status: string): Promise<void> {
-  await eventually(async () => (await orders.db.order.findUnique({ where: { id: orderId } }))?.status === status, 15_000, `order ${status}`);
+  await eventually(
+    async () => (await orders.db.order.findUnique({ where: { id: orderId } }))?.status === status,
+    15_000,
+    `order ${status}`,
+  );
 }
 
 /** Everything orders publishes on order-events from now on (and before: consumers start at the beginning). */
-export const observeOrderEvents = (orders: Orders): Promise<EventRecorder> => recordEvents(orders.bus, [TOPICS.orderEvents]);
+export const observeOrderEvents = (orders: Orders): Promise<EventRecorder> =>
+  recordEvents(orders.bus, [TOPICS.orderEvents]);

@@ -22,7 +22,10 @@ describe('orders: placeOrder', () => {
   });
   after(() => orders?.stop());
 
-  const items = () => [{ productId: products[0], quantity: 2 }, { productId: products[1], quantity: 1 }];
+  const items = () => [
+    { productId: products[0], quantity: 2 },
+    { productId: products[1], quantity: 1 },
+  ];
   const place = (input: object, key: string, who = ann) => call(PLACE_ORDER, { input, key }, who);
   const ordersWithKey = (key: string, userId = ann.userId) =>
     orders.db.order.count({ where: { userId, idempotencyKey: key } });
@@ -37,7 +40,9 @@ describe('orders: placeOrder', () => {
     assert.equal(again.errors, undefined);
     assert.equal(again.data!.placeOrder.id, first.data!.placeOrder.id);
     assert.equal(await ordersWithKey(key), 1);
-    const placedEvents = await orders.db.outboxEvent.count({ where: { aggregateId: first.data!.placeOrder.id, type: 'OrderPlaced' } });
+    const placedEvents = await orders.db.outboxEvent.count({
+      where: { aggregateId: first.data!.placeOrder.id, type: 'OrderPlaced' },
+    });
     assert.equal(placedEvents, 1);
   });
 
@@ -60,10 +65,13 @@ describe('orders: placeOrder', () => {
     const loser = await placeOrder(ctx, ann, { items: items() }, key);
     assert.equal(loser.id, winner.id);
     const different = contextWhoseFirstLookupMisses(orders);
-    await assert.rejects(placeOrder(different, ann, { items: [{ productId: products[2], quantity: 1 }] }, key), (error: Error & { extensions?: Record<string, unknown> }) => {
-      assert.equal(error.extensions?.field, 'idempotencyKey');
-      return true;
-    });
+    await assert.rejects(
+      placeOrder(different, ann, { items: [{ productId: products[2], quantity: 1 }] }, key),
+      (error: Error & { extensions?: Record<string, unknown> }) => {
+        assert.equal(error.extensions?.field, 'idempotencyKey');
+        return true;
+      },
+    );
     assert.equal(await ordersWithKey(key), 1);
   });
 
@@ -106,19 +114,55 @@ describe('orders: placeOrder', () => {
   it('names the field of every invalid input', async () => {
     const [p0, p1] = products;
     await refused({ items: [] }, 'input.items');
-    await refused({ items: Array.from({ length: 101 }, () => ({ productId: randomUUID(), quantity: 1 })) }, 'input.items');
+    await refused(
+      { items: Array.from({ length: 101 }, () => ({ productId: randomUUID(), quantity: 1 })) },
+      'input.items',
+    );
     await refused({ items: [{ productId: p0, quantity: 0 }] }, 'input.items[0].quantity');
-    await refused({ items: [{ productId: p0, quantity: 1 }, { productId: p1, quantity: -3 }] }, 'input.items[1].quantity');
+    await refused(
+      {
+        items: [
+          { productId: p0, quantity: 1 },
+          { productId: p1, quantity: -3 },
+        ],
+      },
+      'input.items[1].quantity',
+    );
     await refused({ items: [{ productId: p0, quantity: 1001 }] }, 'input.items[0].quantity');
     await refused({ items: [{ productId: 'not-a-uuid', quantity: 1 }] }, 'input.items[0].productId');
-    await refused({ items: [{ productId: p0, quantity: 1 }, { productId: randomUUID(), quantity: 1 }] }, 'input.items[1].productId');
-    await refused({ items: [{ productId: p0, quantity: 1 }, { productId: p0.toUpperCase(), quantity: 2 }] }, 'input.items[1].productId');
+    await refused(
+      {
+        items: [
+          { productId: p0, quantity: 1 },
+          { productId: randomUUID(), quantity: 1 },
+        ],
+      },
+      'input.items[1].productId',
+    );
+    await refused(
+      {
+        items: [
+          { productId: p0, quantity: 1 },
+          { productId: p0.toUpperCase(), quantity: 2 },
+        ],
+      },
+      'input.items[1].productId',
+    );
     const address = { line1: '1 Main St', city: 'Berlin', country: 'DE' };
     await refused({ items: items(), shippingAddress: { ...address, line1: '   ' } }, 'input.shippingAddress.line1');
-    await refused({ items: items(), shippingAddress: { ...address, line1: 'x'.repeat(201) } }, 'input.shippingAddress.line1');
-    await refused({ items: items(), shippingAddress: { ...address, line2: 'x'.repeat(201) } }, 'input.shippingAddress.line2');
+    await refused(
+      { items: items(), shippingAddress: { ...address, line1: 'x'.repeat(201) } },
+      'input.shippingAddress.line1',
+    );
+    await refused(
+      { items: items(), shippingAddress: { ...address, line2: 'x'.repeat(201) } },
+      'input.shippingAddress.line2',
+    );
     await refused({ items: items(), shippingAddress: { ...address, city: '' } }, 'input.shippingAddress.city');
-    await refused({ items: items(), shippingAddress: { ...address, postalCode: '1'.repeat(21) } }, 'input.shippingAddress.postalCode');
+    await refused(
+      { items: items(), shippingAddress: { ...address, postalCode: '1'.repeat(21) } },
+      'input.shippingAddress.postalCode',
+    );
     await refused({ items: items(), shippingAddress: { ...address, country: 'DEU' } }, 'input.shippingAddress.country');
     await refused({ items: items(), shippingAddress: { ...address, country: 'D1' } }, 'input.shippingAddress.country');
     await refused({ items: items() }, 'idempotencyKey', '');
@@ -138,9 +182,18 @@ describe('orders: placeOrder', () => {
   });
 
   it('accepts an address without the optional parts and a 100-character key', async () => {
-    const res = await place({ items: items(), shippingAddress: { line1: 'Main St 1', line2: '', city: 'Dublin', country: 'ie' } }, 'k'.repeat(100));
+    const res = await place(
+      { items: items(), shippingAddress: { line1: 'Main St 1', line2: '', city: 'Dublin', country: 'ie' } },
+      'k'.repeat(100),
+    );
     assert.equal(res.errors, undefined);
-    assert.deepEqual(res.data!.placeOrder.shippingAddress, { line1: 'Main St 1', line2: null, city: 'Dublin', postalCode: null, country: 'IE' });
+    assert.deepEqual(res.data!.placeOrder.shippingAddress, {
+      line1: 'Main St 1',
+      line2: null,
+      city: 'Dublin',
+      postalCode: null,
+      country: 'IE',
+    });
   });
 });
 
@@ -156,7 +209,10 @@ function contextWhoseFirstLookupMisses(orders: Orders): Context {
       return Reflect.get(target, property, receiver);
     },
   });
-  const db = new Proxy(orders.db, { get: (target, property, receiver) => (property === 'order' ? orderDelegate : Reflect.get(target, property, receiver)) });
+  const db = new Proxy(orders.db, {
+    get: (target, property, receiver) =>
+      property === 'order' ? orderDelegate : Reflect.get(target, property, receiver),
+  });
   const logger = createLogger({ name: 'test', level: 'silent' });
   return {
     identity: null,

@@ -35,7 +35,11 @@ describe('orders: the order saga, driven by inventory events', () => {
     await orders.stop();
   });
 
-  const place = async (items: { productId: string; quantity: number }[], key = crypto.randomUUID(), extra: object = {}) => {
+  const place = async (
+    items: { productId: string; quantity: number }[],
+    key = crypto.randomUUID(),
+    extra: object = {},
+  ) => {
     const res = await call(PLACE_ORDER, { input: { items, ...extra }, key }, ann);
     assert.equal(res.errors, undefined, JSON.stringify(res.errors));
     return res.data!.placeOrder;
@@ -44,24 +48,60 @@ describe('orders: the order saga, driven by inventory events', () => {
 
   it('places a PENDING order and publishes OrderPlaced with it', async () => {
     const [book, pen] = await knownProducts(orders, 2);
-    const order = await place([{ productId: book!, quantity: 2 }, { productId: pen!, quantity: 1 }], undefined, {
-      shippingAddress: { line1: ' 1 Main St ', city: 'Berlin', postalCode: '10115', country: 'de' },
-    });
+    const order = await place(
+      [
+        { productId: book!, quantity: 2 },
+        { productId: pen!, quantity: 1 },
+      ],
+      undefined,
+      {
+        shippingAddress: { line1: ' 1 Main St ', city: 'Berlin', postalCode: '10115', country: 'de' },
+      },
+    );
     assert.equal(order.status, 'PENDING');
     assert.equal(order.total, null);
     assert.equal(order.user.id, ann.userId);
-    assert.deepEqual(order.items.map((i: { product: { id: string }; quantity: number }) => [i.product.id, i.quantity]), [[book, 2], [pen, 1]]);
+    assert.deepEqual(
+      order.items.map((i: { product: { id: string }; quantity: number }) => [i.product.id, i.quantity]),
+      [
+        [book, 2],
+        [pen, 1],
+      ],
+    );
     assert.equal(order.items[0].unitPrice, null);
-    assert.deepEqual(order.statusHistory.map((h: { status: string; sequence: number }) => [h.status, h.sequence]), [['PENDING', 1]]);
-    assert.deepEqual(order.shippingAddress, { line1: '1 Main St', line2: null, city: 'Berlin', postalCode: '10115', country: 'DE' });
+    assert.deepEqual(
+      order.statusHistory.map((h: { status: string; sequence: number }) => [h.status, h.sequence]),
+      [['PENDING', 1]],
+    );
+    assert.deepEqual(order.shippingAddress, {
+      line1: '1 Main St',
+      line2: null,
+      city: 'Berlin',
+      postalCode: '10115',
+      country: 'DE',
+    });
 
-    const placed = await eventually(() => eventsOf(order.id).find((e) => e.type === 'OrderPlaced'), 15_000, 'OrderPlaced');
-    assert.deepEqual(placed.data, { orderId: order.id, userId: ann.userId, items: [{ productId: book, quantity: 2 }, { productId: pen, quantity: 1 }] });
+    const placed = await eventually(
+      () => eventsOf(order.id).find((e) => e.type === 'OrderPlaced'),
+      15_000,
+      'OrderPlaced',
+    );
+    assert.deepEqual(placed.data, {
+      orderId: order.id,
+      userId: ann.userId,
+      items: [
+        { productId: book, quantity: 2 },
+        { productId: pen, quantity: 1 },
+      ],
+    });
   });
 
   it('confirms and prices the order on StockReserved', async () => {
     const [book, pen] = await knownProducts(orders, 2);
-    const order = await place([{ productId: book!, quantity: 2 }, { productId: pen!, quantity: 3 }]);
+    const order = await place([
+      { productId: book!, quantity: 2 },
+      { productId: pen!, quantity: 3 },
+    ]);
     const reserved = stockReserved(order.id, [
       { productId: book!, quantity: 2, amount: 1250 },
       { productId: pen!, quantity: 3, amount: 199 },
@@ -72,16 +112,42 @@ describe('orders: the order saga, driven by inventory events', () => {
 
     const read = (await call(ORDER, { id: order.id }, ann)).data!.order;
     assert.deepEqual(read.total, { amount: 2 * 1250 + 3 * 199, currency: 'EUR' });
-    assert.deepEqual(read.items.map((i: { unitPrice: unknown; lineTotal: unknown }) => [i.unitPrice, i.lineTotal]), [
-      [{ amount: 1250, currency: 'EUR' }, { amount: 2500, currency: 'EUR' }],
-      [{ amount: 199, currency: 'EUR' }, { amount: 597, currency: 'EUR' }],
-    ]);
-    assert.deepEqual(read.statusHistory.map((h: { status: string; sequence: number }) => [h.status, h.sequence]), [['PENDING', 1], ['CONFIRMED', 2]]);
+    assert.deepEqual(
+      read.items.map((i: { unitPrice: unknown; lineTotal: unknown }) => [i.unitPrice, i.lineTotal]),
+      [
+        [
+          { amount: 1250, currency: 'EUR' },
+          { amount: 2500, currency: 'EUR' },
+        ],
+        [
+          { amount: 199, currency: 'EUR' },
+          { amount: 597, currency: 'EUR' },
+        ],
+      ],
+    );
+    assert.deepEqual(
+      read.statusHistory.map((h: { status: string; sequence: number }) => [h.status, h.sequence]),
+      [
+        ['PENDING', 1],
+        ['CONFIRMED', 2],
+      ],
+    );
 
-    const confirmed = await eventually(() => eventsOf(order.id).find((e) => e.type === 'OrderConfirmed'), 15_000, 'OrderConfirmed');
+    const confirmed = await eventually(
+      () => eventsOf(order.id).find((e) => e.type === 'OrderConfirmed'),
+      15_000,
+      'OrderConfirmed',
+    );
     assert.deepEqual(
       { ...(confirmed.data as object), at: undefined },
-      { orderId: order.id, userId: ann.userId, status: 'CONFIRMED', sequence: 2, at: undefined, total: { amount: 3097, currency: 'EUR' } },
+      {
+        orderId: order.id,
+        userId: ann.userId,
+        status: 'CONFIRMED',
+        sequence: 2,
+        at: undefined,
+        total: { amount: 3097, currency: 'EUR' },
+      },
     );
     assert.equal(confirmed.traceparent, reserved.traceparent, 'the saga stays one trace');
   });
@@ -95,7 +161,11 @@ describe('orders: the order saga, driven by inventory events', () => {
     assert.equal(read.total, null);
     assert.equal(read.statusHistory[1].status, 'REJECTED');
     assert.match(read.statusHistory[1].reason, /Insufficient stock/);
-    const rejected = await eventually(() => eventsOf(order.id).find((e) => e.type === 'OrderRejected'), 15_000, 'OrderRejected');
+    const rejected = await eventually(
+      () => eventsOf(order.id).find((e) => e.type === 'OrderRejected'),
+      15_000,
+      'OrderRejected',
+    );
     assert.equal((rejected.data as { sequence: number }).sequence, 2);
     assert.match((rejected.data as { reason: string }).reason, /Insufficient stock/);
   });
@@ -129,16 +199,25 @@ describe('orders: the order saga, driven by inventory events', () => {
     const read = (await call(ORDER, { id: order.id }, ann)).data!.order;
     assert.equal(read.status, 'CANCELLED');
     assert.equal(read.total, null);
-    assert.deepEqual(read.statusHistory.map((h: { sequence: number }) => h.sequence), [1, 2]);
+    assert.deepEqual(
+      read.statusHistory.map((h: { sequence: number }) => h.sequence),
+      [1, 2],
+    );
   });
 
   it('rejects an order whose reserved prices are in more than one currency', async () => {
     const [book, pen] = await knownProducts(orders, 2);
-    const order = await place([{ productId: book!, quantity: 1 }, { productId: pen!, quantity: 1 }]);
-    await publishInventory(orders, stockReserved(order.id, [
-      { productId: book!, quantity: 1, amount: 500, currency: 'EUR' },
-      { productId: pen!, quantity: 1, amount: 500, currency: 'USD' },
-    ]));
+    const order = await place([
+      { productId: book!, quantity: 1 },
+      { productId: pen!, quantity: 1 },
+    ]);
+    await publishInventory(
+      orders,
+      stockReserved(order.id, [
+        { productId: book!, quantity: 1, amount: 500, currency: 'EUR' },
+        { productId: pen!, quantity: 1, amount: 500, currency: 'USD' },
+      ]),
+    );
     await waitForStatus(orders, order.id, 'REJECTED');
     const read = (await call(ORDER, { id: order.id }, ann)).data!.order;
     assert.match(read.statusHistory[1].reason, /more than one currency/);
@@ -160,13 +239,22 @@ describe('orders: the order saga, driven by inventory events', () => {
       ['1:PENDING', '2:CONFIRMED', '3:PAID', '4:SHIPPED', '5:DELIVERED'],
     );
 
-    const statusEvents = await eventually(() => {
-      const found = eventsOf(order.id).filter((e) => e.type !== 'OrderPlaced');
-      return found.length === 4 ? found : undefined;
-    }, 15_000, 'four status events');
+    const statusEvents = await eventually(
+      () => {
+        const found = eventsOf(order.id).filter((e) => e.type !== 'OrderPlaced');
+        return found.length === 4 ? found : undefined;
+      },
+      15_000,
+      'four status events',
+    );
     assert.deepEqual(
       statusEvents.map((e) => [e.type, (e.data as { sequence: number }).sequence]),
-      [['OrderConfirmed', 2], ['OrderPaid', 3], ['OrderShipped', 4], ['OrderDelivered', 5]],
+      [
+        ['OrderConfirmed', 2],
+        ['OrderPaid', 3],
+        ['OrderShipped', 4],
+        ['OrderDelivered', 5],
+      ],
     );
     const version = (await orders.db.order.findUniqueOrThrow({ where: { id: order.id } })).version;
     assert.equal(version, 5);
@@ -177,7 +265,13 @@ describe('orders: the order saga, driven by inventory events', () => {
     await publishInventory(
       orders,
       createEvent('products', 'StockReleased', crypto.randomUUID(), { orderId: crypto.randomUUID() }),
-      createEvent('products', 'ProductUpdated', productId, { productId, sku: 'X', name: 'X', price: { amount: 1, currency: 'EUR' }, stockLevel: 0 }),
+      createEvent('products', 'ProductUpdated', productId, {
+        productId,
+        sku: 'X',
+        name: 'X',
+        price: { amount: 1, currency: 'EUR' },
+        stockLevel: 0,
+      }),
     );
     await eventually(async () => Boolean(await orders.db.knownProduct.findUnique({ where: { id: productId } })));
   });

@@ -35,8 +35,15 @@ describe('orders: statements per request do not grow with the page', () => {
           version: 2,
           totalAmount: 300,
           currency: 'EUR',
-          items: { create: [0, 1].map((position) => ({ position, productId: randomUUID(), quantity: 1, unitPrice: 150 })) },
-          history: { create: [{ sequence: 1, status: 'PENDING' }, { sequence: 2, status: 'CONFIRMED' }] },
+          items: {
+            create: [0, 1].map((position) => ({ position, productId: randomUUID(), quantity: 1, unitPrice: 150 })),
+          },
+          history: {
+            create: [
+              { sequence: 1, status: 'PENDING' },
+              { sequence: 2, status: 'CONFIRMED' },
+            ],
+          },
         },
       });
       orderIds.push(order.id);
@@ -69,7 +76,11 @@ describe('orders: statements per request do not grow with the page', () => {
   } }`;
 
   it('_entities for N orders costs the same for N = 10 and N = 100', async () => {
-    const reps = (n: number) => orderIds.slice(0, n).flatMap((id) => [{ __typename: 'Order', id }, { __typename: 'Order', id }]);
+    const reps = (n: number) =>
+      orderIds.slice(0, n).flatMap((id) => [
+        { __typename: 'Order', id },
+        { __typename: 'Order', id },
+      ]);
     const small = await cost(ENTITIES, { representations: reps(10) });
     const large = await cost(ENTITIES, { representations: reps(100) });
     assert.equal(large, small);

@@ -44,8 +44,10 @@ const statuses = (sub: TestSubscription, field = 'orderStatusChanged') =>
     return `${order.status}@${order.version}`;
   });
 const codeOf = (sub: TestSubscription) => sub.results[0]?.errors?.[0]?.extensions?.code;
-const errorCodeOf = (sub: TestSubscription) => (sub.error as { extensions?: { code?: string } }[] | undefined)?.[0]?.extensions?.code;
-const encodeIdentity = (identity: Identity) => Buffer.from(JSON.stringify({ sub: identity.userId, role: identity.role })).toString('base64url');
+const errorCodeOf = (sub: TestSubscription) =>
+  (sub.error as { extensions?: { code?: string } }[] | undefined)?.[0]?.extensions?.code;
+const encodeIdentity = (identity: Identity) =>
+  Buffer.from(JSON.stringify({ sub: identity.userId, role: identity.role })).toString('base64url');
 
 describe('orders: subscriptions over graphql-ws', { timeout: 240_000 }, () => {
   let orders: Orders;
@@ -68,7 +70,11 @@ describe('orders: subscriptions over graphql-ws', { timeout: 240_000 }, () => {
   });
 
   const place = async (who: Identity = ann, service: Orders = orders): Promise<string> => {
-    const res = await subgraphCaller(service)(PLACE_ORDER, { input: { items: [{ productId: product, quantity: 2 }] }, key: randomUUID() }, who);
+    const res = await subgraphCaller(service)(
+      PLACE_ORDER,
+      { input: { items: [{ productId: product, quantity: 2 }] }, key: randomUUID() },
+      who,
+    );
     assert.equal(res.errors, undefined, JSON.stringify(res.errors));
     return res.data!.placeOrder.id;
   };
@@ -85,7 +91,11 @@ describe('orders: subscriptions over graphql-ws', { timeout: 240_000 }, () => {
 
   describe('who may connect and subscribe', () => {
     it('closes a connection without the gateway’s signature with 4403', async () => {
-      for (const connectionParams of [{}, { timestamp: String(Date.now()), signature: 'forged' }, signConnection('another-secret-0123456789')]) {
+      for (const connectionParams of [
+        {},
+        { timestamp: String(Date.now()), signature: 'forged' },
+        signConnection('another-secret-0123456789'),
+      ]) {
         const stranger = connectSubgraph(orders, { connectionParams });
         const sub = stranger.subscribe(STATUS_CHANGED, { id: randomUUID() }, ann);
         await sub.ended;
@@ -98,7 +108,10 @@ describe('orders: subscriptions over graphql-ws', { timeout: 240_000 }, () => {
     it('refuses unsigned and forged operations with UNAUTHENTICATED and sends no events', async () => {
       const id = await place();
       const variables = { id, after: 0 };
-      const forgedIdentity = { ...signSubscription('test-subgraph-secret-0123456789', { query: STATUS_CHANGED, variables }, bob), identity: encodeIdentity(ann) };
+      const forgedIdentity = {
+        ...signSubscription('test-subgraph-secret-0123456789', { query: STATUS_CHANGED, variables }, bob),
+        identity: encodeIdentity(ann),
+      };
       const attempts = [
         {},
         { storefront: { timestamp: String(Date.now()), signature: 'nope', identity: encodeIdentity(ann) } },
@@ -106,9 +119,22 @@ describe('orders: subscriptions over graphql-ws', { timeout: 240_000 }, () => {
         // Signed for bob, presented as ann.
         { storefront: forgedIdentity },
         // Signed for another order, replayed onto this one.
-        { storefront: signSubscription('test-subgraph-secret-0123456789', { query: STATUS_CHANGED, variables: { id: randomUUID(), after: 0 } }, ann) },
+        {
+          storefront: signSubscription(
+            'test-subgraph-secret-0123456789',
+            { query: STATUS_CHANGED, variables: { id: randomUUID(), after: 0 } },
+            ann,
+          ),
+        },
         // Too old.
-        { storefront: signSubscription('test-subgraph-secret-0123456789', { query: STATUS_CHANGED, variables }, ann, Date.now() - 120_000) },
+        {
+          storefront: signSubscription(
+            'test-subgraph-secret-0123456789',
+            { query: STATUS_CHANGED, variables },
+            ann,
+            Date.now() - 120_000,
+          ),
+        },
       ];
       const subs = attempts.map((extensions) => socket.subscribe(STATUS_CHANGED, variables, ann, { extensions }));
       await Promise.all(subs.map((s) => s.ended));
@@ -133,7 +159,11 @@ describe('orders: subscriptions over graphql-ws', { timeout: 240_000 }, () => {
       await Promise.all(subs.map((s) => s.ended));
       cases.forEach(([variables, who, code], i) => {
         const sub = subs[i]!;
-        assert.equal(codeOf(sub), code, `${JSON.stringify(variables)} as ${who?.userId ?? 'anonymous'}: ${JSON.stringify(sub.results)}`);
+        assert.equal(
+          codeOf(sub),
+          code,
+          `${JSON.stringify(variables)} as ${who?.userId ?? 'anonymous'}: ${JSON.stringify(sub.results)}`,
+        );
         assert.equal(sub.results.length, 1);
         assert.equal(sub.results[0]!.data ?? null, null);
       });
@@ -269,7 +299,8 @@ describe('orders: subscriptions over graphql-ws', { timeout: 240_000 }, () => {
     it('leaves no open operation and no live-feed listener after 200 subscribe/complete cycles', async () => {
       const id = await place();
       for (let i = 0; i < 200; i++) {
-        const sub = i % 2 === 0 ? socket.subscribe(STATUS_CHANGED, { id, after: 0 }, ann) : socket.subscribe(MY_UPDATES, {}, ann);
+        const sub =
+          i % 2 === 0 ? socket.subscribe(STATUS_CHANGED, { id, after: 0 }, ann) : socket.subscribe(MY_UPDATES, {}, ann);
         // Some leave while the server is still subscribing, some once it is live.
         if (i % 20 === 0) await eventually(() => orders.activeSubscriptions() >= 1, 20_000, 'subscribed');
         sub.unsubscribe();
@@ -298,7 +329,10 @@ describe('orders: subscriptions over graphql-ws', { timeout: 240_000 }, () => {
       // The embedded database cannot be opened twice: the instances share one opened here (and an in-process bus).
       const shared: { bus?: MemoryEventBus; database?: Database } = config.DATABASE_URL
         ? {}
-        : { bus: new MemoryEventBus(createLogger({ name: 'test', level: 'silent' })), database: await openDatabase({ schema: 'orders' }) };
+        : {
+            bus: new MemoryEventBus(createLogger({ name: 'test', level: 'silent' })),
+            database: await openDatabase({ schema: 'orders' }),
+          };
       const one = await startOrders(config, shared);
       const two = await startOrders(config, shared);
       const sockets = [connectSubgraph(one), connectSubgraph(two)];
@@ -318,10 +352,17 @@ describe('orders: subscriptions over graphql-ws', { timeout: 240_000 }, () => {
         await move('shipOrder', id, clerk, one);
         await move('deliverOrder', id, clerk, two);
         await Promise.all(watchers.map((w) => w.ended));
-        for (const watcher of watchers) assert.deepEqual(statuses(watcher), ['CONFIRMED@2', 'PAID@3', 'SHIPPED@4', 'DELIVERED@5']);
+        for (const watcher of watchers)
+          assert.deepEqual(statuses(watcher), ['CONFIRMED@2', 'PAID@3', 'SHIPPED@4', 'DELIVERED@5']);
         for (const feed of feeds) {
           await feed.waitFor(5);
-          assert.deepEqual(statuses(feed, 'myOrderUpdates'), ['PENDING@1', 'CONFIRMED@2', 'PAID@3', 'SHIPPED@4', 'DELIVERED@5']);
+          assert.deepEqual(statuses(feed, 'myOrderUpdates'), [
+            'PENDING@1',
+            'CONFIRMED@2',
+            'PAID@3',
+            'SHIPPED@4',
+            'DELIVERED@5',
+          ]);
         }
       } finally {
         await Promise.all(sockets.map((s) => s.close()));

@@ -51,7 +51,8 @@ export async function updateProduct(ctx: Context, idInput: string, input: Update
   if (categoryId) data.categoryId = categoryId;
   return refuseDuplicateSku(() =>
     ctx.runtime.transact(async (tx, emit) => {
-      if (!(await tx.product.findUnique({ where: { id }, select: { id: true } }))) throw new NotFoundError('Product', id);
+      if (!(await tx.product.findUnique({ where: { id }, select: { id: true } })))
+        throw new NotFoundError('Product', id);
       if (categoryId) await assertCategoryExists(tx, categoryId);
       const product = await tx.product.update({ where: { id }, data });
       await emit(TOPICS.inventoryEvents, productUpdated(product));

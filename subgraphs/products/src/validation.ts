@@ -19,7 +19,8 @@ export function validSku(sku: string, field = 'input.sku'): string {
 
 export function validName(name: string, field = 'input.name'): string {
   const trimmed = name.trim();
-  if (trimmed.length < 1 || trimmed.length > 200) throw new BadUserInputError('Name must be 1 to 200 characters', field);
+  if (trimmed.length < 1 || trimmed.length > 200)
+    throw new BadUserInputError('Name must be 1 to 200 characters', field);
   return trimmed;
 }
 
@@ -29,12 +30,18 @@ export function validDescription(description: string, field = 'input.description
   return trimmed;
 }
 
-export function validPrice(price: { amount: number; currency: string }, field = 'input.price'): { priceAmount: number; currency: string } {
+export function validPrice(
+  price: { amount: number; currency: string },
+  field = 'input.price',
+): { priceAmount: number; currency: string } {
   if (!Number.isInteger(price.amount) || price.amount < 0 || price.amount > MAX_PRICE) {
     throw new BadUserInputError(`Price must be 0 to ${MAX_PRICE} minor units`, `${field}.amount`);
   }
   if (!CURRENCY.test(price.currency)) {
-    throw new BadUserInputError('Currency must be an ISO-4217 code of three capital letters, e.g. USD', `${field}.currency`);
+    throw new BadUserInputError(
+      'Currency must be an ISO-4217 code of three capital letters, e.g. USD',
+      `${field}.currency`,
+    );
   }
   return { priceAmount: price.amount, currency: price.currency };
 }
@@ -48,7 +55,8 @@ export function validStockLevel(stockLevel: number, field = 'input.stockLevel'):
 
 export function validCategoryName(name: string, field = 'name'): string {
   const trimmed = name.trim();
-  if (trimmed.length < 1 || trimmed.length > 100) throw new BadUserInputError('Category name must be 1 to 100 characters', field);
+  if (trimmed.length < 1 || trimmed.length > 100)
+    throw new BadUserInputError('Category name must be 1 to 100 characters', field);
   return trimmed;
 }
 

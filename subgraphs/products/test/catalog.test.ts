@@ -10,7 +10,10 @@ const PRODUCTS_PAGE = `query($first: Int, $after: String, $categoryId: ID) {
   }
 }`;
 
-type Page = { edges: { cursor: string; node: { id: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+type Page = {
+  edges: { cursor: string; node: { id: string } }[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+};
 
 describe('products: browsing the catalog', { timeout: 120_000 }, () => {
   let h: ProductsHarness;
@@ -36,7 +39,10 @@ describe('products: browsing the catalog', { timeout: 120_000 }, () => {
         createdAt: sameInstant,
       })),
     });
-    const rows = await h.runtime.db.product.findMany({ orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], select: { id: true } });
+    const rows = await h.runtime.db.product.findMany({
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      select: { id: true },
+    });
     newestFirst = rows.map((r) => r.id);
   });
   after(() => h?.stop());
@@ -70,22 +76,30 @@ describe('products: browsing the catalog', { timeout: 120_000 }, () => {
     const toolIds = await walk({ categoryId: tools.id }, 3);
     assert.equal(toolIds.length, 16);
     assert.deepEqual([...gardenIds, ...toolIds].sort(), [...newestFirst].sort());
-    assert.deepEqual(toolIds, newestFirst.filter((id) => toolIds.includes(id)), 'newest first within the category');
+    assert.deepEqual(
+      toolIds,
+      newestFirst.filter((id) => toolIds.includes(id)),
+      'newest first within the category',
+    );
     const unknown = await h.call(PRODUCTS_PAGE, { categoryId: 'f0000000-0000-4000-8000-000000000999' });
     assert.deepEqual(unknown.data?.products.edges, []);
   });
 
-  it('pages each category\'s products through Category.products', async () => {
+  it("pages each category's products through Category.products", async () => {
     const query = `query($after: String) { categories { id name products(first: 3, after: $after) {
       edges { cursor node { id category { id } } } pageInfo { hasNextPage endCursor } } } }`;
     const first = await h.call(query);
     assert.equal(first.errors, undefined, JSON.stringify(first.errors));
     const categories = first.data!.categories as { id: string; name: string; products: Page }[];
-    assert.deepEqual(categories.map((c) => c.name), ['Garden', 'Tools']);
+    assert.deepEqual(
+      categories.map((c) => c.name),
+      ['Garden', 'Tools'],
+    );
     for (const category of categories) {
       assert.equal(category.products.edges.length, 3);
       assert.ok(category.products.pageInfo.hasNextPage);
-      for (const edge of category.products.edges) assert.equal((edge.node as unknown as { category: { id: string } }).category.id, category.id);
+      for (const edge of category.products.edges)
+        assert.equal((edge.node as unknown as { category: { id: string } }).category.id, category.id);
     }
     // Following one category's cursor gives the rest of that category, in order.
     const garden$ = categories.find((c) => c.name === 'Garden')!;
@@ -98,7 +112,10 @@ describe('products: browsing the catalog', { timeout: 120_000 }, () => {
     const restIds = rest.data!._entities[0].products.edges.map((e: { node: { id: string } }) => e.node.id);
     assert.equal(restIds.length, 2);
     assert.equal(rest.data!._entities[0].products.pageInfo.hasNextPage, false);
-    assert.deepEqual([...garden$.products.edges.map((e) => e.node.id), ...restIds], await walk({ categoryId: garden.id }, 100));
+    assert.deepEqual(
+      [...garden$.products.edges.map((e) => e.node.id), ...restIds],
+      await walk({ categoryId: garden.id }, 100),
+    );
   });
 
   it('shows money, stock availability and category on a product', async () => {
@@ -108,9 +125,12 @@ describe('products: browsing the catalog', { timeout: 120_000 }, () => {
       price: { amount: 1999, currency: 'EUR' },
       stockLevel: 0,
     });
-    const res = await h.call(`query($id: ID!) { product(id: $id) { id sku name price { amount currency } inStock category { name } createdAt } }`, {
-      id: created.id.toUpperCase(),
-    });
+    const res = await h.call(
+      `query($id: ID!) { product(id: $id) { id sku name price { amount currency } inStock category { name } createdAt } }`,
+      {
+        id: created.id.toUpperCase(),
+      },
+    );
     assert.equal(res.errors, undefined, JSON.stringify(res.errors));
     const product = res.data!.product;
     assert.equal(product.id, created.id);
@@ -154,7 +174,11 @@ describe('products: browsing the catalog', { timeout: 120_000 }, () => {
       [`{ product(id: "42") { id } }`, {}, 'id'],
       [PRODUCTS_PAGE, { after: 'not-a-cursor' }, 'after'],
       // A well-formed cursor whose id is not a UUID must not reach the database.
-      [PRODUCTS_PAGE, { after: Buffer.from(JSON.stringify([new Date().toISOString(), 'x'])).toString('base64url') }, 'after'],
+      [
+        PRODUCTS_PAGE,
+        { after: Buffer.from(JSON.stringify([new Date().toISOString(), 'x'])).toString('base64url') },
+        'after',
+      ],
       [PRODUCTS_PAGE, { first: 0 }, 'first'],
       [PRODUCTS_PAGE, { first: 1000 }, 'first'],
       [PRODUCTS_PAGE, { categoryId: 'garden' }, 'categoryId'],

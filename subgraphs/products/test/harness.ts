@@ -64,7 +64,8 @@ export async function startProductsHarness(): Promise<ProductsHarness> {
     runtime: runtime!,
     published,
     call,
-    deliver: (event) => handler({ topic: TOPICS.orderEvents, partition: 0, offset: String(offset++), event } satisfies DeliveredEvent),
+    deliver: (event) =>
+      handler({ topic: TOPICS.orderEvents, partition: 0, offset: String(offset++), event } satisfies DeliveredEvent),
     createCategory: async (name = `Category ${randomUUID().slice(0, 8)}`) => {
       const res = await call(`mutation($name: String!) { createCategory(name: $name) { id name } }`, { name }, STAFF);
       if (!res.data?.createCategory) throw new Error(`createCategory failed: ${JSON.stringify(res.errors)}`);

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from '@storefront/platform/testing';
-import { ADMIN, CUSTOMER, EVENT_TIMEOUT_MS, STAFF, eventsFor, startProductsHarness, type ProductsHarness } from './harness.ts';
+import {
+  ADMIN,
+  CUSTOMER,
+  EVENT_TIMEOUT_MS,
+  STAFF,
+  eventsFor,
+  startProductsHarness,
+  type ProductsHarness,
+} from './harness.ts';
 
 const CREATE = `mutation($input: CreateProductInput!) {
   createProduct(input: $input) { id sku name description price { amount currency } category { id } inStock stockLevel }
@@ -43,10 +51,14 @@ describe('products: managing the catalog', { timeout: 120_000 }, () => {
     assert.equal(product.stockLevel, 5);
     assert.equal(product.inStock, true);
 
-    const [event] = await eventually(() => {
-      const found = eventsFor(h.published, product.id, 'ProductCreated');
-      return found.length ? found : undefined;
-    }, EVENT_TIMEOUT_MS, 'ProductCreated');
+    const [event] = await eventually(
+      () => {
+        const found = eventsFor(h.published, product.id, 'ProductCreated');
+        return found.length ? found : undefined;
+      },
+      EVENT_TIMEOUT_MS,
+      'ProductCreated',
+    );
     assert.equal(event!.source, 'products');
     assert.deepEqual(event!.data, {
       productId: product.id,
@@ -138,8 +150,18 @@ describe('products: managing the catalog', { timeout: 120_000 }, () => {
       category: { id: otherCategory.id },
       stockLevel: 10,
     });
-    const event = await eventually(() => eventsFor(h.published, id, 'ProductUpdated')[0], EVENT_TIMEOUT_MS, 'ProductUpdated');
-    assert.deepEqual(event.data, { productId: id, sku, name: 'New name', price: { amount: 5000, currency: 'EUR' }, stockLevel: 10 });
+    const event = await eventually(
+      () => eventsFor(h.published, id, 'ProductUpdated')[0],
+      EVENT_TIMEOUT_MS,
+      'ProductUpdated',
+    );
+    assert.deepEqual(event.data, {
+      productId: id,
+      sku,
+      name: 'New name',
+      price: { amount: 5000, currency: 'EUR' },
+      stockLevel: 10,
+    });
   });
 
   it('refuses invalid updates: unknown or malformed id, taken SKU, unknown category, empty name', async () => {
@@ -173,14 +195,23 @@ describe('products: managing the catalog', { timeout: 120_000 }, () => {
     assert.equal(below.errors?.[0]?.extensions?.field, 'delta');
     assert.equal(await h.stockOf(id), 0);
 
-    assert.equal((await h.call(ADJUST, { id: UNKNOWN_ID, delta: 1 }, STAFF)).errors?.[0]?.extensions?.code, 'NOT_FOUND');
+    assert.equal(
+      (await h.call(ADJUST, { id: UNKNOWN_ID, delta: 1 }, STAFF)).errors?.[0]?.extensions?.code,
+      'NOT_FOUND',
+    );
     const malformed = await h.call(ADJUST, { id: 'nope', delta: 1 }, STAFF);
     assert.equal(malformed.errors?.[0]?.extensions?.field, 'productId');
 
-    const levels = await eventually(() => {
-      const updates = eventsFor(h.published, id, 'ProductUpdated').map((e) => (e.data as { stockLevel: number }).stockLevel);
-      return updates.length >= 2 ? updates : undefined;
-    }, EVENT_TIMEOUT_MS, 'two ProductUpdated');
+    const levels = await eventually(
+      () => {
+        const updates = eventsFor(h.published, id, 'ProductUpdated').map(
+          (e) => (e.data as { stockLevel: number }).stockLevel,
+        );
+        return updates.length >= 2 ? updates : undefined;
+      },
+      EVENT_TIMEOUT_MS,
+      'two ProductUpdated',
+    );
     assert.deepEqual(levels, [5, 0]);
   });
 
@@ -193,15 +224,23 @@ describe('products: managing the catalog', { timeout: 120_000 }, () => {
   });
 
   it('lets staff add categories, announced on inventory-events, refusing duplicates and empty names', async () => {
-    const created = await h.call(`mutation { createCategory(name: " Webcams ") { id name products { edges { cursor } } } }`, {}, STAFF);
+    const created = await h.call(
+      `mutation { createCategory(name: " Webcams ") { id name products { edges { cursor } } } }`,
+      {},
+      STAFF,
+    );
     assert.equal(created.errors, undefined, JSON.stringify(created.errors));
     assert.equal(created.data!.createCategory.name, 'Webcams');
     assert.deepEqual(created.data!.createCategory.products.edges, []);
     const webcams = created.data!.createCategory.id as string;
-    const [event] = await eventually(() => {
-      const found = eventsFor(h.published, webcams, 'CategoryCreated');
-      return found.length ? found : undefined;
-    }, EVENT_TIMEOUT_MS, 'CategoryCreated');
+    const [event] = await eventually(
+      () => {
+        const found = eventsFor(h.published, webcams, 'CategoryCreated');
+        return found.length ? found : undefined;
+      },
+      EVENT_TIMEOUT_MS,
+      'CategoryCreated',
+    );
     assert.deepEqual(event!.data, { categoryId: webcams, name: 'Webcams' });
     for (const name of ['Webcams', '']) {
       const res = await h.call(`mutation($name: String!) { createCategory(name: $name) { id } }`, { name }, STAFF);
@@ -211,6 +250,9 @@ describe('products: managing the catalog', { timeout: 120_000 }, () => {
     // A refused category is not announced.
     assert.equal(h.published.filter((e) => e.type === 'CategoryCreated').length, 3);
     const list = await h.call(`{ categories { name } }`);
-    assert.deepEqual(list.data!.categories.map((c: { name: string }) => c.name), ['Keyboards', 'Mice', 'Webcams']);
+    assert.deepEqual(
+      list.data!.categories.map((c: { name: string }) => c.name),
+      ['Keyboards', 'Mice', 'Webcams'],
+    );
   });
 });

@@ -26,13 +26,17 @@ describe('products: full-text search', { timeout: 120_000 }, () => {
       ['chair', 'Folding Chair', 'Lightweight aluminium frame that folds into its own carry bag.'],
     ];
     for (const [key, name, description] of items) {
-      ids[key] = (await h.createProduct({ categoryId: camping.id, name, description, sku: `CAMP-${key.toUpperCase()}` })).id;
+      ids[key] = (
+        await h.createProduct({ categoryId: camping.id, name, description, sku: `CAMP-${key.toUpperCase()}` })
+      ).id;
     }
   });
   after(() => h?.stop());
 
   const search = async (q: string, first?: number, after?: string) => {
-    const res = await h.call<{ searchProducts: { edges: Hit[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } }>(SEARCH, {
+    const res = await h.call<{
+      searchProducts: { edges: Hit[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+    }>(SEARCH, {
       q,
       first,
       after,
@@ -43,21 +47,39 @@ describe('products: full-text search', { timeout: 120_000 }, () => {
 
   it('ranks a match in the name above a match in the description', async () => {
     const result = await search('lantern');
-    assert.deepEqual(result.edges.map((e) => e.node.id), [ids.lantern, ids.stove]);
+    assert.deepEqual(
+      result.edges.map((e) => e.node.id),
+      [ids.lantern, ids.stove],
+    );
   });
 
   it('finds a product by a word that appears only in its description, stemmed', async () => {
-    assert.deepEqual((await search('bottles')).edges.map((e) => e.node.id), [ids.knife]);
-    assert.deepEqual((await search('coffee')).edges.map((e) => e.node.id), [ids.mug]);
+    assert.deepEqual(
+      (await search('bottles')).edges.map((e) => e.node.id),
+      [ids.knife],
+    );
+    assert.deepEqual(
+      (await search('coffee')).edges.map((e) => e.node.id),
+      [ids.mug],
+    );
   });
 
   it('finds a product by its SKU', async () => {
-    assert.deepEqual((await search('CAMP-MUG')).edges.map((e) => e.node.id), [ids.mug]);
+    assert.deepEqual(
+      (await search('CAMP-MUG')).edges.map((e) => e.node.id),
+      [ids.mug],
+    );
   });
 
   it('understands web-search syntax: exclusions and OR', async () => {
-    assert.deepEqual((await search('lantern -stove')).edges.map((e) => e.node.id), [ids.lantern]);
-    assert.deepEqual(new Set((await search('coffee or chair')).edges.map((e) => e.node.id)), new Set([ids.mug, ids.chair]));
+    assert.deepEqual(
+      (await search('lantern -stove')).edges.map((e) => e.node.id),
+      [ids.lantern],
+    );
+    assert.deepEqual(
+      new Set((await search('coffee or chair')).edges.map((e) => e.node.id)),
+      new Set([ids.mug, ids.chair]),
+    );
   });
 
   it('matches nothing for an unknown word or only stop words', async () => {

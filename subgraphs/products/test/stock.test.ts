@@ -3,7 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createEvent, TOPICS } from '@storefront/platform/events/envelope';
 import { eventually } from '@storefront/platform/testing';
-import { EVENT_TIMEOUT_MS, eventsFor, orderCancelled, orderPlaced, startProductsHarness, type ProductsHarness } from './harness.ts';
+import {
+  EVENT_TIMEOUT_MS,
+  eventsFor,
+  orderCancelled,
+  orderPlaced,
+  startProductsHarness,
+  type ProductsHarness,
+} from './harness.ts';
 
 /** The products side of the order saga: reserve on OrderPlaced, release on OrderCancelled or OrderRejected. */
 describe('products: stock reservations', { timeout: 180_000 }, () => {
@@ -47,7 +54,9 @@ describe('products: stock reservations', { timeout: 180_000 }, () => {
     );
     assert.equal(await h.stockOf(a), 3);
     assert.equal(await h.stockOf(b), 0);
-    const reservation = await h.runtime.db.stockReservation.findUniqueOrThrow({ where: { orderId: event.aggregateId } });
+    const reservation = await h.runtime.db.stockReservation.findUniqueOrThrow({
+      where: { orderId: event.aggregateId },
+    });
     assert.equal(reservation.status, 'RESERVED');
   });
 
@@ -103,7 +112,11 @@ describe('products: stock reservations', { timeout: 180_000 }, () => {
     await h.service.bus.publish(TOPICS.orderEvents, [viaBus]);
     await outcome(viaBus.aggregateId);
     await h.service.bus.publish(TOPICS.orderEvents, [orderCancelled(viaBus.aggregateId)]);
-    await eventually(() => eventsFor(h.published, viaBus.aggregateId, 'StockReleased')[0], EVENT_TIMEOUT_MS, 'StockReleased');
+    await eventually(
+      () => eventsFor(h.published, viaBus.aggregateId, 'StockReleased')[0],
+      EVENT_TIMEOUT_MS,
+      'StockReleased',
+    );
 
     // Give any stray duplicate time to surface before counting.
     await new Promise((r) => setTimeout(r, 500));
@@ -113,7 +126,7 @@ describe('products: stock reservations', { timeout: 180_000 }, () => {
     assert.equal(await h.stockOf(id), 3);
   });
 
-  it('releases a cancelled order\'s stock exactly once', async () => {
+  it("releases a cancelled order's stock exactly once", async () => {
     const [a, b] = [await product(4), await product(4)];
     const placed = orderPlaced([
       { productId: a, quantity: 3 },
@@ -126,13 +139,19 @@ describe('products: stock reservations', { timeout: 180_000 }, () => {
     await h.deliver(cancelled);
     await h.deliver(cancelled); // redelivery
     await Promise.all([h.deliver(orderCancelled(placed.aggregateId)), h.deliver(orderCancelled(placed.aggregateId))]); // new envelopes, racing
-    await eventually(() => eventsFor(h.published, placed.aggregateId, 'StockReleased')[0], EVENT_TIMEOUT_MS, 'StockReleased');
+    await eventually(
+      () => eventsFor(h.published, placed.aggregateId, 'StockReleased')[0],
+      EVENT_TIMEOUT_MS,
+      'StockReleased',
+    );
     await new Promise((r) => setTimeout(r, 300));
 
     assert.equal(await h.stockOf(a), 4);
     assert.equal(await h.stockOf(b), 4);
     assert.equal(eventsFor(h.published, placed.aggregateId, 'StockReleased').length, 1);
-    const reservation = await h.runtime.db.stockReservation.findUniqueOrThrow({ where: { orderId: placed.aggregateId } });
+    const reservation = await h.runtime.db.stockReservation.findUniqueOrThrow({
+      where: { orderId: placed.aggregateId },
+    });
     assert.equal(reservation.status, 'RELEASED');
     assert.ok(reservation.releasedAt);
   });
@@ -145,14 +164,25 @@ describe('products: stock reservations', { timeout: 180_000 }, () => {
     ]);
     await h.deliver(placed);
     await outcome(placed.aggregateId);
-    const soldOut = await eventually(() => eventsFor(h.published, lastUnits, 'ProductAvailabilityChanged')[0], EVENT_TIMEOUT_MS, 'sold out');
+    const soldOut = await eventually(
+      () => eventsFor(h.published, lastUnits, 'ProductAvailabilityChanged')[0],
+      EVENT_TIMEOUT_MS,
+      'sold out',
+    );
     assert.deepEqual(soldOut.data, { productId: lastUnits, inStock: false });
 
     await h.deliver(orderCancelled(placed.aggregateId));
-    await eventually(() => eventsFor(h.published, lastUnits, 'ProductAvailabilityChanged')[1], EVENT_TIMEOUT_MS, 'back in stock');
+    await eventually(
+      () => eventsFor(h.published, lastUnits, 'ProductAvailabilityChanged')[1],
+      EVENT_TIMEOUT_MS,
+      'back in stock',
+    );
     assert.deepEqual(
       eventsFor(h.published, lastUnits, 'ProductAvailabilityChanged').map((e) => e.data),
-      [{ productId: lastUnits, inStock: false }, { productId: lastUnits, inStock: true }],
+      [
+        { productId: lastUnits, inStock: false },
+        { productId: lastUnits, inStock: true },
+      ],
     );
     // 10 → 7 → 10: in stock throughout, nothing to announce.
     assert.equal(await h.stockOf(plenty), 10);
@@ -173,7 +203,11 @@ describe('products: stock reservations', { timeout: 180_000 }, () => {
         reason: 'Order total cannot be priced',
       }),
     );
-    await eventually(() => eventsFor(h.published, placed.aggregateId, 'StockReleased')[0], EVENT_TIMEOUT_MS, 'StockReleased');
+    await eventually(
+      () => eventsFor(h.published, placed.aggregateId, 'StockReleased')[0],
+      EVENT_TIMEOUT_MS,
+      'StockReleased',
+    );
     assert.equal(await h.stockOf(a), 2);
   });
 
@@ -182,12 +216,18 @@ describe('products: stock reservations', { timeout: 180_000 }, () => {
     const rejected = orderPlaced([{ productId: id, quantity: 5 }]);
     await h.deliver(rejected);
     await h.deliver(orderCancelled(rejected.aggregateId));
-    const paid = createEvent('orders', 'OrderPaid', rejected.aggregateId, { orderId: rejected.aggregateId, status: 'PAID' });
+    const paid = createEvent('orders', 'OrderPaid', rejected.aggregateId, {
+      orderId: rejected.aggregateId,
+      status: 'PAID',
+    });
     await h.deliver(paid);
     await h.deliver(orderCancelled(randomUUID()));
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(await h.stockOf(id), 2);
-    assert.deepEqual(eventsFor(h.published, rejected.aggregateId).map((e) => e.type), ['StockRejected']);
+    assert.deepEqual(
+      eventsFor(h.published, rejected.aggregateId).map((e) => e.type),
+      ['StockRejected'],
+    );
   });
 
   it('throws an OrderPlaced it cannot read back to the bus (retry, then dead letter)', async () => {

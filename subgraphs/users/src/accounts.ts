@@ -29,13 +29,15 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 export function normaliseEmail(email: string, field = 'input.email'): string {
   const normalised = email.trim().toLowerCase();
-  if (!EMAIL.test(normalised) || normalised.length > 254) throw new BadUserInputError('Email address is not valid', field);
+  if (!EMAIL.test(normalised) || normalised.length > 254)
+    throw new BadUserInputError('Email address is not valid', field);
   return normalised;
 }
 
 function validName(name: string, field = 'input.name'): string {
   const trimmed = name.trim();
-  if (trimmed.length < 1 || trimmed.length > 100) throw new BadUserInputError('Name must be 1 to 100 characters', field);
+  if (trimmed.length < 1 || trimmed.length > 100)
+    throw new BadUserInputError('Name must be 1 to 100 characters', field);
   return trimmed;
 }
 
@@ -77,31 +79,44 @@ export async function logIn(ctx: Context, emailInput: string, password: string):
 
 export async function refreshSession(ctx: Context, refreshToken: string): Promise<Session> {
   const hash = hashRefreshToken(refreshToken);
-  return ctx.runtime.transact(async (tx, emit) => {
-    const stored = await tx.refreshToken.findUnique({ where: { tokenHash: hash }, include: { user: true } });
-    if (!stored) {
-      audit(ctx.logger, 'token_rejected', { kind: 'refresh', reason: 'unknown' });
-      throw new UnauthenticatedError('Refresh token is not valid');
-    }
-    if (stored.revokedAt || stored.expiresAt <= new Date() || stored.user.deactivatedAt) {
-      audit(ctx.logger, 'token_rejected', { kind: 'refresh', reason: 'session ended', userId: stored.userId, sid: stored.familyId });
-      throw new UnauthenticatedError('Session has ended; log in again');
-    }
-    // Spend the token; only one of two concurrent uses can win this update.
-    const spent = await tx.refreshToken.updateMany({ where: { id: stored.id, usedAt: null }, data: { usedAt: new Date() } });
-    if (spent.count === 0) {
-      // A spent token came back: it was stolen or replayed. End the whole family, and its access tokens.
-      await tx.refreshToken.updateMany({ where: { familyId: stored.familyId, revokedAt: null }, data: { revokedAt: new Date() } });
-      await emit(TOPICS.userEvents, sessionRevoked(stored.userId, stored.familyId));
-      audit(ctx.logger, 'refresh_token_reuse', { userId: stored.userId, sid: stored.familyId });
-      return null;
-    }
-    return openSession(ctx, tx, stored.user, stored.familyId);
-  }).then((session) => {
-    // Thrown after commit, so the family's revocation is kept.
-    if (!session) throw new UnauthenticatedError('Refresh token was already used; session revoked');
-    return session;
-  });
+  return ctx.runtime
+    .transact(async (tx, emit) => {
+      const stored = await tx.refreshToken.findUnique({ where: { tokenHash: hash }, include: { user: true } });
+      if (!stored) {
+        audit(ctx.logger, 'token_rejected', { kind: 'refresh', reason: 'unknown' });
+        throw new UnauthenticatedError('Refresh token is not valid');
+      }
+      if (stored.revokedAt || stored.expiresAt <= new Date() || stored.user.deactivatedAt) {
+        audit(ctx.logger, 'token_rejected', {
+          kind: 'refresh',
+          reason: 'session ended',
+          userId: stored.userId,
+          sid: stored.familyId,
+        });
+        throw new UnauthenticatedError('Session has ended; log in again');
+      }
+      // Spend the token; only one of two concurrent uses can win this update.
+      const spent = await tx.refreshToken.updateMany({
+        where: { id: stored.id, usedAt: null },
+        data: { usedAt: new Date() },
+      });
+      if (spent.count === 0) {
+        // A spent token came back: it was stolen or replayed. End the whole family, and its access tokens.
+        await tx.refreshToken.updateMany({
+          where: { familyId: stored.familyId, revokedAt: null },
+          data: { revokedAt: new Date() },
+        });
+        await emit(TOPICS.userEvents, sessionRevoked(stored.userId, stored.familyId));
+        audit(ctx.logger, 'refresh_token_reuse', { userId: stored.userId, sid: stored.familyId });
+        return null;
+      }
+      return openSession(ctx, tx, stored.user, stored.familyId);
+    })
+    .then((session) => {
+      // Thrown after commit, so the family's revocation is kept.
+      if (!session) throw new UnauthenticatedError('Refresh token was already used; session revoked');
+      return session;
+    });
 }
 
 /** Ends the session the refresh token belongs to: its refresh tokens now, its access tokens at the gateway within seconds. */
@@ -126,7 +141,8 @@ export async function updateProfile(
 ): Promise<User> {
   const data: { name?: string; emailNotifications?: boolean } = {};
   if (input.name !== undefined && input.name !== null) data.name = validName(input.name);
-  if (input.emailNotifications !== undefined && input.emailNotifications !== null) data.emailNotifications = input.emailNotifications;
+  if (input.emailNotifications !== undefined && input.emailNotifications !== null)
+    data.emailNotifications = input.emailNotifications;
   return ctx.runtime.transact(async (tx, emit) => {
     const user = await tx.user.update({ where: { id: identity.userId }, data }).catch(() => {
       throw new NotFoundError('User', identity.userId);
@@ -137,7 +153,8 @@ export async function updateProfile(
 }
 
 export async function deactivateUser(ctx: Context, identity: Identity, id: string): Promise<User> {
-  if (identity.userId !== id && identity.role !== 'ADMIN') throw new ForbiddenError('Only an admin can deactivate another user');
+  if (identity.userId !== id && identity.role !== 'ADMIN')
+    throw new ForbiddenError('Only an admin can deactivate another user');
   if (!isUuid(id)) throw new NotFoundError('User', id);
   return ctx.runtime.transact(async (tx, emit) => {
     const existing = await tx.user.findUnique({ where: { id } });

@@ -10,7 +10,11 @@ const isSelf = rule('users:isSelf', { cache: 'no_cache' })((parent: { id: string
   return parent.id === ctx.identity.userId ? true : new ForbiddenError();
 });
 
-const isSelfByArgument = rule('users:isSelfByArgument', { cache: 'strict' })((_parent, args: { id: string }, ctx: BaseContext) => {
+const isSelfByArgument = rule('users:isSelfByArgument', { cache: 'strict' })((
+  _parent,
+  args: { id: string },
+  ctx: BaseContext,
+) => {
   if (!ctx.identity) return new UnauthenticatedError();
   return args.id === ctx.identity.userId ? true : new ForbiddenError();
 });

@@ -10,7 +10,12 @@ import { userRegistered } from './events/user-events.ts';
  * outside production, a demo customer. Accounts that exist are left alone.
  */
 export async function seedUsers(runtime: ServiceRuntime<UsersDb, UsersTx>, config: UsersConfig): Promise<void> {
-  await ensureAccount(runtime, config, { email: config.SEED_ADMIN_EMAIL, password: config.SEED_ADMIN_PASSWORD, name: 'Store Admin', role: 'ADMIN' });
+  await ensureAccount(runtime, config, {
+    email: config.SEED_ADMIN_EMAIL,
+    password: config.SEED_ADMIN_PASSWORD,
+    name: 'Store Admin',
+    role: 'ADMIN',
+  });
   if (config.NODE_ENV !== 'production') {
     await ensureAccount(runtime, config, {
       email: config.SEED_CUSTOMER_EMAIL,

@@ -20,7 +20,9 @@ describe('users: accounts and sessions', () => {
   after(() => users?.stop());
 
   it('signs up, returns a session and shows the new user their own email', async () => {
-    const res = await call(SIGN_UP, { input: { email: ' Ann@Example.COM ', password: 'correct-horse-9', name: 'Ann' } });
+    const res = await call(SIGN_UP, {
+      input: { email: ' Ann@Example.COM ', password: 'correct-horse-9', name: 'Ann' },
+    });
     assert.equal(res.errors, undefined);
     const session = res.data!.signUp;
     assert.equal(session.user.email, 'ann@example.com');
@@ -44,12 +46,16 @@ describe('users: accounts and sessions', () => {
     await call(SIGN_UP, { input: { email: 'bob@example.com', password: 'bobs-password-1', name: 'Bob' } });
     const wrong = await call(`mutation { logIn(email: "bob@example.com", password: "nope-nope-1") { accessToken } }`);
     assert.equal(wrong.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
-    const right = await call(`mutation { logIn(email: "BOB@example.com", password: "bobs-password-1") { user { name } } }`);
+    const right = await call(
+      `mutation { logIn(email: "BOB@example.com", password: "bobs-password-1") { user { name } } }`,
+    );
     assert.equal(right.data?.logIn.user.name, 'Bob');
   });
 
   it('rotates refresh tokens and revokes the family when a spent one is replayed', async () => {
-    const signUp = await call(SIGN_UP, { input: { email: 'carol@example.com', password: 'carols-password-1', name: 'Carol' } });
+    const signUp = await call(SIGN_UP, {
+      input: { email: 'carol@example.com', password: 'carols-password-1', name: 'Carol' },
+    });
     const first = signUp.data!.signUp.refreshToken;
     const second = (await call(REFRESH, { t: first })).data!.refreshSession.refreshToken;
     assert.notEqual(second, first);
@@ -61,13 +67,23 @@ describe('users: accounts and sessions', () => {
   });
 
   it('shows email only to the user and staff', async () => {
-    const dave = (await call(SIGN_UP, { input: { email: 'dave@example.com', password: 'daves-password-1', name: 'Dave' } })).data!.signUp.user;
+    const dave = (
+      await call(SIGN_UP, { input: { email: 'dave@example.com', password: 'daves-password-1', name: 'Dave' } })
+    ).data!.signUp.user;
     const query = `query($id: ID!) { user(id: $id) { id name email } }`;
     const asSelf = await call(query, { id: dave.id }, { userId: dave.id, role: 'CUSTOMER' });
     assert.equal(asSelf.data?.user.email, 'dave@example.com');
-    const asStaff = await call(query, { id: dave.id }, { userId: 'f0000000-0000-4000-8000-000000000000', role: 'STAFF' });
+    const asStaff = await call(
+      query,
+      { id: dave.id },
+      { userId: 'f0000000-0000-4000-8000-000000000000', role: 'STAFF' },
+    );
     assert.equal(asStaff.data?.user.email, 'dave@example.com');
-    const asOther = await call(query, { id: dave.id }, { userId: 'f0000000-0000-4000-8000-000000000000', role: 'CUSTOMER' });
+    const asOther = await call(
+      query,
+      { id: dave.id },
+      { userId: 'f0000000-0000-4000-8000-000000000000', role: 'CUSTOMER' },
+    );
     assert.equal(asOther.errors?.[0]?.extensions?.code, 'FORBIDDEN');
   });
 
@@ -81,17 +97,28 @@ describe('users: accounts and sessions', () => {
       assert.equal(deactivate.errors?.[0]?.extensions?.code, 'NOT_FOUND', JSON.stringify(deactivate.errors));
     }
 
-    const erin = (await call(SIGN_UP, { input: { email: 'erin@example.com', password: 'erins-password-1', name: 'Erin' } })).data!.signUp.user;
+    const erin = (
+      await call(SIGN_UP, { input: { email: 'erin@example.com', password: 'erins-password-1', name: 'Erin' } })
+    ).data!.signUp.user;
     const entities = await call(
       `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id name } } }`,
-      { r: [{ __typename: 'User', id: 'not-a-uuid' }, { __typename: 'User', id: erin.id }] },
+      {
+        r: [
+          { __typename: 'User', id: 'not-a-uuid' },
+          { __typename: 'User', id: erin.id },
+        ],
+      },
       staff,
     );
     assert.equal(entities.errors, undefined, JSON.stringify(entities.errors));
     assert.deepEqual(entities.data?._entities, [null, { id: erin.id, name: 'Erin' }]);
 
     const forged = Buffer.from(JSON.stringify([new Date().toISOString(), 'not-a-uuid'])).toString('base64url');
-    const page = await call(`query($after: String) { users(first: 2, after: $after) { edges { cursor } } }`, { after: forged }, staff);
+    const page = await call(
+      `query($after: String) { users(first: 2, after: $after) { edges { cursor } } }`,
+      { after: forged },
+      staff,
+    );
     assert.equal(page.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT', JSON.stringify(page.errors));
     assert.equal(page.errors?.[0]?.extensions?.field, 'after');
   });

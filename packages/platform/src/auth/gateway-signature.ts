@@ -24,7 +24,9 @@ export const SIGNATURE_HEADERS = {
 export const DEFAULT_MAX_SKEW_MS = 30_000;
 
 function encodeIdentity(identity: Identity | null): string {
-  return identity ? Buffer.from(JSON.stringify({ sub: identity.userId, role: identity.role })).toString('base64url') : '';
+  return identity
+    ? Buffer.from(JSON.stringify({ sub: identity.userId, role: identity.role })).toString('base64url')
+    : '';
 }
 
 function mac(secret: string, timestamp: string, nonce: string, identity: string, body: string): Buffer {
@@ -50,8 +52,7 @@ export function signSubgraphRequest(
 }
 
 export type SignatureCheck =
-  | { ok: true; identity: Identity | null }
-  | { ok: false; reason: 'missing' | 'stale' | 'invalid' };
+  { ok: true; identity: Identity | null } | { ok: false; reason: 'missing' | 'stale' | 'invalid' };
 
 export function verifySubgraphRequest(
   secret: string,
@@ -70,7 +71,8 @@ export function verifySubgraphRequest(
   if (!timestamp || !signature || !nonce) return { ok: false, reason: 'missing' };
 
   const skew = Math.abs((options.now ?? Date.now()) - Number(timestamp));
-  if (!Number.isFinite(skew) || skew > (options.maxSkewMs ?? DEFAULT_MAX_SKEW_MS)) return { ok: false, reason: 'stale' };
+  if (!Number.isFinite(skew) || skew > (options.maxSkewMs ?? DEFAULT_MAX_SKEW_MS))
+    return { ok: false, reason: 'stale' };
 
   const expected = mac(secret, timestamp, nonce, encoded, body);
   const given = Buffer.from(signature, 'base64url');
@@ -151,7 +153,11 @@ export interface SignedSubscription {
 }
 
 const operationDigest = (query: string, variables: Record<string, unknown> | null | undefined) =>
-  createHash('sha256').update(query).update('\n').update(stableStringify(variables ?? {})).digest('hex');
+  createHash('sha256')
+    .update(query)
+    .update('\n')
+    .update(stableStringify(variables ?? {}))
+    .digest('hex');
 
 export function signSubscription(
   secret: string,
@@ -177,7 +183,9 @@ export function verifySubscription(
   const skew = Math.abs((options.now ?? Date.now()) - Number(signed.timestamp));
   if (!Number.isFinite(skew) || skew > (options.maxSkewMs ?? 30_000)) return { ok: false, reason: 'stale' };
   const expected = createHmac('sha256', secret)
-    .update(`subscribe\n${signed.timestamp}\n${signed.identity ?? ''}\n${operationDigest(operation.query, operation.variables)}`)
+    .update(
+      `subscribe\n${signed.timestamp}\n${signed.identity ?? ''}\n${operationDigest(operation.query, operation.variables)}`,
+    )
     .digest();
   const given = Buffer.from(signed.signature, 'base64url');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'invalid' };

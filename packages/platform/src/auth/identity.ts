@@ -11,5 +11,4 @@ export function isRole(value: unknown): value is Role {
   return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
 }
 
-export const isStaff = (identity: Identity | null): boolean =>
-  identity?.role === 'STAFF' || identity?.role === 'ADMIN';
+export const isStaff = (identity: Identity | null): boolean => identity?.role === 'STAFF' || identity?.role === 'ADMIN';

@@ -33,7 +33,7 @@ export function countStatements<T extends object>(target: T, counter: StatementC
       }
       if (WRAPPED.has(property)) {
         return async (...args: unknown[]) =>
-          countStatements((await (value as (...a: unknown[]) => Promise<object>).apply(object, args)), counter);
+          countStatements(await (value as (...a: unknown[]) => Promise<object>).apply(object, args), counter);
       }
       // Bound to the real object: adapters keep state in #private fields a proxy cannot reach.
       return (value as (...a: unknown[]) => unknown).bind(object);

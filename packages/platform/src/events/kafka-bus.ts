@@ -47,7 +47,11 @@ export class KafkaEventBus implements EventBus {
           // kafkajs' own wait gives up when a broker briefly answers "unknown topic"
           // for a topic it has just created (KRaft metadata lag); we wait ourselves.
           waitForLeaders: false,
-          topics: missing.map((topic) => ({ topic, numPartitions: this.options.partitions ?? 3, replicationFactor: 1 })),
+          topics: missing.map((topic) => ({
+            topic,
+            numPartitions: this.options.partitions ?? 3,
+            replicationFactor: 1,
+          })),
         });
       } catch (error) {
         // Another instance may have created them a moment ago; that is what we wanted.
@@ -64,13 +68,18 @@ export class KafkaEventBus implements EventBus {
     for (let attempt = 1; ; attempt++) {
       try {
         const { topics: metadata } = await admin.fetchTopicMetadata({ topics });
-        if (metadata.length === topics.length && metadata.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+        if (
+          metadata.length === topics.length &&
+          metadata.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))
+        )
+          return;
       } catch (error) {
         // "Unknown topic" and "leader not available" are what a fresh topic answers for a moment.
         if (!(error as { retriable?: boolean }).retriable) throw error;
         if (Date.now() >= deadline) throw error;
       }
-      if (Date.now() >= deadline) throw new Error(`kafka: topics ${topics.join(', ')} have no leader after ${timeoutMs} ms`);
+      if (Date.now() >= deadline)
+        throw new Error(`kafka: topics ${topics.join(', ')} have no leader after ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, Math.min(50 * attempt, 500)));
     }
   }
@@ -124,7 +133,13 @@ export class KafkaEventBus implements EventBus {
           ]);
           return;
         }
-        await deliverWithRetry({ topic, partition, offset: message.offset, event }, options, (t, e) => this.publish(t, e), this.logger, () => stopping);
+        await deliverWithRetry(
+          { topic, partition, offset: message.offset, event },
+          options,
+          (t, e) => this.publish(t, e),
+          this.logger,
+          () => stopping,
+        );
       },
     });
     this.consumers.add(consumer);
@@ -150,7 +165,11 @@ export class KafkaEventBus implements EventBus {
         clearTimeout(timer);
         removeJoin();
         removeFetch();
-        if (timedOut) this.logger.warn({ groupId, timeoutMs }, 'consumer has not fetched yet; events published meanwhile may be skipped');
+        if (timedOut)
+          this.logger.warn(
+            { groupId, timeoutMs },
+            'consumer has not fetched yet; events published meanwhile may be skipped',
+          );
         resolve();
       };
       const timer = setTimeout(() => done(true), timeoutMs);

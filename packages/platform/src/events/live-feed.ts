@@ -100,7 +100,8 @@ export class LiveFeed {
     const limit = this.options.maxBuffered ?? 1000;
 
     const queue: DeliveredEvent[] = [];
-    let waiting: { resolve: (r: IteratorResult<DeliveredEvent, undefined>) => void; reject: (e: unknown) => void } | undefined;
+    let waiting:
+      { resolve: (r: IteratorResult<DeliveredEvent, undefined>) => void; reject: (e: unknown) => void } | undefined;
     let failure: Error | undefined;
     let ended = false;
 
@@ -134,7 +135,10 @@ export class LiveFeed {
         }
         queue.push(delivered);
         if (queue.length > limit) {
-          this.options.logger.warn({ groupId: this.groupId, topic: options.topic, key: options.key, limit }, 'dropping a subscriber that fell behind');
+          this.options.logger.warn(
+            { groupId: this.groupId, topic: options.topic, key: options.key, limit },
+            'dropping a subscriber that fell behind',
+          );
           finish(new LiveFeedOverflowError(limit));
         }
       },

@@ -103,10 +103,13 @@ export class OutboxRelay {
         );
         if (rows.length === 0) return 0;
         // Consecutive rows of one topic go out as one send, keeping the overall order.
-        for (let start = 0; start < rows.length; ) {
+        for (let start = 0; start < rows.length;) {
           let end = start;
           while (end < rows.length && rows[end]!.topic === rows[start]!.topic) end++;
-          await this.bus.publish(rows[start]!.topic, rows.slice(start, end).map((r) => r.payload));
+          await this.bus.publish(
+            rows[start]!.topic,
+            rows.slice(start, end).map((r) => r.payload),
+          );
           start = end;
         }
         await tx.$executeRawUnsafe(

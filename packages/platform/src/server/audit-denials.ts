@@ -21,7 +21,9 @@ export function auditDenialsPlugin(service: string): ApolloServerPlugin<BaseCont
             userId: contextValue.identity?.userId ?? null,
             role: contextValue.identity?.role ?? null,
             operationName: operationName ?? null,
-            fields: [...new Set(denied.map((e) => (e.path ?? []).filter((p) => typeof p === 'string').join('.')))].slice(0, 10),
+            fields: [
+              ...new Set(denied.map((e) => (e.path ?? []).filter((p) => typeof p === 'string').join('.'))),
+            ].slice(0, 10),
             count: denied.length,
           });
         },

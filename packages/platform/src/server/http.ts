@@ -58,7 +58,13 @@ export function graphqlHttpHandler<TContext extends BaseContext>(
   const path = options.path ?? '/graphql';
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   const cors = options.corsOrigins?.length ? corsPolicy(options.corsOrigins) : undefined;
-  const refuseWith = (res: ServerResponse, status: number, code: string, message: string, headers?: Record<string, string>) => {
+  const refuseWith = (
+    res: ServerResponse,
+    status: number,
+    code: string,
+    message: string,
+    headers?: Record<string, string>,
+  ) => {
     options.onRefusal?.(status, code);
     sendError(res, status, code, message, headers);
   };
@@ -127,11 +133,14 @@ function splitUrl(target: string): { pathname: string; search: string } {
     return { pathname: url.pathname, search: url.search };
   }
   const query = target.indexOf('?');
-  return query === -1 ? { pathname: target, search: '' } : { pathname: target.slice(0, query), search: target.slice(query) };
+  return query === -1
+    ? { pathname: target, search: '' }
+    : { pathname: target.slice(0, query), search: target.slice(query) };
 }
 
 /** Headers a browser may send cross-origin: the token, JSON, and Apollo's CSRF-prevention headers. */
-const CORS_ALLOW_HEADERS = 'authorization, content-type, apollo-require-preflight, x-apollo-operation-name, x-request-id';
+const CORS_ALLOW_HEADERS =
+  'authorization, content-type, apollo-require-preflight, x-apollo-operation-name, x-request-id';
 const CORS_EXPOSE_HEADERS = 'retry-after, x-request-id';
 
 /**
@@ -180,7 +189,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<string | undefin
       } else chunks.push(chunk);
     });
     // Most GraphQL bodies arrive in one chunk: decode it without concatenating.
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () =>
+      resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')),
+    );
     req.on('error', reject);
   });
 }

@@ -35,7 +35,10 @@ export const serviceConfigSchema = z.object({
   LOG_LEVEL: env.logLevel(),
   HOST: z.string().default('127.0.0.1'),
   /** Absent: the embedded PGlite database in DATA_DIR. */
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL').optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL')
+    .optional(),
   DATABASE_POOL_SIZE: env.int(10, 1),
   DATA_DIR: z.string().default('.data'),
   /** Absent: the in-process event bus. */
@@ -63,4 +66,4 @@ export function assertProductionReady(config: ServiceConfig): void {
 }
 
 export const UNSIGNED_LOOPBACK_IN_PRODUCTION =
-  'BENCH_UNSIGNED_LOOPBACK_IDENTITY: refused in production (it lets any local process call this service without the gateway\'s signature); unset it';
+  "BENCH_UNSIGNED_LOOPBACK_IDENTITY: refused in production (it lets any local process call this service without the gateway's signature); unset it";

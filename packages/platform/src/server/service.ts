@@ -119,15 +119,19 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
 ): Promise<RunningService<Db>> {
   const { config, name } = definition;
   assertProductionReady(config);
-  const logger = (dependencies.logger ?? createLogger({ name: 'storefront', level: config.LOG_LEVEL })).child({ service: name });
+  const logger = (dependencies.logger ?? createLogger({ name: 'storefront', level: config.LOG_LEVEL })).child({
+    service: name,
+  });
 
   const ownsDatabase = !dependencies.database;
-  const database = dependencies.database ?? await openDatabase({
-    url: config.DATABASE_URL,
-    schema: name,
-    dataDir: config.DATABASE_URL ? undefined : join(config.DATA_DIR, name),
-    poolSize: config.DATABASE_POOL_SIZE,
-  });
+  const database =
+    dependencies.database ??
+    (await openDatabase({
+      url: config.DATABASE_URL,
+      schema: name,
+      dataDir: config.DATABASE_URL ? undefined : join(config.DATA_DIR, name),
+      poolSize: config.DATABASE_POOL_SIZE,
+    }));
   const migrated = await database.migrate(definition.migrationsDir);
   if (migrated.applied.length) logger.info({ applied: migrated.applied }, 'applied migrations');
   const db = definition.createClient(database);
@@ -166,7 +170,13 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
     },
     liveFeed: (topics, options = {}) => {
       if (liveFeed) throw new Error(`${name}: liveFeed() was called twice; ask for every topic in one call`);
-      liveFeed = new LiveFeed({ ...options, service: name, topics, bus, logger: logger.child({ component: 'live-feed' }) });
+      liveFeed = new LiveFeed({
+        ...options,
+        service: name,
+        topics,
+        bus,
+        logger: logger.child({ component: 'live-feed' }),
+      });
       return liveFeed;
     },
   };
@@ -177,7 +187,8 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
   const groupIds = new Set<string>();
   for (const { name: consumerName, ...consumer } of parts.consumers ?? []) {
     const groupId = consumerName ? `${name}.${consumerName}` : name;
-    if (groupIds.has(groupId)) throw new Error(`${name}: two consumers share the group "${groupId}"; give each a distinct name`);
+    if (groupIds.has(groupId))
+      throw new Error(`${name}: two consumers share the group "${groupId}"; give each a distinct name`);
     groupIds.add(groupId);
     await bus.ensureTopics(consumer.topics);
     consumers.push(await bus.consume({ ...consumer, groupId }));
@@ -211,7 +222,9 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
   try {
     http = await listen(handler, { port: definition.port, host: config.HOST });
   } catch (error) {
-    throw new Error(`${name}: cannot listen on ${config.HOST}:${definition.port}: ${(error as Error).message}`, { cause: error });
+    throw new Error(`${name}: cannot listen on ${config.HOST}:${definition.port}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const subscriptions = subgraph.serveSubscriptions(http.server);
   logger.info({ url: http.url, subscriptions: Boolean(subscriptions) }, 'subgraph ready');
@@ -250,6 +263,9 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
 
 export function openEventBus(config: ServiceConfig, clientId: string, logger: Logger): EventBus {
   return config.KAFKA_BROKERS
-    ? new KafkaEventBus({ brokers: config.KAFKA_BROKERS, clientId, prefix: config.KAFKA_TOPIC_PREFIX }, logger.child({ component: 'kafka' }))
+    ? new KafkaEventBus(
+        { brokers: config.KAFKA_BROKERS, clientId, prefix: config.KAFKA_TOPIC_PREFIX },
+        logger.child({ component: 'kafka' }),
+      )
     : new MemoryEventBus(logger.child({ component: 'bus' }));
 }

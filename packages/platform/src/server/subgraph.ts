@@ -101,21 +101,28 @@ export async function createSubgraphServer<TContext extends BaseContext>(
   const handler = graphqlHttpHandler<BaseContext>(apollo, {
     maxBodyBytes: options.maxBodyBytes,
     routes: async (req, res) => {
-      if (req.url === '/healthz') return sendJson(res, 200, { status: 'ok' }), true;
+      if (req.url === '/healthz') return (sendJson(res, 200, { status: 'ok' }), true);
       if (req.url === '/readyz') {
         const ready = options.ready ? await options.ready().catch(() => false) : true;
-        return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' }), true;
+        return (sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' }), true);
       }
       return false;
     },
     context: async (req, rawBody) => {
       const requestId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
       if (unsignedLoopback && isUnsigned(req) && isLoopback(req.socket.remoteAddress)) {
-        return options.createContext({ identity: unsignedLoopback.identity, requestId, logger: options.logger.child({ requestId }) });
+        return options.createContext({
+          identity: unsignedLoopback.identity,
+          requestId,
+          logger: options.logger.child({ requestId }),
+        });
       }
       const check = verifySubgraphRequest(options.secret, rawBody, req.headers);
       if (!check.ok) {
-        options.logger.warn({ reason: check.reason, remote: req.socket.remoteAddress }, 'refused unsigned subgraph request');
+        options.logger.warn(
+          { reason: check.reason, remote: req.socket.remoteAddress },
+          'refused unsigned subgraph request',
+        );
         return refuse(401, 'UNAUTHENTICATED', 'This service only accepts requests from the gateway');
       }
       const replay = replays.check(req.headers);
@@ -152,7 +159,9 @@ export async function createSubgraphServer<TContext extends BaseContext>(
 }
 
 /** No signature header at all: a request with some of them is a (bad) signed request and is verified as one. */
-const isUnsigned = (req: IncomingMessage): boolean => Object.values(SIGNATURE_HEADERS).every((name) => req.headers[name] === undefined);
+const isUnsigned = (req: IncomingMessage): boolean =>
+  Object.values(SIGNATURE_HEADERS).every((name) => req.headers[name] === undefined);
 
 /** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 (a dual-stack socket reports ::ffff:127.0.0.1). */
-const isLoopback = (address: string | undefined): boolean => address === '::1' || /^(::ffff:)?127\./.test(address ?? '');
+const isLoopback = (address: string | undefined): boolean =>
+  address === '::1' || /^(::ffff:)?127\./.test(address ?? '');

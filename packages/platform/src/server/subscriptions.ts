@@ -66,7 +66,9 @@ export interface SubscriptionServer {
   close(graceMs?: number): Promise<void>;
 }
 
-export function serveSubscriptions<TContext extends BaseContext>(options: SubscriptionServerOptions<TContext>): SubscriptionServer {
+export function serveSubscriptions<TContext extends BaseContext>(
+  options: SubscriptionServerOptions<TContext>,
+): SubscriptionServer {
   const { schema, secret, logger } = options;
   const path = options.path ?? '/graphql';
   const format = maskErrors(logger);
@@ -74,7 +76,10 @@ export function serveSubscriptions<TContext extends BaseContext>(options: Subscr
   /** Per operation: builds the context for one pushed event (fresh loaders and rule cache). */
   const eventContexts = new WeakMap<object, () => TContext>();
   let active = 0;
-  const endpoint = attachWebSocketEndpoint(options.server, { path, maxPayloadBytes: options.maxPayloadBytes ?? 1024 * 1024 });
+  const endpoint = attachWebSocketEndpoint(options.server, {
+    path,
+    maxPayloadBytes: options.maxPayloadBytes ?? 1024 * 1024,
+  });
   const { wss } = endpoint;
 
   useServer(
@@ -105,16 +110,25 @@ export function serveSubscriptions<TContext extends BaseContext>(options: Subscr
         const invalid = validate(schema, document);
         if (invalid.length > 0) return invalid.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED'));
         const operation = getOperationAST(document, payload.operationName);
-        if (!operation) return [new GraphQLError('Unable to identify the operation to run', { extensions: { code: 'BAD_REQUEST' } })];
+        if (!operation)
+          return [new GraphQLError('Unable to identify the operation to run', { extensions: { code: 'BAD_REQUEST' } })];
         if (operation.operation !== 'subscription') {
-          return [new GraphQLError('Only subscriptions are served over WebSocket; send queries and mutations over HTTP', { extensions: { code: 'BAD_REQUEST' } })];
+          return [
+            new GraphQLError('Only subscriptions are served over WebSocket; send queries and mutations over HTTP', {
+              extensions: { code: 'BAD_REQUEST' },
+            }),
+          ];
         }
         const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], payload.variables ?? {});
         if (coerced.errors) return coerced.errors.map((error) => withCode(error, 'BAD_USER_INPUT'));
 
         const given = payload.extensions?.requestId;
         const requestId = typeof given === 'string' && given.length <= 128 ? given : randomUUID();
-        const base: BaseContext = { identity: check.identity, requestId, logger: logger.child({ requestId, operationId: id }) };
+        const base: BaseContext = {
+          identity: check.identity,
+          requestId,
+          logger: logger.child({ requestId, operationId: id }),
+        };
         const contextValue = options.createContext(base);
         eventContexts.set(contextValue, () => options.createContext(base));
         return {
@@ -138,7 +152,11 @@ export function serveSubscriptions<TContext extends BaseContext>(options: Subscr
           },
           (payload) =>
             requestScope.run(true, async () => {
-              const result = await execute({ ...args, rootValue: payload, contextValue: eventContext ? eventContext() : args.contextValue });
+              const result = await execute({
+                ...args,
+                rootValue: payload,
+                contextValue: eventContext ? eventContext() : args.contextValue,
+              });
               // Where to pick up after this event if the connection drops (see resumeAt).
               const resume = resumePointOf(payload);
               return resume ? { ...result, extensions: { ...result.extensions, resume } } : result;
@@ -166,11 +184,15 @@ export function serveSubscriptions<TContext extends BaseContext>(options: Subscr
     activeSubscriptions: () => active,
     close: (graceMs = 5_000) => (closed ??= endpoint.close(graceMs)),
   };
-
 }
 
 /** Refusals are audited as over HTTP (see audit-denials.ts): subscribing to someone else's order is probing too. */
-function auditDenials(service: string, context: BaseContext, operationName: string | null | undefined, errors: readonly GraphQLError[]): void {
+function auditDenials(
+  service: string,
+  context: BaseContext,
+  operationName: string | null | undefined,
+  errors: readonly GraphQLError[],
+): void {
   const denied = errors.filter((error) => error.extensions?.code === 'FORBIDDEN');
   if (denied.length === 0) return;
   audit(context.logger, 'access_denied', {
@@ -184,9 +206,10 @@ function auditDenials(service: string, context: BaseContext, operationName: stri
   });
 }
 
-
 const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
-  typeof value === 'object' && value !== null && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
 
 /** The same error with a code, as Apollo Server labels request errors over HTTP. */
 function withCode(error: GraphQLError, code: string): GraphQLError {

@@ -13,14 +13,19 @@ export interface WebSocketEndpoint {
   close(graceMs?: number): Promise<void>;
 }
 
-export function attachWebSocketEndpoint(server: Server, options: { path: string; maxPayloadBytes: number }): WebSocketEndpoint {
+export function attachWebSocketEndpoint(
+  server: Server,
+  options: { path: string; maxPayloadBytes: number },
+): WebSocketEndpoint {
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
   let closing = false;
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const { pathname } = new URL(req.url ?? '/', 'http://localhost');
     if (closing || pathname !== options.path) {
-      socket.end(`HTTP/1.1 ${closing ? '503 Service Unavailable' : '404 Not Found'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      socket.end(
+        `HTTP/1.1 ${closing ? '503 Service Unavailable' : '404 Not Found'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+      );
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));

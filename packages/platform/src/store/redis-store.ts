@@ -53,7 +53,12 @@ export interface RedisStoreOptions {
 type Availability = (up: boolean, error?: Error) => void;
 
 interface WithTakeTokens {
-  storefrontTakeTokens(key: string, capacity: number, refillMs: number, cost: number): Promise<[number, number, number]>;
+  storefrontTakeTokens(
+    key: string,
+    capacity: number,
+    refillMs: number,
+    cost: number,
+  ): Promise<[number, number, number]>;
 }
 
 export class RedisStore implements KeyValueStore {

@@ -46,12 +46,15 @@ export interface KeyValueStore {
 }
 
 export function assertBucketArguments(limit: BucketLimit, cost: number): void {
-  if (!(Number.isFinite(limit.capacity) && limit.capacity > 0)) throw new RangeError(`bucket capacity must be positive, got ${limit.capacity}`);
-  if (!(Number.isFinite(limit.refillMs) && limit.refillMs > 0)) throw new RangeError(`bucket refillMs must be positive, got ${limit.refillMs}`);
+  if (!(Number.isFinite(limit.capacity) && limit.capacity > 0))
+    throw new RangeError(`bucket capacity must be positive, got ${limit.capacity}`);
+  if (!(Number.isFinite(limit.refillMs) && limit.refillMs > 0))
+    throw new RangeError(`bucket refillMs must be positive, got ${limit.refillMs}`);
   if (!(Number.isFinite(cost) && cost > 0)) throw new RangeError(`token cost must be positive, got ${cost}`);
   if (cost > limit.capacity) throw new RangeError(`token cost ${cost} exceeds the bucket capacity ${limit.capacity}`);
 }
 
 export function assertTtl(ttlMs: number | undefined): void {
-  if (ttlMs !== undefined && !(Number.isInteger(ttlMs) && ttlMs > 0)) throw new RangeError(`ttlMs must be a positive integer, got ${ttlMs}`);
+  if (ttlMs !== undefined && !(Number.isInteger(ttlMs) && ttlMs > 0))
+    throw new RangeError(`ttlMs must be a positive integer, got ${ttlMs}`);
 }

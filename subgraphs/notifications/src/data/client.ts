@@ -10,4 +10,5 @@ export interface UserReference {
   id: string;
 }
 
-export const createNotificationsClient = (database: Database): NotificationsDb => new PrismaClient({ adapter: database.adapter });
+export const createNotificationsClient = (database: Database): NotificationsDb =>
+  new PrismaClient({ adapter: database.adapter });

@@ -44,16 +44,32 @@ export interface UserNotificationsKey extends PageBounds {
 }
 
 const pageKeyOf = (key: UserNotificationsKey) =>
-  JSON.stringify([key.size, key.after?.createdAt.toISOString() ?? null, key.after?.id ?? null, key.unreadOnly, key.channel]);
+  JSON.stringify([
+    key.size,
+    key.after?.createdAt.toISOString() ?? null,
+    key.after?.id ?? null,
+    key.unreadOnly,
+    key.channel,
+  ]);
 
 /**
  * One page of notifications for each user in `keys` (all with the same page
  * arguments) in two statements: a window query picks each user's page ids,
  * then one query loads those rows.
  */
-async function userNotificationPages(db: NotificationsDb, keys: UserNotificationsKey[]): Promise<Connection<Notification>[]> {
+async function userNotificationPages(
+  db: NotificationsDb,
+  keys: UserNotificationsKey[],
+): Promise<Connection<Notification>[]> {
   const { size, after, unreadOnly, channel } = keys[0]!;
-  const userIds = [...new Set(keys.map((k) => k.userId).filter(isUuid).map(normaliseId))];
+  const userIds = [
+    ...new Set(
+      keys
+        .map((k) => k.userId)
+        .filter(isUuid)
+        .map(normaliseId),
+    ),
+  ];
   if (userIds.length === 0) return keys.map(() => toConnection([], size));
   const afterAt = after ? after.createdAt.toISOString() : null;
   const afterId = after ? after.id : null;

@@ -27,10 +27,18 @@ export function emailConsumers(runtime: Runtime, config: NotificationsConfig): C
     baseDelayMs: config.EMAIL_RETRY_BASE_MS,
     maxDelayMs: config.EMAIL_RETRY_MAX_MS,
   };
-  const attemptEmail = createEmailSender(runtime, createMailer(config, runtime.logger.child({ component: 'email' })), policy);
+  const attemptEmail = createEmailSender(
+    runtime,
+    createMailer(config, runtime.logger.child({ component: 'email' })),
+    policy,
+  );
   return [
     { name: 'email', topics: [EMAIL_REQUEST_TOPIC], handler: attemptFor(attemptEmail, `${runtime.name}.email`, 0) },
-    { name: 'email-retry', topics: [EMAIL_RETRY_TOPIC], handler: attemptFor(attemptEmail, `${runtime.name}.email-retry`, policy.maxDelayMs) },
+    {
+      name: 'email-retry',
+      topics: [EMAIL_RETRY_TOPIC],
+      handler: attemptFor(attemptEmail, `${runtime.name}.email-retry`, policy.maxDelayMs),
+    },
   ];
 }
 

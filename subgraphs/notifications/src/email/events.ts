@@ -44,7 +44,11 @@ export const emailRequested = (
     'notifications',
     EMAIL_REQUESTED,
     notification.userId,
-    { notificationId: notification.id, attempt, ...(options.notBefore ? { notBefore: options.notBefore.toISOString() } : {}) },
+    {
+      notificationId: notification.id,
+      attempt,
+      ...(options.notBefore ? { notBefore: options.notBefore.toISOString() } : {}),
+    },
     options.cause?.traceparent ? { traceparent: options.cause.traceparent } : {},
   );
 

@@ -33,7 +33,10 @@ export function createMailer(config: NotificationsConfig, logger: Logger): Maile
     logger.warn('email channel: SMTP_URL is not set, so emails are written to the log instead of sent');
     return {
       send: async (email) => {
-        logger.info({ to: email.to, subject: email.subject, notificationId: email.notificationId }, 'email not sent (SMTP_URL unset); would send');
+        logger.info(
+          { to: email.to, subject: email.subject, notificationId: email.notificationId },
+          'email not sent (SMTP_URL unset); would send',
+        );
         return { kind: 'logged' };
       },
     };

@@ -25,6 +25,7 @@ export interface SendFailure {
  */
 export function describeSendFailure(error: unknown): SendFailure {
   const reason = error instanceof Error ? error.message : String(error);
-  const permanent = typeof error === 'object' && error !== null && (error as { permanent?: unknown }).permanent === true;
+  const permanent =
+    typeof error === 'object' && error !== null && (error as { permanent?: unknown }).permanent === true;
   return { reason: reason.slice(0, 1_000), permanent };
 }

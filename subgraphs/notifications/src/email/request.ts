@@ -43,7 +43,9 @@ export async function requestEmail(
 }
 
 /** Why this recipient must not be emailed now, or null when they may be. */
-export function whyNotEmail(recipient: Recipient | null): Exclude<EmailRequestOutcome, 'requested' | 'duplicate'> | null {
+export function whyNotEmail(
+  recipient: Recipient | null,
+): Exclude<EmailRequestOutcome, 'requested' | 'duplicate'> | null {
   if (!recipient) return 'unknown-recipient';
   if (recipient.deactivatedAt) return 'deactivated';
   if (!recipient.emailNotifications) return 'opted-out';

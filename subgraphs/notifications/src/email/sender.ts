@@ -1,13 +1,22 @@
 import type { EventEnvelope } from '@storefront/platform/events/envelope';
 import type { Emit, ServiceRuntime } from '@storefront/platform/server/service';
 import type { Notification, NotificationsDb, NotificationsTx } from '../data/client.ts';
-import { EMAIL_DEAD_LETTER_TOPIC, EMAIL_RETRY_TOPIC, emailDeadLetter, emailRequested, type EmailRequestedData } from './events.ts';
+import {
+  EMAIL_DEAD_LETTER_TOPIC,
+  EMAIL_RETRY_TOPIC,
+  emailDeadLetter,
+  emailRequested,
+  type EmailRequestedData,
+} from './events.ts';
 import type { Mailer } from './mailer.ts';
 import { describeSendFailure, retryDelayMs, type RetryPolicy } from './policy.ts';
 import { whyNotEmail } from './request.ts';
 
 /** What a sender needs of the service runtime. */
-export type SenderRuntime = Pick<ServiceRuntime<NotificationsDb, NotificationsTx>, 'name' | 'db' | 'logger' | 'processOnce'>;
+export type SenderRuntime = Pick<
+  ServiceRuntime<NotificationsDb, NotificationsTx>,
+  'name' | 'db' | 'logger' | 'processOnce'
+>;
 
 /** Where an attempt's request was read from, for its dead letter. */
 export interface AttemptSource {
@@ -55,11 +64,18 @@ export function createEmailSender(runtime: SenderRuntime, mailer: Mailer, policy
   const logger = runtime.logger.child({ component: 'email' });
   const unrecorded = new Map<string, Outcome>();
 
-  return async function attemptEmail(event: EventEnvelope, request: EmailRequestedData, source: AttemptSource): Promise<void> {
+  return async function attemptEmail(
+    event: EventEnvelope,
+    request: EmailRequestedData,
+    source: AttemptSource,
+  ): Promise<void> {
     if (await wasProcessed(runtime, event.id)) return;
     const notification = await runtime.db.notification.findUnique({ where: { id: request.notificationId } });
     if (!notification || notification.channel !== 'EMAIL') {
-      logger.warn({ eventId: event.id, notificationId: request.notificationId }, 'EmailRequested for no email notification; ignored');
+      logger.warn(
+        { eventId: event.id, notificationId: request.notificationId },
+        'EmailRequested for no email notification; ignored',
+      );
       await runtime.processOnce(event, async () => {});
       return;
     }
@@ -79,7 +95,13 @@ export function createEmailSender(runtime: SenderRuntime, mailer: Mailer, policy
     const recipient = await runtime.db.recipient.findUnique({ where: { userId: notification.userId } });
     const unwanted = whyNotEmail(recipient);
     if (unwanted || !recipient) {
-      await record(event, notification, request, { kind: 'skipped', reason: `not sent: recipient ${unwanted}` }, source);
+      await record(
+        event,
+        notification,
+        request,
+        { kind: 'skipped', reason: `not sent: recipient ${unwanted}` },
+        source,
+      );
       return;
     }
 
@@ -92,7 +114,12 @@ export function createEmailSender(runtime: SenderRuntime, mailer: Mailer, policy
 
     let outcome: Outcome;
     try {
-      const result = await mailer.send({ to: recipient.email, subject: notification.subject, text: notification.body, notificationId: notification.id });
+      const result = await mailer.send({
+        to: recipient.email,
+        subject: notification.subject,
+        text: notification.body,
+        notificationId: notification.id,
+      });
       outcome = { kind: result.kind, address: recipient.email };
     } catch (error) {
       outcome = { kind: 'failed', ...describeSendFailure(error) };
@@ -103,7 +130,13 @@ export function createEmailSender(runtime: SenderRuntime, mailer: Mailer, policy
   };
 
   /** Writes the outcome, marks the event processed and emits what follows, all in one transaction. */
-  async function record(event: EventEnvelope, notification: Notification, request: EmailRequestedData, outcome: Outcome, source: AttemptSource) {
+  async function record(
+    event: EventEnvelope,
+    notification: Notification,
+    request: EmailRequestedData,
+    outcome: Outcome,
+    source: AttemptSource,
+  ) {
     await runtime.processOnce(event, async (tx, emit) => {
       const attempt = request.attempt;
       // Only the state this attempt left (or found, for a skip) may be overwritten.
@@ -121,7 +154,11 @@ export function createEmailSender(runtime: SenderRuntime, mailer: Mailer, policy
           }
           return;
         case 'logged':
-          await update({ status: 'SKIPPED', address: outcome.address, lastError: 'email is disabled (SMTP_URL unset): written to the log instead' });
+          await update({
+            status: 'SKIPPED',
+            address: outcome.address,
+            lastError: 'email is disabled (SMTP_URL unset): written to the log instead',
+          });
           return;
         case 'skipped':
           await update({ status: 'SKIPPED', lastError: outcome.reason });
@@ -141,7 +178,10 @@ export function createEmailSender(runtime: SenderRuntime, mailer: Mailer, policy
           }
           if (await update({ status: 'PENDING', lastError: outcome.reason })) {
             const notBefore = new Date(Date.now() + retryDelayMs(policy, attempt));
-            logger.warn({ notificationId: notification.id, attempt, reason: outcome.reason, notBefore }, 'email failed; will retry');
+            logger.warn(
+              { notificationId: notification.id, attempt, reason: outcome.reason, notBefore },
+              'email failed; will retry',
+            );
             await emit(EMAIL_RETRY_TOPIC, emailRequested(notification, attempt + 1, { notBefore, cause: event }));
           }
           return;
@@ -150,9 +190,22 @@ export function createEmailSender(runtime: SenderRuntime, mailer: Mailer, policy
     });
   }
 
-  async function giveUp(emit: Emit, event: EventEnvelope, notification: Notification, attempts: number, error: string, source: AttemptSource) {
-    logger.error({ notificationId: notification.id, attempts, reason: error }, 'email given up; sent to the dead-letter topic');
-    await emit(EMAIL_DEAD_LETTER_TOPIC, emailDeadLetter({ event, topic: source.topic, groupId: source.groupId, attempts, error }));
+  async function giveUp(
+    emit: Emit,
+    event: EventEnvelope,
+    notification: Notification,
+    attempts: number,
+    error: string,
+    source: AttemptSource,
+  ) {
+    logger.error(
+      { notificationId: notification.id, attempts, reason: error },
+      'email given up; sent to the dead-letter topic',
+    );
+    await emit(
+      EMAIL_DEAD_LETTER_TOPIC,
+      emailDeadLetter({ event, topic: source.topic, groupId: source.groupId, attempts, error }),
+    );
   }
 }
 

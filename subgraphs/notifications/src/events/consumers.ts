@@ -38,7 +38,8 @@ export function notificationConsumers(runtime: Runtime, config: NotificationsCon
   return [
     {
       topics: [TOPICS.userEvents, TOPICS.orderEvents],
-      handler: ({ topic, event }) => (topic === TOPICS.userEvents ? onUserEvent(runtime, event) : onOrderEvent(runtime, event)),
+      handler: ({ topic, event }) =>
+        topic === TOPICS.userEvents ? onUserEvent(runtime, event) : onOrderEvent(runtime, event),
     },
     ...emailConsumers(runtime, config),
   ];

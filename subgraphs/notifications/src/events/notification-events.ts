@@ -17,6 +17,11 @@ export const notificationCreated = (
     'notifications',
     'NotificationCreated',
     notification.id,
-    { notificationId: notification.id, userId: notification.userId, channel: notification.channel, subject: notification.subject },
+    {
+      notificationId: notification.id,
+      userId: notification.userId,
+      channel: notification.channel,
+      subject: notification.subject,
+    },
     cause?.traceparent ? { traceparent: cause.traceparent } : {},
   );

@@ -27,7 +27,12 @@ export const resolvers: Resolvers = {
     // Users owns the user; this service only adds `notifications`, so there is nothing to load.
     __resolveReference: (reference) => ({ id: reference.id }),
     notifications: (user, args, ctx) =>
-      ctx.loaders.notificationsByUser.load({ userId: user.id, ...pageBounds(args), unreadOnly: args.unreadOnly ?? false, channel: args.channel ?? 'IN_APP' }),
+      ctx.loaders.notificationsByUser.load({
+        userId: user.id,
+        ...pageBounds(args),
+        unreadOnly: args.unreadOnly ?? false,
+        channel: args.channel ?? 'IN_APP',
+      }),
   },
   Notification: {
     __resolveReference: (reference, ctx) => ctx.loaders.notificationById.load(reference.id),

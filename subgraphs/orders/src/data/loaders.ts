@@ -67,7 +67,14 @@ export interface UserOrdersKey {
  */
 async function userOrderPages(db: OrdersDb, keys: UserOrdersKey[]): Promise<Connection<Order>[]> {
   const { size, after } = pageBounds(keys[0]!);
-  const userIds = [...new Set(keys.map((k) => k.userId).filter(isUuid).map(normaliseId))];
+  const userIds = [
+    ...new Set(
+      keys
+        .map((k) => k.userId)
+        .filter(isUuid)
+        .map(normaliseId),
+    ),
+  ];
   if (userIds.length === 0) return keys.map(() => toConnection([], size));
   const afterAt = after ? after.createdAt.toISOString() : null;
   const afterId = after ? after.id : null;

@@ -37,7 +37,10 @@ export const STATUS_EVENT_TYPES = {
 
 export type StatusAfterPlacing = keyof typeof STATUS_EVENT_TYPES;
 
-export const orderPlaced = (order: Order, items: Pick<OrderItem, 'productId' | 'quantity'>[]): EventEnvelope<OrderPlacedData> =>
+export const orderPlaced = (
+  order: Order,
+  items: Pick<OrderItem, 'productId' | 'quantity'>[],
+): EventEnvelope<OrderPlacedData> =>
   createEvent('orders', 'OrderPlaced', order.id, {
     orderId: order.id,
     userId: order.userId,

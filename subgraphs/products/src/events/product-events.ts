@@ -30,7 +30,10 @@ export const productUpdated = (product: Product): EventEnvelope<ProductSnapshot>
  * all day; announcing only the flips keeps the gateway's cached catalog alive
  * through that traffic.
  */
-export const productAvailabilityChanged = (productId: string, inStock: boolean): EventEnvelope<{ productId: string; inStock: boolean }> =>
+export const productAvailabilityChanged = (
+  productId: string,
+  inStock: boolean,
+): EventEnvelope<{ productId: string; inStock: boolean }> =>
   createEvent('products', 'ProductAvailabilityChanged', productId, { productId, inStock });
 
 /** A new category: nothing consumes it for its data, but it is a catalog change (the gateway's response cache drops its answers). */

@@ -28,7 +28,11 @@ type Cause = { traceparent?: string | undefined };
 
 const options = (cause: Cause) => (cause.traceparent ? { traceparent: cause.traceparent } : {});
 
-export const stockReserved = (cause: Cause, orderId: string, lines: ReservedLine[]): EventEnvelope<{ orderId: string; lines: ReservedLine[] }> =>
+export const stockReserved = (
+  cause: Cause,
+  orderId: string,
+  lines: ReservedLine[],
+): EventEnvelope<{ orderId: string; lines: ReservedLine[] }> =>
   createEvent('products', 'StockReserved', orderId, { orderId, lines }, options(cause));
 
 export const stockRejected = (

@@ -18,9 +18,7 @@ const orderId = z.string().refine(isUuid, 'orderId must be a UUID').transform(no
 
 const orderPlacedV1 = z.object({
   orderId,
-  items: z
-    .array(z.object({ productId: z.string().min(1), quantity: z.number().int().min(1).max(1_000_000) }))
-    .min(1),
+  items: z.array(z.object({ productId: z.string().min(1), quantity: z.number().int().min(1).max(1_000_000) })).min(1),
 });
 
 const orderCancelledV1 = z.object({ orderId });
@@ -32,7 +30,10 @@ export function orderEventsHandler(runtime: ServiceRuntime<ProductsDb, ProductsT
         const data = parse(orderPlacedV1, event);
         await runtime.processOnce(event, async (tx, emit) => {
           const outcome = await reserveStock(tx, emit, event, data.orderId, data.items);
-          runtime.logger.info({ event: 'stock_' + outcome, orderId: data.orderId, eventId: event.id }, `stock ${outcome}`);
+          runtime.logger.info(
+            { event: 'stock_' + outcome, orderId: data.orderId, eventId: event.id },
+            `stock ${outcome}`,
+          );
         });
         return;
       }
@@ -41,7 +42,11 @@ export function orderEventsHandler(runtime: ServiceRuntime<ProductsDb, ProductsT
         const data = parse(orderCancelledV1, event);
         await runtime.processOnce(event, async (tx, emit) => {
           const outcome = await releaseStock(tx, emit, event, data.orderId);
-          if (outcome === 'released') runtime.logger.info({ event: 'stock_released', orderId: data.orderId, eventId: event.id }, 'stock released');
+          if (outcome === 'released')
+            runtime.logger.info(
+              { event: 'stock_released', orderId: data.orderId, eventId: event.id },
+              'stock released',
+            );
         });
         return;
       }

@@ -4,7 +4,13 @@ import type { Emit } from '@storefront/platform/server/service';
 import type { ProductsTx } from '../data/client.ts';
 import type { Prisma } from '../data/generated/client.ts';
 import { productAvailabilityChanged } from '../events/product-events.ts';
-import { stockRejected, stockReleased, stockReserved, type ReservedLine, type UnavailableLine } from '../events/stock-events.ts';
+import {
+  stockRejected,
+  stockReleased,
+  stockReserved,
+  type ReservedLine,
+  type UnavailableLine,
+} from '../events/stock-events.ts';
 
 /**
  * The products side of the order saga. Both steps run inside the consumer's
@@ -28,7 +34,13 @@ interface LockedProduct {
  * two orders over the same products queue up instead of deadlocking, and the
  * second one sees the stock the first one left.
  */
-export async function reserveStock(tx: ProductsTx, emit: Emit, cause: EventEnvelope, orderId: string, items: RequestedLine[]): Promise<'reserved' | 'rejected' | 'duplicate'> {
+export async function reserveStock(
+  tx: ProductsTx,
+  emit: Emit,
+  cause: EventEnvelope,
+  orderId: string,
+  items: RequestedLine[],
+): Promise<'reserved' | 'rejected' | 'duplicate'> {
   if (await tx.stockReservation.findUnique({ where: { orderId }, select: { orderId: true } })) return 'duplicate';
 
   const requested = mergeLines(items);
@@ -53,7 +65,10 @@ export async function reserveStock(tx: ProductsTx, emit: Emit, cause: EventEnvel
     }
   }
   if (unavailable.length) {
-    await emit(TOPICS.inventoryEvents, stockRejected(cause, orderId, `Not available: ${problems.join('; ')}`, unavailable));
+    await emit(
+      TOPICS.inventoryEvents,
+      stockRejected(cause, orderId, `Not available: ${problems.join('; ')}`, unavailable),
+    );
     return 'rejected';
   }
 
@@ -68,7 +83,12 @@ export async function reserveStock(tx: ProductsTx, emit: Emit, cause: EventEnvel
 }
 
 /** Gives a cancelled order's stock back, once: only the transaction that flips RESERVED to RELEASED does it. */
-export async function releaseStock(tx: ProductsTx, emit: Emit, cause: EventEnvelope, orderId: string): Promise<'released' | 'nothing'> {
+export async function releaseStock(
+  tx: ProductsTx,
+  emit: Emit,
+  cause: EventEnvelope,
+  orderId: string,
+): Promise<'released' | 'nothing'> {
   const flipped = await tx.stockReservation.updateMany({
     where: { orderId, status: 'RESERVED' },
     data: { status: 'RELEASED', releasedAt: new Date() },

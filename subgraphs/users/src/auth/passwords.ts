@@ -8,8 +8,12 @@ import { BadUserInputError } from '@storefront/platform/errors';
  */
 function derive(password: string, salt: Buffer, options: ScryptOptions & { N: number }): Promise<Buffer> {
   return new Promise((resolve, reject) =>
-    scrypt(password.normalize('NFKC'), salt, 32, { ...options, maxmem: 256 * options.N * (options.r ?? 8) }, (err, key) =>
-      err ? reject(err) : resolve(key),
+    scrypt(
+      password.normalize('NFKC'),
+      salt,
+      32,
+      { ...options, maxmem: 256 * options.N * (options.r ?? 8) },
+      (err, key) => (err ? reject(err) : resolve(key)),
     ),
   );
 }
@@ -29,7 +33,14 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return key.length === expected.length && timingSafeEqual(key, expected);
 }
 
-const COMMON_PASSWORDS = new Set(['password123', 'password1234', '1234567890', 'qwerty12345', 'letmein1234', 'iloveyou123']);
+const COMMON_PASSWORDS = new Set([
+  'password123',
+  'password1234',
+  '1234567890',
+  'qwerty12345',
+  'letmein1234',
+  'iloveyou123',
+]);
 
 /** Rejects passwords an attacker would try first; names the field for the client. */
 export function assertStrongPassword(password: string, field = 'input.password'): void {

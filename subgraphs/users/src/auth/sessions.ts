@@ -17,7 +17,11 @@ export interface TokenSettings {
  * a replayed refresh token) can stop its access tokens at the gateway too.
  * Nothing secret.
  */
-export async function signAccessToken(settings: TokenSettings, user: { id: string; role: Role }, sessionId: string): Promise<string> {
+export async function signAccessToken(
+  settings: TokenSettings,
+  user: { id: string; role: Role },
+  sessionId: string,
+): Promise<string> {
   return new SignJWT({ role: user.role, sid: sessionId })
     .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: settings.keys.active.kid, typ: 'JWT' })
     .setSubject(user.id)

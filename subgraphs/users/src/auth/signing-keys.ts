@@ -26,7 +26,10 @@ export async function generateSigningJwk(): Promise<JWK> {
  * From JWT_SIGNING_KEYS when set (production); otherwise a key generated once
  * and kept in `fallbackFile`, so a restart of the embedded default keeps sessions.
  */
-export async function loadSigningKeys(configured: string | undefined, fallbackFile: string | undefined): Promise<SigningKeys> {
+export async function loadSigningKeys(
+  configured: string | undefined,
+  fallbackFile: string | undefined,
+): Promise<SigningKeys> {
   let jwks: JWK[];
   if (configured) {
     try {

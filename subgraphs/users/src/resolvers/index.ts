@@ -37,7 +37,8 @@ export const resolvers: Resolvers = {
   Mutation: {
     signUp: async (_parent, { input }, ctx) => actAs(ctx, await accounts.signUp(ctx, input)),
     logIn: async (_parent, { email, password }, ctx) => actAs(ctx, await accounts.logIn(ctx, email, password)),
-    refreshSession: async (_parent, { refreshToken }, ctx) => actAs(ctx, await accounts.refreshSession(ctx, refreshToken)),
+    refreshSession: async (_parent, { refreshToken }, ctx) =>
+      actAs(ctx, await accounts.refreshSession(ctx, refreshToken)),
     logOut: (_parent, { refreshToken }, ctx) => accounts.logOut(ctx, refreshToken),
     updateProfile: (_parent, { input }, ctx) => accounts.updateProfile(ctx, signedIn(ctx), input),
     deactivateUser: (_parent, { id }, ctx) => accounts.deactivateUser(ctx, signedIn(ctx), id),
