@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 // The gateway's own composition (what it does at start with SUPERGRAPH_CONFIG); only that module, not the gateway.
-import { composeFromConfig } from '../gateway/src/supergraph.ts';
+import { composeFromConfig } from '@storefront/gateway';
 import { GATEWAY_IDS, type BenchOptions, type GatewayId } from './options.ts';
 import { baseEnv, startProcess, waitUntil, type Managed } from './processes.ts';
 import {

@@ -1,18 +1,16 @@
 import { env, loadConfig } from '@storefront/platform/config';
 import { z } from 'zod';
-import { operationLimitsEnv } from './limits/config.ts';
-import { securityEnv } from './security-config.ts';
-import { subscriptionEnv } from './subscriptions/config.ts';
-import { trustedDocumentsEnv } from './trusted-documents.ts';
-import { planCacheEnv } from './plan-cache/config.ts';
-import { singleFlightEnv } from './single-flight/operations.ts';
-// Response cache: RESPONSE_CACHE, RESPONSE_CACHE_MEMORY_MB, RESPONSE_CACHE_MAX_AGE_SECONDS.
-import { responseCacheEnv } from './response-cache/config.ts';
-import { metricsEnv } from './metrics/config.ts';
-// Subgraph transport (pools, balancing, health checks, fetch dedup) and the SUBGRAPH_URL_<NAME> instance lists.
-import { subgraphTransportEnv } from './transport/config.ts';
-import { validateSubgraphUrls } from './transport/instances.ts';
+import { authEnv } from './auth/index.ts';
+import { backendsEnv } from './backends/index.ts';
+import { planCacheEnv, responseCacheEnv, trustedDocumentsEnv } from './caching/index.ts';
+import { operationDedupEnv } from './execution/index.ts';
+import { operationLimitsEnv } from './limits/index.ts';
+import { metricsEnv } from './metrics/index.ts';
+import { rateLimitEnv } from './rate-limit/index.ts';
+import { subscriptionEnv } from './subscriptions/index.ts';
+import { subgraphTransportEnv, validateSubgraphUrls } from './transport/index.ts';
 
+/** Every setting of the gateway, each room's next to the code that reads it. */
 export const gatewayConfigSchema = z.object({
   NODE_ENV: env.nodeEnv(),
   LOG_LEVEL: env.logLevel(),
@@ -22,10 +20,6 @@ export const gatewayConfigSchema = z.object({
   SUPERGRAPH_CONFIG: z.string().default('supergraph.yaml'),
   /** A prebuilt supergraph SDL file: the gateway then fronts any federated graph. */
   SUPERGRAPH_SDL: z.string().optional(),
-  /** Where the users service publishes the access-token keys. Default: next to the users routing URL. */
-  JWKS_URL: z.url().optional(),
-  JWT_ISSUER: z.string().default('storefront'),
-  JWT_AUDIENCE: z.string().default('storefront-api'),
   /** Shared with the subgraphs; SUBGRAPH_SECRET_<NAME> overrides it for one subgraph. */
   SUBGRAPH_SECRET: z.string().min(16, 'must be at least 16 characters').default('dev-only-subgraph-secret-change-me'),
   SUBGRAPH_TIMEOUT_MS: env.int(10_000, 100),
@@ -36,16 +30,21 @@ export const gatewayConfigSchema = z.object({
   INTROSPECTION: env.optionalBool(),
   /** Operation limits: LIMIT_MAX_DEPTH, LIMIT_MAX_COST, … (limits/config.ts). */
   ...operationLimitsEnv,
-  /** Tokens, revocation and rate limits: REDIS_URL, RATE_LIMITS_CONFIG, … (security-config.ts). */
-  ...securityEnv,
+  /** Access tokens: JWKS_URL, JWT_ISSUER, ACCESS_TOKEN_MAX_TTL_SECONDS, … (auth/config.ts). */
+  ...authEnv,
+  /** Rate limits: RATE_LIMITS_CONFIG, TRUST_PROXY_HOPS (rate-limit/config.ts). */
+  ...rateLimitEnv,
+  /** Shared store and event bus: REDIS_URL, REDIS_KEY_PREFIX, KAFKA_BROKERS, KAFKA_TOPIC_PREFIX (backends/config.ts). */
+  ...backendsEnv,
   /** WebSocket endpoint and upstream subscription connections: WS_MAX_OPERATIONS, … (subscriptions/config.ts). */
   ...subscriptionEnv,
-  /** Persisted operations: TRUSTED_DOCUMENTS, PERSISTED_ONLY, APQ_CACHE_MEMORY_MB, APQ_TTL_SECONDS (trusted-documents.ts). */
+  /** Persisted operations: TRUSTED_DOCUMENTS, PERSISTED_ONLY, APQ_CACHE_MEMORY_MB, APQ_TTL_SECONDS (caching/trusted-documents.ts). */
   ...trustedDocumentsEnv,
-  /** Cache sizes and warm-up: QUERY_PLAN_CACHE_MB, DOCUMENT_CACHE_MB, PLAN_WARM_UP (plan-cache/config.ts); OPERATION_DEDUP (single-flight/). */
+  /** Cache sizes and warm-up: QUERY_PLAN_CACHE_MB, DOCUMENT_CACHE_MB, PLAN_WARM_UP (caching/plan-cache/config.ts). */
   ...planCacheEnv,
-  ...singleFlightEnv,
-  /** Response cache for public data: RESPONSE_CACHE, RESPONSE_CACHE_MEMORY_MB, … (response-cache/config.ts). */
+  /** Identical in-flight queries share one execution: OPERATION_DEDUP (execution/operation-dedup.ts). */
+  ...operationDedupEnv,
+  /** Response cache for public data: RESPONSE_CACHE, RESPONSE_CACHE_MEMORY_MB, … (caching/response-cache/config.ts). */
   ...responseCacheEnv,
   /** Prometheus metrics: METRICS, METRICS_PATH, METRICS_PORT (metrics/config.ts). */
   ...metricsEnv,

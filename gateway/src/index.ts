@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
 import { ApolloServer } from '@apollo/server';
 import {
   ApolloServerPluginInlineTraceDisabled,
@@ -9,27 +8,30 @@ import { ApolloGateway } from '@apollo/gateway';
 import { createLogger, type Logger } from '@storefront/platform/logger';
 import { graphqlHttpHandler, refuse, sendJson } from '@storefront/platform/server/http';
 import { listen } from '@storefront/platform/server/listen';
-import { maskErrors } from '@storefront/platform/server/format-error';
 import type { EventBus } from '@storefront/platform/events/bus';
+import { keySetUrl, startAuthentication } from './auth/index.ts';
+import { openBackends } from './backends/index.ts';
+import {
+  loadTrustedDocuments,
+  planCaches,
+  startResponseCache,
+  type CacheStats,
+  type ResponseCacheStats,
+} from './caching/index.ts';
 import type { GatewayConfig } from './config.ts';
 import type { GatewayContext } from './context.ts';
+import { gatewayFormatError } from './errors/index.ts';
+import { operationDedup, type OperationDedupStats } from './execution/index.ts';
 import { operationLimits } from './limits/index.ts';
-import { startGatewaySecurity } from './security.ts';
-import { loadTrustedDocuments } from './trusted-documents.ts';
-// Subgraph transport: pools, balancing over SUBGRAPH_URL_<NAME>'s instances, health checks, fetch dedup, subgraph errors.
-import { createSubgraphTransport, exposeSubgraphErrors, type SubgraphFetchEvent } from './subgraph-transport.ts';
-import { federatedSubscriptions, type SubscriptionStats } from './subscriptions/index.ts';
-import { composeFromConfig, readSupergraphSdl, type Supergraph } from './supergraph.ts';
-// Response cache for public data (catalog): plugins, invalidation feed, counters.
-import { startResponseCache, type ResponseCacheStats } from './response-cache/index.ts';
-// Plan and document caches with their warm-up; identical in-flight queries sharing one execution.
-import { planCaches, type CacheStats } from './plan-cache/index.ts';
-import { operationSingleFlight, type SingleFlightStats } from './single-flight/index.ts';
 import { createGatewayMetrics, listenForMetrics, type GatewayMetrics } from './metrics/index.ts';
+import { startRateLimits } from './rate-limit/index.ts';
+import { federatedSubscriptions, type SubscriptionStats } from './subscriptions/index.ts';
+import { loadSupergraph, type Supergraph } from './supergraph/index.ts';
+import { createSubgraphTransport, type SubgraphFetchEvent } from './transport/index.ts';
 
-export { loadGatewayConfig, type GatewayConfig } from './config.ts';
-export { CompositionError } from './supergraph.ts';
-export type { SubgraphFetchEvent } from './subgraph-transport.ts';
+export { gatewayConfigSchema, loadGatewayConfig, type GatewayConfig } from './config.ts';
+export { CompositionError, composeFromConfig, loadSupergraph } from './supergraph/index.ts';
+export type { SubgraphFetchEvent } from './transport/index.ts';
 
 export interface RunningGateway {
   url: string;
@@ -41,22 +43,16 @@ export interface RunningGateway {
   subscriptions: SubscriptionStats;
   /** Response-cache lookups (hits, misses) and stores so far (tests, metrics). */
   responseCacheStats(): ResponseCacheStats;
-  /** Query-plan and parsed-document cache hits, misses and entries, counted since ready (plan-cache/). */
+  /** Query-plan and parsed-document cache hits, misses and entries, counted since ready (caching/plan-cache/). */
   planCache(): CacheStats;
   documentCache(): CacheStats;
-  /** Identical in-flight queries sharing one execution (single-flight/). */
-  operationDedup: SingleFlightStats;
+  /** Identical in-flight queries sharing one execution (execution/operation-dedup.ts). */
+  operationDedup: OperationDedupStats;
   /** Prometheus metrics (no-ops with METRICS=false); `metrics.gauge()`/`counter()` register more. */
   metrics: GatewayMetrics;
   /** Where the metrics are served: METRICS_PORT's listener, or METRICS_PATH on the gateway's port. */
   metricsUrl?: string;
   stop(): Promise<void>;
-}
-
-export function loadSupergraph(config: GatewayConfig): Supergraph {
-  return config.SUPERGRAPH_SDL
-    ? readSupergraphSdl(resolve(config.SUPERGRAPH_SDL), config.subgraphUrls)
-    : composeFromConfig(resolve(config.SUPERGRAPH_CONFIG), config.subgraphUrls);
 }
 
 /**
@@ -78,27 +74,41 @@ export async function startGateway(
     service: 'gateway',
   });
   const production = config.NODE_ENV === 'production';
-  const limits = operationLimits(config, { production });
+  const limits = operationLimits(config);
+  const formatError = gatewayFormatError(logger, { production });
   const trusted = loadTrustedDocuments(config);
   const caches = planCaches(config, { documents: trusted.documents, logger });
-  const singleFlight = operationSingleFlight({ enabled: config.OPERATION_DEDUP });
+  const dedup = operationDedup({ enabled: config.OPERATION_DEDUP });
   const supergraph = loadSupergraph(config);
+  const jwksUrl = keySetUrl(config, supergraph);
 
-  const usersUrl = supergraph.subgraphs.find((s) => s.name === 'users')?.url;
-  const jwksUrl = config.JWKS_URL ?? (usersUrl ? new URL('/.well-known/jwks.json', usersUrl).toString() : undefined);
-  if (!jwksUrl) throw new Error('JWKS_URL: required when the supergraph has no "users" subgraph to take it from');
-  const security = await startGatewaySecurity({ config, supergraph, jwksUrl, logger, bus: options.bus });
-  // Response cache: its invalidation feed consumes from security.bus, so it stops before security does.
-  const responseCache = await startResponseCache({
-    config,
-    store: security.store,
-    bus: security.bus,
-    supergraph,
-    logger,
-  }).catch(async (error: unknown) => {
-    await security.stop().catch(() => {});
+  // Stopped in the reverse order: each may consume from the bus or write to the store.
+  const backends = openBackends({ config, logger, bus: options.bus });
+  const started: { stop(): Promise<void> }[] = [{ stop: backends.close }];
+  const stopStarted = async () => {
+    for (const part of started.reverse()) await part.stop();
+  };
+  const { store, bus } = backends;
+  let rateLimits, auth, responseCache;
+  try {
+    rateLimits = startRateLimits({ config, supergraphSdl: supergraph.sdl, store, logger });
+    auth = await startAuthentication({ config, jwksUrl, store, bus, clientIp: rateLimits.clientIp, logger });
+    started.push(auth);
+    logger.info(
+      {
+        store: config.REDIS_URL ? 'redis' : 'memory',
+        revocations: bus ? bus.kind : 'off',
+        rateLimits: rateLimits.source,
+      },
+      'tokens and rate limits ready',
+    );
+    responseCache = await startResponseCache({ config, store, bus, supergraph, logger });
+    started.push(responseCache);
+  } catch (error) {
+    await stopStarted().catch(() => {});
     throw error;
-  });
+  }
+  const { clientIp } = rateLimits;
   // Metrics: counted per request by a plugin; subscription figures read when scraped.
   const metrics = createGatewayMetrics(config);
   const fetches: Record<string, number> = {};
@@ -137,29 +147,29 @@ export async function startGateway(
 
   const apollo = new ApolloServer<GatewayContext>({
     // Each wrapper acts at execution, after every plugin (limits, rate limits, a response-cache hit in
-    // `responseForOperation`), so plugin order does not matter to them: single-flight shares identical
+    // `responseForOperation`), so plugin order does not matter to them: operation dedup shares identical
     // queries' executions, warm-up runs stop after planning, subscriptions leave for the socket server.
-    gateway: singleFlight.admit(caches.admit(subscriptions.admit(gateway))),
+    gateway: dedup.admit(caches.admit(subscriptions.admit(gateway))),
     documentStore: caches.documentStore,
     introspection: config.INTROSPECTION ?? !production,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: production,
-    formatError: limits.formatError(exposeSubgraphErrors(maskErrors(logger))),
+    formatError,
     parseOptions: limits.parseOptions,
     validationRules: limits.validationRules,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
-    persistedQueries: trusted.persistedQueries(security.store),
+    persistedQueries: trusted.persistedQueries(store),
     // Shutdown is one ordered sequence owned by the process (server/main.ts), not Apollo's own signal handlers.
     stopOnTerminationSignals: false,
     // Order: the response cache after limits, rate limits and trusted documents (they apply to cached answers too),
-    // and before any plugin that shares executions (single-flight): a hit must not wait for one.
+    // and before any plugin that shares executions (operation dedup): a hit must not wait for one.
     // Inline tracing is for subgraphs (Apollo installs it and checks on every request): off here.
     plugins: [
       ...metrics.plugins,
       ApolloServerPluginInlineTraceDisabled(),
       ...limits.plugins,
-      security.plugin,
+      rateLimits.plugin,
       ...(trusted.plugin ? [trusted.plugin] : []),
       ...responseCache.plugins,
       ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),
@@ -195,7 +205,7 @@ export async function startGateway(
   metrics.counter(
     'gateway_operations_shared_total',
     "Requests answered by an identical in-flight query's execution.",
-    singleFlight.stats.shared,
+    dedup.stats.shared,
   );
   // Before listening, so the first request of each trusted operation finds its plan cached.
   await caches.warmUp(apollo);
@@ -210,13 +220,13 @@ export async function startGateway(
       return config.METRICS_PORT === undefined && metrics.route(req, res);
     },
     context: async (req) => {
-      const check = await security.authenticate(req);
+      const check = await auth.authenticate(req);
       if (!check.ok) return refuse(401, 'UNAUTHENTICATED', check.message, { 'www-authenticate': 'Bearer' });
       const requestId = randomUUID();
       return {
         identity: check.identity,
         requestId,
-        clientIp: security.clientIp(req),
+        clientIp: clientIp(req),
         logger: logger.child({ requestId }),
       };
     },
@@ -229,14 +239,14 @@ export async function startGateway(
   subscriptions.serve({
     server: http.server,
     apollo,
-    formatError: limits.formatError(exposeSubgraphErrors(maskErrors(logger))),
+    formatError,
     // A socket's token comes in connectionParams; the rest (client address) is the upgrade request's.
     authenticate: (authorization, req) =>
-      security.authenticate(Object.create(req, { headers: { value: { ...req.headers, authorization } } })),
+      auth.authenticate(Object.create(req, { headers: { value: { ...req.headers, authorization } } })),
     createContext: (identity, req, requestId = randomUUID()) => ({
       identity,
       requestId,
-      clientIp: security.clientIp(req),
+      clientIp: clientIp(req),
       logger: logger.child({ requestId }),
     }),
   });
@@ -252,7 +262,7 @@ export async function startGateway(
     responseCacheStats: responseCache.stats,
     planCache: caches.stats.plans,
     documentCache: caches.stats.documents,
-    operationDedup: singleFlight.stats,
+    operationDedup: dedup.stats,
     metrics,
     metricsUrl: metrics.enabled ? (metricsHttp?.url ?? new URL(config.METRICS_PATH, http.url).toString()) : undefined,
     stop: () =>
@@ -262,8 +272,7 @@ export async function startGateway(
         await metricsHttp?.close();
         await apollo.stop();
         await transport.close();
-        await responseCache.stop();
-        await security.stop();
+        await stopStarted();
       })()),
   };
 }

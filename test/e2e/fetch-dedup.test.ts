@@ -69,7 +69,7 @@ async function relay(target: string): Promise<Relay> {
   };
 }
 
-describe('single-flight of identical subgraph fetches', { timeout: 240_000 }, () => {
+describe('fetch dedup: identical subgraph fetches sent once', { timeout: 240_000 }, () => {
   let stack: Stack;
   let products: Relay;
   let users: Relay;

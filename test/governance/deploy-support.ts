@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
-import { gatewayConfigSchema } from '../../gateway/src/config.ts';
+import { gatewayConfigSchema } from '@storefront/gateway';
 import { notificationsConfigSchema } from '../../subgraphs/notifications/src/config.ts';
 import { ordersConfigSchema } from '../../subgraphs/orders/src/config.ts';
 import { productsConfigSchema } from '../../subgraphs/products/src/config.ts';

@@ -1,6 +1,5 @@
 import type { ApolloServerOptions, ApolloServerPlugin, BaseContext } from '@apollo/server';
-import type { GraphQLFormattedError, ValidationRule } from 'graphql';
-import { clientErrors } from './client-errors.ts';
+import type { ValidationRule } from 'graphql';
 import type { OperationLimitsConfig } from './config.ts';
 import { costLimitPlugin } from './cost-limit.ts';
 import { maxAliasesRule } from './max-aliases.ts';
@@ -10,7 +9,6 @@ import { maxRootFieldsRule } from './max-root-fields.ts';
 
 export { operationLimitsEnv, type OperationLimitsConfig } from './config.ts';
 export { COST_LIMIT_EXCEEDED } from './cost-limit.ts';
-export { PERSISTED_QUERY_HASH_MISMATCH } from './client-errors.ts';
 
 /**
  * Everything the gateway refuses before planning an operation, as Apollo
@@ -24,7 +22,7 @@ export { PERSISTED_QUERY_HASH_MISMATCH } from './client-errors.ts';
  * | more than LIMIT_MAX_DIRECTIVES directives | 400    | GRAPHQL_VALIDATION_FAILED, `extensions.limit: "directives"` | max-directives.ts |
  * | more than LIMIT_MAX_ROOT_FIELDS root fields | 400  | GRAPHQL_VALIDATION_FAILED, `extensions.limit: "rootFields"` | max-root-fields.ts |
  * | cost above LIMIT_MAX_COST                 | 400    | COST_LIMIT_EXCEEDED (`extensions.cost`, `maxCost`)          | cost-limit.ts |
- * | APQ hash that is not the query's sha256   | 400    | PERSISTED_QUERY_HASH_MISMATCH | client-errors.ts |
+ * | APQ hash that is not the query's sha256   | 400    | PERSISTED_QUERY_HASH_MISMATCH | errors/client-errors.ts |
  *
  * Apollo Server and the HTTP adapter refuse the rest: unknown APQ hash →
  * PERSISTED_QUERY_NOT_FOUND (200, the APQ protocol); body over MAX_BODY_BYTES →
@@ -33,7 +31,7 @@ export { PERSISTED_QUERY_HASH_MISMATCH } from './client-errors.ts';
  * `apollo-require-preflight`/`x-apollo-operation-name` (CSRF) → 400
  * BAD_REQUEST; introspection in production → 400 GRAPHQL_VALIDATION_FAILED.
  */
-export function operationLimits(config: OperationLimitsConfig, options: { production: boolean }) {
+export function operationLimits(config: OperationLimitsConfig) {
   const validationRules: ValidationRule[] = [
     maxDepthRule(config.LIMIT_MAX_DEPTH),
     maxAliasesRule(config.LIMIT_MAX_ALIASES),
@@ -47,8 +45,5 @@ export function operationLimits(config: OperationLimitsConfig, options: { produc
     parseOptions: { maxTokens: config.LIMIT_MAX_TOKENS } satisfies ApolloServerOptions<BaseContext>['parseOptions'],
     validationRules,
     plugins,
-    /** Wraps the gateway's error masking (see client-errors.ts). */
-    formatError: (mask: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError) =>
-      clientErrors(mask, { hideSuggestions: options.production }),
   };
 }

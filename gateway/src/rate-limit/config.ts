@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '@storefront/platform/config';
+import { ConfigError, env } from '@storefront/platform/config';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { RootFieldRoutes } from './routes.ts';
@@ -13,6 +13,17 @@ import type { RootFieldRoutes } from './routes.ts';
  * `arg:` an argument of that field. Every problem names its key.
  */
 export const DEFAULT_RATE_LIMITS_FILE = fileURLToPath(new URL('../../rate-limits.yaml', import.meta.url));
+
+/** Rate-limit settings of the gateway (spread into `gatewayConfigSchema`). */
+export const rateLimitEnv = {
+  /** The rate-limit file (YAML or JSON). Default: gateway/rate-limits.yaml. */
+  RATE_LIMITS_CONFIG: z.string().optional(),
+  /**
+   * Reverse proxies in front of the gateway that append to X-Forwarded-For.
+   * 0 (the default) ignores the header: a client could write anything there.
+   */
+  TRUST_PROXY_HOPS: env.int(0),
+};
 
 /** What a bucket is keyed by: the caller (user id, else IP), the client IP, or a field argument's value. */
 export type KeyPart = { kind: 'client' } | { kind: 'ip' } | { kind: 'arg'; name: string };

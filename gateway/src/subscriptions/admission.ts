@@ -3,7 +3,7 @@ import type { GatewayGraphQLRequestContext, GatewayInterface } from '@apollo/ser
 import { getVariableValues, GraphQLError } from 'graphql';
 import type { GatewayContext } from '../context.ts';
 import type { SubscriptionPlan, SubscriptionPlanner } from './planner.ts';
-import { wrapExecutor } from '../wrap-executor.ts';
+import { wrapExecutor } from '../execution/index.ts';
 
 /**
  * Subscriptions enter through Apollo Server's request pipeline like any

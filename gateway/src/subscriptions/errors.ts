@@ -1,7 +1,7 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { FormatError } from '../errors/index.ts';
 
-/** The server's `formatError` (maskErrors): what clients may see of an error. */
-export type FormatError = (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+export type { FormatError } from '../errors/index.ts';
 
 /**
  * Formats execution errors the way Apollo Server does for HTTP responses

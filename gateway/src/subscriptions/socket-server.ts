@@ -15,7 +15,7 @@ import { attachWebSocketEndpoint } from '@storefront/platform/server/websocket-e
 import type WebSocket from 'ws';
 import type { Identity } from '@storefront/platform/auth/identity';
 import type { Logger } from '@storefront/platform/logger';
-import type { TokenCheck } from '../access-token.ts';
+import type { TokenCheck } from '../auth/index.ts';
 import type { GatewayContext } from '../context.ts';
 import { attachTicket, type Admission } from './admission.ts';
 import type { SubscriptionConfig } from './config.ts';

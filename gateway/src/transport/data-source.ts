@@ -8,7 +8,7 @@ import { signSubgraphRequest } from '@storefront/platform/auth/gateway-signature
 import type { GatewayContext } from '../context.ts';
 import { badResponse, subgraphError } from './errors.ts';
 import { ReceivedHeaders, type Exchange } from './received-response.ts';
-import type { SingleFlight } from './single-flight.ts';
+import type { FetchDedup } from './fetch-dedup.ts';
 import type { SubgraphClient } from './subgraph-client.ts';
 
 /** Set by willSendRequest on the request's `http` object when the fetch is a query (may be shared or retried). */
@@ -21,7 +21,7 @@ export interface SubgraphDataSourceOptions {
   secret: string;
   timeoutMs: number;
   /** Shares identical query fetches in flight (SUBGRAPH_DEDUP); undefined: every fetch is sent. */
-  singleFlight: SingleFlight<Exchange> | undefined;
+  fetchDedup: FetchDedup<Exchange> | undefined;
 }
 
 /**
@@ -64,7 +64,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     request: GatewayGraphQLRequest,
     context: Partial<GatewayContext> | undefined,
   ): Promise<GatewayGraphQLResponse> {
-    const { name, client, singleFlight } = this.options;
+    const { name, client, fetchDedup } = this.options;
     // The same fields, in the same order, as the stock data source sends.
     const body = JSON.stringify({
       query: request.query,
@@ -77,12 +77,12 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     let exchange: Exchange;
     try {
       exchange =
-        query && singleFlight
+        query && fetchDedup
           ? // Shared only between callers with the same identity, so one user's answer never reaches
             // another: the subgraph's answer depends on the body and the identity alone. Each caller's
             // request would carry its own timestamp, nonce and request id; the shared one carries the
             // first caller's, which is equally valid because the identity it signs is the same.
-            await singleFlight.run(`${identity ? `${identity.role}:${identity.userId}` : '-'}\n${body}`, () =>
+            await fetchDedup.run(`${identity ? `${identity.role}:${identity.userId}` : '-'}\n${body}`, () =>
               client.send(body, this.headers(body, context), true),
             )
           : await client.send(body, this.headers(body, context), query);

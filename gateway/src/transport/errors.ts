@@ -1,4 +1,4 @@
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError } from 'graphql';
 
 /**
  * What a client sees when a subgraph cannot be reached: a GraphQL error that
@@ -76,26 +76,4 @@ export function badResponse(subgraph: string, problem: string): GraphQLError {
   return new GraphQLError(`Subgraph "${subgraph}" ${problem}`, {
     extensions: { code: SUBGRAPH_ERROR_CODES.badResponse, serviceName: subgraph },
   });
-}
-
-type FormatError = (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
-
-const PUBLIC_CODES = new Set<unknown>([SUBGRAPH_ERROR_CODES.timeout, SUBGRAPH_ERROR_CODES.unavailable]);
-
-/**
- * Lets the timeout and unavailable errors through the gateway's error masking
- * (which hides every code it does not know) with their message, code and
- * subgraph name only; everything else goes to `mask` unchanged.
- */
-export function exposeSubgraphErrors(mask: FormatError): FormatError {
-  return (formatted, error) => {
-    const code = formatted.extensions?.code;
-    if (!PUBLIC_CODES.has(code)) return mask(formatted, error);
-    return {
-      message: formatted.message,
-      ...(formatted.locations ? { locations: formatted.locations } : {}),
-      ...(formatted.path ? { path: formatted.path } : {}),
-      extensions: { code, serviceName: formatted.extensions?.serviceName },
-    };
-  };
 }

@@ -1,16 +1,18 @@
 import type { Logger } from '@storefront/platform/logger';
-import type { GatewayConfig } from './config.ts';
-import { SubgraphDataSource } from './transport/data-source.ts';
-import { parseInstances, urlKey } from './transport/instances.ts';
-import type { Exchange } from './transport/received-response.ts';
-import { SingleFlight } from './transport/single-flight.ts';
-import { SubgraphClient, type SubgraphFetchEvent } from './transport/subgraph-client.ts';
+import type { GatewayConfig } from '../config.ts';
+import { SubgraphDataSource } from './data-source.ts';
+import { FetchDedup } from './fetch-dedup.ts';
+import { parseInstances, urlKey } from './instances.ts';
+import type { Exchange } from './received-response.ts';
+import { SubgraphClient, type SubgraphFetchEvent } from './subgraph-client.ts';
 
-export type { SubgraphFetchEvent } from './transport/subgraph-client.ts';
-export { exposeSubgraphErrors, SUBGRAPH_ERROR_CODES } from './transport/errors.ts';
+export { subgraphTransportEnv } from './config.ts';
+export { SUBGRAPH_ERROR_CODES } from './errors.ts';
+export { parseInstances, urlKey, validateSubgraphUrls } from './instances.ts';
+export type { SubgraphFetchEvent } from './subgraph-client.ts';
 
 /**
- * How the gateway reaches its subgraphs (transport/): per subgraph, the
+ * How the gateway reaches its subgraphs: per subgraph, the
  * instances listed in SUBGRAPH_URL_<NAME> (or the supergraph's routing URL),
  * each with a keep-alive undici pool, balanced round-robin or by weight,
  * health-checked when there are several; identical query fetches in flight
@@ -55,7 +57,7 @@ export function createSubgraphTransport(options: {
         client,
         secret: config.subgraphSecrets[name] ?? config.SUBGRAPH_SECRET,
         timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
-        singleFlight: config.SUBGRAPH_DEDUP ? new SingleFlight<Exchange>() : undefined,
+        fetchDedup: config.SUBGRAPH_DEDUP ? new FetchDedup<Exchange>() : undefined,
       });
     },
     pickInstance: (name) => clients.get(name)?.pickInstance(),

@@ -6,14 +6,14 @@ import { getOperationAST, parse, specifiedRules, validate, type GraphQLSchema } 
 import { ConfigError } from '@storefront/platform/config';
 import { maskErrors } from '@storefront/platform/server/format-error';
 import { createLogger } from '@storefront/platform/logger';
-import { loadGatewayConfig } from '../src/config.ts';
-import { clientErrors } from '../src/limits/client-errors.ts';
-import { operationCost } from '../src/limits/cost.ts';
-import { maxAliasesRule } from '../src/limits/max-aliases.ts';
-import { maxDepthRule } from '../src/limits/max-depth.ts';
-import { maxDirectivesRule } from '../src/limits/max-directives.ts';
-import { maxRootFieldsRule } from '../src/limits/max-root-fields.ts';
-import { composeFromConfig } from '../src/supergraph.ts';
+import { loadGatewayConfig } from '../../src/config.ts';
+import { clientErrors } from '../../src/errors/client-errors.ts';
+import { operationCost } from '../../src/limits/cost.ts';
+import { maxAliasesRule } from '../../src/limits/max-aliases.ts';
+import { maxDepthRule } from '../../src/limits/max-depth.ts';
+import { maxDirectivesRule } from '../../src/limits/max-directives.ts';
+import { maxRootFieldsRule } from '../../src/limits/max-root-fields.ts';
+import { composeFromConfig } from '../../src/supergraph/index.ts';
 
 /** The limits' arithmetic on the real composed API schema; the hostile-input suite checks them through HTTP. */
 const schema: GraphQLSchema = Supergraph.build(composeFromConfig('supergraph.yaml').sdl)

@@ -6,10 +6,10 @@ import type {
 import { env } from '@storefront/platform/config';
 import { stableStringify } from '@storefront/platform/auth/gateway-signature';
 import type { GatewayContext } from '../context.ts';
-import { wrapExecutor } from '../wrap-executor.ts';
+import { wrapExecutor } from './wrap-executor.ts';
 
 /**
- * Operation single-flight: identical queries in flight at the same time share
+ * Operation dedup: identical queries in flight at the same time share
  * one execution. The first to arrive (the leader) runs the query plan; the
  * others (followers) wait for its result instead of calling the subgraphs
  * again. When a popular page is requested by many clients at once, the
@@ -29,7 +29,7 @@ import { wrapExecutor } from '../wrap-executor.ts';
  *
  * Why keying by the caller makes it safe: the caller's identity is the only
  * per-request input that reaches the subgraphs (signed into every subgraph
- * call, subgraph-transport.ts), and every authorization decision in the
+ * call, transport/), and every authorization decision in the
  * subgraphs is made from it. Two requests with the same identity, document
  * and variables are therefore answered the same by the subgraphs, and a
  * result is only ever shared between requests of one user (or between
@@ -41,12 +41,12 @@ import { wrapExecutor } from '../wrap-executor.ts';
  * does (bounded by SUBGRAPH_TIMEOUT_MS); an error or a rejection reaches every
  * follower as it reaches the leader, and the entry is removed either way.
  */
-export const singleFlightEnv = {
+export const operationDedupEnv = {
   /** Identical in-flight queries (same operation, variables and caller) share one execution. */
   OPERATION_DEDUP: env.bool(true),
 };
 
-export interface SingleFlightStats {
+export interface OperationDedupStats {
   /** Executions running now that others may join. */
   inFlight(): number;
   /** Requests waiting now for another request's execution. */
@@ -55,10 +55,10 @@ export interface SingleFlightStats {
   shared(): number;
 }
 
-export interface OperationSingleFlight {
+export interface OperationDedup {
   /** The gateway to hand Apollo Server: its executor shares identical in-flight queries. */
   admit(gateway: GatewayInterface): GatewayInterface;
-  stats: SingleFlightStats;
+  stats: OperationDedupStats;
 }
 
 interface Flight {
@@ -67,7 +67,7 @@ interface Flight {
   followers: number;
 }
 
-export function operationSingleFlight(options: { enabled: boolean }): OperationSingleFlight {
+export function operationDedup(options: { enabled: boolean }): OperationDedup {
   const flights = new Map<string, Flight>();
   let waiting = 0;
   let shared = 0;

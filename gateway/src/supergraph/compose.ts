@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 import { parse as parseYaml } from 'yaml';
-import { parseInstances, urlKey } from './transport/instances.ts';
+import { parseInstances, urlKey } from '../transport/index.ts';
 
 /**
  * Builds the supergraph SDL the gateway serves, either by composing the

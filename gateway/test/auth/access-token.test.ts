@@ -5,8 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { MemoryStore } from '@storefront/platform/store/memory-store';
-import { createAccessTokenVerifier, type AccessTokenVerifier } from '../src/access-token.ts';
-import { createRevocationList } from '../src/revocation.ts';
+import { createAccessTokenVerifier, type AccessTokenVerifier } from '../../src/auth/access-token.ts';
+import { createRevocationList } from '../../src/auth/revocation.ts';
 
 /**
  * The verifier against a key server we control: rotation (a new key works

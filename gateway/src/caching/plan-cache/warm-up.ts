@@ -4,9 +4,9 @@ import type { Experimental_DidResolveQueryPlanCallback } from '@apollo/gateway';
 import type { GatewayInterface } from '@apollo/server-gateway-interface';
 import { Kind, parse, type OperationDefinitionNode } from 'graphql';
 import type { Logger } from '@storefront/platform/logger';
-import type { GatewayContext } from '../context.ts';
+import type { GatewayContext } from '../../context.ts';
 import { placeholderVariables } from './placeholder-variables.ts';
-import { wrapExecutor } from '../wrap-executor.ts';
+import { wrapExecutor } from '../../execution/index.ts';
 
 /**
  * Plan-cache warm-up: before the gateway reports ready, every trusted

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MemoryStore } from '@storefront/platform/store/memory-store';
 import { RedisStore } from '@storefront/platform/store/redis-store';
 import type { KeyValueStore } from '@storefront/platform/store/open';
-import { tieredCache } from '../src/cache/tiered-cache.ts';
+import { tieredCache } from '../../src/caching/tiered-cache.ts';
 
 /**
  * The two-level cache behind persisted queries and the response cache: two

@@ -4,7 +4,7 @@
  * after that starts a new fetch. Hand-written: the semantics (forget on
  * settle, no TTL, no cache) are ten lines, less than any package's options.
  */
-export class SingleFlight<T> {
+export class FetchDedup<T> {
   private readonly inFlight = new Map<string, Promise<T>>();
 
   /** Joins the call in flight for `key`, or starts one with `start`. */

@@ -1,6 +1,5 @@
 import type { GraphQLFormattedError } from 'graphql';
-
-type FormatError = (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+import type { FormatError } from './format-error.ts';
 
 export const PERSISTED_QUERY_HASH_MISMATCH = 'PERSISTED_QUERY_HASH_MISMATCH';
 

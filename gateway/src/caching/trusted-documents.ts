@@ -5,7 +5,7 @@ import { GraphQLError } from 'graphql';
 import { z } from 'zod';
 import { env } from '@storefront/platform/config';
 import type { KeyValueStore } from '@storefront/platform/store/store';
-import { tieredCache } from './cache/tiered-cache.ts';
+import { tieredCache } from './tiered-cache.ts';
 
 /**
  * Trusted documents: the operations the shop's own apps were built with

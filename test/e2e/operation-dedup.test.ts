@@ -6,7 +6,7 @@ import { type RunningGateway } from '@storefront/gateway';
 import { startStack, type Stack } from '../support/stack.ts';
 
 /**
- * Operation single-flight: identical queries in flight at the same time (same
+ * Operation dedup: identical queries in flight at the same time (same
  * operation, variables and caller) share one execution — and only those:
  * another user's identical query runs on its own, and mutations always run.
  *
@@ -73,7 +73,7 @@ async function holdingProxy(target: string): Promise<HoldingProxy> {
   };
 }
 
-describe('operation single-flight', { timeout: 240_000 }, () => {
+describe('operation dedup', { timeout: 240_000 }, () => {
   let stack: Stack;
   let products: HoldingProxy;
   let users: HoldingProxy;

@@ -6,10 +6,10 @@ import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import type { EventBus } from '@storefront/platform/events/bus';
 import type { Logger } from '@storefront/platform/logger';
 import type { KeyValueStore } from '@storefront/platform/store/store';
-import { tieredCache } from '../cache/tiered-cache.ts';
-import type { GatewayContext } from '../context.ts';
+import { tieredCache } from '../tiered-cache.ts';
+import type { GatewayContext } from '../../context.ts';
 import { isWarmUpContext } from '../plan-cache/index.ts';
-import type { Supergraph } from '../supergraph.ts';
+import type { Supergraph } from '../../supergraph/index.ts';
 import { followCatalogChanges, type CatalogGeneration } from './catalog-generation.ts';
 import type { ResponseCacheConfig } from './config.ts';
 

@@ -4,7 +4,7 @@ import type { QueryPlan } from '@apollo/query-planner';
 import type { GatewayInterface } from '@apollo/server-gateway-interface';
 import type { DocumentNode } from 'graphql';
 import type { Logger } from '@storefront/platform/logger';
-import type { GatewayContext } from '../context.ts';
+import type { GatewayContext } from '../../context.ts';
 import { warmUpEnabled, type PlanCacheConfig } from './config.ts';
 import { countingCache, type CacheStats } from './counting-cache.ts';
 import { admitWarmUps, stopWarmUpAfterPlanning, warmUpPlans, type WarmUpReport } from './warm-up.ts';

@@ -1,0 +1,41 @@
+import type { EventBus } from '@storefront/platform/events/bus';
+import { KafkaEventBus } from '@storefront/platform/events/kafka-bus';
+import type { Logger } from '@storefront/platform/logger';
+import { openStore, type KeyValueStore } from '@storefront/platform/store/open';
+import type { BackendsConfig } from './config.ts';
+
+export { backendsEnv, type BackendsConfig } from './config.ts';
+
+/**
+ * What the gateway's rooms share: one store (Redis with REDIS_URL, else in
+ * process) for rate limits, revocations and caches, and the event bus
+ * (Kafka with KAFKA_BROKERS, else the in-process bus of the embedded
+ * default, when given) on which revocations and catalog changes arrive.
+ */
+export interface Backends {
+  store: KeyValueStore;
+  /** Undefined when there is no bus at all: features that follow events then say so at start. */
+  bus: EventBus | undefined;
+  /** Closes what was opened here (a bus that was given is its owner's to close). */
+  close(): Promise<void>;
+}
+
+export function openBackends(options: { config: BackendsConfig; logger: Logger; bus?: EventBus }): Backends {
+  const { config, logger } = options;
+  const store = openStore({ redisUrl: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX }, logger);
+  const ownBus =
+    !options.bus && config.KAFKA_BROKERS
+      ? new KafkaEventBus(
+          { brokers: config.KAFKA_BROKERS, clientId: 'gateway', prefix: config.KAFKA_TOPIC_PREFIX },
+          logger.child({ component: 'kafka' }),
+        )
+      : undefined;
+  return {
+    store,
+    bus: options.bus ?? ownBus,
+    close: async () => {
+      await ownBus?.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,18 @@
+import type { Logger } from '@storefront/platform/logger';
+import { maskErrors } from '@storefront/platform/server/format-error';
+import { clientErrors } from './client-errors.ts';
+import type { FormatError } from './format-error.ts';
+import { exposeSubgraphErrors } from './subgraph-errors.ts';
+
+export type { FormatError } from './format-error.ts';
+
+/**
+ * What a client sees of an error, over HTTP and on the WebSocket alike: the
+ * platform's masking (public codes pass, anything else becomes
+ * INTERNAL_SERVER_ERROR and is logged), subgraph timeouts and outages named
+ * (subgraph-errors.ts), Apollo Server's code-less client errors classified,
+ * and in production no schema suggestions (client-errors.ts).
+ */
+export function gatewayFormatError(logger: Logger, options: { production: boolean }): FormatError {
+  return clientErrors(exposeSubgraphErrors(maskErrors(logger)), { hideSuggestions: options.production });
+}

@@ -1,0 +1,7 @@
+/**
+ * What the gateway adds at execution, the last step of Apollo Server's
+ * pipeline: every wrapper goes through `wrapExecutor`, and identical queries
+ * in flight share one execution (operation-dedup.ts).
+ */
+export { wrapExecutor } from './wrap-executor.ts';
+export { operationDedup, operationDedupEnv, type OperationDedup, type OperationDedupStats } from './operation-dedup.ts';

@@ -1,6 +1,0 @@
-export {
-  operationSingleFlight,
-  singleFlightEnv,
-  type OperationSingleFlight,
-  type SingleFlightStats,
-} from './operations.ts';
