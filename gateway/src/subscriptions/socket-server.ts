@@ -81,7 +81,11 @@ const ROUTE = {
 export function serveSocket(options: SocketServerOptions): SocketServer {
   const { apollo, authenticate, limits, logger, path } = options;
   const connections = new WeakMap<WebSocket, Connection>();
-  const endpoint = attachWebSocketEndpoint(options.server, { path, maxPayloadBytes: limits.WS_MAX_MESSAGE_BYTES });
+  const endpoint = attachWebSocketEndpoint(options.server, {
+    path,
+    maxPayloadBytes: limits.WS_MAX_MESSAGE_BYTES,
+    logger,
+  });
   const { wss } = endpoint;
 
   // Registered before useServer's own listener, so the rate limit sees each message before graphql-ws does.
@@ -202,16 +206,6 @@ export function serveSocket(options: SocketServerOptions): SocketServer {
     wss,
     limits.WS_KEEPALIVE_MS,
   );
-  // After useServer's own listener: graphql-ws reports every socket error as an internal error (console.error,
-  // close 4500), but these are the client's doing (an oversized message, a protocol violation) and ws has
-  // already closed the socket with the right code (1009, 1002). A warning is what they deserve.
-  wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
-    socket.removeAllListeners('error');
-    socket.on('error', (error) =>
-      logger.warn({ err: error, remote: request.socket.remoteAddress }, 'client socket error'),
-    );
-  });
-
   return {
     connections: () => wss.clients.size,
     close: (graceMs = 5_000) => endpoint.close(graceMs),

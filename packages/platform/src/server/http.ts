@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLResponse } from '@apollo/server';
+import { closeConnectionAfter } from './raw-answer.ts';
+import { parseRequestTarget } from './request-target.ts';
 
 /**
  * Serves an ApolloServer on Node's own `http` module.
@@ -75,16 +77,20 @@ export function graphqlHttpHandler<TContext extends BaseContext>(
       // Only a route that is asynchronous costs an await.
       if (routed === true || (routed !== false && (await routed))) return;
     }
-    const { pathname, search } = splitUrl(req.url ?? '/');
+    const target = parseRequestTarget(req.url);
+    if (!target) {
+      closeConnectionAfter(res);
+      return refuseWith(res, 400, 'BAD_REQUEST', 'Malformed request target');
+    }
+    const { pathname, search } = target;
     if (pathname !== path) return refuseWith(res, 404, 'NOT_FOUND', `No route for ${pathname}`);
     if (cors && cors(req, res)) return;
 
     const body = await readBody(req, maxBodyBytes);
     if (body === undefined) {
-      // Answer, then close: reading the rest of an oversized upload would only waste bandwidth.
-      refuseWith(res, 413, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${maxBodyBytes} bytes`, { connection: 'close' });
-      res.once('finish', () => req.destroy());
-      return;
+      // Answer at once, then close without a reset, so a client still uploading reads the 413 (raw-answer.ts).
+      closeConnectionAfter(res);
+      return refuseWith(res, 413, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${maxBodyBytes} bytes`);
     }
 
     const context = await options.context(req, body);
@@ -120,22 +126,6 @@ export function graphqlHttpHandler<TContext extends BaseContext>(
       else res.destroy(error as Error);
     });
   };
-}
-
-/**
- * The path and query of a request target without building a URL object: the
- * common origin-form (`/graphql?…`) is split at `?`; anything else (the
- * absolute-form a proxy may send) goes through the WHATWG parser.
- */
-function splitUrl(target: string): { pathname: string; search: string } {
-  if (target.charCodeAt(0) !== 47 /* '/' */) {
-    const url = new URL(target, 'http://localhost');
-    return { pathname: url.pathname, search: url.search };
-  }
-  const query = target.indexOf('?');
-  return query === -1
-    ? { pathname: target, search: '' }
-    : { pathname: target.slice(0, query), search: target.slice(query) };
 }
 
 /** Headers a browser may send cross-origin: the token, JSON, and Apollo's CSRF-prevention headers. */
@@ -176,17 +166,20 @@ function corsPolicy(origins: readonly string[]): (req: IncomingMessage, res: Ser
 
 function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
+    // Over the limit: the rest of the body is read and dropped (not left unread), until the connection closes.
+    const tooLarge = () => {
+      req.removeAllListeners('data');
+      req.resume();
+      resolve(undefined);
+    };
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > limit) return resolve(undefined);
+    if (declared > limit) return tooLarge();
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.pause();
-        resolve(undefined);
-      } else chunks.push(chunk);
+      if (size > limit) tooLarge();
+      else chunks.push(chunk);
     });
     // Most GraphQL bodies arrive in one chunk: decode it without concatenating.
     req.on('end', () =>

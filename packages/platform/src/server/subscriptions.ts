@@ -79,6 +79,7 @@ export function serveSubscriptions<TContext extends BaseContext>(
   const endpoint = attachWebSocketEndpoint(options.server, {
     path,
     maxPayloadBytes: options.maxPayloadBytes ?? 1024 * 1024,
+    logger,
   });
   const { wss } = endpoint;
 

@@ -1,11 +1,19 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from '../logger.ts';
+import { answerOnSocket } from './raw-answer.ts';
+import { parseRequestTarget } from './request-target.ts';
 
 /**
  * A WebSocket endpoint on an existing HTTP server, at the same path as its
  * GraphQL POSTs (the gateway and every subscribing subgraph use it the same
- * way). Upgrades to other paths get 404, and 503 once closing has begun.
+ * way). Upgrades to other paths get 404, and 503 once closing has begun; a
+ * request target that is not a valid one gets 400, and a handshake ws refuses
+ * (a missing key, a wrong version) gets 400, or 405 for a method other than GET.
+ *
+ * Nothing a client sends can throw out of here: Node emits 'upgrade' outside
+ * any request handler, so an exception would end the process.
  */
 export interface WebSocketEndpoint {
   wss: WebSocketServer;
@@ -15,20 +23,47 @@ export interface WebSocketEndpoint {
 
 export function attachWebSocketEndpoint(
   server: Server,
-  options: { path: string; maxPayloadBytes: number },
+  options: { path: string; maxPayloadBytes: number; logger: Logger },
 ): WebSocketEndpoint {
+  const { logger } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
   let closing = false;
 
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const { pathname } = new URL(req.url ?? '/', 'http://localhost');
-    if (closing || pathname !== options.path) {
-      socket.end(
-        `HTTP/1.1 ${closing ? '503 Service Unavailable' : '404 Not Found'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
-      );
-      return;
+  wss.on('wsClientError', (error: Error, socket: Duplex, req: IncomingMessage) => {
+    logger.info({ reason: error.message, remote: req.socket.remoteAddress }, 'refused a WebSocket handshake');
+    const status = error.message === 'Invalid HTTP method' ? 405 : 400;
+    answerOnSocket(socket, status, 'BAD_REQUEST', `Invalid WebSocket handshake: ${error.message}`);
+  });
+
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node hands the socket over without an error listener; a reset must not become an uncaught 'error'.
+    socket.on('error', (error) => {
+      logger.debug({ err: error, remote: req.socket.remoteAddress }, 'upgrade socket error');
+      socket.destroy();
+    });
+    const target = parseRequestTarget(req.url);
+    if (!target) {
+      logger.info({ remote: req.socket.remoteAddress }, 'refused an upgrade with a malformed request target');
+      return answerOnSocket(socket, 400, 'BAD_REQUEST', 'Malformed request target');
     }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    if (closing) return answerOnSocket(socket, 503, 'SERVICE_UNAVAILABLE', 'The server is shutting down');
+    if (target.pathname !== options.path) return answerOnSocket(socket, 404, 'NOT_FOUND', 'No WebSocket endpoint here');
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      wss.emit('connection', ws, req);
+      // After every 'connection' listener (graphql-ws's among them): ws has already closed the socket with
+      // the right code for a client's protocol error (1009 too big, 1002, 1007 bad UTF-8), which graphql-ws
+      // would report as an internal error of ours. A warning, and the only listener, so one always exists.
+      ws.removeAllListeners('error');
+      ws.on('error', (error) => logger.warn({ err: error, remote: req.socket.remoteAddress }, 'client socket error'));
+    });
+  };
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    try {
+      upgrade(req, socket, head);
+    } catch (error) {
+      logger.error({ err: error, remote: req.socket.remoteAddress }, 'unexpected error handling an upgrade');
+      socket.destroy();
+    }
   };
   server.on('upgrade', onUpgrade);
 
