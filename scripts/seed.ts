@@ -6,7 +6,7 @@
  * The embedded default needs no seeding: `npm start` seeds it.
  */
 import { createLogger } from '@storefront/platform/logger';
-import { failStart } from '@storefront/platform/server/main';
+import { failStart } from '@storefront/platform/server';
 import { loadUsersConfig, startUsers } from '@storefront/users';
 import { loadProductsConfig, startProducts } from '@storefront/products';
 

@@ -14,9 +14,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createLogger } from '@storefront/platform/logger';
-import { MemoryEventBus } from '@storefront/platform/events/memory-bus';
-import { failStart, runUntilSignal } from '@storefront/platform/server/main';
-import type { RunningService } from '@storefront/platform/server/service';
+import { MemoryEventBus } from '@storefront/platform/events';
+import { failStart, runUntilSignal } from '@storefront/platform/server';
+import type { RunningService } from '@storefront/platform/service';
 import { loadGatewayConfig, startGateway } from '@storefront/gateway';
 import { loadUsersConfig, startUsers } from '@storefront/users';
 import { loadProductsConfig, startProducts } from '@storefront/products';

@@ -1,4 +1,4 @@
-import type { Identity } from '@storefront/platform/auth/identity';
+import type { Identity } from '@storefront/platform/auth';
 import type { Logger } from '@storefront/platform/logger';
 
 /** Per-request context of the gateway; the data sources read the identity from it. */

@@ -6,9 +6,8 @@ import {
 } from '@apollo/server/plugin/disabled';
 import { ApolloGateway } from '@apollo/gateway';
 import { createLogger, type Logger } from '@storefront/platform/logger';
-import { graphqlHttpHandler, refuse, sendJson } from '@storefront/platform/server/http';
-import { listen } from '@storefront/platform/server/listen';
-import type { EventBus } from '@storefront/platform/events/bus';
+import { graphqlHttpHandler, refuse, sendJson, listen } from '@storefront/platform/server';
+import type { EventBus } from '@storefront/platform/events';
 import { keySetUrl, startAuthentication } from './auth/index.ts';
 import { openBackends } from './backends/index.ts';
 import {

@@ -11,10 +11,10 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '@storefront/platform/config';
-import { openDatabase } from '@storefront/platform/db/database';
+import { openDatabase } from '@storefront/platform/db';
 import { createLogger } from '@storefront/platform/logger';
-import { failStart } from '@storefront/platform/server/main';
-import { serviceConfigSchema } from '@storefront/platform/server/service-config';
+import { failStart } from '@storefront/platform/server';
+import { serviceConfigSchema } from '@storefront/platform/service';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const config = loadConfig(serviceConfigSchema.pick({ NODE_ENV: true, LOG_LEVEL: true, DATABASE_URL: true }));

@@ -3,14 +3,11 @@ import { cpSync, mkdtempSync, appendFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { openDatabase, type Database } from '@storefront/platform/db/database';
-import { createEvent } from '@storefront/platform/events/envelope';
-import { MemoryEventBus } from '@storefront/platform/events/memory-bus';
-import { enqueueEvents, OutboxRelay } from '@storefront/platform/events/outbox';
-import { markProcessed } from '@storefront/platform/events/idempotent';
+import { openDatabase, type Database } from '@storefront/platform/db';
+import { createEvent, MemoryEventBus, enqueueEvents, OutboxRelay, markProcessed } from '@storefront/platform/events';
 import { createLogger } from '@storefront/platform/logger';
 import { createTestDatabase } from '@storefront/platform/testing';
-import { createUsersClient, type UsersDb } from '../../subgraphs/users/src/data/client.ts';
+import { createUsersClient, type UsersDb } from '@storefront/users';
 
 /**
  * One contract, two adapters of the database port: PostgreSQL (when the test

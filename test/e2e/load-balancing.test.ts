@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ConfigError } from '@storefront/platform/config';
 import { createLogger } from '@storefront/platform/logger';
-import type { RunningService } from '@storefront/platform/server/service';
+import type { RunningService } from '@storefront/platform/service';
 import { eventually } from '@storefront/platform/testing';
 import { loadGatewayConfig, startGateway, type SubgraphFetchEvent } from '@storefront/gateway';
 import { loadProductsConfig, startProducts } from '@storefront/products';

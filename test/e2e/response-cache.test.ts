@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '@storefront/platform/logger';
-import { RedisStore } from '@storefront/platform/store/redis-store';
+import { RedisStore } from '@storefront/platform/store';
 import { captureLogs, eventually, type GraphQLResult } from '@storefront/platform/testing';
 import { loadGatewayConfig, startGateway, type RunningGateway } from '@storefront/gateway';
 import { startStack, type Stack } from '../support/stack.ts';

@@ -213,7 +213,7 @@ describe('docker-compose.yml', () => {
       assert.equal(Number(url!.port), defaultPort(part), `${part}: health check port`);
       assert.equal(url!.pathname, '/readyz', `${part}: health check path`);
     }
-    const served = read('packages/platform/src/server/subgraph.ts') + read('gateway/src/index.ts');
+    const served = read('packages/platform/src/service/subgraph.ts') + read('gateway/src/index.ts');
     assert.ok(
       served.includes("'/readyz'") && served.includes("'/healthz'"),
       'the services no longer serve /readyz and /healthz',
@@ -329,7 +329,7 @@ describe('Dockerfile', () => {
       'gateway/rate-limits.yaml',
       'scripts/seed.ts',
       'scripts/deploy/migrate.ts',
-      'packages/platform/src/config.ts',
+      'packages/platform/src/config/index.ts',
     ]) {
       if (existsSync(join(repo, path))) assert.ok(!dockerIgnored(path), `${path} is excluded by .dockerignore`);
     }

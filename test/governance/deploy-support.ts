@@ -3,10 +3,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { gatewayConfigSchema } from '@storefront/gateway';
-import { notificationsConfigSchema } from '../../subgraphs/notifications/src/config.ts';
-import { ordersConfigSchema } from '../../subgraphs/orders/src/config.ts';
-import { productsConfigSchema } from '../../subgraphs/products/src/config.ts';
-import { usersConfigSchema } from '../../subgraphs/users/src/config.ts';
+import { notificationsConfigSchema } from '@storefront/notifications';
+import { ordersConfigSchema } from '@storefront/orders';
+import { productsConfigSchema } from '@storefront/products';
+import { usersConfigSchema } from '@storefront/users';
 import { parseSupergraphConfig } from '../../scripts/schema/lib/supergraph-config.ts';
 import { ENTRY_POINTS } from '../../scripts/build.ts';
 

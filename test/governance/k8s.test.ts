@@ -182,7 +182,7 @@ describe('deploy/k8s', () => {
   });
 
   it('probes /readyz and /healthz, which the services serve, on the port each listens on', () => {
-    const served = read('packages/platform/src/server/subgraph.ts') + read('gateway/src/index.ts');
+    const served = read('packages/platform/src/service/subgraph.ts') + read('gateway/src/index.ts');
     for (const path of ['/healthz', '/readyz'])
       assert.ok(served.includes(`'${path}'`), `the services no longer serve ${path}`);
     for (const part of ['gateway', ...SUBGRAPHS] as Part[]) {

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { SIGNATURE_HEADERS, signSubgraphRequest } from '@storefront/platform/auth/gateway-signature';
-import type { Identity } from '@storefront/platform/auth/identity';
+import { SIGNATURE_HEADERS, signSubgraphRequest, type Identity } from '@storefront/platform/auth';
 import { eventually, subgraphCaller, TEST_SECRET, type GraphQLResult } from '@storefront/platform/testing';
 import { startStack, type Stack } from '../support/stack.ts';
 

@@ -3,14 +3,10 @@ import { describe, it } from 'node:test';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { getNamedType, isNonNullType, isObjectType, type DocumentNode, type GraphQLObjectType } from 'graphql';
 import { allow, type IRules } from 'graphql-shield';
-import { notificationsTypeDefs } from '@storefront/notifications';
-import { permissions as notificationsPermissions } from '../../subgraphs/notifications/src/permissions.ts';
-import { ordersTypeDefs } from '@storefront/orders';
-import { permissions as ordersPermissions } from '../../subgraphs/orders/src/permissions.ts';
-import { productsTypeDefs } from '@storefront/products';
-import { permissions as productsPermissions } from '../../subgraphs/products/src/permissions.ts';
-import { usersTypeDefs } from '@storefront/users';
-import { permissions as usersPermissions } from '../../subgraphs/users/src/permissions.ts';
+import { notificationsPermissions, notificationsTypeDefs } from '@storefront/notifications';
+import { ordersPermissions, ordersTypeDefs } from '@storefront/orders';
+import { productsPermissions, productsTypeDefs } from '@storefront/products';
+import { usersPermissions, usersTypeDefs } from '@storefront/users';
 
 /**
  * Deny by default is only safe if nothing relies on the default: every field

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type CryptoKey } from 'jose';
 import { captureLogs, eventually } from '@storefront/platform/testing';
-import type { RunningService } from '@storefront/platform/server/service';
+import type { RunningService } from '@storefront/platform/service';
 import { loadGatewayConfig, startGateway, type RunningGateway } from '@storefront/gateway';
 import { loadUsersConfig, startUsers } from '@storefront/users';
-import { generateSigningJwk } from '../../subgraphs/users/src/auth/signing-keys.ts';
+import { generateSigningJwk } from '@storefront/users';
 import { startStack, type Stack } from '../support/stack.ts';
 
 /**

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { networkInterfaces } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { ConfigError } from '@storefront/platform/config';
-import { MemoryEventBus } from '@storefront/platform/events/memory-bus';
+import { MemoryEventBus } from '@storefront/platform/events';
 import { createLogger } from '@storefront/platform/logger';
-import type { RunningService, StartDependencies } from '@storefront/platform/server/service';
+import type { RunningService, StartDependencies } from '@storefront/platform/service';
 import { callSubgraph, captureLogs, serviceTestEnv, type GraphQLResult } from '@storefront/platform/testing';
 import { loadUsersConfig, startUsers } from '@storefront/users';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { MemoryEventBus } from '@storefront/platform/events/memory-bus';
+import { MemoryEventBus } from '@storefront/platform/events';
 import { createLogger, type Logger } from '@storefront/platform/logger';
-import type { RunningService, StartDependencies } from '@storefront/platform/server/service';
+import type { RunningService, StartDependencies } from '@storefront/platform/service';
 import { serviceTestEnv, type GraphQLResult } from '@storefront/platform/testing';
 import { loadGatewayConfig, startGateway, type RunningGateway, type SubgraphFetchEvent } from '@storefront/gateway';
 import { loadUsersConfig, startUsers } from '@storefront/users';

@@ -1,6 +1,6 @@
 import { errors, jwtVerify, type JWTPayload } from 'jose';
 import { LRUCache } from 'lru-cache';
-import { isRole, type Identity } from '@storefront/platform/auth/identity';
+import { isRole, type Identity } from '@storefront/platform/auth';
 import type { Logger } from '@storefront/platform/logger';
 import { createKeySet } from './jwks.ts';
 import type { RevocationList } from './revocation.ts';

@@ -1,8 +1,7 @@
 import type { IncomingMessage } from 'node:http';
-import { audit, auditSampler } from '@storefront/platform/audit';
-import type { ConsumerHandle, EventBus } from '@storefront/platform/events/bus';
-import type { Logger } from '@storefront/platform/logger';
-import type { KeyValueStore } from '@storefront/platform/store/store';
+import { audit, auditSampler, type Logger } from '@storefront/platform/logger';
+import type { ConsumerHandle, EventBus } from '@storefront/platform/events';
+import type { KeyValueStore } from '@storefront/platform/store';
 import type { SubgraphEndpoint } from '../supergraph/index.ts';
 import { createAccessTokenVerifier, type TokenCheck } from './access-token.ts';
 import type { AuthConfig } from './config.ts';

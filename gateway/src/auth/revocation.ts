@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { ConsumerHandle, EventBus } from '@storefront/platform/events/bus';
-import { TOPICS } from '@storefront/platform/events/envelope';
+import { type ConsumerHandle, type EventBus, TOPICS } from '@storefront/platform/events';
 import type { Logger } from '@storefront/platform/logger';
-import { MemoryStore } from '@storefront/platform/store/memory-store';
-import type { KeyValueStore } from '@storefront/platform/store/store';
+import { MemoryStore, type KeyValueStore } from '@storefront/platform/store';
 
 /**
  * Ended sessions and deactivated users, so their access tokens stop at the

@@ -1,7 +1,6 @@
-import type { EventBus } from '@storefront/platform/events/bus';
-import { KafkaEventBus } from '@storefront/platform/events/kafka-bus';
+import { type EventBus, KafkaEventBus } from '@storefront/platform/events';
 import type { Logger } from '@storefront/platform/logger';
-import { openStore, type KeyValueStore } from '@storefront/platform/store/open';
+import { openStore, type KeyValueStore } from '@storefront/platform/store';
 import type { BackendsConfig } from './config.ts';
 
 export { backendsEnv, type BackendsConfig } from './config.ts';

@@ -1,5 +1,5 @@
 import { InMemoryLRUCache, type KeyValueCache, type KeyValueCacheSetOptions } from '@apollo/utils.keyvaluecache';
-import type { KeyValueStore } from '@storefront/platform/store/open';
+import type { KeyValueStore } from '@storefront/platform/store';
 
 /**
  * A two-level cache for Apollo's cache hooks (persisted queries, response

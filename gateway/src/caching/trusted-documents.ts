@@ -4,7 +4,7 @@ import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import { GraphQLError } from 'graphql';
 import { z } from 'zod';
 import { env } from '@storefront/platform/config';
-import type { KeyValueStore } from '@storefront/platform/store/store';
+import type { KeyValueStore } from '@storefront/platform/store';
 import { tieredCache } from './tiered-cache.ts';
 
 /**

@@ -1,5 +1,5 @@
 import type { Logger } from '@storefront/platform/logger';
-import { maskErrors } from '@storefront/platform/server/format-error';
+import { maskErrors } from '@storefront/platform/server';
 import { clientErrors } from './client-errors.ts';
 import type { FormatError } from './format-error.ts';
 import { exposeSubgraphErrors } from './subgraph-errors.ts';

@@ -4,7 +4,7 @@ import type {
   GatewayInterface,
 } from '@apollo/server-gateway-interface';
 import { env } from '@storefront/platform/config';
-import { stableStringify } from '@storefront/platform/auth/gateway-signature';
+import { stableStringify } from '@storefront/platform/auth';
 import type { GatewayContext } from '../context.ts';
 import { wrapExecutor } from './wrap-executor.ts';
 

@@ -1,4 +1,4 @@
-import { DEFAULT_PAGE_SIZE } from '@storefront/platform/pagination';
+import { DEFAULT_PAGE_SIZE } from '@storefront/platform/resolvers';
 import { z } from 'zod';
 
 /**

@@ -2,8 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { sendError } from '@storefront/platform/server/http';
-import { listen, type Listening } from '@storefront/platform/server/listen';
+import { sendError, listen, type Listening } from '@storefront/platform/server';
 import type { GatewayContext } from '../context.ts';
 
 export { metricsEnv } from './config.ts';

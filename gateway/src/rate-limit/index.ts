@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { Logger } from '@storefront/platform/logger';
-import type { KeyValueStore } from '@storefront/platform/store/store';
+import type { KeyValueStore } from '@storefront/platform/store';
 import type { GatewayContext } from '../context.ts';
 import { clientAddress } from './client-address.ts';
 import { DEFAULT_RATE_LIMITS_FILE, loadRateLimits } from './config.ts';

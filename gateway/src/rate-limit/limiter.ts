@@ -7,10 +7,9 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
-import { audit, auditSampler } from '@storefront/platform/audit';
-import type { Identity } from '@storefront/platform/auth/identity';
-import type { Logger } from '@storefront/platform/logger';
-import type { KeyValueStore } from '@storefront/platform/store/store';
+import { audit, auditSampler, type Logger } from '@storefront/platform/logger';
+import type { Identity } from '@storefront/platform/auth';
+import type { KeyValueStore } from '@storefront/platform/store';
 import type { LimitRule, RateLimitConfig } from './config.ts';
 import type { RootFieldRoutes } from './routes.ts';
 

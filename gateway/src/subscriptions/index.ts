@@ -2,13 +2,13 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { GraphQLDataSource } from '@apollo/gateway';
 import type { ApolloServer } from '@apollo/server';
 import type { GatewayInterface } from '@apollo/server-gateway-interface';
-import type { Identity } from '@storefront/platform/auth/identity';
+import type { Identity } from '@storefront/platform/auth';
 import type { Logger } from '@storefront/platform/logger';
 import type { TokenCheck } from '../auth/index.ts';
-import type { GatewayConfig } from '../config.ts';
 import type { GatewayContext } from '../context.ts';
 import type { Supergraph } from '../supergraph/index.ts';
 import { admittingSubscriptions } from './admission.ts';
+import type { SubscriptionConfig } from './config.ts';
 import type { FormatError } from './errors.ts';
 import { createEventExecutor } from './event-execution.ts';
 import { openFederatedStream } from './federated-stream.ts';
@@ -76,7 +76,7 @@ export interface SubgraphInstances {
 }
 
 export function federatedSubscriptions(options: {
-  config: GatewayConfig;
+  config: SubscriptionConfig & { SUBGRAPH_SECRET: string; subgraphSecrets: Record<string, string> };
   supergraph: Supergraph;
   instances: SubgraphInstances;
   logger: Logger;

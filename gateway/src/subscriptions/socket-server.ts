@@ -11,9 +11,9 @@ import {
 } from 'graphql';
 import type { SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { attachWebSocketEndpoint } from '@storefront/platform/server/websocket-endpoint';
+import { attachWebSocketEndpoint } from '@storefront/platform/server';
 import type WebSocket from 'ws';
-import type { Identity } from '@storefront/platform/auth/identity';
+import type { Identity } from '@storefront/platform/auth';
 import type { Logger } from '@storefront/platform/logger';
 import type { TokenCheck } from '../auth/index.ts';
 import type { GatewayContext } from '../context.ts';

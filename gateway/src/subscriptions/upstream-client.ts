@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FormattedExecutionResult, GraphQLFormattedError } from 'graphql';
 import { createClient, type Client, type SubscribePayload } from 'graphql-ws';
 import WebSocket from 'ws';
-import { signConnection, signSubscription } from '@storefront/platform/auth/gateway-signature';
-import type { Identity } from '@storefront/platform/auth/identity';
+import { signConnection, signSubscription, type Identity } from '@storefront/platform/auth';
 import type { Logger } from '@storefront/platform/logger';
 
 /**

@@ -1,5 +1,5 @@
 import type { FormattedExecutionResult } from 'graphql';
-import { stableStringify } from '@storefront/platform/auth/gateway-signature';
+import { stableStringify } from '@storefront/platform/auth';
 import type { ResumePoint } from '@storefront/platform/streams';
 import { resumedOperation, resumePointIn } from './resume.ts';
 import type { SubgraphConnection, UpstreamFailure, UpstreamOperation } from './upstream-client.ts';

@@ -16,3 +16,17 @@ export const subgraphTransportEnv = {
   /** Identical query fetches in flight (same subgraph, body and caller) share one request. */
   SUBGRAPH_DEDUP: env.bool(true),
 };
+
+/** What the transport reads of the gateway's config. */
+export interface TransportConfig {
+  SUBGRAPH_TIMEOUT_MS: number;
+  SUBGRAPH_CONNECT_TIMEOUT_MS: number;
+  SUBGRAPH_MAX_CONNECTIONS: number;
+  SUBGRAPH_HEALTH_INTERVAL_MS: number;
+  SUBGRAPH_DEDUP: boolean;
+  SUBGRAPH_SECRET: string;
+  /** SUBGRAPH_SECRET_<NAME>, by subgraph. */
+  subgraphSecrets: Record<string, string>;
+  /** SUBGRAPH_URL_<NAME>, by subgraph. */
+  subgraphUrls: Record<string, string>;
+}

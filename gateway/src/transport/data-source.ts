@@ -4,7 +4,7 @@ import type {
   GatewayGraphQLResponse,
   GatewayHTTPRequest,
 } from '@apollo/server-gateway-interface';
-import { signSubgraphRequest } from '@storefront/platform/auth/gateway-signature';
+import { signSubgraphRequest } from '@storefront/platform/auth';
 import type { GatewayContext } from '../context.ts';
 import { badResponse, subgraphError } from './errors.ts';
 import { ReceivedHeaders, type Exchange } from './received-response.ts';

@@ -1,12 +1,12 @@
 import type { Logger } from '@storefront/platform/logger';
-import type { GatewayConfig } from '../config.ts';
+import type { TransportConfig } from './config.ts';
 import { SubgraphDataSource } from './data-source.ts';
 import { FetchDedup } from './fetch-dedup.ts';
 import { parseInstances, urlKey } from './instances.ts';
 import type { Exchange } from './received-response.ts';
 import { SubgraphClient, type SubgraphFetchEvent } from './subgraph-client.ts';
 
-export { subgraphTransportEnv } from './config.ts';
+export { subgraphTransportEnv, type TransportConfig } from './config.ts';
 export { SUBGRAPH_ERROR_CODES } from './errors.ts';
 export { parseInstances, urlKey, validateSubgraphUrls } from './instances.ts';
 export type { SubgraphFetchEvent } from './subgraph-client.ts';
@@ -30,7 +30,7 @@ export interface SubgraphTransport {
 }
 
 export function createSubgraphTransport(options: {
-  config: GatewayConfig;
+  config: TransportConfig;
   logger: Logger;
   /** Called when each request to an instance ends (request counts, metrics). */
   onFetch?: (event: SubgraphFetchEvent) => void;

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
-import { MemoryStore } from '@storefront/platform/store/memory-store';
+import { MemoryStore } from '@storefront/platform/store';
 import { createAccessTokenVerifier, type AccessTokenVerifier } from '../../src/auth/access-token.ts';
 import { createRevocationList } from '../../src/auth/revocation.ts';
 

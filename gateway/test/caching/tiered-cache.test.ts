@@ -2,9 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MemoryStore } from '@storefront/platform/store/memory-store';
-import { RedisStore } from '@storefront/platform/store/redis-store';
-import type { KeyValueStore } from '@storefront/platform/store/open';
+import { MemoryStore, RedisStore, type KeyValueStore } from '@storefront/platform/store';
 import { tieredCache } from '../../src/caching/tiered-cache.ts';
 
 /**

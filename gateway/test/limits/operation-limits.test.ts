@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { Supergraph } from '@apollo/federation-internals';
 import { getOperationAST, parse, specifiedRules, validate, type GraphQLSchema } from 'graphql';
 import { ConfigError } from '@storefront/platform/config';
-import { maskErrors } from '@storefront/platform/server/format-error';
+import { maskErrors } from '@storefront/platform/server';
 import { createLogger } from '@storefront/platform/logger';
 import { loadGatewayConfig } from '../../src/config.ts';
 import { clientErrors } from '../../src/errors/client-errors.ts';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Kind, parse, type FragmentDefinitionNode, type OperationDefinitionNode } from 'graphql';
 import { createLogger } from '@storefront/platform/logger';
-import { MemoryStore } from '@storefront/platform/store/memory-store';
+import { MemoryStore } from '@storefront/platform/store';
 import { bucketAddress, clientAddress } from '../../src/rate-limit/client-address.ts';
 import { loadRateLimits } from '../../src/rate-limit/config.ts';
 import { collectRootFields, createRateLimiter } from '../../src/rate-limit/limiter.ts';

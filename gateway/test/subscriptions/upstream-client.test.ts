@@ -9,8 +9,8 @@ import {
   verifyConnection,
   verifySubscription,
   type SignedSubscription,
-} from '@storefront/platform/auth/gateway-signature';
-import type { Identity } from '@storefront/platform/auth/identity';
+  type Identity,
+} from '@storefront/platform/auth';
 import { createLogger } from '@storefront/platform/logger';
 import { eventually } from '@storefront/platform/testing';
 import { createPushQueue, type PushQueue } from '../../src/subscriptions/push-queue.ts';

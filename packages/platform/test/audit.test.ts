@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { audit, auditSampler, maskEmail } from '../src/audit.ts';
-import { captureLogs } from '../src/testing.ts';
+import { audit, auditSampler, maskEmail } from '../src/logger/audit.ts';
+import { captureLogs } from '../src/testing/index.ts';
 
 describe('audit records', () => {
   it('are structured, flagged and named; failures are warnings', () => {

@@ -5,8 +5,8 @@ import type { DeliveredEvent, EventBus } from '../src/events/bus.ts';
 import { createEvent, deadLetterTopic, type EventEnvelope } from '../src/events/envelope.ts';
 import { KafkaEventBus } from '../src/events/kafka-bus.ts';
 import { MemoryEventBus } from '../src/events/memory-bus.ts';
-import { createLogger } from '../src/logger.ts';
-import { eventually } from '../src/testing.ts';
+import { createLogger } from '../src/logger/logger.ts';
+import { eventually } from '../src/testing/index.ts';
 
 /**
  * One contract, two adapters: the embedded bus must behave like Kafka in

@@ -5,7 +5,7 @@ import { after, describe, it } from 'node:test';
 import { FallbackStore } from '../src/store/fallback-store.ts';
 import { MemoryStore } from '../src/store/memory-store.ts';
 import { RedisStore } from '../src/store/redis-store.ts';
-import { captureLogs, eventually } from '../src/testing.ts';
+import { captureLogs, eventually } from '../src/testing/index.ts';
 
 /**
  * Redis going away must not take the caller down: the store answers from

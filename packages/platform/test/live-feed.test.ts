@@ -6,9 +6,9 @@ import { createEvent } from '../src/events/envelope.ts';
 import { KafkaEventBus } from '../src/events/kafka-bus.ts';
 import { LiveFeed, LiveFeedOverflowError } from '../src/events/live-feed.ts';
 import { MemoryEventBus } from '../src/events/memory-bus.ts';
-import { createLogger } from '../src/logger.ts';
-import { mapStream, SKIP } from '../src/streams.ts';
-import { eventually } from '../src/testing.ts';
+import { createLogger } from '../src/logger/logger.ts';
+import { mapStream, SKIP } from '../src/streams/index.ts';
+import { eventually } from '../src/testing/index.ts';
 
 const logger = createLogger({ name: 'test', level: 'silent' });
 const adapters: [string, () => EventBus][] = [['memory', () => new MemoryEventBus(logger)]];

@@ -4,15 +4,16 @@ import { after, before, describe, it } from 'node:test';
 import { parse } from 'graphql';
 import { allow } from 'graphql-shield';
 import type { Identity } from '../src/auth/identity.ts';
-import { isAuthenticated, isStaff } from '../src/auth/rules.ts';
+import { isAuthenticated, isStaff } from '../src/service/rules.ts';
 import { LiveFeed } from '../src/events/live-feed.ts';
 import { createEvent } from '../src/events/envelope.ts';
 import { MemoryEventBus } from '../src/events/memory-bus.ts';
-import { createLogger } from '../src/logger.ts';
-import { mapStream, resumeAt } from '../src/streams.ts';
-import { buildProtectedSchema, type BaseContext } from '../src/server/subgraph.ts';
-import { serveSubscriptions, type SubscriptionServer } from '../src/server/subscriptions.ts';
-import { captureLogs, connectSubgraph, eventually, TEST_SECRET, type SubgraphSocket } from '../src/testing.ts';
+import { createLogger } from '../src/logger/logger.ts';
+import { mapStream, resumeAt } from '../src/streams/index.ts';
+import type { BaseContext } from '../src/service/context.ts';
+import { buildProtectedSchema } from '../src/service/subgraph.ts';
+import { serveSubscriptions, type SubscriptionServer } from '../src/service/subscriptions.ts';
+import { captureLogs, connectSubgraph, eventually, TEST_SECRET, type SubgraphSocket } from '../src/testing/index.ts';
 
 /**
  * The subscription server on its own, with a tiny schema: rules apply to

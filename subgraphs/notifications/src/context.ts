@@ -1,6 +1,5 @@
-import type { LiveFeed } from '@storefront/platform/events/live-feed';
-import type { BaseContext } from '@storefront/platform/server/subgraph';
-import type { ServiceRuntime } from '@storefront/platform/server/service';
+import type { LiveFeed } from '@storefront/platform/events';
+import type { BaseContext, ServiceRuntime } from '@storefront/platform/service';
 import type { NotificationsDb, NotificationsTx } from './data/client.ts';
 import type { Loaders } from './data/loaders.ts';
 

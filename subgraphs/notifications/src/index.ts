@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { parse } from 'graphql';
-import { startService, type ServiceDefinition, type StartDependencies } from '@storefront/platform/server/service';
+import { startService, type ServiceDefinition, type StartDependencies } from '@storefront/platform/service';
 import type { NotificationsConfig } from './config.ts';
 import type { Context } from './context.ts';
 import { createNotificationsClient, type NotificationsDb, type NotificationsTx } from './data/client.ts';
@@ -12,7 +12,8 @@ import { notificationsLiveFeed } from './live.ts';
 import { permissions } from './permissions.ts';
 import { resolvers } from './resolvers/index.ts';
 
-export { loadNotificationsConfig, type NotificationsConfig } from './config.ts';
+export { notificationsConfigSchema, loadNotificationsConfig, type NotificationsConfig } from './config.ts';
+export { permissions as notificationsPermissions } from './permissions.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 export const notificationsTypeDefs = parse(readFileSync(join(root, 'subgraphs/notifications/schema.graphql'), 'utf8'));

@@ -1,9 +1,7 @@
-import type { Identity } from '@storefront/platform/auth/identity';
-import type { DeliveredEvent } from '@storefront/platform/events/bus';
-import { TOPICS } from '@storefront/platform/events/envelope';
-import type { LiveFeed } from '@storefront/platform/events/live-feed';
-import { isUuid, normaliseId } from '@storefront/platform/ids';
-import type { ServiceRuntime } from '@storefront/platform/server/service';
+import type { Identity } from '@storefront/platform/auth';
+import { type DeliveredEvent, TOPICS, type LiveFeed } from '@storefront/platform/events';
+import { isUuid, normaliseId } from '@storefront/platform/resolvers';
+import type { ServiceRuntime } from '@storefront/platform/service';
 import { mapStream, SKIP, type Stream } from '@storefront/platform/streams';
 import type { Context } from './context.ts';
 import type { Notification, NotificationsDb, NotificationsTx } from './data/client.ts';

@@ -1,5 +1,5 @@
 import { createLogger } from '@storefront/platform/logger';
-import { failStart, runUntilSignal } from '@storefront/platform/server/main';
+import { failStart, runUntilSignal } from '@storefront/platform/server';
 import { loadNotificationsConfig, startNotifications } from './index.ts';
 
 const logger = createLogger({ name: 'notifications' });

@@ -1,6 +1,6 @@
-import { isStaff, type Identity } from '@storefront/platform/auth/identity';
+import { isStaff, type Identity } from '@storefront/platform/auth';
 import { ForbiddenError, NotFoundError } from '@storefront/platform/errors';
-import { isUuid } from '@storefront/platform/ids';
+import { isUuid } from '@storefront/platform/resolvers';
 import type { Context } from './context.ts';
 import type { Notification } from './data/client.ts';
 

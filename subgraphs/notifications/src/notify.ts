@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { TOPICS, type EventEnvelope } from '@storefront/platform/events/envelope';
-import type { Emit } from '@storefront/platform/server/service';
+import { TOPICS, type EventEnvelope } from '@storefront/platform/events';
+import type { Emit } from '@storefront/platform/service';
 import type { NotificationsTx } from './data/client.ts';
 import { requestEmail } from './email/request.ts';
 import { notificationCreated } from './events/notification-events.ts';

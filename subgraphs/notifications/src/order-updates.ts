@@ -1,5 +1,5 @@
-import type { EventEnvelope } from '@storefront/platform/events/envelope';
-import type { Emit } from '@storefront/platform/server/service';
+import type { EventEnvelope } from '@storefront/platform/events';
+import type { Emit } from '@storefront/platform/service';
 import type { NotificationsTx, OrderSummary } from './data/client.ts';
 import type { OrderPlaced, OrderStatusChanged } from './events/incoming.ts';
 import { notifyUser } from './notify.ts';

@@ -1,4 +1,4 @@
-import { isAuthenticated, isPublic, ownerOrStaff } from '@storefront/platform/auth/rules';
+import { isAuthenticated, isPublic, ownerOrStaff } from '@storefront/platform/service';
 import type { IRules } from 'graphql-shield';
 import type { Notification, UserReference } from './data/client.ts';
 

@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { DeadLetter } from '@storefront/platform/events/bus';
-import { markProcessed } from '@storefront/platform/events/idempotent';
-import { enqueueEvents } from '@storefront/platform/events/outbox';
+import {
+  type DeadLetter,
+  markProcessed,
+  enqueueEvents,
+  TOPICS,
+  createEvent,
+  type EventEnvelope,
+} from '@storefront/platform/events';
 import { createLogger } from '@storefront/platform/logger';
-import { TOPICS, createEvent, type EventEnvelope } from '@storefront/platform/events/envelope';
-import type { RunningService } from '@storefront/platform/server/service';
+import type { RunningService } from '@storefront/platform/service';
 import { eventually, recordEvents, serviceTestEnv } from '@storefront/platform/testing';
 import type { NotificationsDb } from '../src/data/client.ts';
 import {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createEvent, TOPICS, type EventEnvelope } from '@storefront/platform/events/envelope';
-import type { RunningService } from '@storefront/platform/server/service';
+import { createEvent, TOPICS, type EventEnvelope } from '@storefront/platform/events';
+import type { RunningService } from '@storefront/platform/service';
 import { eventually } from '@storefront/platform/testing';
 import type { NotificationsDb } from '../src/data/client.ts';
 

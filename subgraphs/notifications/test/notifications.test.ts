@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { TOPICS, createEvent, deadLetterTopic, type EventEnvelope } from '@storefront/platform/events/envelope';
-import type { Identity } from '@storefront/platform/auth/identity';
-import type { RunningService } from '@storefront/platform/server/service';
+import { TOPICS, createEvent, deadLetterTopic, type EventEnvelope } from '@storefront/platform/events';
+import type { Identity } from '@storefront/platform/auth';
+import type { RunningService } from '@storefront/platform/service';
 import {
   eventually,
   recordEvents,

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { Identity } from '@storefront/platform/auth/identity';
-import type { RunningService } from '@storefront/platform/server/service';
+import type { Identity } from '@storefront/platform/auth';
+import type { RunningService } from '@storefront/platform/service';
 import {
   connectSubgraph,
   eventually,

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { parse } from 'graphql';
-import { TOPICS } from '@storefront/platform/events/envelope';
-import { startService, type ServiceDefinition, type StartDependencies } from '@storefront/platform/server/service';
+import { TOPICS } from '@storefront/platform/events';
+import { startService, type ServiceDefinition, type StartDependencies } from '@storefront/platform/service';
 import type { OrdersConfig } from './config.ts';
 import type { Context } from './context.ts';
 import { createOrdersClient, type OrdersDb, type OrdersTx } from './data/client.ts';
@@ -13,7 +13,8 @@ import { resolvers } from './resolvers/index.ts';
 import { indexOrderEvents, ORDERS_LIVE_TOPICS } from './live.ts';
 import { inventoryEventsHandler } from './saga.ts';
 
-export { loadOrdersConfig, type OrdersConfig } from './config.ts';
+export { ordersConfigSchema, loadOrdersConfig, type OrdersConfig } from './config.ts';
+export { permissions as ordersPermissions } from './permissions.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 export const ordersTypeDefs = parse(readFileSync(join(root, 'subgraphs/orders/schema.graphql'), 'utf8'));

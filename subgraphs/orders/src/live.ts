@@ -1,8 +1,7 @@
-import { isStaff, type Identity } from '@storefront/platform/auth/identity';
-import type { DeliveredEvent } from '@storefront/platform/events/bus';
-import { TOPICS, type EventEnvelope } from '@storefront/platform/events/envelope';
+import { isStaff, type Identity } from '@storefront/platform/auth';
+import { type DeliveredEvent, TOPICS, type EventEnvelope } from '@storefront/platform/events';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '@storefront/platform/errors';
-import { isUuid, normaliseId } from '@storefront/platform/ids';
+import { isUuid, normaliseId } from '@storefront/platform/resolvers';
 import { mapStream, resumeAt, SKIP, type Stream } from '@storefront/platform/streams';
 import type { Context } from './context.ts';
 import type { Order, OrderStatus } from './data/client.ts';

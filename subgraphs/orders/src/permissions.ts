@@ -1,4 +1,4 @@
-import { isAuthenticated, isPublic, isStaff, ownerOrStaff } from '@storefront/platform/auth/rules';
+import { isAuthenticated, isPublic, isStaff, ownerOrStaff } from '@storefront/platform/service';
 import type { IRules } from 'graphql-shield';
 
 /**

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { TOPICS } from '@storefront/platform/events/envelope';
+import { TOPICS } from '@storefront/platform/events';
 import { BadUserInputError } from '@storefront/platform/errors';
-import { isUuid, normaliseId } from '@storefront/platform/ids';
-import type { Identity } from '@storefront/platform/auth/identity';
+import { isUuid, normaliseId } from '@storefront/platform/resolvers';
+import type { Identity } from '@storefront/platform/auth';
 import type { Context } from './context.ts';
 import type { Order } from './data/client.ts';
 import { Prisma } from './data/generated/client.ts';

@@ -1,6 +1,6 @@
-import type { EventHandler } from '@storefront/platform/events/bus';
-import type { Emit, ServiceRuntime } from '@storefront/platform/server/service';
-import { normaliseId } from '@storefront/platform/ids';
+import type { EventHandler } from '@storefront/platform/events';
+import type { Emit, ServiceRuntime } from '@storefront/platform/service';
+import { normaliseId } from '@storefront/platform/resolvers';
 import type { OrderItem, OrdersDb, OrdersTx } from './data/client.ts';
 import type { Money } from './data/views.ts';
 import {

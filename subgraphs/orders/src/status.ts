@@ -1,5 +1,5 @@
-import { TOPICS } from '@storefront/platform/events/envelope';
-import type { Emit } from '@storefront/platform/server/service';
+import { TOPICS } from '@storefront/platform/events';
+import type { Emit } from '@storefront/platform/service';
 import type { Order, OrdersTx } from './data/client.ts';
 import type { Prisma } from './data/generated/client.ts';
 import type { Money } from './data/views.ts';

@@ -1,6 +1,6 @@
 import { ConflictError, ForbiddenError, NotFoundError } from '@storefront/platform/errors';
-import { isStaff, type Identity } from '@storefront/platform/auth/identity';
-import { isUuid } from '@storefront/platform/ids';
+import { isStaff, type Identity } from '@storefront/platform/auth';
+import { isUuid } from '@storefront/platform/resolvers';
 import type { Context } from './context.ts';
 import type { Order, OrderStatus } from './data/client.ts';
 import { changeStatus } from './status.ts';

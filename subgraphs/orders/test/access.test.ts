@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { subgraphCaller, type SubgraphCaller } from '@storefront/platform/testing';
-import type { Identity } from '@storefront/platform/auth/identity';
+import type { Identity } from '@storefront/platform/auth';
 import {
   admin,
   customer,

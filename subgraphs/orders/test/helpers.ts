@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { eventually, recordEvents, serviceTestEnv, type EventRecorder } from '@storefront/platform/testing';
-import { createEvent, TOPICS, type EventEnvelope } from '@storefront/platform/events/envelope';
-import type { Identity } from '@storefront/platform/auth/identity';
-import type { RunningService } from '@storefront/platform/server/service';
+import { createEvent, TOPICS, type EventEnvelope } from '@storefront/platform/events';
+import type { Identity } from '@storefront/platform/auth';
+import type { RunningService } from '@storefront/platform/service';
 import { loadOrdersConfig, startOrders } from '../src/index.ts';
 import type { OrdersDb } from '../src/data/client.ts';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { enqueueEvents } from '@storefront/platform/events/outbox';
+import { enqueueEvents } from '@storefront/platform/events';
 import { subgraphCaller, type SubgraphCaller } from '@storefront/platform/testing';
 import { createLogger } from '@storefront/platform/logger';
 import type { Context } from '../src/context.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eventually, subgraphCaller, type SubgraphCaller } from '@storefront/platform/testing';
-import { createEvent, TOPICS, deadLetterTopic } from '@storefront/platform/events/envelope';
+import { createEvent, TOPICS, deadLetterTopic } from '@storefront/platform/events';
 import {
   customer,
   knownProducts,

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { signConnection, signSubscription } from '@storefront/platform/auth/gateway-signature';
-import type { Identity } from '@storefront/platform/auth/identity';
-import { openDatabase, type Database } from '@storefront/platform/db/database';
-import { MemoryEventBus } from '@storefront/platform/events/memory-bus';
+import { signConnection, signSubscription, type Identity } from '@storefront/platform/auth';
+import { openDatabase, type Database } from '@storefront/platform/db';
+import { MemoryEventBus } from '@storefront/platform/events';
 import { createLogger } from '@storefront/platform/logger';
 import {
   connectSubgraph,

@@ -1,6 +1,6 @@
-import { TOPICS } from '@storefront/platform/events/envelope';
+import { TOPICS } from '@storefront/platform/events';
 import { BadUserInputError, NotFoundError } from '@storefront/platform/errors';
-import { parseId } from '@storefront/platform/ids';
+import { parseId } from '@storefront/platform/resolvers';
 import type { Context } from './context.ts';
 import type { Category, Product, ProductsTx } from './data/client.ts';
 import { Prisma } from './data/generated/client.ts';

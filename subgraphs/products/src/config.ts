@@ -1,5 +1,5 @@
 import { loadConfig, env } from '@storefront/platform/config';
-import { serviceConfigSchema } from '@storefront/platform/server/service-config';
+import { serviceConfigSchema } from '@storefront/platform/service';
 import type { z } from 'zod';
 
 export const productsConfigSchema = serviceConfigSchema.extend({

@@ -1,5 +1,4 @@
-import type { BaseContext } from '@storefront/platform/server/subgraph';
-import type { ServiceRuntime } from '@storefront/platform/server/service';
+import type { BaseContext, ServiceRuntime } from '@storefront/platform/service';
 import type { ProductsConfig } from './config.ts';
 import type { ProductsDb, ProductsTx } from './data/client.ts';
 import type { Loaders } from './data/loaders.ts';

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { parse } from 'graphql';
-import { TOPICS } from '@storefront/platform/events/envelope';
-import { startService, type ServiceDefinition, type StartDependencies } from '@storefront/platform/server/service';
+import { TOPICS } from '@storefront/platform/events';
+import { startService, type ServiceDefinition, type StartDependencies } from '@storefront/platform/service';
 import type { ProductsConfig } from './config.ts';
 import type { Context } from './context.ts';
 import { createProductsClient, type ProductsDb, type ProductsTx } from './data/client.ts';
@@ -13,7 +13,8 @@ import { resolvers } from './resolvers/index.ts';
 import { seedCatalog } from './seed.ts';
 import { orderEventsHandler } from './stock/consumer.ts';
 
-export { loadProductsConfig, type ProductsConfig } from './config.ts';
+export { productsConfigSchema, loadProductsConfig, type ProductsConfig } from './config.ts';
+export { permissions as productsPermissions } from './permissions.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 export const productsTypeDefs = parse(readFileSync(join(root, 'subgraphs/products/schema.graphql'), 'utf8'));

@@ -1,4 +1,4 @@
-import { isPublic, isStaff } from '@storefront/platform/auth/rules';
+import { isPublic, isStaff } from '@storefront/platform/service';
 import type { IRules } from 'graphql-shield';
 
 /**

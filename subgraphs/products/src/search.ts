@@ -1,5 +1,5 @@
 import { BadUserInputError } from '@storefront/platform/errors';
-import { pageSize, type Connection, type PageArgs } from '@storefront/platform/pagination';
+import { pageSize, type Connection, type PageArgs } from '@storefront/platform/resolvers';
 import type { Context } from './context.ts';
 import type { Product } from './data/client.ts';
 import { validSearchQuery } from './validation.ts';

@@ -1,5 +1,5 @@
-import { TOPICS } from '@storefront/platform/events/envelope';
-import type { ServiceRuntime } from '@storefront/platform/server/service';
+import { TOPICS } from '@storefront/platform/events';
+import type { ServiceRuntime } from '@storefront/platform/service';
 import type { ProductsDb, ProductsTx } from './data/client.ts';
 import { productCreated } from './events/product-events.ts';
 

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Identity } from '@storefront/platform/auth/identity';
-import type { DeliveredEvent } from '@storefront/platform/events/bus';
-import { createEvent, TOPICS, type EventEnvelope } from '@storefront/platform/events/envelope';
-import { startService, type RunningService, type ServiceRuntime } from '@storefront/platform/server/service';
+import type { Identity } from '@storefront/platform/auth';
+import { type DeliveredEvent, createEvent, TOPICS, type EventEnvelope } from '@storefront/platform/events';
+import { startService, type RunningService, type ServiceRuntime } from '@storefront/platform/service';
 import { recordEvents, serviceTestEnv, subgraphCaller, type SubgraphCaller } from '@storefront/platform/testing';
 import type { Context } from '../src/context.ts';
 import type { ProductsDb, ProductsTx } from '../src/data/client.ts';

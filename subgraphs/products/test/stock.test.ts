@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { createEvent, TOPICS } from '@storefront/platform/events/envelope';
+import { createEvent, TOPICS } from '@storefront/platform/events';
 import { eventually } from '@storefront/platform/testing';
 import {
   EVENT_TIMEOUT_MS,

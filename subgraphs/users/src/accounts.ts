@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { audit } from '@storefront/platform/audit';
-import { TOPICS } from '@storefront/platform/events/envelope';
+import { audit } from '@storefront/platform/logger';
+import { TOPICS } from '@storefront/platform/events';
 import { BadUserInputError, ForbiddenError, NotFoundError, UnauthenticatedError } from '@storefront/platform/errors';
-import type { Identity } from '@storefront/platform/auth/identity';
-import { isUuid } from '@storefront/platform/ids';
+import type { Identity } from '@storefront/platform/auth';
+import { isUuid } from '@storefront/platform/resolvers';
 import { assertStrongPassword, hashPassword, verifyPassword } from './auth/passwords.ts';
 import { hashRefreshToken, newRefreshToken, signAccessToken } from './auth/sessions.ts';
 import type { Context } from './context.ts';

@@ -1,5 +1,4 @@
-import type { BaseContext } from '@storefront/platform/server/subgraph';
-import type { ServiceRuntime } from '@storefront/platform/server/service';
+import type { BaseContext, ServiceRuntime } from '@storefront/platform/service';
 import type { TokenSettings } from './auth/sessions.ts';
 import type { UsersConfig } from './config.ts';
 import type { UsersDb, UsersTx } from './data/client.ts';

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { parse } from 'graphql';
-import { sendJson } from '@storefront/platform/server/http';
-import { startService, type ServiceDefinition, type StartDependencies } from '@storefront/platform/server/service';
+import { sendJson } from '@storefront/platform/server';
+import { startService, type ServiceDefinition, type StartDependencies } from '@storefront/platform/service';
 import { loadSigningKeys } from './auth/signing-keys.ts';
 import type { TokenSettings } from './auth/sessions.ts';
 import type { UsersConfig } from './config.ts';
@@ -14,7 +14,10 @@ import { permissions } from './permissions.ts';
 import { resolvers } from './resolvers/index.ts';
 import { seedUsers } from './seed.ts';
 
-export { loadUsersConfig, type UsersConfig } from './config.ts';
+export { usersConfigSchema, loadUsersConfig, type UsersConfig } from './config.ts';
+export { permissions as usersPermissions } from './permissions.ts';
+export { createUsersClient, type UsersDb } from './data/client.ts';
+export { generateSigningJwk } from './auth/signing-keys.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 export const usersTypeDefs = parse(readFileSync(join(root, 'subgraphs/users/schema.graphql'), 'utf8'));

@@ -1,5 +1,11 @@
-import { isAdmin, isAuthenticated, isPublic, isStaff, ownerOrStaff } from '@storefront/platform/auth/rules';
-import type { BaseContext } from '@storefront/platform/server/subgraph';
+import {
+  isAdmin,
+  isAuthenticated,
+  isPublic,
+  isStaff,
+  ownerOrStaff,
+  type BaseContext,
+} from '@storefront/platform/service';
 import { ForbiddenError, UnauthenticatedError } from '@storefront/platform/errors';
 import { and, or, rule } from 'graphql-shield';
 import type { IRules } from 'graphql-shield';

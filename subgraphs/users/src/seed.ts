@@ -1,5 +1,5 @@
-import { TOPICS } from '@storefront/platform/events/envelope';
-import type { ServiceRuntime } from '@storefront/platform/server/service';
+import { TOPICS } from '@storefront/platform/events';
+import type { ServiceRuntime } from '@storefront/platform/service';
 import { hashPassword } from './auth/passwords.ts';
 import type { UsersConfig } from './config.ts';
 import type { Role, UsersDb, UsersTx } from './data/client.ts';

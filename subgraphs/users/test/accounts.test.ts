@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { serviceTestEnv, subgraphCaller, type SubgraphCaller } from '@storefront/platform/testing';
-import type { RunningService } from '@storefront/platform/server/service';
+import type { RunningService } from '@storefront/platform/service';
 import { loadUsersConfig, startUsers } from '../src/index.ts';
 
 const SIGN_UP = `mutation($input: SignUpInput!) {

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { ConsumerHandle, EventBus } from '@storefront/platform/events/bus';
-import { TOPICS } from '@storefront/platform/events/envelope';
+import { type ConsumerHandle, type EventBus, TOPICS } from '@storefront/platform/events';
 import type { Logger } from '@storefront/platform/logger';
-import type { KeyValueStore } from '@storefront/platform/store/store';
+import type { KeyValueStore } from '@storefront/platform/store';
 
 /**
  * The "catalog generation": a value that is part of every response-cache key

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import { isUuid, normaliseId } from '../ids.ts';
+import { isUuid, normaliseId } from '../resolvers/ids.ts';
 
 /**
  * A per-request loader of rows by their uuid id: the ids asked for in one tick

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../logger/logger.ts';
 import type { ConsumeOptions, DeliveredEvent } from './bus.ts';
 import { createEvent, deadLetterTopic, type EventEnvelope } from './envelope.ts';
 

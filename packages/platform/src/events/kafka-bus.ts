@@ -1,5 +1,5 @@
 import { Kafka, logLevel, Partitioners, type Consumer, type Producer, type Admin, type LogEntry } from 'kafkajs';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../logger/logger.ts';
 import type { ConsumeOptions, ConsumerHandle, EventBus } from './bus.ts';
 import { deliverWithRetry } from './deliver.ts';
 import { createEvent, deadLetterTopic, isEventEnvelope, type EventEnvelope } from './envelope.ts';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Logger } from '../logger.ts';
-import type { Stream } from '../streams.ts';
+import type { Logger } from '../logger/logger.ts';
+import type { Stream } from '../streams/index.ts';
 import type { ConsumerHandle, DeliveredEvent, EventBus } from './bus.ts';
 
 /**

@@ -1,4 +1,4 @@
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../logger/logger.ts';
 import type { ConsumeOptions, ConsumerHandle, EventBus } from './bus.ts';
 import { deliverWithRetry } from './deliver.ts';
 import { deadLetterTopic, type EventEnvelope } from './envelope.ts';

@@ -1,5 +1,5 @@
 import type { TransactionalSql, RawSql } from '../db/sql.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../logger/logger.ts';
 import type { EventBus } from './bus.ts';
 import type { EventEnvelope } from './envelope.ts';
 

@@ -1,7 +1,7 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
-import { PUBLIC_ERROR_CODES } from '../errors.ts';
-import type { Logger } from '../logger.ts';
+import { PUBLIC_ERROR_CODES } from '../errors/index.ts';
+import type { Logger } from '../logger/logger.ts';
 
 /**
  * Clients see an error's message only when it carries one of the public

@@ -1,4 +1,4 @@
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../logger/logger.ts';
 
 /**
  * Runs a started program until SIGINT/SIGTERM, then stops it once, in order.

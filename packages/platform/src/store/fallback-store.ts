@@ -1,4 +1,4 @@
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../logger/logger.ts';
 import { MemoryStore } from './memory-store.ts';
 import { isRedisReplyError, type RedisStore } from './redis-store.ts';
 import type { BucketLimit, BucketTake, KeyValueStore } from './store.ts';

@@ -1,7 +1,6 @@
 import DataLoader from 'dataloader';
-import { createByIdLoader } from '@storefront/platform/db/loaders';
-import { isUuid, normaliseId } from '@storefront/platform/ids';
-import { toConnection, type Connection, type PageBounds } from '@storefront/platform/pagination';
+import { createByIdLoader } from '@storefront/platform/db';
+import { isUuid, normaliseId, toConnection, type Connection, type PageBounds } from '@storefront/platform/resolvers';
 import type { Notification, NotificationsDb } from './client.ts';
 
 /**

@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { DeliveredEvent } from '@storefront/platform/events/bus';
-import type { ServiceParts, ServiceRuntime } from '@storefront/platform/server/service';
-import type { BaseContext } from '@storefront/platform/server/subgraph';
+import type { DeliveredEvent } from '@storefront/platform/events';
+import type { ServiceParts, ServiceRuntime, BaseContext } from '@storefront/platform/service';
 import type { NotificationsConfig } from '../config.ts';
 import type { NotificationsDb, NotificationsTx } from '../data/client.ts';
 import { readEvent } from '../events/incoming.ts';

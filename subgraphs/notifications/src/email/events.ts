@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import type { DeadLetter } from '@storefront/platform/events/bus';
-import { createEvent, deadLetterTopic, TOPICS, type EventEnvelope } from '@storefront/platform/events/envelope';
-import { isUuid } from '@storefront/platform/ids';
+import { type DeadLetter, createEvent, deadLetterTopic, TOPICS, type EventEnvelope } from '@storefront/platform/events';
+import { isUuid } from '@storefront/platform/resolvers';
 
 /**
  * The email channel's own events. `EmailRequested` asks for one send attempt

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { EventEnvelope } from '@storefront/platform/events/envelope';
-import type { Emit } from '@storefront/platform/server/service';
+import type { EventEnvelope } from '@storefront/platform/events';
+import type { Emit } from '@storefront/platform/service';
 import type { NotificationsTx, Recipient } from '../data/client.ts';
 import type { RenderedMessage } from '../templates.ts';
 import { EMAIL_REQUEST_TOPIC, emailRequested } from './events.ts';

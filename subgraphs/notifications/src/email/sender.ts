@@ -1,5 +1,5 @@
-import type { EventEnvelope } from '@storefront/platform/events/envelope';
-import type { Emit, ServiceRuntime } from '@storefront/platform/server/service';
+import type { EventEnvelope } from '@storefront/platform/events';
+import type { Emit, ServiceRuntime } from '@storefront/platform/service';
 import type { Notification, NotificationsDb, NotificationsTx } from '../data/client.ts';
 import {
   EMAIL_DEAD_LETTER_TOPIC,

@@ -1,5 +1,5 @@
-import { TOPICS, type EventEnvelope } from '@storefront/platform/events/envelope';
-import type { ServiceRuntime } from '@storefront/platform/server/service';
+import { TOPICS, type EventEnvelope } from '@storefront/platform/events';
+import type { ServiceRuntime } from '@storefront/platform/service';
 import type { NotificationsConfig } from '../config.ts';
 import type { NotificationsDb, NotificationsTx } from '../data/client.ts';
 import { emailConsumers, type ConsumerDefinition } from '../email/consumers.ts';

@@ -1,4 +1,4 @@
-import { createEvent, type EventEnvelope } from '@storefront/platform/events/envelope';
+import { createEvent, type EventEnvelope } from '@storefront/platform/events';
 import type { Notification } from '../data/client.ts';
 
 /** NotificationCreated on `notification-events`, keyed by notification id; the email channel's events are in email/events.ts. */

@@ -1,6 +1,5 @@
-import { DateTimeScalar } from '@storefront/platform/scalars';
+import { DateTimeScalar, pageBounds } from '@storefront/platform/resolvers';
 import { UnauthenticatedError } from '@storefront/platform/errors';
-import { pageBounds } from '@storefront/platform/pagination';
 import type { Resolvers } from '../generated/graphql.ts';
 import type { Context } from '../context.ts';
 import { notificationReceived } from '../live.ts';

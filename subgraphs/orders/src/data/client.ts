@@ -1,4 +1,4 @@
-import type { Database } from '@storefront/platform/db/database';
+import type { Database } from '@storefront/platform/db';
 import { PrismaClient, type Prisma } from './generated/client.ts';
 
 export type OrdersDb = PrismaClient;

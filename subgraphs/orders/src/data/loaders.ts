@@ -1,7 +1,6 @@
 import DataLoader from 'dataloader';
-import { createByIdLoader } from '@storefront/platform/db/loaders';
-import { isUuid, normaliseId } from '@storefront/platform/ids';
-import { pageBounds, toConnection, type Connection } from '@storefront/platform/pagination';
+import { createByIdLoader } from '@storefront/platform/db';
+import { isUuid, normaliseId, pageBounds, toConnection, type Connection } from '@storefront/platform/resolvers';
 import type { Order, OrderItem, OrderStatusChange, OrdersDb } from './client.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { EventEnvelope } from '@storefront/platform/events/envelope';
-import { isUuid } from '@storefront/platform/ids';
+import type { EventEnvelope } from '@storefront/platform/events';
+import { isUuid } from '@storefront/platform/resolvers';
 
 /**
  * The inventory events orders reads, as products publishes them (version 1).

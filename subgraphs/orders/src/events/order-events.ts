@@ -1,4 +1,4 @@
-import { createEvent, type EventEnvelope } from '@storefront/platform/events/envelope';
+import { createEvent, type EventEnvelope } from '@storefront/platform/events';
 import type { Order, OrderItem, OrderStatus } from '../data/client.ts';
 import type { Money } from '../data/views.ts';
 

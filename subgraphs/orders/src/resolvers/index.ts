@@ -1,6 +1,5 @@
-import { DateTimeScalar } from '@storefront/platform/scalars';
-import { keysetQuery, pageBounds, toConnection } from '@storefront/platform/pagination';
-import { isStaff } from '@storefront/platform/auth/identity';
+import { DateTimeScalar, keysetQuery, pageBounds, toConnection } from '@storefront/platform/resolvers';
+import { isStaff } from '@storefront/platform/auth';
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from '@storefront/platform/errors';
 import type { Resolvers } from '../generated/graphql.ts';
 import type { Context } from '../context.ts';

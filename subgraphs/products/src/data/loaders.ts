@@ -1,12 +1,12 @@
 import DataLoader from 'dataloader';
-import { createByIdLoader } from '@storefront/platform/db/loaders';
+import { createByIdLoader } from '@storefront/platform/db';
 import {
   encodeCursor,
   toConnection,
   type Connection,
   type Keyset,
   type PageBounds,
-} from '@storefront/platform/pagination';
+} from '@storefront/platform/resolvers';
 import type { Product, ProductsDb } from './client.ts';
 
 /** One page of one category's products; categories asking for the same page share a query. */

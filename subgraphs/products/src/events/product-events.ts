@@ -1,4 +1,4 @@
-import { createEvent, type EventEnvelope } from '@storefront/platform/events/envelope';
+import { createEvent, type EventEnvelope } from '@storefront/platform/events';
 import type { Category, Product } from '../data/client.ts';
 
 /** Catalog events of `inventory-events`: orders learns which product ids exist from them. */

@@ -1,4 +1,4 @@
-import { createEvent, type EventEnvelope } from '@storefront/platform/events/envelope';
+import { createEvent, type EventEnvelope } from '@storefront/platform/events';
 
 /**
  * The products side of the order saga on `inventory-events`, keyed by order

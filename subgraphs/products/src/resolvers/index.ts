@@ -1,7 +1,5 @@
-import { DateTimeScalar } from '@storefront/platform/scalars';
-import { keysetQuery, pageBounds, toConnection } from '@storefront/platform/pagination';
+import { DateTimeScalar, keysetQuery, pageBounds, toConnection, parseId } from '@storefront/platform/resolvers';
 import { NotFoundError } from '@storefront/platform/errors';
-import { parseId } from '@storefront/platform/ids';
 import * as catalog from '../catalog.ts';
 import type { Resolvers } from '../generated/graphql.ts';
 import { searchProducts } from '../search.ts';

@@ -1,7 +1,6 @@
-import type { DeliveredEvent } from '@storefront/platform/events/bus';
-import type { EventEnvelope } from '@storefront/platform/events/envelope';
-import { isUuid, normaliseId } from '@storefront/platform/ids';
-import type { ServiceRuntime } from '@storefront/platform/server/service';
+import type { DeliveredEvent, EventEnvelope } from '@storefront/platform/events';
+import { isUuid, normaliseId } from '@storefront/platform/resolvers';
+import type { ServiceRuntime } from '@storefront/platform/service';
 import { z } from 'zod';
 import type { ProductsDb, ProductsTx } from '../data/client.ts';
 import { releaseStock, reserveStock } from './reservations.ts';

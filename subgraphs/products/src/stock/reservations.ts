@@ -1,6 +1,6 @@
-import { TOPICS, type EventEnvelope } from '@storefront/platform/events/envelope';
-import { isUuid, normaliseId } from '@storefront/platform/ids';
-import type { Emit } from '@storefront/platform/server/service';
+import { TOPICS, type EventEnvelope } from '@storefront/platform/events';
+import { isUuid, normaliseId } from '@storefront/platform/resolvers';
+import type { Emit } from '@storefront/platform/service';
 import type { ProductsTx } from '../data/client.ts';
 import type { Prisma } from '../data/generated/client.ts';
 import { productAvailabilityChanged } from '../events/product-events.ts';

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
-import type { Role } from '@storefront/platform/auth/identity';
+import type { Role } from '@storefront/platform/auth';
 import { SIGNING_ALGORITHM, type SigningKeys } from './signing-keys.ts';
 
 export interface TokenSettings {

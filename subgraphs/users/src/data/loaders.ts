@@ -1,4 +1,4 @@
-import { createByIdLoader } from '@storefront/platform/db/loaders';
+import { createByIdLoader } from '@storefront/platform/db';
 import type { UsersDb } from './client.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { createEvent, type EventEnvelope } from '@storefront/platform/events/envelope';
+import { createEvent, type EventEnvelope } from '@storefront/platform/events';
 import type { User } from '../data/client.ts';
 
 /** Events of `user-events`. Consumers (notifications) keep their own copy of what they need. */

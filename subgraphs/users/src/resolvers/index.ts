@@ -1,5 +1,4 @@
-import { DateTimeScalar } from '@storefront/platform/scalars';
-import { keysetQuery, toConnection } from '@storefront/platform/pagination';
+import { DateTimeScalar, keysetQuery, toConnection } from '@storefront/platform/resolvers';
 import { NotFoundError, UnauthenticatedError } from '@storefront/platform/errors';
 import type { Resolvers } from '../generated/graphql.ts';
 import * as accounts from '../accounts.ts';

@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { audit } from '../audit.ts';
-import type { BaseContext } from './subgraph.ts';
+import { audit } from '../logger/audit.ts';
+import type { BaseContext } from './context.ts';
 
 /**
  * Audits refusals (FORBIDDEN, from the field rules or a use case): one

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isRole, type Identity } from '../auth/identity.ts';
-import { env } from '../config.ts';
+import { env } from '../config/index.ts';
 
 /**
  * Benchmark-only: the subgraph also accepts UNSIGNED requests from a loopback

@@ -1,4 +1,4 @@
-import { BadUserInputError } from './errors.ts';
+import { BadUserInputError } from '../errors/index.ts';
 import { isUuid } from './ids.ts';
 
 /**

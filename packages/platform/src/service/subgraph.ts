@@ -10,20 +10,14 @@ import { deny as denyRule, shield, type IRules } from 'graphql-shield';
 import { ReplayGuard, SIGNATURE_HEADERS, verifySubgraphRequest } from '../auth/gateway-signature.ts';
 import { requestScope } from '../db/statement-counter.ts';
 import type { Identity } from '../auth/identity.ts';
-import { ForbiddenError } from '../errors.ts';
-import type { Logger } from '../logger.ts';
-import { maskErrors } from './format-error.ts';
+import type { BaseContext } from './context.ts';
+import { ForbiddenError } from '../errors/index.ts';
+import type { Logger } from '../logger/logger.ts';
+import { maskErrors } from '../server/format-error.ts';
 import { auditDenialsPlugin } from './audit-denials.ts';
-import { graphqlHttpHandler, refuse, sendJson } from './http.ts';
+import { graphqlHttpHandler, refuse, sendJson } from '../server/http.ts';
 import { serveSubscriptions, type SubscriptionServer } from './subscriptions.ts';
 import { UNSIGNED_LOOPBACK_IN_PRODUCTION, type UnsignedLoopback } from './service-config.ts';
-
-/** What every subgraph resolver can count on in its context. */
-export interface BaseContext {
-  identity: Identity | null;
-  logger: Logger;
-  requestId: string;
-}
 
 export interface SubgraphOptions<TContext extends BaseContext> {
   name: string;

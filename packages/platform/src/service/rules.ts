@@ -1,6 +1,6 @@
 import { allow, rule } from 'graphql-shield';
-import { UnauthenticatedError, ForbiddenError } from '../errors.ts';
-import type { BaseContext } from '../server/subgraph.ts';
+import { UnauthenticatedError, ForbiddenError } from '../errors/index.ts';
+import type { BaseContext } from './context.ts';
 
 /**
  * The shared graphql-shield rules. Rules that look only at the caller may

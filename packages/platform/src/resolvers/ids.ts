@@ -1,4 +1,4 @@
-import { BadUserInputError } from './errors.ts';
+import { BadUserInputError } from '../errors/index.ts';
 
 /**
  * Every id in this project is a PostgreSQL `uuid` column. A value that is not

@@ -6,11 +6,11 @@ import pg from 'pg';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { pino } from 'pino';
-import { signConnection, signSubgraphRequest, signSubscription } from './auth/gateway-signature.ts';
-import type { Identity } from './auth/identity.ts';
-import type { EventBus } from './events/bus.ts';
-import type { EventEnvelope } from './events/envelope.ts';
-import type { Logger } from './logger.ts';
+import { signConnection, signSubgraphRequest, signSubscription } from '../auth/gateway-signature.ts';
+import type { Identity } from '../auth/identity.ts';
+import type { EventBus } from '../events/bus.ts';
+import type { EventEnvelope } from '../events/envelope.ts';
+import type { Logger } from '../logger/logger.ts';
 
 /**
  * Helpers for the project's tests. Tests run against the real backends when

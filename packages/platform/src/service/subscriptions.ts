@@ -14,15 +14,15 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { audit } from '../audit.ts';
+import { audit } from '../logger/audit.ts';
 import { verifyConnection, verifySubscription, type SignedSubscription } from '../auth/gateway-signature.ts';
 import { requestScope } from '../db/statement-counter.ts';
-import { UnauthenticatedError } from '../errors.ts';
-import type { Logger } from '../logger.ts';
-import { mapStream, resumePointOf } from '../streams.ts';
-import { maskErrors } from './format-error.ts';
-import { attachWebSocketEndpoint } from './websocket-endpoint.ts';
-import type { BaseContext } from './subgraph.ts';
+import { UnauthenticatedError } from '../errors/index.ts';
+import type { Logger } from '../logger/logger.ts';
+import { mapStream, resumePointOf } from '../streams/index.ts';
+import { maskErrors } from '../server/format-error.ts';
+import { attachWebSocketEndpoint } from '../server/websocket-endpoint.ts';
+import type { BaseContext } from './context.ts';
 
 /**
  * GraphQL subscriptions of a subgraph, over graphql-ws (the

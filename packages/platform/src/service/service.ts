@@ -10,12 +10,13 @@ import { MemoryEventBus } from '../events/memory-bus.ts';
 import { enqueueEvents, OutboxRelay } from '../events/outbox.ts';
 import { markProcessed } from '../events/idempotent.ts';
 import { requestScope } from '../db/statement-counter.ts';
-import { createLogger, type Logger } from '../logger.ts';
+import { createLogger, type Logger } from '../logger/logger.ts';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { listen, type Listening } from './listen.ts';
+import { listen, type Listening } from '../server/listen.ts';
 import { assertProductionReady, type ServiceConfig } from './service-config.ts';
-import { createSubgraphServer, type BaseContext } from './subgraph.ts';
+import type { BaseContext } from './context.ts';
+import { createSubgraphServer } from './subgraph.ts';
 
 /**
  * The one way a subgraph service is built and started, shared by the four

@@ -1,0 +1,9 @@
+import type { Identity } from '../auth/identity.ts';
+import type { Logger } from '../logger/logger.ts';
+
+/** What every subgraph resolver can count on in its context. */
+export interface BaseContext {
+  identity: Identity | null;
+  logger: Logger;
+  requestId: string;
+}
