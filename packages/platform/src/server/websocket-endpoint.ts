@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../logger/logger.ts';
 import { answerOnSocket } from './raw-answer.ts';
 import { parseRequestTarget } from './request-target.ts';
 
