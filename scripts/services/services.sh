@@ -6,6 +6,10 @@
 #   bash scripts/services/services.sh stop    # stop all three, delete the state dir
 #   bash scripts/services/services.sh env     # print the env file written by `start`
 #
+#   bash scripts/services/services.sh start kafka redis   # only some of them (postgres, redis, kafka)
+#   bash scripts/services/services.sh kill kafka          # kill -9 one of them (a crash, for fault tests);
+#                                                         # `start kafka` brings it back, same port and data
+#
 # Built for a fresh Debian 12 machine where we are root and only package registries are
 # reachable (apt, Maven Central, npm): no Docker, no downloads from project websites.
 # PostgreSQL and Redis come from apt; Kafka's jars come from Maven Central through
@@ -449,32 +453,75 @@ kafka_stop() {
 # Commands
 # ---------------------------------------------------------------------------------------------
 
+# The variables of the services this state dir has started.
 write_env() {
-  cat >"$ENV_FILE" <<EOF
-DATABASE_URL=postgresql://storefront:storefront@127.0.0.1:$PG_PORT/storefront
-REDIS_URL=redis://127.0.0.1:$REDIS_PORT
-KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
-EOF
+  {
+    if [[ -f "$PG_DIR/data/PG_VERSION" ]]; then
+      echo "DATABASE_URL=postgresql://storefront:storefront@127.0.0.1:$PG_PORT/storefront"
+    fi
+    if [[ -f "$REDIS_DIR/redis.pid" ]]; then echo "REDIS_URL=redis://127.0.0.1:$REDIS_PORT"; fi
+    if [[ -f "$KAFKA_DIR/server.properties" ]]; then echo "KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"; fi
+  } >"$ENV_FILE"
+}
+
+# Which of the three a command acts on: the names given, or all of them.
+select_services() {
+  WANT_POSTGRES=0 WANT_REDIS=0 WANT_KAFKA=0
+  (($#)) || set -- postgres redis kafka
+  local name
+  for name in "$@"; do
+    case "$name" in
+      postgres) WANT_POSTGRES=1 ;;
+      redis) WANT_REDIS=1 ;;
+      kafka) WANT_KAFKA=1 ;;
+      *) die "unknown service '$name' (postgres, redis or kafka)" ;;
+    esac
+  done
 }
 
 cmd_start() {
   local t0=$SECONDS
+  select_services "$@"
   ensure_packages
-  ensure_kafka_libs
+  if ((WANT_KAFKA)); then ensure_kafka_libs; fi
   ensure_state_dir
   # Kafka's JVM takes longest to boot, so launch it first and start the others meanwhile.
-  kafka_start
-  pg_start
-  redis_start
-  pg_wait_and_provision
-  log "postgres ready on 127.0.0.1:$PG_PORT ($((SECONDS - t0))s)"
-  redis_wait
-  log "redis ready on 127.0.0.1:$REDIS_PORT ($((SECONDS - t0))s)"
-  kafka_wait
-  log "kafka $KAFKA_VERSION ready on 127.0.0.1:$KAFKA_PORT ($((SECONDS - t0))s)"
+  if ((WANT_KAFKA)); then kafka_start; fi
+  if ((WANT_POSTGRES)); then pg_start; fi
+  if ((WANT_REDIS)); then redis_start; fi
+  if ((WANT_POSTGRES)); then
+    pg_wait_and_provision
+    log "postgres ready on 127.0.0.1:$PG_PORT ($((SECONDS - t0))s)"
+  fi
+  if ((WANT_REDIS)); then
+    redis_wait
+    log "redis ready on 127.0.0.1:$REDIS_PORT ($((SECONDS - t0))s)"
+  fi
+  if ((WANT_KAFKA)); then
+    kafka_wait
+    log "kafka $KAFKA_VERSION ready on 127.0.0.1:$KAFKA_PORT ($((SECONDS - t0))s)"
+  fi
   write_env
-  log "all services ready in $((SECONDS - t0))s (state: $STATE_DIR)"
+  log "ready in $((SECONDS - t0))s (state: $STATE_DIR)"
   cat "$ENV_FILE"
+}
+
+# kill -9 of one service, found by the pid file in this state dir (never by name or port, so
+# no other instance on the machine is touched). Its data stays: `start <name>` resumes it.
+cmd_kill() {
+  (($# == 1)) || die "usage: $0 kill postgres|redis|kafka"
+  local pid=''
+  case "$1" in
+    kafka) pid="$(kafka_running_pid)" || true ;;
+    redis) pid="$(cat "$REDIS_DIR/redis.pid" 2>/dev/null || true)" ;;
+    postgres) pid="$(head -n 1 "$PG_DIR/data/postmaster.pid" 2>/dev/null || true)" ;;
+    *) die "unknown service '$1' (postgres, redis or kafka)" ;;
+  esac
+  pid_alive "$pid" || die "$1 is not running from $STATE_DIR"
+  kill -KILL "$pid"
+  for _ in $(seq 100); do pid_alive "$pid" || break; sleep 0.05; done
+  if pid_alive "$pid"; then die "$1 (pid $pid) survived kill -9"; fi
+  log "killed $1 (pid $pid)"
 }
 
 cmd_stop() {
@@ -506,12 +553,15 @@ with_lock() {
   "$@"
 }
 
-case "${1:-}" in
-  start) with_lock cmd_start ;;
+command="${1:-}"
+if (($#)); then shift; fi
+case "$command" in
+  start) with_lock cmd_start "$@" ;;
   stop) with_lock cmd_stop ;;
+  kill) with_lock cmd_kill "$@" ;;
   env) cmd_env ;;
   *)
-    echo "usage: $0 start|stop|env" >&2
+    echo "usage: $0 start [postgres|redis|kafka ...] | stop | kill postgres|redis|kafka | env" >&2
     exit 2
     ;;
 esac
