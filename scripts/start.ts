@@ -6,8 +6,11 @@
  * embedded PGlite database under DATA_DIR, sharing one in-process event bus,
  * with the demo catalog and admin seeded. Nothing to install but Node.
  *
- * With those variables set, each service runs as its own process on the real
- * backends, exactly as it would in production (`npm run start:<service>`).
+ * With KAFKA_BROKERS set, each service runs as its own process, exactly as it
+ * would in production (`npm run start:<service>`), on PostgreSQL when
+ * DATABASE_URL is set too. DATABASE_URL without KAFKA_BROKERS is refused:
+ * separate processes would have no bus in common. If one service exits, the
+ * others are stopped and the launcher exits with an error.
  *
  * `npm run start:prod` runs this file compiled (dist/start.js, `npm run build`),
  * and then starts the services' compiled entries too.
@@ -17,6 +20,7 @@ import { createLogger } from '@storefront/platform/logger';
 import { MemoryEventBus } from '@storefront/platform/events';
 import { failStart, runUntilSignal } from '@storefront/platform/server';
 import type { RunningService } from '@storefront/platform/service';
+import { SEPARATE_PROCESSES_NEED_KAFKA } from '@storefront/platform/service';
 import { loadGatewayConfig, startGateway } from '@storefront/gateway';
 import { loadUsersConfig, startUsers } from '@storefront/users';
 import { loadProductsConfig, startProducts } from '@storefront/products';
@@ -24,7 +28,7 @@ import { loadOrdersConfig, startOrders } from '@storefront/orders';
 import { loadNotificationsConfig, startNotifications } from '@storefront/notifications';
 
 const logger = createLogger({ name: 'storefront' });
-const usesRealBackends = Boolean(process.env.DATABASE_URL || process.env.KAFKA_BROKERS);
+const separateProcesses = Boolean(process.env.KAFKA_BROKERS);
 
 async function startEmbedded(): Promise<() => Promise<void>> {
   const bus = new MemoryEventBus(logger.child({ component: 'bus' }));
@@ -84,27 +88,34 @@ function startProcesses(): () => Promise<void> {
   const children: ChildProcess[] = entries.map((entry) =>
     spawn(process.execPath, compiled ? [entry] : ['--import', 'tsx', entry], { stdio: 'inherit', env: process.env }),
   );
-  for (const child of children) {
-    child.on('exit', (code) => {
-      if (code && code !== 0) logger.error({ pid: child.pid, code }, 'a service exited');
-    });
-  }
-  return async () => {
+  let stopping = false;
+  const stopAll = async () => {
+    stopping = true;
     await Promise.all(
       children.map(
         (child) =>
           new Promise<void>((resolve) => {
-            if (child.exitCode !== null) return resolve();
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
             child.once('exit', () => resolve());
             child.kill('SIGTERM');
           }),
       ),
     );
   };
+  for (const [index, child] of children.entries()) {
+    child.on('exit', (code, signal) => {
+      if (stopping) return;
+      // A supergraph with a service missing is not a mode to keep running in: stop it all, loudly.
+      logger.error({ entry: entries[index], code, signal }, 'a service exited; stopping the others');
+      void stopAll().then(() => process.exit(1));
+    });
+  }
+  return stopAll;
 }
 
 try {
-  const stop = usesRealBackends ? startProcesses() : await startEmbedded();
+  if (process.env.DATABASE_URL && !separateProcesses) throw new Error(SEPARATE_PROCESSES_NEED_KAFKA);
+  const stop = separateProcesses ? startProcesses() : await startEmbedded();
   runUntilSignal(stop, logger);
 } catch (error) {
   failStart(error, logger);

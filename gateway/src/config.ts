@@ -26,6 +26,10 @@ export const gatewayConfigSchema = z.object({
   /** Subgraph transport: SUBGRAPH_CONNECT_TIMEOUT_MS, SUBGRAPH_MAX_CONNECTIONS, SUBGRAPH_HEALTH_INTERVAL_MS, SUBGRAPH_DEDUP (transport/config.ts). */
   ...subgraphTransportEnv,
   MAX_BODY_BYTES: env.int(256 * 1024, 1024),
+  /** On SIGTERM: how long to keep serving while /readyz says 503, so load balancers stop sending first. */
+  SHUTDOWN_DELAY_MS: env.int(0),
+  /** After the delay: how long requests in flight may take before their connections are closed. WebSockets are closed with 1012 (reconnect). */
+  SHUTDOWN_GRACE_MS: env.int(10_000),
   /** Introspection; off by default in production. */
   INTROSPECTION: env.optionalBool(),
   /** Operation limits: LIMIT_MAX_DEPTH, LIMIT_MAX_COST, … (limits/config.ts). */

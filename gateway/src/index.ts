@@ -209,12 +209,16 @@ export async function startGateway(
   // Before listening, so the first request of each trusted operation finds its plan cached.
   await caches.warmUp(apollo);
 
+  // Set on stop: /readyz answers 503 for SHUTDOWN_DELAY_MS while requests are still served.
+  let draining = false;
   const handler = graphqlHttpHandler<GatewayContext>(apollo, {
     maxBodyBytes: config.MAX_BODY_BYTES,
     corsOrigins: config.CORS_ORIGINS,
     onRefusal: metrics.refused,
     routes: (req, res) => {
-      if (req.url === '/healthz' || req.url === '/readyz') return (sendJson(res, 200, { status: 'ok' }), true);
+      if (req.url === '/healthz') return (sendJson(res, 200, { status: 'ok' }), true);
+      if (req.url === '/readyz')
+        return (sendJson(res, draining ? 503 : 200, { status: draining ? 'draining' : 'ok' }), true);
       // Metrics on the public port only when no METRICS_PORT of their own is set.
       return config.METRICS_PORT === undefined && metrics.route(req, res);
     },
@@ -266,8 +270,11 @@ export async function startGateway(
     metricsUrl: metrics.enabled ? (metricsHttp?.url ?? new URL(config.METRICS_PATH, http.url).toString()) : undefined,
     stop: () =>
       (stopping ??= (async () => {
-        await subscriptions.close();
-        await http.close();
+        draining = true;
+        http.drain();
+        if (config.SHUTDOWN_DELAY_MS > 0) await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DELAY_MS));
+        // Sockets are told to reconnect (1012, which clients retry) to another instance; HTTP requests in flight finish.
+        await Promise.all([subscriptions.close(), http.close(config.SHUTDOWN_GRACE_MS)]);
         await metricsHttp?.close();
         await apollo.stop();
         await transport.close();

@@ -6,7 +6,7 @@ import { MemoryEventBus } from '@storefront/platform/events';
 import { createLogger } from '@storefront/platform/logger';
 import type { RunningService, StartDependencies } from '@storefront/platform/service';
 import { callSubgraph, captureLogs, serviceTestEnv, type GraphQLResult } from '@storefront/platform/testing';
-import { loadUsersConfig, startUsers } from '@storefront/users';
+import { generateSigningJwk, loadUsersConfig, startUsers } from '@storefront/users';
 
 /**
  * BENCH_UNSIGNED_LOOPBACK_IDENTITY: the benchmark's peer gateways neither sign
@@ -138,7 +138,14 @@ describe(`${KEY}: unsigned loopback calls for the benchmark`, { timeout: 120_000
   });
 
   it('production refuses to start with it, naming the key', async () => {
-    const config = loadUsersConfig({ ...env, NODE_ENV: 'production', [KEY]: 'anonymous' });
+    // Otherwise ready for production (a signing key of its own), so the refusal is this key's.
+    const signingKeys = JSON.stringify([await generateSigningJwk()]);
+    const config = loadUsersConfig({
+      ...env,
+      NODE_ENV: 'production',
+      JWT_SIGNING_KEYS: signingKeys,
+      [KEY]: 'anonymous',
+    });
     await assert.rejects(startUsers(config, dependencies), (error: Error) =>
       error.message.startsWith(`${KEY}: refused in production`),
     );

@@ -13,6 +13,8 @@ export const backendsEnv = {
   /** Where the gateway hears about ended sessions and catalog changes; absent: the in-process bus it is given. */
   KAFKA_BROKERS: env.list().optional(),
   KAFKA_TOPIC_PREFIX: z.string().default(''),
+  /** Create missing topics; off where topics are managed outside the application (a missing one stops the start). */
+  KAFKA_CREATE_TOPICS: env.bool(true),
 };
 
 export interface BackendsConfig {
@@ -20,4 +22,5 @@ export interface BackendsConfig {
   REDIS_KEY_PREFIX: string;
   KAFKA_BROKERS?: string[] | undefined;
   KAFKA_TOPIC_PREFIX: string;
+  KAFKA_CREATE_TOPICS: boolean;
 }

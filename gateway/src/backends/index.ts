@@ -25,7 +25,12 @@ export function openBackends(options: { config: BackendsConfig; logger: Logger; 
   const ownBus =
     !options.bus && config.KAFKA_BROKERS
       ? new KafkaEventBus(
-          { brokers: config.KAFKA_BROKERS, clientId: 'gateway', prefix: config.KAFKA_TOPIC_PREFIX },
+          {
+            brokers: config.KAFKA_BROKERS,
+            clientId: 'gateway',
+            prefix: config.KAFKA_TOPIC_PREFIX,
+            createTopics: config.KAFKA_CREATE_TOPICS,
+          },
           logger.child({ component: 'kafka' }),
         )
       : undefined;

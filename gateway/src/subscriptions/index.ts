@@ -60,7 +60,7 @@ export interface FederatedSubscriptions {
     createContext: (identity: Identity | null, request: IncomingMessage) => GatewayContext;
   }): void;
   stats: SubscriptionStats;
-  /** Closes client sockets (1001), then the upstream connections. */
+  /** Closes client sockets (1012, clients reconnect), then the upstream connections. */
   close(): Promise<void>;
 }
 

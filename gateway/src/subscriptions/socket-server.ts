@@ -54,7 +54,7 @@ export interface SocketServerOptions {
 
 export interface SocketServer {
   connections(): number;
-  /** Refuses new sockets, closes open ones with 1001 (ending their operations) and waits for them (up to `graceMs`). */
+  /** Refuses new sockets, closes open ones with 1012 (Service Restart: clients reconnect, to another instance) and waits for them (up to `graceMs`). */
   close(graceMs?: number): Promise<void>;
 }
 

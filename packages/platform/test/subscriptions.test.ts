@@ -175,12 +175,12 @@ describe('subgraph subscriptions server', () => {
     await elsewhere.close();
   });
 
-  it('closes open sockets with 1001 on close, ending their operations', async () => {
+  it('closes open sockets with 1012 (Service Restart, retryable) on close, ending their operations', async () => {
     const staying = socket.subscribe(TICKS, {}, clerk);
     await eventually(() => subscriptions.activeSubscriptions() === 1, 10_000, 'subscribed');
     await subscriptions.close(2_000);
     await staying.ended;
-    assert.equal((staying.error as { code?: number }).code, 1001);
+    assert.equal((staying.error as { code?: number }).code, 1012);
     await eventually(() => subscriptions.activeSubscriptions() === 0 && feed.listenerCount() === 0, 10_000, 'all gone');
   });
 });

@@ -27,6 +27,8 @@ export interface TestSmtpServer {
   refuse(address: string, stage: Stage, codes: number[]): void;
   /** Refuse every attempt to `address` at `stage` with `code`. */
   refuseAlways(address: string, stage: Stage, code: number): void;
+  /** Connections that broke off mid-transaction (a sender killed while sending): logged, as a real server would, never thrown. */
+  connectionErrors: Error[];
   messagesTo(address: string): ReceivedEmail[];
   attemptsTo(address: string, stage: Stage): { at: number; refusedWith?: number }[];
   close(): Promise<void>;
@@ -79,6 +81,8 @@ export async function startTestSmtpServer(): Promise<TestSmtpServer> {
       });
     },
   });
+  const connectionErrors: Error[] = [];
+  server.on('error', (error: Error) => void connectionErrors.push(error));
   const listening = await new Promise<AddressInfo>((resolve) => {
     const socket = server.listen(0, '127.0.0.1', () => resolve(socket.address() as AddressInfo));
   });
@@ -88,6 +92,7 @@ export async function startTestSmtpServer(): Promise<TestSmtpServer> {
     url: `smtp://127.0.0.1:${port}`,
     messages,
     attempts,
+    connectionErrors,
     refuse: (address, stage, codes) => void scripts.set(key(address, stage), [...codes]),
     refuseAlways: (address, stage, code) => void scripts.set(key(address, stage), { always: code }),
     messagesTo: (address) => messages.filter((m) => m.to === address.toLowerCase()),

@@ -23,3 +23,19 @@ export type UsersConfig = z.infer<typeof usersConfigSchema>;
 
 export const loadUsersConfig = (source: Record<string, string | undefined> = process.env): UsersConfig =>
   loadConfig(usersConfigSchema, source);
+
+const DEV_ADMIN_PASSWORD = usersConfigSchema.shape.SEED_ADMIN_PASSWORD.parse(undefined);
+
+/** Development defaults that would be a hole in production stop the start, naming the variable. */
+export function assertUsersProductionReady(config: UsersConfig, options: { seeding: boolean }): void {
+  if (config.NODE_ENV !== 'production') return;
+  if (!config.JWT_SIGNING_KEYS)
+    throw new Error(
+      'JWT_SIGNING_KEYS: required in production (without it every instance signs with a key of its own, made at ' +
+        'start: its tokens fail on the other instances and after each restart)',
+    );
+  if (options.seeding && config.SEED_ADMIN_PASSWORD === DEV_ADMIN_PASSWORD)
+    throw new Error(
+      'SEED_ADMIN_PASSWORD: set a password of your own in production (the development default is public)',
+    );
+}

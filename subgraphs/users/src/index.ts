@@ -6,7 +6,7 @@ import { sendJson } from '@storefront/platform/server';
 import { startService, type ServiceDefinition, type StartDependencies } from '@storefront/platform/service';
 import { loadSigningKeys } from './auth/signing-keys.ts';
 import type { TokenSettings } from './auth/sessions.ts';
-import type { UsersConfig } from './config.ts';
+import { assertUsersProductionReady, type UsersConfig } from './config.ts';
 import type { Context } from './context.ts';
 import { createUsersClient, type UsersDb, type UsersTx } from './data/client.ts';
 import { createLoaders } from './data/loaders.ts';
@@ -14,7 +14,7 @@ import { permissions } from './permissions.ts';
 import { resolvers } from './resolvers/index.ts';
 import { seedUsers } from './seed.ts';
 
-export { usersConfigSchema, loadUsersConfig, type UsersConfig } from './config.ts';
+export { assertUsersProductionReady, usersConfigSchema, loadUsersConfig, type UsersConfig } from './config.ts';
 export { permissions as usersPermissions } from './permissions.ts';
 export { createUsersClient, type UsersDb } from './data/client.ts';
 export { generateSigningJwk } from './auth/signing-keys.ts';
@@ -60,5 +60,6 @@ export function usersService(config: UsersConfig): ServiceDefinition<UsersDb, Us
 }
 
 export async function startUsers(config: UsersConfig, dependencies?: StartDependencies) {
+  assertUsersProductionReady(config, { seeding: false });
   return startService(usersService(config), dependencies);
 }

@@ -1,7 +1,7 @@
 import { TOPICS } from '@storefront/platform/events';
 import type { ServiceRuntime } from '@storefront/platform/service';
 import { hashPassword } from './auth/passwords.ts';
-import type { UsersConfig } from './config.ts';
+import { assertUsersProductionReady, type UsersConfig } from './config.ts';
 import type { Role, UsersDb, UsersTx } from './data/client.ts';
 import { userRegistered } from './events/user-events.ts';
 
@@ -10,6 +10,7 @@ import { userRegistered } from './events/user-events.ts';
  * outside production, a demo customer. Accounts that exist are left alone.
  */
 export async function seedUsers(runtime: ServiceRuntime<UsersDb, UsersTx>, config: UsersConfig): Promise<void> {
+  assertUsersProductionReady(config, { seeding: true });
   await ensureAccount(runtime, config, {
     email: config.SEED_ADMIN_EMAIL,
     password: config.SEED_ADMIN_PASSWORD,

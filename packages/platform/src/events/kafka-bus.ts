@@ -11,6 +11,11 @@ export interface KafkaBusOptions {
   prefix?: string;
   /** @default 3 */
   partitions?: number;
+  /**
+   * Create missing topics, and let a publish create its topic. With `false` (topics managed outside the
+   * application) a missing topic is an error naming it and KAFKA_CREATE_TOPICS. @default true
+   */
+  createTopics?: boolean;
 }
 
 /** The event-bus port on Apache Kafka (kafkajs). See bus.ts for the semantics. */
@@ -37,10 +42,17 @@ export class KafkaEventBus implements EventBus {
   }
 
   async ensureTopics(topics: string[]): Promise<void> {
+    if (topics.length === 0) return;
     const admin = await this.connectedAdmin();
     const existing = new Set(await admin.listTopics());
     const wanted = topics.flatMap((t) => [t, deadLetterTopic(t)]).map((t) => this.prefix + t);
     const missing = wanted.filter((t) => !existing.has(t));
+    if (missing.length > 0 && this.options.createTopics === false) {
+      throw new Error(
+        `KAFKA_CREATE_TOPICS is off and these topics do not exist: ${missing.join(', ')}. ` +
+          'Create them (with their .dlq topics), or set KAFKA_CREATE_TOPICS=true',
+      );
+    }
     if (missing.length > 0) {
       try {
         await admin.createTopics({
@@ -203,7 +215,7 @@ export class KafkaEventBus implements EventBus {
       const producer = this.kafka.producer({
         idempotent: true,
         maxInFlightRequests: 1,
-        allowAutoTopicCreation: true,
+        allowAutoTopicCreation: this.options.createTopics !== false,
         createPartitioner: Partitioners.DefaultPartitioner,
       });
       await producer.connect();

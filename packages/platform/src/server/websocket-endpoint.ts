@@ -17,7 +17,7 @@ import { parseRequestTarget } from './request-target.ts';
  */
 export interface WebSocketEndpoint {
   wss: WebSocketServer;
-  /** Stops new upgrades, asks open sockets to go away (1001), terminates what is left after `graceMs`. */
+  /** Stops new upgrades, asks open sockets to reconnect (1012 Service Restart, which clients retry), terminates what is left after `graceMs`. */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -74,7 +74,7 @@ export function attachWebSocketEndpoint(
       server.off('upgrade', onUpgrade);
       const open = [...wss.clients];
       const allClosed = Promise.all(open.map(socketClosed));
-      for (const ws of open) ws.close(1001, 'Going away');
+      for (const ws of open) ws.close(1012, 'Service restart');
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([allClosed, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
       clearTimeout(timer);

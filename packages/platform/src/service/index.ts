@@ -15,6 +15,6 @@ export {
   type StartDependencies,
 } from './service.ts';
 export type { BaseContext } from './context.ts';
-export { serviceConfigSchema, type ServiceConfig } from './service-config.ts';
+export { SEPARATE_PROCESSES_NEED_KAFKA, serviceConfigSchema, type ServiceConfig } from './service-config.ts';
 export { buildProtectedSchema } from './subgraph.ts';
 export { isAdmin, isAuthenticated, isPublic, isStaff, ownerOrStaff } from './rules.ts';

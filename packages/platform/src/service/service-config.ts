@@ -44,9 +44,18 @@ export const serviceConfigSchema = z.object({
   /** Absent: the in-process event bus. */
   KAFKA_BROKERS: env.list().optional(),
   KAFKA_TOPIC_PREFIX: z.string().default(''),
+  /**
+   * Create missing topics (and let publishing create them). Off where topics are managed outside the
+   * application: a missing topic then stops the start, naming it.
+   */
+  KAFKA_CREATE_TOPICS: env.bool(true),
   /** Shared with the gateway; signs every gateway→subgraph request. */
   SUBGRAPH_SECRET: z.string().min(16, 'must be at least 16 characters').default('dev-only-subgraph-secret-change-me'),
   MAX_BODY_BYTES: env.int(1024 * 1024, 1024),
+  /** On SIGTERM: how long to keep serving while /readyz says 503, so load balancers stop sending first. */
+  SHUTDOWN_DELAY_MS: env.int(0),
+  /** On SIGTERM, after the delay: how long requests in flight may take before their connections are closed. */
+  SHUTDOWN_GRACE_MS: env.int(10_000),
   /** Benchmark only (see UnsignedLoopback); refused in production. Absent: every request must be signed. */
   BENCH_UNSIGNED_LOOPBACK_IDENTITY: unsignedLoopbackIdentity().optional(),
 });
@@ -64,6 +73,19 @@ export function assertProductionReady(config: ServiceConfig): void {
     throw new Error(UNSIGNED_LOOPBACK_IN_PRODUCTION);
   }
 }
+
+/**
+ * A service started on its own (no bus handed to it by an embedding process) must share Kafka with the
+ * others when its data is in PostgreSQL: that is the separate-processes mode, and an in-process bus of its
+ * own would keep every event inside the process that wrote it.
+ */
+export function assertSharedBus(config: ServiceConfig): void {
+  if (config.DATABASE_URL && !config.KAFKA_BROKERS) throw new Error(SEPARATE_PROCESSES_NEED_KAFKA);
+}
+
+export const SEPARATE_PROCESSES_NEED_KAFKA =
+  'KAFKA_BROKERS: required when DATABASE_URL is set. With DATABASE_URL the services run as separate processes, ' +
+  'which exchange events over Kafka only (unset DATABASE_URL for the embedded single-process mode)';
 
 export const UNSIGNED_LOOPBACK_IN_PRODUCTION =
   "BENCH_UNSIGNED_LOOPBACK_IDENTITY: refused in production (it lets any local process call this service without the gateway's signature); unset it";

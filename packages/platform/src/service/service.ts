@@ -2,7 +2,7 @@ import type { DocumentNode, GraphQLSchema } from 'graphql';
 import type { IRules } from 'graphql-shield';
 import { openDatabase, type Database } from '../db/database.ts';
 import type { RawSql, TransactionalSql } from '../db/sql.ts';
-import type { ConsumeOptions, ConsumerHandle, EventBus } from '../events/bus.ts';
+import type { ConsumeOptions, EventBus } from '../events/bus.ts';
 import type { EventEnvelope } from '../events/envelope.ts';
 import { LiveFeed, type LiveFeedOptions } from '../events/live-feed.ts';
 import { KafkaEventBus } from '../events/kafka-bus.ts';
@@ -14,7 +14,8 @@ import { createLogger, type Logger } from '../logger/logger.ts';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { listen, type Listening } from '../server/listen.ts';
-import { assertProductionReady, type ServiceConfig } from './service-config.ts';
+import { assertProductionReady, assertSharedBus, type ServiceConfig } from './service-config.ts';
+import { startConsumersInBackground, type BackgroundConsumers } from './consumers.ts';
 import type { BaseContext } from './context.ts';
 import { createSubgraphServer } from './subgraph.ts';
 
@@ -100,6 +101,8 @@ export interface RunningService<Db = unknown> {
   liveFeed: LiveFeed | undefined;
   seed(): Promise<void>;
   stop(): Promise<void>;
+  /** Settles once every event consumer has joined its group (they join after the port opens; see server/consumers.ts). */
+  consumersRunning: Promise<void>;
 }
 
 export interface StartDependencies {
@@ -120,6 +123,9 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
 ): Promise<RunningService<Db>> {
   const { config, name } = definition;
   assertProductionReady(config);
+  // Services in separate processes on one database meet only on Kafka; an in-process bus of their own would
+  // leave every event inside the process that wrote it (orders would stay PENDING for ever).
+  if (!dependencies.bus) assertSharedBus(config);
   const logger = (dependencies.logger ?? createLogger({ name: 'storefront', level: config.LOG_LEVEL })).child({
     service: name,
   });
@@ -133,7 +139,10 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
       dataDir: config.DATABASE_URL ? undefined : join(config.DATA_DIR, name),
       poolSize: config.DATABASE_POOL_SIZE,
     }));
-  const migrated = await database.migrate(definition.migrationsDir);
+  const migrated = await database.migrate(definition.migrationsDir).catch(async (error: unknown) => {
+    if (ownsDatabase) await database.close().catch(() => {});
+    throw error;
+  });
   if (migrated.applied.length) logger.info({ applied: migrated.applied }, 'applied migrations');
   const db = definition.createClient(database);
 
@@ -182,21 +191,35 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
     },
   };
 
-  const parts = await definition.build(runtime);
+  let consumers: BackgroundConsumers | undefined;
+  // A start that fails part-way closes what it opened: no connection or timer is left behind.
+  const abandon = async (error: unknown): Promise<never> => {
+    await Promise.allSettled([consumers?.stop(), liveFeed?.stop()]);
+    await relay.stop();
+    if (ownsBus) await bus.close().catch(() => {});
+    await (db as unknown as { $disconnect?: () => Promise<void> }).$disconnect?.().catch(() => {});
+    if (ownsDatabase) await database.close().catch(() => {});
+    throw error;
+  };
+  const parts = await Promise.resolve()
+    .then(() => definition.build(runtime))
+    .catch(abandon);
   relay.start();
-  const consumers: ConsumerHandle[] = [];
-  const groupIds = new Set<string>();
+  const consumerOptions: ConsumeOptions[] = [];
   for (const { name: consumerName, ...consumer } of parts.consumers ?? []) {
     const groupId = consumerName ? `${name}.${consumerName}` : name;
-    if (groupIds.has(groupId))
-      throw new Error(`${name}: two consumers share the group "${groupId}"; give each a distinct name`);
-    groupIds.add(groupId);
-    await bus.ensureTopics(consumer.topics);
-    consumers.push(await bus.consume({ ...consumer, groupId }));
+    if (consumerOptions.some((c) => c.groupId === groupId))
+      await abandon(new Error(`${name}: two consumers share the group "${groupId}"; give each a distinct name`));
+    consumerOptions.push({ ...consumer, groupId });
   }
+  // Topics are checked (or created) before the port opens: a missing topic stops the start.
+  await bus.ensureTopics([...new Set(consumerOptions.flatMap((c) => c.topics))]).catch(abandon);
+  consumers = startConsumersInBackground(bus, consumerOptions, logger.child({ component: 'consumers' }));
   // Before the port opens: every event after this point reaches the instance's subscribers.
-  await liveFeed?.start();
+  // (Its group is new for every instance, so joining it never waits for a rebalance.)
+  await liveFeed?.start().catch(abandon);
 
+  let draining = false;
   const subgraph = await createSubgraphServer<TContext>({
     name,
     typeDefs: definition.typeDefs,
@@ -210,23 +233,26 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
     // Benchmark only (npm run bench): unsigned loopback calls of the peer gateways.
     unsignedLoopback: config.BENCH_UNSIGNED_LOOPBACK_IDENTITY,
     ready: async () => {
+      if (draining) return false;
       await db.$queryRawUnsafe('SELECT 1');
       return true;
     },
-  });
+  }).catch(abandon);
   const handler = parts.routes
     ? (req: IncomingMessage, res: ServerResponse) => {
         void Promise.resolve(parts.routes!(req, res)).then((handled) => handled || subgraph.handler(req, res));
       }
     : subgraph.handler;
-  let http: Listening;
-  try {
-    http = await listen(handler, { port: definition.port, host: config.HOST });
-  } catch (error) {
-    throw new Error(`${name}: cannot listen on ${config.HOST}:${definition.port}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
+  const http: Listening = await listen(handler, { port: definition.port, host: config.HOST }).catch(
+    async (error: unknown) => {
+      await subgraph.apollo.stop();
+      return abandon(
+        new Error(`${name}: cannot listen on ${config.HOST}:${definition.port}: ${(error as Error).message}`, {
+          cause: error,
+        }),
+      );
+    },
+  );
   const subscriptions = subgraph.serveSubscriptions(http.server);
   logger.info({ url: http.url, subscriptions: Boolean(subscriptions) }, 'subgraph ready');
 
@@ -245,27 +271,44 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
     seed: async () => {
       await parts.seed?.();
     },
-    // One ordered sequence: stop taking requests, drain (sockets, then HTTP), consumers, relay, bus, database.
+    // One ordered sequence: report unready and keep serving for SHUTDOWN_DELAY_MS (load balancers stop
+    // sending), stop taking requests and finish those in flight (sockets, then HTTP), consumers (each
+    // finishes its event and commits), a last publish of the outbox, bus, database.
     stop: () =>
       (stopping ??= (async () => {
+        draining = true;
+        http.drain();
+        if (config.SHUTDOWN_DELAY_MS > 0) await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DELAY_MS));
         await subscriptions?.close();
-        await http.close();
+        await http.close(config.SHUTDOWN_GRACE_MS);
         await subgraph.apollo.stop();
-        await Promise.allSettled([...consumers.map((c) => c.stop()), liveFeed?.stop()]);
+        await Promise.allSettled([consumers!.stop(), liveFeed?.stop()]);
         await relay.stop();
+        // What the last requests and events wrote goes out now, not at the next start.
+        await relay
+          .flush()
+          .catch((error: unknown) =>
+            logger.warn({ err: error }, 'outbox not flushed on stop; the next start publishes it'),
+          );
         await parts.stop?.();
         if (ownsBus) await bus.close();
         await (db as unknown as { $disconnect?: () => Promise<void> }).$disconnect?.();
         if (ownsDatabase) await database.close();
         logger.info('stopped');
       })()),
+    consumersRunning: consumers.running,
   };
 }
 
 export function openEventBus(config: ServiceConfig, clientId: string, logger: Logger): EventBus {
   return config.KAFKA_BROKERS
     ? new KafkaEventBus(
-        { brokers: config.KAFKA_BROKERS, clientId, prefix: config.KAFKA_TOPIC_PREFIX },
+        {
+          brokers: config.KAFKA_BROKERS,
+          clientId,
+          prefix: config.KAFKA_TOPIC_PREFIX,
+          createTopics: config.KAFKA_CREATE_TOPICS,
+        },
         logger.child({ component: 'kafka' }),
       )
     : new MemoryEventBus(logger.child({ component: 'bus' }));

@@ -62,7 +62,7 @@ export interface SubscriptionServerOptions<TContext extends BaseContext> {
 export interface SubscriptionServer {
   /** Operations currently open on this instance (tests and metrics). */
   activeSubscriptions(): number;
-  /** Refuses new sockets, closes open ones with 1001 (ending their operations), and waits for them. */
+  /** Refuses new sockets, closes open ones with 1012 (Service Restart: clients reconnect), and waits for them. */
   close(graceMs?: number): Promise<void>;
 }
 

@@ -74,6 +74,8 @@ export async function createTestDatabase(): Promise<string | undefined> {
 /**
  * Environment for starting services in a test: real PostgreSQL/Kafka when the
  * test command provides them, else the embedded adapters in a temp dir.
+ * PostgreSQL only together with Kafka, as services run on it (a service on
+ * PostgreSQL without Kafka refuses to start: see assertSharedBus).
  * Pass `embedded: true` to force the embedded adapters (contract tests).
  */
 export async function serviceTestEnv(options: { embedded?: boolean } = {}): Promise<Record<string, string>> {
@@ -89,7 +91,7 @@ export async function serviceTestEnv(options: { embedded?: boolean } = {}): Prom
     NOTIFICATIONS_PORT: '0',
   };
   if (options.embedded) return env;
-  const databaseUrl = await createTestDatabase();
+  const databaseUrl = process.env.KAFKA_BROKERS ? await createTestDatabase() : undefined;
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
   if (process.env.KAFKA_BROKERS) {
     env.KAFKA_BROKERS = process.env.KAFKA_BROKERS;
