@@ -7,11 +7,14 @@
  * Nothing may hang the run: every test and hook fails after TEST_TIMEOUT_MS,
  * a file whose setup failed exits even with sockets still open
  * (--test-force-exit), and the whole run is stopped after TEST_DEADLINE_MINUTES.
+ *
+ * Files under test/faults/ (the fault suite, which kills processes and loads
+ * the machine) run after all the others, one at a time.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
 
 const ROOTS = ['packages', 'gateway', 'subgraphs', 'test'];
 const filters = process.argv.slice(2);
@@ -54,59 +57,89 @@ function positiveNumber(key: string, fallback: number): number {
 }
 
 const totalsDir = mkdtempSync(join(tmpdir(), 'storefront-tests-'));
-const totalsFile = join(totalsDir, 'totals');
+const ALONE = `test${sep}faults${sep}`;
+const phases = [
+  { files: files.filter((file) => !file.startsWith(ALONE)), concurrency: process.env.TEST_CONCURRENCY ?? '3' },
+  { files: files.filter((file) => file.startsWith(ALONE)), concurrency: '1' },
+].filter((phase) => phase.files.length > 0);
 
-const child = spawn(
-  process.execPath,
-  [
-    '--import',
-    'tsx',
-    '--test',
-    '--test-force-exit',
-    `--test-timeout=${testTimeoutMs}`,
-    `--test-concurrency=${process.env.TEST_CONCURRENCY ?? '3'}`,
-    '--test-reporter=spec',
-    '--test-reporter-destination=stdout',
-    '--test-reporter=./scripts/test-totals-reporter.mjs',
-    '--test-reporter-destination=stderr',
-    ...files,
-  ],
-  // Its own process group, so the deadline can stop every test file with it.
-  { stdio: ['ignore', 'inherit', 'inherit'], detached: true, env: { ...process.env, TEST_TOTALS_FILE: totalsFile } },
-);
-
+let current: ChildProcess | undefined;
+let stopped = false;
 function stopTests(signal: NodeJS.Signals): void {
+  if (!current) return;
   try {
-    process.kill(-child.pid!, signal);
+    process.kill(-current.pid!, signal);
   } catch {
-    child.kill(signal);
+    current.kill(signal);
   }
 }
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stopTests(signal));
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.on(signal, () => {
+    stopTests(signal);
+    process.exit(1);
+  });
 
 const deadline = setTimeout(() => {
   process.stderr.write(
     `\nThe tests did not finish within ${deadlineMinutes} minutes (TEST_DEADLINE_MINUTES); stopping them.\n`,
   );
+  stopped = true;
   stopTests('SIGKILL');
 }, deadlineMinutes * 60_000);
 deadline.unref();
 
-child.on('exit', (code) => {
-  clearTimeout(deadline);
-  process.stdout.write(`\n${readTotals(code)}\n`);
-  rmSync(totalsDir, { recursive: true, force: true });
-  process.exit(code ?? 1);
-});
+const totals = { passed: 0, failed: 0, skipped: 0 };
+let failedRun = false;
+for (const [index, phase] of phases.entries()) {
+  if (stopped) break;
+  const totalsFile = join(totalsDir, `totals-${index}`);
+  const code = await runPhase(phase.files, phase.concurrency, totalsFile);
+  const counted = readTotals(totalsFile, code);
+  totals.passed += counted.passed;
+  totals.failed += counted.failed;
+  totals.skipped += counted.skipped;
+  if (code !== 0) failedRun = true;
+}
+clearTimeout(deadline);
+rmSync(totalsDir, { recursive: true, force: true });
+process.stdout.write(
+  `\n${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}\n`,
+);
+process.exit(failedRun || stopped ? 1 : 0);
+
+function runPhase(phaseFiles: string[], concurrency: string, totalsFile: string): Promise<number | null> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--test',
+      '--test-force-exit',
+      `--test-timeout=${testTimeoutMs}`,
+      `--test-concurrency=${concurrency}`,
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      '--test-reporter=./scripts/test-totals-reporter.mjs',
+      '--test-reporter-destination=stderr',
+      ...phaseFiles,
+    ],
+    // Its own process group, so the deadline can stop every test file with it.
+    { stdio: ['ignore', 'inherit', 'inherit'], detached: true, env: { ...process.env, TEST_TOTALS_FILE: totalsFile } },
+  );
+  current = child;
+  return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+}
 
 /** The reporter's last count; a run that was stopped or failed outside any test counts one more failure. */
-function readTotals(exitCode: number | null): string {
-  let totals: string;
+function readTotals(totalsFile: string, exitCode: number | null): { passed: number; failed: number; skipped: number } {
+  let text: string;
   try {
-    totals = readFileSync(totalsFile, 'utf8');
+    text = readFileSync(totalsFile, 'utf8');
   } catch {
-    return '0 passed, 1 failed';
+    return { passed: 0, failed: 1, skipped: 0 };
   }
-  if (exitCode === 0 || / [1-9]\d* failed/.test(totals)) return totals;
-  return totals.replace(/(\d+) failed/, (_, failed: string) => `${Number(failed) + 1} failed`);
+  const count = (word: string) => Number(new RegExp(`(\\d+) ${word}`).exec(text)?.[1] ?? 0);
+  const counted = { passed: count('passed'), failed: count('failed'), skipped: count('skipped') };
+  if (exitCode !== 0 && counted.failed === 0) counted.failed = 1;
+  return counted;
 }
