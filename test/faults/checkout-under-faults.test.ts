@@ -18,13 +18,17 @@ describe('checkout under faults (kill -9 of every process and backend)', () => {
   const settings = settingsFromEnv();
   let result: ScenarioResult;
 
-  before(async () => {
-    log(`seed ${settings.seed} (replay with FAULTS_SEED=${settings.seed})`);
-    result = await runScenario(settings, log);
-    const summary = summarize(result);
-    process.stdout.write(`\n${summary}\n`);
-    if (process.env.FAULTS_RECORD === '1') recordInDocs(result, summary);
-  });
+  before(
+    async () => {
+      log(`seed ${settings.seed} (replay with FAULTS_SEED=${settings.seed})`);
+      result = await runScenario(settings, log);
+      const summary = summarize(result);
+      process.stdout.write(`\n${summary}\n`);
+      if (process.env.FAULTS_RECORD === '1') recordInDocs(result, summary);
+    },
+    // A few minutes on two idle cores, far longer on a busy machine; its own deadlines bound each step.
+    { timeout: 30 * 60_000 },
+  );
   after(() => {
     if (result) log(`service logs: ${result.logDir}`);
   });
