@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { createTestDatabase } from '@storefront/platform/testing';
 import { buildAll } from '../../../scripts/build.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../../../subgraphs/notifications/test/smtp.ts';
-import { generateSigningJwk } from '../../../subgraphs/users/src/auth/signing-keys.ts';
+import { generateSigningJwk } from '@storefront/users';
 import {
   checkNotifications,
   checkOrders,
@@ -78,7 +78,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
 }
 
 const SERVICES: ServiceName[] = ['users', 'products', 'orders', 'notifications', 'gateway'];
-/** Consumer groups each service joins (server/consumers.ts logs each), to tell when the last one has. */
+/** Consumer groups each service joins (service/consumers.ts logs each), to tell when the last one has. */
 const CONSUMER_GROUPS: Record<ServiceName, number> = { users: 0, products: 1, orders: 1, notifications: 3, gateway: 0 };
 
 export async function runScenario(settings: Settings, log: (line: string) => void): Promise<ScenarioResult> {

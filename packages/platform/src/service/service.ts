@@ -101,7 +101,7 @@ export interface RunningService<Db = unknown> {
   liveFeed: LiveFeed | undefined;
   seed(): Promise<void>;
   stop(): Promise<void>;
-  /** Settles once every event consumer has joined its group (they join after the port opens; see server/consumers.ts). */
+  /** Settles once every event consumer has joined its group (they join after the port opens; see service/consumers.ts). */
   consumersRunning: Promise<void>;
 }
 
