@@ -275,4 +275,37 @@ describe('deploy/k8s', () => {
     // CPU utilisation is relative to requests: the gateway must request CPU.
     assert.ok(podSpec(find('Deployment', 'gateway')!).containers[0]!.resources?.requests?.cpu);
   });
+
+  it('keeps a ready pod of everything through rollouts and disruptions, and lets only the gateway reach the subgraphs', () => {
+    for (const deployment of byKind('Deployment')) {
+      const { name } = deployment.metadata;
+      const strategy = deployment.spec?.strategy as { rollingUpdate?: { maxUnavailable?: number } } | undefined;
+      assert.equal(strategy?.rollingUpdate?.maxUnavailable, 0, `${name}: rollouts must not take a ready pod away`);
+      const budget = byKind('PodDisruptionBudget').find(
+        (pdb) =>
+          (pdb.spec?.selector as { matchLabels?: Record<string, string> })?.matchLabels?.['app.kubernetes.io/name'] ===
+          name,
+      );
+      assert.ok(budget, `${name}: no PodDisruptionBudget`);
+      assert.equal(budget!.apiVersion, 'policy/v1');
+      assert.ok((budget!.spec as { minAvailable?: number }).minAvailable! >= 1, `${name}: the budget keeps no pod`);
+    }
+    const policies = byKind('NetworkPolicy');
+    for (const subgraph of SUBGRAPHS) {
+      const guarding = policies.filter((policy) => {
+        const selector = policy.spec?.podSelector as { matchExpressions?: { key: string; values: string[] }[] };
+        return selector.matchExpressions?.some(
+          (e) => e.key === 'app.kubernetes.io/name' && e.values.includes(subgraph),
+        );
+      });
+      assert.equal(guarding.length, 1, `${subgraph}: no NetworkPolicy selects it`);
+      const ingress = guarding[0]!.spec?.ingress as {
+        from: { podSelector?: { matchLabels?: Record<string, string> } }[];
+      }[];
+      const sources = ingress.flatMap((rule) =>
+        rule.from.map((peer) => peer.podSelector?.matchLabels?.['app.kubernetes.io/name']),
+      );
+      assert.deepEqual(sources, ['gateway'], `${subgraph}: reachable from more than the gateway`);
+    }
+  });
 });
