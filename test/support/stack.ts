@@ -65,6 +65,8 @@ export async function startStack(
     const users = await startUsers(loadUsersConfig(env), dependencies);
     started.push(users);
     await users.seed();
+    // Consumers join their groups after each port opens; tests drive the saga at once.
+    await Promise.all(started.map((service) => service.consumersRunning));
     const servicesUrls = Object.fromEntries(started.map((s) => [s.name, s.url]));
     const extraGateways: RunningGateway[] = [];
     const gatewayOn: Stack['startGateway'] = async (gatewayEnv = {}, gatewayOptions = {}) => {

@@ -60,7 +60,10 @@ const letterFor = (letters: EventEnvelope[], notificationId: string) =>
 
 async function startWithSmtp(smtpUrl: string) {
   const env = await serviceTestEnv();
-  return startNotifications(loadNotificationsConfig({ ...env, ...EMAIL_SETTINGS, SMTP_URL: smtpUrl }));
+  const service = await startNotifications(loadNotificationsConfig({ ...env, ...EMAIL_SETTINGS, SMTP_URL: smtpUrl }));
+  // The tests publish at once: let the consumers (which join after the port opens) be in their groups first.
+  await service.consumersRunning;
+  return service;
 }
 
 describe('notifications: email over SMTP', () => {

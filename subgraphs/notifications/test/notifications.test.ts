@@ -39,6 +39,7 @@ describe('notifications: order events become notifications', () => {
 
   before(async () => {
     service = await startNotifications(loadNotificationsConfig(await serviceTestEnv()));
+    await service.consumersRunning;
     call = subgraphCaller(service);
     await service.bus.ensureTopics([TOPICS.orderEvents, TOPICS.userEvents]);
     created = (await recordEvents(service.bus, [TOPICS.notificationEvents])).events;

@@ -23,6 +23,7 @@ describe('notifications: notificationReceived over graphql-ws', { timeout: 120_0
 
   before(async () => {
     service = await startNotifications(loadNotificationsConfig(await serviceTestEnv()));
+    await service.consumersRunning;
     socket = connectSubgraph(service);
   });
   after(async () => {

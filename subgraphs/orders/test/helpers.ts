@@ -13,7 +13,10 @@ import type { OrdersDb } from '../src/data/client.ts';
 export type Orders = RunningService<OrdersDb>;
 
 export async function startTestOrders(): Promise<Orders> {
-  return startOrders(loadOrdersConfig(await serviceTestEnv()));
+  const orders = await startOrders(loadOrdersConfig(await serviceTestEnv()));
+  // The tests publish inventory events at once: the consumer (joined after the port opens) must be in its group.
+  await orders.consumersRunning;
+  return orders;
 }
 
 export const customer = (): Identity => ({ userId: randomUUID(), role: 'CUSTOMER' });

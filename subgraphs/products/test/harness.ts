@@ -54,6 +54,7 @@ export async function startProductsHarness(): Promise<ProductsHarness> {
       return definition.build(rt);
     },
   });
+  await service.consumersRunning;
   const { events: published } = await recordEvents(service.bus, [TOPICS.inventoryEvents]);
   const call = subgraphCaller(service);
   const handler = orderEventsHandler(runtime!);
