@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 
@@ -76,6 +76,15 @@ export async function startBackends(ports: FaultPorts): Promise<Backends> {
   };
   // A state dir left by an interrupted run: start afresh.
   await services('stop');
+  // Stopped however this process ends (a test deadline force-exits it without running the suite's teardown).
+  const stopOnExit = () => {
+    try {
+      execFileSync('bash', [SERVICES_SCRIPT, 'stop'], { env, stdio: 'ignore', timeout: 60_000 });
+    } catch {
+      // nothing more can be done while exiting
+    }
+  };
+  process.once('exit', stopOnExit);
   await services('start', 'kafka', 'redis');
   return {
     kafkaBrokers: `127.0.0.1:${ports.kafka}`,
@@ -83,6 +92,9 @@ export async function startBackends(ports: FaultPorts): Promise<Backends> {
     stateDir,
     kill: (backend) => services('kill', backend),
     restart: (backend) => services('start', backend),
-    stop: () => services('stop'),
+    stop: async () => {
+      process.off('exit', stopOnExit);
+      await services('stop');
+    },
   };
 }

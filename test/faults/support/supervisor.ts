@@ -31,6 +31,12 @@ export interface StartRecord {
   exitedUnasked?: { code: number | null; signal: NodeJS.Signals | null; at: number };
 }
 
+/** Every child still running, killed when this process exits in any way that runs exit handlers (a test deadline's force exit too). */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export class ServiceProcess {
   readonly starts: StartRecord[] = [];
   private child: ChildProcess | undefined;
@@ -113,6 +119,8 @@ export class ServiceProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
+    running.add(child);
+    child.once('exit', () => running.delete(child));
     let joined = 0;
     for (const stream of [child.stdout!, child.stderr!]) {
       stream.pipe(this.log, { end: false });
