@@ -8,6 +8,7 @@
  *   scripts/start.ts                → dist/start.js     (the launcher, `npm run start:prod`)
  *   scripts/deploy/migrate.ts       → dist/migrate.js   (the image's `migrate` task)
  *   scripts/seed.ts                 → dist/seed.js      (the image's `seed` task)
+ *   gateway/graphiql/app.ts         → gateway/graphiql/dist/ (GraphiQL, for GRAPHIQL=true)
  *
  * Our own code (the @storefront/* workspaces, the generated Prisma clients)
  * is bundled in; every third-party package stays an import of node_modules,
@@ -23,6 +24,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
+import { ensureGraphiQLBundle } from '@storefront/gateway/graphiql';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const SUBGRAPHS = ['users', 'products', 'orders', 'notifications'] as const;
@@ -109,5 +111,7 @@ export async function buildAll(
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const started = Date.now();
   const built = await buildAll();
+  // The image prunes dev dependencies, GraphiQL's among them: its bundle is made now or never.
+  await ensureGraphiQLBundle();
   process.stdout.write(`Built ${built.map((e) => e.output).join(', ')} in ${Date.now() - started} ms.\n`);
 }

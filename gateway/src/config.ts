@@ -4,6 +4,7 @@ import { authEnv } from './auth/index.ts';
 import { backendsEnv } from './backends/index.ts';
 import { planCacheEnv, responseCacheEnv, trustedDocumentsEnv } from './caching/index.ts';
 import { operationDedupEnv } from './execution/index.ts';
+import { httpEnv } from './http/index.ts';
 import { operationLimitsEnv } from './limits/index.ts';
 import { metricsEnv } from './metrics/index.ts';
 import { rateLimitEnv } from './rate-limit/index.ts';
@@ -52,6 +53,8 @@ export const gatewayConfigSchema = z.object({
   ...responseCacheEnv,
   /** Prometheus metrics: METRICS, METRICS_PATH, METRICS_PORT (metrics/config.ts). */
   ...metricsEnv,
+  /** The HTTP edge for apps and developers: GRAPHIQL (http/). */
+  ...httpEnv,
   /** Browser origins allowed to call the gateway from another origin (comma-separated; `*` for any). Unset: no CORS. */
   CORS_ORIGINS: env.list().optional(),
 });

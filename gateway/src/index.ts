@@ -20,6 +20,7 @@ import {
 import type { GatewayConfig } from './config.ts';
 import type { GatewayContext } from './context.ts';
 import { gatewayFormatError } from './errors/index.ts';
+import { gatewayExchange, graphiqlRoute } from './http/index.ts';
 import { operationDedup, type OperationDedupStats } from './execution/index.ts';
 import { operationLimits } from './limits/index.ts';
 import { createGatewayMetrics, listenForMetrics, type GatewayMetrics } from './metrics/index.ts';
@@ -171,7 +172,8 @@ export async function startGateway(
       rateLimits.plugin,
       ...(trusted.plugin ? [trusted.plugin] : []),
       ...responseCache.plugins,
-      ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),
+      // Apollo's own landing page loads from its CDN: GraphiQL (http/graphiql.ts) is served instead.
+      ApolloServerPluginLandingPageDisabled(),
     ],
   });
   await apollo.start();
@@ -211,6 +213,11 @@ export async function startGateway(
 
   // Set on stop: /readyz answers 503 for SHUTDOWN_DELAY_MS while requests are still served.
   let draining = false;
+  const introspection = config.INTROSPECTION ?? !production;
+  const graphiql =
+    (config.GRAPHIQL ?? !production)
+      ? await graphiqlRoute({ path: '/graphql', introspection, development: !production, log: (m) => logger.info(m) })
+      : undefined;
   const handler = graphqlHttpHandler<GatewayContext>(apollo, {
     maxBodyBytes: config.MAX_BODY_BYTES,
     corsOrigins: config.CORS_ORIGINS,
@@ -219,9 +226,11 @@ export async function startGateway(
       if (req.url === '/healthz') return (sendJson(res, 200, { status: 'ok' }), true);
       if (req.url === '/readyz')
         return (sendJson(res, draining ? 503 : 200, { status: draining ? 'draining' : 'ok' }), true);
+      if (graphiql?.(req, res)) return true;
       // Metrics on the public port only when no METRICS_PORT of their own is set.
       return config.METRICS_PORT === undefined && metrics.route(req, res);
     },
+    exchange: gatewayExchange(),
     context: async (req) => {
       const check = await auth.authenticate(req);
       if (!check.ok) return refuse(401, 'UNAUTHENTICATED', check.message, { 'www-authenticate': 'Bearer' });

@@ -109,6 +109,8 @@ ensure_packages() {
   # Most machines have these already; a bare Debian 12 does not, and they are one apt call away.
   command -v java >/dev/null 2>&1 || pkgs+=(openjdk-17-jre-headless)
   command -v mvn >/dev/null 2>&1 || pkgs+=(maven)
+  # The browser tests drive Debian's Chromium with playwright-core (no browser download works offline).
+  command -v chromium >/dev/null 2>&1 || pkgs+=(chromium)
   ((${#pkgs[@]})) || return 0
 
   is_root || die "missing ${pkgs[*]}; run as root (or install them: apt-get install ${pkgs[*]})"

@@ -1,5 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLResponse } from '@apollo/server';
+import {
+  HeaderMap,
+  type ApolloServer,
+  type BaseContext,
+  type HTTPGraphQLRequest,
+  type HTTPGraphQLResponse,
+} from '@apollo/server';
 import { closeConnectionAfter } from './raw-answer.ts';
 import { parseRequestTarget } from './request-target.ts';
 
@@ -32,6 +38,21 @@ export interface GraphQLHttpOptions<TContext extends BaseContext> {
   corsOrigins?: readonly string[];
   /** Told of each answer the adapter gives itself (404, 413, bad JSON, a refused context): metrics. */
   onRefusal?: (status: number, code: string) => void;
+  /**
+   * Takes each request from here, once its body is read and its context
+   * built, and answers it (the gateway's persisted ids, subscriptions over
+   * HTTP, cache headers, compression). Default: `execute`, then `writeResponse`.
+   */
+  exchange?: (exchange: GraphQLExchange<TContext>) => Promise<void>;
+}
+
+export interface GraphQLExchange<TContext extends BaseContext> {
+  req: IncomingMessage;
+  res: ServerResponse;
+  request: HTTPGraphQLRequest;
+  context: TContext;
+  /** Runs a request through the ApolloServer with this exchange's context. */
+  execute(request: HTTPGraphQLRequest): Promise<HTTPGraphQLResponse>;
 }
 
 export interface Refusal {
@@ -112,11 +133,11 @@ export function graphqlHttpHandler<TContext extends BaseContext>(
         return refuseWith(res, 400, 'BAD_REQUEST', 'Request body is not valid JSON');
       }
     }
-    const response = await server.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search, body: parsedBody },
-      context: async () => context,
-    });
-    await writeResponse(res, response);
+    const request: HTTPGraphQLRequest = { method: req.method ?? 'GET', headers, search, body: parsedBody };
+    const execute = (httpGraphQLRequest: HTTPGraphQLRequest) =>
+      server.executeHTTPGraphQLRequest({ httpGraphQLRequest, context: async () => context });
+    if (options.exchange) return options.exchange({ req, res, request, context, execute });
+    await writeResponse(res, await execute(request));
   };
 
   return (req, res) => {
@@ -128,9 +149,12 @@ export function graphqlHttpHandler<TContext extends BaseContext>(
   };
 }
 
-/** Headers a browser may send cross-origin: the token, JSON, and Apollo's CSRF-prevention headers. */
+/**
+ * Headers a browser may send cross-origin: the token, JSON, Apollo's CSRF-prevention headers, and the
+ * app's name and version that Apollo Client sends (client awareness).
+ */
 const CORS_ALLOW_HEADERS =
-  'authorization, content-type, apollo-require-preflight, x-apollo-operation-name, x-request-id';
+  'authorization, content-type, content-encoding, apollo-require-preflight, x-apollo-operation-name, x-request-id, apollographql-client-name, apollographql-client-version';
 const CORS_EXPOSE_HEADERS = 'retry-after, x-request-id';
 
 /**
@@ -189,7 +213,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<string | undefin
   });
 }
 
-async function writeResponse(res: ServerResponse, response: HTTPGraphQLResponse): Promise<void> {
+export async function writeResponse(res: ServerResponse, response: HTTPGraphQLResponse): Promise<void> {
   for (const [key, value] of response.headers) res.setHeader(key, value);
   res.statusCode = response.status ?? 200;
   if (response.body.kind === 'complete') {
