@@ -20,7 +20,7 @@ import {
 import type { GatewayConfig } from './config.ts';
 import type { GatewayContext } from './context.ts';
 import { gatewayFormatError } from './errors/index.ts';
-import { gatewayExchange, graphiqlRoute } from './http/index.ts';
+import { gatewayHttp, graphiqlRoute } from './http/index.ts';
 import { operationDedup, type OperationDedupStats } from './execution/index.ts';
 import { operationLimits } from './limits/index.ts';
 import { createGatewayMetrics, listenForMetrics, type GatewayMetrics } from './metrics/index.ts';
@@ -218,6 +218,13 @@ export async function startGateway(
     (config.GRAPHIQL ?? !production)
       ? await graphiqlRoute({ path: '/graphql', introspection, development: !production, log: (m) => logger.info(m) })
       : undefined;
+  // Subscriptions over HTTP (multipart, SSE) stream through the same federated subscriptions as the socket's.
+  const edge = gatewayHttp({ config, subscriptions });
+  metrics.gauge(
+    'gateway_http_subscriptions',
+    'Client subscriptions streaming over HTTP (multipart, SSE).',
+    edge.openStreams,
+  );
   const handler = graphqlHttpHandler<GatewayContext>(apollo, {
     maxBodyBytes: config.MAX_BODY_BYTES,
     corsOrigins: config.CORS_ORIGINS,
@@ -230,7 +237,7 @@ export async function startGateway(
       // Metrics on the public port only when no METRICS_PORT of their own is set.
       return config.METRICS_PORT === undefined && metrics.route(req, res);
     },
-    exchange: gatewayExchange(),
+    exchange: edge.exchange,
     context: async (req) => {
       const check = await auth.authenticate(req);
       if (!check.ok) return refuse(401, 'UNAUTHENTICATED', check.message, { 'www-authenticate': 'Bearer' });

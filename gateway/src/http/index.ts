@@ -1,7 +1,11 @@
 import { sendError, writeResponse, type GraphQLExchange } from '@storefront/platform/server';
 import type { GatewayContext } from '../context.ts';
+import type { FederatedSubscriptions } from '../subscriptions/index.ts';
 import { resolveDocumentId } from './document-id.ts';
 import { graphiqlEnv } from './graphiql.ts';
+import { acceptsMultipartSubscription, serveMultipart } from './multipart.ts';
+import { acceptsEventStream, serveEventStream } from './sse.ts';
+import { httpSubscriptionEnv, httpSubscriptions, type HttpSubscriptionConfig } from './subscriptions.ts';
 
 export { graphiqlRoute, type Route } from './graphiql.ts';
 
@@ -11,14 +15,33 @@ export { graphiqlRoute, type Route } from './graphiql.ts';
  *
  *   graphiql          GraphiQL for developers at GET /graphql, built offline (graphiql-bundle)
  *   document-id       persisted documents by `documentId`, in a body or a GET
+ *   subscriptions     subscriptions over HTTP, on the WebSocket's path: multipart (Apollo) and SSE (graphql-sse)
  */
-export const httpEnv = { ...graphiqlEnv };
+export const httpEnv = { ...graphiqlEnv, ...httpSubscriptionEnv };
 
-/** The gateway's handling of each GraphQL request, from its parsed body to the answer written. */
-export function gatewayExchange(): (exchange: GraphQLExchange<GatewayContext>) => Promise<void> {
-  return async (exchange) => {
-    const persisted = resolveDocumentId(exchange.request);
-    if (!persisted.ok) return sendError(exchange.res, 400, 'BAD_REQUEST', persisted.message);
-    await writeResponse(exchange.res, await exchange.execute(persisted.request));
+export interface GatewayHttp {
+  /** The platform adapter's `exchange`: each GraphQL request from its parsed body to the answer written. */
+  exchange(exchange: GraphQLExchange<GatewayContext>): Promise<void>;
+  /** Subscriptions streaming over HTTP right now. */
+  openStreams(): number;
+}
+
+export function gatewayHttp(options: {
+  config: HttpSubscriptionConfig;
+  subscriptions: Pick<FederatedSubscriptions, 'stream'>;
+}): GatewayHttp {
+  const streams = httpSubscriptions(options);
+  return {
+    openStreams: streams.openStreams,
+    async exchange(exchange) {
+      const persisted = resolveDocumentId(exchange.request);
+      if (!persisted.ok) return sendError(exchange.res, 400, 'BAD_REQUEST', persisted.message);
+      const current = { ...exchange, request: persisted.request };
+      const accept = current.request.headers.get('accept') ?? '';
+      if (acceptsEventStream(accept)) return serveEventStream(current, streams);
+      if (acceptsMultipartSubscription(accept))
+        return serveMultipart(current, streams, options.config.MULTIPART_HEARTBEAT_MS);
+      await writeResponse(current.res, await current.execute(current.request));
+    },
   };
 }

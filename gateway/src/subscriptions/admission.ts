@@ -53,9 +53,12 @@ async function admit(requestContext: GatewayGraphQLRequestContext<GatewayContext
   if (!ticket) {
     return {
       errors: [
-        new GraphQLError('Subscriptions are served over WebSocket (graphql-transport-ws) at this same URL', {
-          extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
-        }),
+        new GraphQLError(
+          'Subscriptions are served at this URL over WebSocket (graphql-transport-ws), Server-Sent Events (Accept: text/event-stream) or multipart HTTP (Accept: multipart/mixed;subscriptionSpec=1.0)',
+          {
+            extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+          },
+        ),
       ],
     };
   }

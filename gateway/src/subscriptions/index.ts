@@ -7,7 +7,8 @@ import type { Logger } from '@storefront/platform/logger';
 import type { TokenCheck } from '../auth/index.ts';
 import type { GatewayContext } from '../context.ts';
 import type { Supergraph } from '../supergraph/index.ts';
-import { admittingSubscriptions } from './admission.ts';
+import type { FormattedExecutionResult } from 'graphql';
+import { admittingSubscriptions, type Admission } from './admission.ts';
 import type { SubscriptionConfig } from './config.ts';
 import type { FormatError } from './errors.ts';
 import { createEventExecutor } from './event-execution.ts';
@@ -18,6 +19,8 @@ import { SubgraphConnection } from './upstream-client.ts';
 import { UpstreamHub } from './upstream-hub.ts';
 
 export { subscriptionEnv, type SubscriptionConfig } from './config.ts';
+export { attachTicket, type Admission } from './admission.ts';
+export { clientError, SUBSCRIPTION_ERRORS } from './errors.ts';
 
 /**
  * Federated subscriptions for an ApolloGateway, which cannot execute them
@@ -59,6 +62,11 @@ export interface FederatedSubscriptions {
     formatError: FormatError;
     createContext: (identity: Identity | null, request: IncomingMessage) => GatewayContext;
   }): void;
+  /**
+   * A client subscription the pipeline admitted over HTTP (multipart, SSE; gateway/src/http/), streamed
+   * exactly as the socket's are. Available once `serve()` has run.
+   */
+  stream(admission: Admission): AsyncIterableIterator<FormattedExecutionResult>;
   stats: SubscriptionStats;
   /** Closes client sockets (1012, clients reconnect), then the upstream connections. */
   close(): Promise<void>;
@@ -107,12 +115,24 @@ export function federatedSubscriptions(options: {
   });
   let streaming = 0;
   let socket: SocketServer | undefined;
+  let openStream: ((admission: Admission) => AsyncIterableIterator<FormattedExecutionResult>) | undefined;
 
   return {
     dataSource: (name, dataSource) => (dataSources.set(name, dataSource), dataSource),
     admit: (gateway) => admittingSubscriptions(gateway, planner),
     serve: ({ server, apollo, authenticate, formatError, createContext }) => {
       const execute = createEventExecutor({ planner, dataSources, formatError });
+      openStream = (admission) => {
+        streaming++;
+        return openFederatedStream({
+          admission,
+          hub,
+          execute,
+          formatError,
+          capacity: config.WS_MAX_BUFFERED_EVENTS,
+          onEnd: () => streaming--,
+        });
+      };
       socket = serveSocket({
         server,
         path: '/graphql',
@@ -121,18 +141,12 @@ export function federatedSubscriptions(options: {
         createContext,
         limits: config,
         logger,
-        openStream: (admission) => {
-          streaming++;
-          return openFederatedStream({
-            admission,
-            hub,
-            execute,
-            formatError,
-            capacity: config.WS_MAX_BUFFERED_EVENTS,
-            onEnd: () => streaming--,
-          });
-        },
+        openStream,
       });
+    },
+    stream: (admission) => {
+      if (!openStream) throw new Error('subscriptions: stream() before serve()');
+      return openStream(admission);
     },
     stats: {
       connections: () => socket?.connections() ?? 0,
