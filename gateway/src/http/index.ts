@@ -1,9 +1,10 @@
-import { sendError, writeResponse, type GraphQLExchange } from '@storefront/platform/server';
+import { sendError, type GraphQLExchange } from '@storefront/platform/server';
 import type { GatewayContext } from '../context.ts';
 import type { FederatedSubscriptions } from '../subscriptions/index.ts';
 import { resolveDocumentId } from './document-id.ts';
 import { graphiqlEnv } from './graphiql.ts';
 import { acceptsMultipartSubscription, serveMultipart } from './multipart.ts';
+import { answerWriter, compressionEnv, type CompressionConfig } from './respond.ts';
 import { acceptsEventStream, serveEventStream } from './sse.ts';
 import { httpSubscriptionEnv, httpSubscriptions, type HttpSubscriptionConfig } from './subscriptions.ts';
 
@@ -16,8 +17,9 @@ export { graphiqlRoute, type Route } from './graphiql.ts';
  *   graphiql          GraphiQL for developers at GET /graphql, built offline (graphiql-bundle)
  *   document-id       persisted documents by `documentId`, in a body or a GET
  *   subscriptions     subscriptions over HTTP, on the WebSocket's path: multipart (Apollo) and SSE (graphql-sse)
+ *   respond           answers compressed (gzip, Brotli; streams flushed per part), ETag and 304 for public ones
  */
-export const httpEnv = { ...graphiqlEnv, ...httpSubscriptionEnv };
+export const httpEnv = { ...graphiqlEnv, ...httpSubscriptionEnv, ...compressionEnv };
 
 export interface GatewayHttp {
   /** The platform adapter's `exchange`: each GraphQL request from its parsed body to the answer written. */
@@ -27,10 +29,11 @@ export interface GatewayHttp {
 }
 
 export function gatewayHttp(options: {
-  config: HttpSubscriptionConfig;
+  config: HttpSubscriptionConfig & CompressionConfig;
   subscriptions: Pick<FederatedSubscriptions, 'stream'>;
 }): GatewayHttp {
   const streams = httpSubscriptions(options);
+  const answers = answerWriter(options.config);
   return {
     openStreams: streams.openStreams,
     async exchange(exchange) {
@@ -38,10 +41,10 @@ export function gatewayHttp(options: {
       if (!persisted.ok) return sendError(exchange.res, 400, 'BAD_REQUEST', persisted.message);
       const current = { ...exchange, request: persisted.request };
       const accept = current.request.headers.get('accept') ?? '';
-      if (acceptsEventStream(accept)) return serveEventStream(current, streams);
+      if (acceptsEventStream(accept)) return serveEventStream(current, streams, answers);
       if (acceptsMultipartSubscription(accept))
-        return serveMultipart(current, streams, options.config.MULTIPART_HEARTBEAT_MS);
-      await writeResponse(current.res, await current.execute(current.request));
+        return serveMultipart(current, streams, answers, options.config.MULTIPART_HEARTBEAT_MS);
+      await answers.write(current.req, current.res, await current.execute(current.request));
     },
   };
 }

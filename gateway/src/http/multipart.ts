@@ -1,7 +1,8 @@
 import type { FormattedExecutionResult } from 'graphql';
 import type { GraphQLExchange } from '@storefront/platform/server';
-import { sendError, writeResponse } from '@storefront/platform/server';
+import { sendError } from '@storefront/platform/server';
 import type { GatewayContext } from '../context.ts';
+import type { AnswerWriter } from './respond.ts';
 import { startStream } from './stream-writer.ts';
 import type { HttpSubscriptions } from './subscriptions.ts';
 
@@ -25,17 +26,21 @@ const CLOSE = `\r\n--${BOUNDARY}--\r\n`;
 export async function serveMultipart(
   exchange: GraphQLExchange<GatewayContext>,
   subscriptions: HttpSubscriptions,
+  answers: AnswerWriter,
   heartbeatMs: number,
 ): Promise<void> {
   const { req, res } = exchange;
   const opened = await subscriptions.open(exchange);
   if (opened.kind === 'refused') return sendError(res, opened.status, opened.code, opened.message);
-  if (opened.kind === 'answer') return writeResponse(res, opened.response);
+  if (opened.kind === 'answer') return answers.write(req, res, opened.response);
 
   const { results } = opened;
-  const out = startStream(req, res, {
-    'content-type': `multipart/mixed;boundary="${BOUNDARY}";subscriptionSpec="1.0"`,
-  });
+  const out = startStream(
+    req,
+    res,
+    { 'content-type': `multipart/mixed;boundary="${BOUNDARY}";subscriptionSpec="1.0"`, vary: 'accept-encoding' },
+    answers.encodingFor(req),
+  );
   out.onClose(() => void results.return?.());
   const heartbeat = setInterval(() => void out.write(`${PART}{}`), heartbeatMs);
   try {

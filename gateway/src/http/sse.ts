@@ -3,6 +3,7 @@ import { createHandler, type ExecutionResult, type Response } from 'graphql-sse'
 import type { GraphQLExchange } from '@storefront/platform/server';
 import { sendError } from '@storefront/platform/server';
 import type { GatewayContext } from '../context.ts';
+import type { AnswerWriter } from './respond.ts';
 import { startStream } from './stream-writer.ts';
 import type { HttpSubscriptions } from './subscriptions.ts';
 
@@ -49,6 +50,7 @@ const handler = createHandler<unknown, SseRequestContext>({
 export async function serveEventStream(
   exchange: GraphQLExchange<GatewayContext>,
   subscriptions: HttpSubscriptions,
+  answers: AnswerWriter,
 ): Promise<void> {
   const { req, res, request } = exchange;
   const [body, init] = await handler({
@@ -62,9 +64,9 @@ export async function serveEventStream(
   });
   if (init.status !== 200 || typeof body === 'string' || body === null) return sendRefusal(exchange, body, init);
 
-  // `content-encoding: none` is graphql-sse's way to keep proxies from buffering; we set no encoding of our own.
+  // `content-encoding: none` is graphql-sse's way to keep proxies from buffering; ours is negotiated (and flushed per event).
   const { 'content-encoding': _none, ...headers } = init.headers ?? {};
-  const out = startStream(req, res, headers as Record<string, string>);
+  const out = startStream(req, res, { ...headers, vary: 'accept-encoding' }, answers.encodingFor(req));
   out.onClose(() => void body.return(undefined));
   try {
     for await (const chunk of body) {

@@ -16,10 +16,13 @@ export const responseCacheEnv = {
   RESPONSE_CACHE_MEMORY_MB: env.int(64, 1),
   /** Upper bound on how long an answer is kept, whatever the subgraphs' hints say. */
   RESPONSE_CACHE_MAX_AGE_SECONDS: env.int(60, 1),
+  /** Upper bound on `max-age` of public answers sent to browsers and CDNs, which no invalidation event reaches. */
+  HTTP_CACHE_MAX_AGE_SECONDS: env.int(30, 0),
 };
 
 export interface ResponseCacheConfig {
   RESPONSE_CACHE: boolean;
   RESPONSE_CACHE_MEMORY_MB: number;
   RESPONSE_CACHE_MAX_AGE_SECONDS: number;
+  HTTP_CACHE_MAX_AGE_SECONDS: number;
 }

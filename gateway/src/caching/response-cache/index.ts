@@ -6,6 +6,7 @@ import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import type { EventBus } from '@storefront/platform/events';
 import type { Logger } from '@storefront/platform/logger';
 import type { KeyValueStore } from '@storefront/platform/store';
+import { httpCacheHeaders } from '../http-cache-headers.ts';
 import { tieredCache } from '../tiered-cache.ts';
 import type { GatewayContext } from '../../context.ts';
 import { isWarmUpContext } from '../plan-cache/index.ts';
@@ -47,9 +48,9 @@ export { responseCacheEnv, type ResponseCacheConfig } from './config.ts';
  * Storage: process memory in front of the shared store (Redis), so an answer
  * cached by one instance serves the others.
  *
- * The gateway itself sends `Cache-Control: no-store` to clients, as it did
- * before the hints existed: browsers and CDNs know nothing of the
- * invalidation events or of the role in the key.
+ * What clients are told they may keep is decided apart (../http-cache-headers.ts):
+ * public hints reach browsers and CDNs only for anonymous queries, capped,
+ * since they know nothing of the invalidation events or of the role in the key.
  */
 export interface ResponseCacheStats {
   /** Lookups answered from the cache. */
@@ -82,10 +83,10 @@ export async function startResponseCache(options: {
 }): Promise<ResponseCache> {
   const { config, logger } = options;
   const stats: ResponseCacheStats = { hits: 0, misses: 0, stores: 0 };
-  // The gateway computes the policy from its subgraphs' headers but never sends it on (see above).
+  // The gateway computes the policy from its subgraphs' headers; what clients see is http-cache-headers.ts's call.
   const headers: ApolloServerPlugin<GatewayContext>[] = [
     ApolloServerPluginCacheControl({ calculateHttpHeaders: false }),
-    noStore,
+    httpCacheHeaders({ maxAgeSeconds: config.HTTP_CACHE_MAX_AGE_SECONDS }),
   ];
   const off = (reason?: string): ResponseCache => {
     if (reason) logger.warn(reason);
@@ -146,16 +147,6 @@ export async function startResponseCache(options: {
     stop: () => generation.stop(),
   };
 }
-
-const noStore: ApolloServerPlugin<GatewayContext> = {
-  async requestDidStart() {
-    return {
-      async willSendResponse({ response }) {
-        response.http.headers.set('cache-control', 'no-store');
-      },
-    };
-  },
-};
 
 /** Caps every entry's lifetime and counts lookups (metrics read the counts). */
 function counted(

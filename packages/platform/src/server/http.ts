@@ -7,6 +7,7 @@ import {
   type HTTPGraphQLResponse,
 } from '@apollo/server';
 import { closeConnectionAfter } from './raw-answer.ts';
+import { bodyEncodingOf, readEncodedBody } from './request-encoding.ts';
 import { parseRequestTarget } from './request-target.ts';
 
 /**
@@ -107,7 +108,14 @@ export function graphqlHttpHandler<TContext extends BaseContext>(
     if (pathname !== path) return refuseWith(res, 404, 'NOT_FOUND', `No route for ${pathname}`);
     if (cors && cors(req, res)) return;
 
-    const body = await readBody(req, maxBodyBytes);
+    // Compressed uploads: the limit is on the inflated size (request-encoding.ts).
+    const encoding = bodyEncodingOf(req);
+    if (encoding === 'unsupported')
+      return refuseWith(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Encoding must be gzip, deflate, br or identity');
+    const decoded = encoding ? await readEncodedBody(req, encoding, maxBodyBytes) : undefined;
+    if (decoded?.ok === false && decoded.reason === 'corrupt')
+      return refuseWith(res, 400, 'BAD_REQUEST', `Request body is not valid ${encoding} data`);
+    const body = decoded ? (decoded.ok ? decoded.text : undefined) : await readBody(req, maxBodyBytes);
     if (body === undefined) {
       // Answer at once, then close without a reset, so a client still uploading reads the 413 (raw-answer.ts).
       closeConnectionAfter(res);
