@@ -4,6 +4,7 @@ import { authEnv } from './auth/index.ts';
 import { backendsEnv } from './backends/index.ts';
 import { planCacheEnv, responseCacheEnv, trustedDocumentsEnv } from './caching/index.ts';
 import { operationDedupEnv } from './execution/index.ts';
+import { headersEnv } from './headers/index.ts';
 import { httpEnv } from './http/index.ts';
 import { operationLimitsEnv } from './limits/index.ts';
 import { metricsEnv } from './metrics/index.ts';
@@ -53,8 +54,10 @@ export const gatewayConfigSchema = z.object({
   ...responseCacheEnv,
   /** Prometheus metrics: METRICS, METRICS_PATH, METRICS_PORT (metrics/config.ts). */
   ...metricsEnv,
-  /** The HTTP edge for apps and developers: GRAPHIQL (http/). */
+  /** The HTTP edge for apps and developers: GRAPHIQL, HTTP_MAX_STREAMS_PER_CALLER, COMPRESSION, … (http/). */
   ...httpEnv,
+  /** Header propagation to and from the subgraphs: HEADERS_CONFIG (headers/). */
+  ...headersEnv,
   /** Browser origins allowed to call the gateway from another origin (comma-separated; `*` for any). Unset: no CORS. */
   CORS_ORIGINS: env.list().optional(),
 });

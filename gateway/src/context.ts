@@ -8,4 +8,8 @@ export interface GatewayContext {
   /** The client address rate limits key anonymous callers by. */
   clientIp?: string;
   logger: Logger;
+  /** The app calling, from Apollo Client's client-awareness headers (headers/). */
+  client?: { name: string; version?: string } | undefined;
+  /** Answer headers subgraphs set that headers.yaml passes back to the client (headers/). */
+  answerHeaders?: Map<string, string>;
 }

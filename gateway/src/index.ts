@@ -20,6 +20,7 @@ import {
 import type { GatewayConfig } from './config.ts';
 import type { GatewayContext } from './context.ts';
 import { gatewayFormatError } from './errors/index.ts';
+import { clientCounter, clientOf, loadHeaderRules } from './headers/index.ts';
 import { gatewayHttp, graphiqlRoute } from './http/index.ts';
 import { operationDedup, type OperationDedupStats } from './execution/index.ts';
 import { operationLimits } from './limits/index.ts';
@@ -80,6 +81,10 @@ export async function startGateway(
   const caches = planCaches(config, { documents: trusted.documents, logger });
   const dedup = operationDedup({ enabled: config.OPERATION_DEDUP });
   const supergraph = loadSupergraph(config);
+  const headerRules = loadHeaderRules(
+    config.HEADERS_CONFIG,
+    supergraph.subgraphs.map((s) => s.name),
+  );
   const jwksUrl = keySetUrl(config, supergraph);
 
   // Stopped in the reverse order: each may consume from the bus or write to the store.
@@ -116,6 +121,7 @@ export async function startGateway(
   const transport = createSubgraphTransport({
     config,
     logger,
+    headerRules,
     onFetch: (event) => {
       // subgraphFetches() counts requests sent: a refused connection sent none.
       if (event.outcome !== 'unreachable') fetches[event.subgraph] = (fetches[event.subgraph] ?? 0) + 1;
@@ -171,6 +177,7 @@ export async function startGateway(
       ...limits.plugins,
       rateLimits.plugin,
       ...(trusted.plugin ? [trusted.plugin] : []),
+      headerRules.plugin,
       ...responseCache.plugins,
       // Apollo's own landing page loads from its CDN: GraphiQL (http/graphiql.ts) is served instead.
       ApolloServerPluginLandingPageDisabled(),
@@ -218,6 +225,14 @@ export async function startGateway(
     (config.GRAPHIQL ?? !production)
       ? await graphiqlRoute({ path: '/graphql', introspection, development: !production, log: (m) => logger.info(m) })
       : undefined;
+  // Requests per app (Apollo Client's client awareness), a bounded set of label values.
+  const clients = clientCounter();
+  metrics.counter(
+    'gateway_client_requests_total',
+    'Requests by client app (apollographql-client-name@version; at most 50 values, then "other").',
+    clients.read,
+    'client',
+  );
   // Subscriptions over HTTP (multipart, SSE) stream through the same federated subscriptions as the socket's.
   const edge = gatewayHttp({ config, subscriptions });
   metrics.gauge(
@@ -242,11 +257,14 @@ export async function startGateway(
       const check = await auth.authenticate(req);
       if (!check.ok) return refuse(401, 'UNAUTHENTICATED', check.message, { 'www-authenticate': 'Bearer' });
       const requestId = randomUUID();
+      const client = clientOf(req.headers);
+      clients.count(client);
       return {
         identity: check.identity,
         requestId,
         clientIp: clientIp(req),
-        logger: logger.child({ requestId }),
+        client,
+        logger: logger.child(client ? { requestId, client } : { requestId }),
       };
     },
   });
@@ -262,12 +280,16 @@ export async function startGateway(
     // A socket's token comes in connectionParams; the rest (client address) is the upgrade request's.
     authenticate: (authorization, req) =>
       auth.authenticate(Object.create(req, { headers: { value: { ...req.headers, authorization } } })),
-    createContext: (identity, req, requestId = randomUUID()) => ({
-      identity,
-      requestId,
-      clientIp: clientIp(req),
-      logger: logger.child({ requestId }),
-    }),
+    createContext: (identity, req, requestId = randomUUID()) => {
+      const client = clientOf(req.headers);
+      return {
+        identity,
+        requestId,
+        clientIp: clientIp(req),
+        client,
+        logger: logger.child(client ? { requestId, client } : { requestId }),
+      };
+    },
   });
   logger.info({ url: http.url, subgraphs: supergraph.subgraphs }, 'gateway ready');
 

@@ -13,7 +13,15 @@ import type { SubgraphClient } from './subgraph-client.ts';
 
 /** Set by willSendRequest on the request's `http` object when the fetch is a query (may be shared or retried). */
 const QUERY_FETCH = Symbol('storefront.queryFetch');
-type MarkedHttp = GatewayHTTPRequest & { [QUERY_FETCH]?: true };
+/** Set by willSendRequest: the client's headers this subgraph receives (headers/). */
+const PROPAGATED = Symbol('storefront.propagatedHeaders');
+type MarkedHttp = GatewayHTTPRequest & { [QUERY_FETCH]?: true; [PROPAGATED]?: Record<string, string> };
+
+/** Which client headers go to a subgraph, and which answer headers come back (gateway/src/headers/). */
+export interface HeaderPropagation {
+  forSubgraph(name: string, incoming: { get(name: string): string | undefined | null }): Record<string, string>;
+  passedBack: ReadonlySet<string>;
+}
 
 export interface SubgraphDataSourceOptions {
   name: string;
@@ -22,6 +30,7 @@ export interface SubgraphDataSourceOptions {
   timeoutMs: number;
   /** Shares identical query fetches in flight (SUBGRAPH_DEDUP); undefined: every fetch is sent. */
   fetchDedup: FetchDedup<Exchange> | undefined;
+  headerRules?: HeaderPropagation | undefined;
 }
 
 /**
@@ -35,8 +44,10 @@ export interface SubgraphDataSourceOptions {
  * nonce: subgraphs refuse anything else) and POSTed through the subgraph's
  * undici pool (subgraph-client.ts).
  *
- * Headers sent: content-type, x-request-id and the signature headers; nothing
- * from the client's request is passed on.
+ * Headers sent: content-type, x-request-id, the signature headers, and the
+ * client's headers that headers.yaml names for this subgraph (not signed:
+ * hints, never credentials; see gateway/src/headers/). Answer headers it
+ * names are collected in the context for the client's response.
  */
 // @ts-expect-error -- `sendRequest` is private in @apollo/gateway's typings; replacing it is deliberate (above). If a new
 // version renames it, this directive becomes unused and type-checking fails here, before every call goes out unsigned.
@@ -58,6 +69,31 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     ) {
       (options.request.http as MarkedHttp)[QUERY_FETCH] = true;
     }
+    const incoming =
+      'incomingRequestContext' in options ? options.incomingRequestContext.request.http?.headers : undefined;
+    if (this.options.headerRules && incoming && options.request.http) {
+      const propagated = this.options.headerRules.forSubgraph(this.options.name, incoming);
+      if (Object.keys(propagated).length > 0) (options.request.http as MarkedHttp)[PROPAGATED] = propagated;
+    }
+  }
+
+  override didReceiveResponse({
+    response,
+    context,
+  }: Required<Pick<GraphQLDataSourceProcessOptions<GatewayContext>, 'context'>> & {
+    response: GatewayGraphQLResponse;
+  }): GatewayGraphQLResponse {
+    const passedBack = this.options.headerRules?.passedBack;
+    if (passedBack?.size && response.http) {
+      for (const name of passedBack) {
+        const value = response.http.headers.get(name);
+        if (value !== null && value !== undefined) {
+          const collected = ((context as GatewayContext).answerHeaders ??= new Map());
+          if (!collected.has(name)) collected.set(name, value);
+        }
+      }
+    }
+    return response;
   }
 
   override async sendRequest(
@@ -74,6 +110,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     });
     const identity = context?.identity ?? null;
     const query = (request.http as MarkedHttp | undefined)?.[QUERY_FETCH] === true;
+    const propagated = (request.http as MarkedHttp | undefined)?.[PROPAGATED];
     let exchange: Exchange;
     try {
       exchange =
@@ -82,18 +119,25 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
             // another: the subgraph's answer depends on the body and the identity alone. Each caller's
             // request would carry its own timestamp, nonce and request id; the shared one carries the
             // first caller's, which is equally valid because the identity it signs is the same.
-            await fetchDedup.run(`${identity ? `${identity.role}:${identity.userId}` : '-'}\n${body}`, () =>
-              client.send(body, this.headers(body, context), true),
+            // Propagated headers may change the answer (a locale): they are part of the key.
+            await fetchDedup.run(
+              `${identity ? `${identity.role}:${identity.userId}` : '-'}\n${propagated ? JSON.stringify(propagated) : ''}\n${body}`,
+              () => client.send(body, this.headers(body, context, propagated), true),
             )
-          : await client.send(body, this.headers(body, context), query);
+          : await client.send(body, this.headers(body, context, propagated), query);
     } catch (error) {
       throw subgraphError(name, error, this.options.timeoutMs);
     }
     return this.toResponse(exchange);
   }
 
-  private headers(body: string, context: Partial<GatewayContext> | undefined): Record<string, string> {
-    const headers = signSubgraphRequest(this.options.secret, body, context?.identity ?? null);
+  private headers(
+    body: string,
+    context: Partial<GatewayContext> | undefined,
+    propagated: Record<string, string> | undefined,
+  ): Record<string, string> {
+    // Propagated first: nothing of the client's can replace a header the gateway sets (the rules refuse those anyway).
+    const headers = { ...propagated, ...signSubgraphRequest(this.options.secret, body, context?.identity ?? null) };
     headers['content-type'] = 'application/json';
     if (context?.requestId) headers['x-request-id'] = context.requestId;
     return headers;

@@ -1,6 +1,6 @@
 import type { Logger } from '@storefront/platform/logger';
 import type { TransportConfig } from './config.ts';
-import { SubgraphDataSource } from './data-source.ts';
+import { SubgraphDataSource, type HeaderPropagation } from './data-source.ts';
 import { FetchDedup } from './fetch-dedup.ts';
 import { parseInstances, urlKey } from './instances.ts';
 import type { Exchange } from './received-response.ts';
@@ -34,6 +34,8 @@ export function createSubgraphTransport(options: {
   logger: Logger;
   /** Called when each request to an instance ends (request counts, metrics). */
   onFetch?: (event: SubgraphFetchEvent) => void;
+  /** Headers passed to the subgraphs and back (headers/). */
+  headerRules?: HeaderPropagation;
 }): SubgraphTransport {
   const { config } = options;
   const clients = new Map<string, SubgraphClient>();
@@ -58,6 +60,7 @@ export function createSubgraphTransport(options: {
         secret: config.subgraphSecrets[name] ?? config.SUBGRAPH_SECRET,
         timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
         fetchDedup: config.SUBGRAPH_DEDUP ? new FetchDedup<Exchange>() : undefined,
+        headerRules: options.headerRules,
       });
     },
     pickInstance: (name) => clients.get(name)?.pickInstance(),

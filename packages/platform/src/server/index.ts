@@ -17,3 +17,4 @@ export { listen, type Listening } from './listen.ts';
 export { attachWebSocketEndpoint, type WebSocketEndpoint } from './websocket-endpoint.ts';
 export { maskErrors } from './format-error.ts';
 export { failStart, runUntilSignal } from './main.ts';
+export { localeOf } from './locale.ts';

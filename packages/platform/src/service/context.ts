@@ -6,4 +6,6 @@ export interface BaseContext {
   identity: Identity | null;
   logger: Logger;
   requestId: string;
+  /** The caller's preferred locale, where the gateway passes `accept-language` to this subgraph (server/locale.ts). */
+  locale?: string | undefined;
 }

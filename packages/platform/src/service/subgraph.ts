@@ -16,6 +16,7 @@ import type { Logger } from '../logger/logger.ts';
 import { maskErrors } from '../server/format-error.ts';
 import { auditDenialsPlugin } from './audit-denials.ts';
 import { graphqlHttpHandler, refuse, sendJson } from '../server/http.ts';
+import { localeOf } from '../server/locale.ts';
 import { serveSubscriptions, type SubscriptionServer } from './subscriptions.ts';
 import { UNSIGNED_LOOPBACK_IN_PRODUCTION, type UnsignedLoopback } from './service-config.ts';
 
@@ -130,6 +131,7 @@ export async function createSubgraphServer<TContext extends BaseContext>(
         identity: check.identity,
         requestId,
         logger: options.logger.child({ requestId }),
+        locale: localeOf(req.headers['accept-language']),
       });
     },
   });
