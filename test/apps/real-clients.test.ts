@@ -106,17 +106,26 @@ describe('real clients follow an order live', { timeout: 300_000 }, () => {
       await client.query({ query: CATALOG, fetchPolicy: 'network-only' });
       assert.deepEqual(requests.at(-1), { query: false, hash: true, accept: requests.at(-1)!.accept });
 
-      const placed = await client.mutate({
-        mutation: gql`
-          mutation Place($input: PlaceOrderInput!, $key: String!) {
-            placeOrder(input: $input, idempotencyKey: $key) {
-              id
-              status
-            }
-          }
-        `,
-        variables: { input: { items: [{ productId: journey.productId, quantity: 1 }] }, key: `apollo-${Date.now()}` },
-      });
+      // Orders learns of the new product from an event: retried until it has.
+      const placed = await eventually(
+        () =>
+          client.mutate({
+            mutation: gql`
+              mutation Place($input: PlaceOrderInput!, $key: String!) {
+                placeOrder(input: $input, idempotencyKey: $key) {
+                  id
+                  status
+                }
+              }
+            `,
+            variables: {
+              input: { items: [{ productId: journey.productId, quantity: 1 }] },
+              key: `apollo-${Date.now()}`,
+            },
+          }),
+        30_000,
+        'Apollo Client to place the order',
+      );
       const orderId = (placed.data as any).placeOrder.id as string;
       assert.equal((placed.data as any).placeOrder.status, 'PENDING');
 
