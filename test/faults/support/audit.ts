@@ -1,6 +1,6 @@
 import pg from 'pg';
-import type { ReceivedEmail } from '../../../subgraphs/notifications/test/smtp.ts';
-import { renderOrderUpdate, type OrderUpdateStatus } from '../../../subgraphs/notifications/src/templates.ts';
+import type { ReceivedEmail } from '@storefront/notifications/testing';
+import { renderOrderUpdate, type OrderUpdateStatus } from '@storefront/notifications/templates';
 import type { OrderRecord, WatchRecord } from './customers.ts';
 
 /**

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createTestDatabase } from '@storefront/platform/testing';
 import { buildAll } from '../../../scripts/build.ts';
-import { startTestSmtpServer, type TestSmtpServer } from '../../../subgraphs/notifications/test/smtp.ts';
+import { startTestSmtpServer, type TestSmtpServer } from '@storefront/notifications/testing';
 import { generateSigningJwk } from '@storefront/users';
 import {
   checkNotifications,
