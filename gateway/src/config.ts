@@ -10,7 +10,7 @@ import { operationLimitsEnv } from './limits/index.ts';
 import { metricsEnv } from './metrics/index.ts';
 import { rateLimitEnv } from './rate-limit/index.ts';
 import { subscriptionEnv } from './subscriptions/index.ts';
-import { subgraphTransportEnv, validateSubgraphUrls } from './transport/index.ts';
+import { refuseMovedSettings, subgraphTransportEnv, validateSubgraphUrls } from './transport/index.ts';
 
 /** Every setting of the gateway, each room's next to the code that reads it. */
 export const gatewayConfigSchema = z.object({
@@ -24,8 +24,7 @@ export const gatewayConfigSchema = z.object({
   SUPERGRAPH_SDL: z.string().optional(),
   /** Shared with the subgraphs; SUBGRAPH_SECRET_<NAME> overrides it for one subgraph. */
   SUBGRAPH_SECRET: z.string().min(16, 'must be at least 16 characters').default('dev-only-subgraph-secret-change-me'),
-  SUBGRAPH_TIMEOUT_MS: env.int(10_000, 100),
-  /** Subgraph transport: SUBGRAPH_CONNECT_TIMEOUT_MS, SUBGRAPH_MAX_CONNECTIONS, SUBGRAPH_HEALTH_INTERVAL_MS, SUBGRAPH_DEDUP (transport/config.ts). */
+  /** Subgraph transport: TRAFFIC_SHAPING_CONFIG (timeouts, retries, breakers, pools per subgraph), SUBGRAPH_DEDUP (transport/config.ts). */
   ...subgraphTransportEnv,
   MAX_BODY_BYTES: env.int(256 * 1024, 1024),
   /** On SIGTERM: how long to keep serving while /readyz says 503, so load balancers stop sending first. */
@@ -69,6 +68,7 @@ export type GatewayConfig = z.infer<typeof gatewayConfigSchema> & {
 };
 
 export function loadGatewayConfig(source: Record<string, string | undefined> = process.env): GatewayConfig {
+  refuseMovedSettings(source);
   const config = loadConfig(gatewayConfigSchema, source);
   const perSubgraph = (prefix: string) =>
     Object.fromEntries(

@@ -28,11 +28,16 @@ import { createGatewayMetrics, listenForMetrics, type GatewayMetrics } from './m
 import { startRateLimits } from './rate-limit/index.ts';
 import { federatedSubscriptions, type SubscriptionStats } from './subscriptions/index.ts';
 import { loadSupergraph, type Supergraph } from './supergraph/index.ts';
-import { createSubgraphTransport, type SubgraphFetchEvent } from './transport/index.ts';
+import { createSubgraphTransport, loadTrafficShaping, type SubgraphFetchEvent } from './transport/index.ts';
 
 export { gatewayConfigSchema, loadGatewayConfig, type GatewayConfig } from './config.ts';
 export { CompositionError, composeFromConfig, loadSupergraph } from './supergraph/index.ts';
-export type { SubgraphFetchEvent } from './transport/index.ts';
+export {
+  loadTrafficShaping,
+  SHAPING_DEFAULTS,
+  type SubgraphFetchEvent,
+  type SubgraphShaping,
+} from './transport/index.ts';
 
 export interface RunningGateway {
   url: string;
@@ -85,6 +90,11 @@ export async function startGateway(
     config.HEADERS_CONFIG,
     supergraph.subgraphs.map((s) => s.name),
   );
+  // Timeouts, retries, circuit breakers and pool sizes per subgraph (transport/traffic-config.ts).
+  const trafficShaping = loadTrafficShaping(
+    config.TRAFFIC_SHAPING_CONFIG,
+    supergraph.subgraphs.map((s) => s.name),
+  );
   const jwksUrl = keySetUrl(config, supergraph);
 
   // Stopped in the reverse order: each may consume from the bus or write to the store.
@@ -120,8 +130,13 @@ export async function startGateway(
   // Subgraph transport (transport/): one data source per subgraph for buildService; closed on stop.
   const transport = createSubgraphTransport({
     config,
+    shaping: trafficShaping,
     logger,
     headerRules,
+    onRetry: ({ subgraph, reason }) => metrics.subgraphRetry(subgraph, reason),
+    onRetryRefused: ({ subgraph, reason }) => metrics.subgraphRetryRefused(subgraph, reason),
+    onCircuitChange: ({ subgraph, instance, to }) => metrics.circuitTransition(subgraph, instance, to),
+    onCircuitRefused: ({ subgraph }) => metrics.circuitRefused(subgraph),
     onFetch: (event) => {
       // subgraphFetches() counts requests sent: a refused connection sent none.
       if (event.outcome !== 'unreachable') fetches[event.subgraph] = (fetches[event.subgraph] ?? 0) + 1;
@@ -129,6 +144,7 @@ export async function startGateway(
       options.onSubgraphFetch?.(event);
     },
   });
+  metrics.circuitStates(transport.circuitStates);
   // Subscriptions pick each upstream's subgraph instance through the transport's balancer.
   const subscriptions = federatedSubscriptions({ config, supergraph, instances: transport, logger });
   metrics.gauge('gateway_websocket_connections', 'Client WebSocket connections open.', subscriptions.stats.connections);

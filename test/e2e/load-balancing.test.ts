@@ -6,8 +6,9 @@ import { ConfigError } from '@storefront/platform/config';
 import { createLogger } from '@storefront/platform/logger';
 import type { RunningService } from '@storefront/platform/service';
 import { eventually } from '@storefront/platform/testing';
-import { loadGatewayConfig, startGateway, type SubgraphFetchEvent } from '@storefront/gateway';
+import { loadGatewayConfig, loadTrafficShaping, startGateway, type SubgraphFetchEvent } from '@storefront/gateway';
 import { loadProductsConfig, startProducts } from '@storefront/products';
+import { trafficFile } from '../support/fault-proxy.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 
 /**
@@ -130,8 +131,12 @@ describe('load balancing over subgraph instances', { timeout: 300_000 }, () => {
       // No health check during this test: what is seen here is passive ejection. The timeout leaves the
       // healthy instance room on a loaded machine; the slow one must cost about that much, not more.
       const { ask, events, perInstance } = await gatewayWith(`${slowUrl}, ${deadUrl}, ${a}`, {
-        SUBGRAPH_TIMEOUT_MS: '1000',
-        SUBGRAPH_HEALTH_INTERVAL_MS: '600000',
+        TRAFFIC_SHAPING_CONFIG: trafficFile({
+          all: {
+            timeouts: { connect_ms: 1000, request_ms: 1000, total_ms: 1000 },
+            health_check: { interval_ms: 600_000 },
+          },
+        }),
       });
 
       // First in turn: the slow instance.
@@ -168,8 +173,9 @@ describe('load balancing over subgraph instances', { timeout: 300_000 }, () => {
       const readyzBefore = slowSeen.readyz;
       const postsBefore = slowSeen.post;
       const { ask, events, perInstance } = await gatewayWith(`${slowUrl}, ${deadUrl}, ${a}`, {
-        SUBGRAPH_TIMEOUT_MS: '2000',
-        SUBGRAPH_HEALTH_INTERVAL_MS: '500',
+        TRAFFIC_SHAPING_CONFIG: trafficFile({
+          all: { timeouts: { request_ms: 2000, total_ms: 2000 }, health_check: { interval_ms: 500 } },
+        }),
       });
       // A second check of the slow instance starts only after the first gave up on it; the dead
       // instance's check (refused at once) has long ended by then.
@@ -212,11 +218,16 @@ describe('load balancing over subgraph instances', { timeout: 300_000 }, () => {
     refused('http://a:4002,, http://b:4002', /empty entry/);
     refused('http://a:4002, http://a:4002', /twice/);
     refused('ftp://a:4002', /http/);
+    // Health checks and pools are set per subgraph in traffic.yaml (traffic-shaping.test.ts checks the rest).
+    const names = Object.keys(stack.services);
     assert.throws(
-      () => loadGatewayConfig({ ...stack.env, SUBGRAPH_HEALTH_INTERVAL_MS: '5' }),
-      /SUBGRAPH_HEALTH_INTERVAL_MS/,
+      () => loadTrafficShaping(trafficFile({ all: { health_check: { interval_ms: 5 } } }), names),
+      /all\.health_check\.interval_ms: must be at least 50/,
     );
-    assert.throws(() => loadGatewayConfig({ ...stack.env, SUBGRAPH_MAX_CONNECTIONS: '0' }), /SUBGRAPH_MAX_CONNECTIONS/);
+    assert.throws(
+      () => loadTrafficShaping(trafficFile({ subgraphs: { products: { pool: { max_connections: 0 } } } }), names),
+      /subgraphs\.products\.pool\.max_connections/,
+    );
     // URLs handed to startGateway directly (as the test stack and `npm start` do) are checked as well.
     await assert.rejects(
       startGateway(

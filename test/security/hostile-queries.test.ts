@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { loadGatewayConfig, startGateway, type RunningGateway } from '@storefront/gateway';
 import { createLogger } from '@storefront/platform/logger';
+import { trafficFile } from '../support/fault-proxy.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 
 /**
@@ -453,7 +454,9 @@ describe('hostile input at the gateway (production mode)', { timeout: 300_000 },
             ...stack.env,
             NODE_ENV: 'production',
             GATEWAY_PORT: '0',
-            SUBGRAPH_TIMEOUT_MS: '1500',
+            TRAFFIC_SHAPING_CONFIG: trafficFile({
+              all: { timeouts: { connect_ms: 1500, request_ms: 1500, total_ms: 1500 } },
+            }),
             RESPONSE_CACHE: 'false',
           }),
           subgraphUrls: Object.fromEntries(

@@ -38,7 +38,7 @@ import { wrapExecutor } from './wrap-executor.ts';
  * Never shared: mutations (each must run: two "add to stock" are two
  * changes) and subscriptions (served elsewhere). Nothing can hang: a
  * follower awaits the leader's own promise, which settles when its execution
- * does (bounded by SUBGRAPH_TIMEOUT_MS); an error or a rejection reaches every
+ * does (bounded by the subgraph timeouts of traffic.yaml); an error or a rejection reaches every
  * follower as it reaches the leader, and the entry is removed either way.
  */
 export const operationDedupEnv = {

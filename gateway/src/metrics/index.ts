@@ -24,6 +24,16 @@ export interface GatewayMetrics {
   refused(status: number, code: string): void;
   /** One request to a subgraph; with a duration once the transport reports one. */
   subgraphFetch(subgraph: string, result?: SubgraphFetchResult): void;
+  /** Traffic shaping (transport/): a fetch retried, with what its last attempt met (`timeout`, `http_503`, …). */
+  subgraphRetry(subgraph: string, reason: string): void;
+  /** A retry that was due and not made (`budget`: the retry budget was spent). */
+  subgraphRetryRefused(subgraph: string, reason: string): void;
+  /** An instance's circuit breaker moved to `to` (`open`, `half_open`, `closed`). */
+  circuitTransition(subgraph: string, instance: string, to: string): void;
+  /** A fetch answered SUBGRAPH_UNAVAILABLE at once: every breaker of the subgraph was open. */
+  circuitRefused(subgraph: string): void;
+  /** Each instance's breaker state, read at scrape time. */
+  circuitStates(read: () => { subgraph: string; instance: string; state: string }[]): void;
   /** A value that goes up and down (sizes, open things), read at scrape time; a record gives one series per key of `label`. */
   gauge(name: string, help: string, read: () => number | Record<string, number>, label?: string): void;
   /** A running total (hits, misses, evictions) kept elsewhere, read at scrape time. */
@@ -87,6 +97,43 @@ export function createGatewayMetrics(config: MetricsOptions): GatewayMetrics {
     registers,
   });
 
+  const retries = new Counter({
+    name: 'gateway_subgraph_retries_total',
+    help: 'Fetches to a subgraph tried again (queries only), by what the previous attempt met.',
+    labelNames: ['subgraph', 'reason'] as const,
+    registers,
+  });
+  const retriesRefused = new Counter({
+    name: 'gateway_subgraph_retries_refused_total',
+    help: 'Retries that were due and not made, by cause (budget: the retry budget was spent).',
+    labelNames: ['subgraph', 'reason'] as const,
+    registers,
+  });
+  const circuitTransitions = new Counter({
+    name: 'gateway_subgraph_circuit_transitions_total',
+    help: 'Circuit breaker state changes per subgraph instance, by the state entered.',
+    labelNames: ['subgraph', 'instance', 'to'] as const,
+    registers,
+  });
+  const circuitRefusals = new Counter({
+    name: 'gateway_subgraph_circuit_refused_total',
+    help: 'Fetches answered SUBGRAPH_UNAVAILABLE without being sent, every instance’s breaker being open.',
+    labelNames: ['subgraph'] as const,
+    registers,
+  });
+  let readCircuitStates: () => { subgraph: string; instance: string; state: string }[] = () => [];
+  new Gauge({
+    name: 'gateway_subgraph_circuit_state',
+    help: 'Circuit breaker state per subgraph instance: 1 on the series of its current state (closed, open, half_open).',
+    labelNames: ['subgraph', 'instance', 'state'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const { subgraph, instance, state } of readCircuitStates())
+        for (const each of CIRCUIT_STATES) this.set({ subgraph, instance, state: each }, each === state ? 1 : 0);
+    },
+  });
+
   const plugin: ApolloServerPlugin<GatewayContext> = {
     async requestDidStart() {
       const started = performance.now();
@@ -124,6 +171,13 @@ export function createGatewayMetrics(config: MetricsOptions): GatewayMetrics {
       fetches.inc({ subgraph });
       if (result?.durationMs !== undefined)
         fetchDuration.observe({ subgraph, outcome: fetchOutcome(result.outcome) }, result.durationMs / 1000);
+    },
+    subgraphRetry: (subgraph, reason) => retries.inc({ subgraph, reason: fetchOutcome(reason) }),
+    subgraphRetryRefused: (subgraph, reason) => retriesRefused.inc({ subgraph, reason: fetchOutcome(reason) }),
+    circuitTransition: (subgraph, instance, to) => circuitTransitions.inc({ subgraph, instance, to }),
+    circuitRefused: (subgraph) => circuitRefusals.inc({ subgraph }),
+    circuitStates: (read) => {
+      readCircuitStates = read;
     },
     gauge: (name, help, read, label) => {
       new Gauge({
@@ -197,6 +251,8 @@ function processMetrics(): Registry {
   return processRegistry;
 }
 
+const CIRCUIT_STATES = ['closed', 'open', 'half_open'];
+
 const noop = () => {};
 const disabledMetrics: GatewayMetrics = {
   enabled: false,
@@ -204,6 +260,11 @@ const disabledMetrics: GatewayMetrics = {
   contentType: 'text/plain',
   refused: noop,
   subgraphFetch: noop,
+  subgraphRetry: noop,
+  subgraphRetryRefused: noop,
+  circuitTransition: noop,
+  circuitRefused: noop,
+  circuitStates: noop,
   gauge: noop,
   counter: noop,
   route: () => false,

@@ -35,9 +35,13 @@ export class Balancer<T extends Balanced> {
     return this.slots.map((slot) => slot.instance);
   }
 
-  /** The next instance that is up (other than `except`); when none is up and no `except` is given, any. */
-  pick(except?: T): T | undefined {
-    return this.choose(true, except) ?? (except ? undefined : this.choose(false, undefined));
+  /**
+   * The next instance that is up (other than `except`); when none is up and
+   * no `except` is given, any. Only instances `admits` accepts are considered
+   * (the transport passes its circuit breakers': an open one takes nothing).
+   */
+  pick(except?: T, admits?: (instance: T) => boolean): T | undefined {
+    return this.choose(true, except, admits) ?? (except ? undefined : this.choose(false, undefined, admits));
   }
 
   /** Whether some instance other than `instance` is up. */
@@ -57,11 +61,15 @@ export class Balancer<T extends Balanced> {
     this.slot(instance).up = false;
   }
 
-  private choose(upOnly: boolean, except: T | undefined): T | undefined {
+  private choose(
+    upOnly: boolean,
+    except: T | undefined,
+    admits: ((instance: T) => boolean) | undefined,
+  ): T | undefined {
     let best: Slot<T> | undefined;
     let total = 0;
     for (const slot of this.slots) {
-      if ((upOnly && !slot.up) || slot.instance === except) continue;
+      if ((upOnly && !slot.up) || slot.instance === except || (admits && !admits(slot.instance))) continue;
       slot.current += slot.instance.weight;
       total += slot.instance.weight;
       if (!best || slot.current > best.current) best = slot;

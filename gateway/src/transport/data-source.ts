@@ -27,7 +27,6 @@ export interface SubgraphDataSourceOptions {
   name: string;
   client: SubgraphClient;
   secret: string;
-  timeoutMs: number;
   /** Shares identical query fetches in flight (SUBGRAPH_DEDUP); undefined: every fetch is sent. */
   fetchDedup: FetchDedup<Exchange> | undefined;
   headerRules?: HeaderPropagation | undefined;
@@ -122,11 +121,11 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
             // Propagated headers may change the answer (a locale): they are part of the key.
             await fetchDedup.run(
               `${identity ? `${identity.role}:${identity.userId}` : '-'}\n${propagated ? JSON.stringify(propagated) : ''}\n${body}`,
-              () => client.send(body, this.headers(body, context, propagated), true),
+              () => client.send(body, () => this.headers(body, context, propagated), true),
             )
-          : await client.send(body, this.headers(body, context, propagated), query);
+          : await client.send(body, () => this.headers(body, context, propagated), query);
     } catch (error) {
-      throw subgraphError(name, error, this.options.timeoutMs);
+      throw subgraphError(name, error);
     }
     return this.toResponse(exchange);
   }

@@ -1,11 +1,15 @@
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import type { Logger } from '@storefront/platform/logger';
 import { Balancer } from './balancer.ts';
+import { CircuitBreaker, type CircuitState, type CircuitTicket } from './circuit-breaker.ts';
 import { classifyFailure, SubgraphFailure, type FetchOutcome } from './errors.ts';
 import { startHealthChecks } from './health.ts';
 import type { SubgraphInstance } from './instances.ts';
 import type { Exchange } from './received-response.ts';
+import { backoffMs, RETRY_STATUSES, RetryBudget } from './retry.ts';
+import type { SubgraphShaping } from './traffic-config.ts';
 
 /** One fetch to one instance, reported when it ends (request counts, metrics). */
 export interface SubgraphFetchEvent {
@@ -16,13 +20,20 @@ export interface SubgraphFetchEvent {
   outcome: FetchOutcome;
 }
 
-export interface SubgraphClientOptions {
-  /** Total time for a fetch, retry and reading the answer included. */
-  timeoutMs: number;
-  connectTimeoutMs: number;
-  /** Connections per instance; more requests wait in the pool's queue. */
-  maxConnections: number;
-  healthIntervalMs: number;
+/** What traffic shaping did, for metrics and logs. */
+export interface ShapingEvents {
+  /** A fetch is tried again; `reason` is what the last attempt met (`unreachable`, `timeout`, `failed`, `http_503`, …). */
+  onRetry?: (event: { subgraph: string; instance: string; reason: string }) => void;
+  /** A retry that was due was not made: the retry budget was spent. */
+  onRetryRefused?: (event: { subgraph: string; reason: 'budget' }) => void;
+  /** An instance's circuit breaker changed state. */
+  onCircuitChange?: (event: { subgraph: string; instance: string; from: CircuitState; to: CircuitState }) => void;
+  /** A fetch answered SUBGRAPH_UNAVAILABLE without being sent: every instance's breaker was open. */
+  onCircuitRefused?: (event: { subgraph: string }) => void;
+}
+
+export interface SubgraphClientOptions extends ShapingEvents {
+  shaping: SubgraphShaping;
   logger: Logger;
   onFetch?: (event: SubgraphFetchEvent) => void;
 }
@@ -33,27 +44,38 @@ interface Upstream extends SubgraphInstance {
   /** Path and query of the GraphQL endpoint, e.g. `/graphql`. */
   path: string;
   pool: Pool;
+  /** Undefined when the subgraph's breaker is disabled. */
+  breaker: CircuitBreaker | undefined;
 }
 
+/** How one attempt ended: an answer (any status), or a failure. */
+type Attempt = { exchange: Exchange; failure?: undefined } | { exchange?: undefined; failure: SubgraphFailure };
+
 /**
- * The HTTP side of one subgraph: a keep-alive undici pool per instance
- * (bounded: `maxConnections`), a balancer over the instances, health checks
- * when there is more than one, one deadline per fetch, and a second try on
- * another instance when the first could not even connect.
+ * The HTTP side of one subgraph, shaped by its section of traffic.yaml: a
+ * keep-alive undici pool per instance (`pool.max_connections`), a balancer
+ * over the instances, health checks when there is more than one, a circuit
+ * breaker per instance, a timeout per attempt and one for the whole fetch,
+ * and retries of queries with backoff, jitter and a retry budget.
  */
 export class SubgraphClient {
   private readonly upstreams: Upstream[];
   private readonly balancer: Balancer<Upstream>;
   private readonly health: { stop(): Promise<void> } | undefined;
   private readonly logger: Logger;
+  private readonly budget: RetryBudget;
+  private readonly shaping: SubgraphShaping;
 
   constructor(
     readonly subgraph: string,
     instances: readonly SubgraphInstance[],
     private readonly options: SubgraphClientOptions,
   ) {
-    const connectTimeout = Math.min(options.connectTimeoutMs, options.timeoutMs);
+    const { shaping } = options;
+    this.shaping = shaping;
+    const { timeouts } = shaping;
     this.logger = options.logger.child({ component: 'subgraph-transport', subgraph });
+    this.budget = new RetryBudget(shaping.retry.budget);
     this.upstreams = instances.map((instance) => {
       const url = new URL(instance.url);
       return {
@@ -61,47 +83,88 @@ export class SubgraphClient {
         origin: url.origin,
         path: `${url.pathname}${url.search}`,
         pool: new Pool(url.origin, {
-          connections: options.maxConnections,
-          connectTimeout,
-          // The deadline below bounds every fetch; these only stop a socket from idling forever.
-          headersTimeout: options.timeoutMs,
-          bodyTimeout: options.timeoutMs,
+          connections: shaping.pool.max_connections,
+          connectTimeout: timeouts.connect_ms,
+          // The attempt's deadline bounds every fetch; these only stop a socket from idling forever.
+          headersTimeout: timeouts.request_ms,
+          bodyTimeout: timeouts.request_ms,
           keepAliveTimeout: 30_000,
           keepAliveMaxTimeout: 60_000,
         }),
+        breaker: shaping.circuit_breaker.enabled
+          ? new CircuitBreaker(shaping.circuit_breaker, (from, to) => this.circuitChanged(instance.url, from, to))
+          : undefined,
       };
     });
     this.balancer = new Balancer(this.upstreams);
-    // With one instance there is nothing to choose between: it is always tried.
+    // With one instance there is nothing to choose between: it is always tried (its breaker permitting).
     this.health =
       this.upstreams.length > 1
         ? startHealthChecks({
             targets: this.upstreams,
-            intervalMs: options.healthIntervalMs,
-            timeoutMs: Math.min(options.healthIntervalMs, options.timeoutMs),
-            connectTimeoutMs: connectTimeout,
+            intervalMs: shaping.health_check.interval_ms,
+            timeoutMs: Math.min(shaping.health_check.interval_ms, timeouts.request_ms),
+            connectTimeoutMs: timeouts.connect_ms,
             onResult: (upstream, ready, detail) => this.setHealth(upstream, ready, detail),
           })
         : undefined;
   }
 
   /**
-   * POSTs `body` and reads the whole answer. `retryable` (a query) lets a
-   * fetch whose connection was refused go to another instance once: nothing
-   * was sent, so nothing can run twice. Throws SubgraphFailure.
+   * POSTs `body` and reads the whole answer; throws SubgraphFailure. An
+   * answer with an error status is returned, not thrown (the data source
+   * turns it into SUBGRAPH_BAD_RESPONSE).
+   *
+   * `retryable` (a query) lets a connection error, a timeout of one attempt
+   * or a 502/503/504 be tried again — on another instance when one is up —
+   * after a jittered backoff, while `timeouts.total_ms` leaves time, up to
+   * `retry.max_retries` times and as far as the retry budget allows. A
+   * mutation is sent once: it may have run even when its answer was lost.
+   * `headers` is called for each attempt: a retry must carry a signature of
+   * its own, as the subgraph refuses a nonce it has seen (the first attempt
+   * may have reached it).
    */
-  async send(body: string, headers: Record<string, string>, retryable: boolean): Promise<Exchange> {
-    const deadline = new AbortController();
-    const timer = setTimeout(abortAtDeadline, this.options.timeoutMs, deadline);
+  async send(body: string, headers: () => Record<string, string>, retryable: boolean): Promise<Exchange> {
+    const { timeouts, retry } = this.shaping;
+    const started = performance.now();
+    const total = new AbortController();
+    const timer = setTimeout(abortAtDeadline, timeouts.total_ms, total);
+    this.budget.request();
     try {
-      const first = this.balancer.pick()!;
-      try {
-        return await this.attempt(first, body, headers, deadline.signal);
-      } catch (error) {
-        const second =
-          retryable && (error as SubgraphFailure).kind === 'unreachable' ? this.balancer.pick(first) : undefined;
-        if (!second) throw error;
-        return await this.attempt(second, body, headers, deadline.signal);
+      let previous: Upstream | undefined;
+      for (let retries = 0; ; retries++) {
+        const upstream = this.pickAdmitted(previous);
+        if (!upstream) {
+          this.options.onCircuitRefused?.({ subgraph: this.subgraph });
+          throw new SubgraphFailure('circuit_open', this.subgraph, 'the circuit breaker of every instance is open');
+        }
+        const { exchange, failure } = await this.attempt(
+          upstream.instance,
+          upstream.ticket,
+          body,
+          headers(),
+          total.signal,
+        );
+        if (exchange && !RETRY_STATUSES.has(exchange.status)) return exchange;
+        const reason = exchange ? `http_${exchange.status}` : failure!.kind;
+        // Nothing more may be tried: give the caller what the last attempt met.
+        const giveUp = () => {
+          if (exchange) return exchange;
+          throw failure!.kind === 'timeout' && total.signal.aborted
+            ? new SubgraphFailure('timeout', failure!.instance, failure!.cause, timeouts.total_ms)
+            : failure!;
+        };
+        if (!retryable || retries >= retry.max_retries || total.signal.aborted) return giveUp();
+        const wait = backoffMs(retry.backoff, retries + 1);
+        // A retry that could not even start before the deadline is not worth the budget.
+        if (performance.now() - started + wait >= timeouts.total_ms) return giveUp();
+        if (!this.budget.withdraw()) {
+          this.options.onRetryRefused?.({ subgraph: this.subgraph, reason: 'budget' });
+          return giveUp();
+        }
+        this.options.onRetry?.({ subgraph: this.subgraph, instance: upstream.instance.url, reason });
+        if (wait > 0) await sleep(wait);
+        previous = upstream.instance;
       }
     } finally {
       clearTimeout(timer);
@@ -110,10 +173,12 @@ export class SubgraphClient {
 
   /**
    * The instance the next long-lived connection (an upstream subscription)
-   * should go to: the same balancer, weights and health as fetches.
+   * should go to: the same balancer, weights, health and breakers as
+   * fetches (when every breaker is open, still one: a subscription waits
+   * for no probe).
    */
   pickInstance(): string {
-    return this.balancer.pick()!.url;
+    return (this.balancer.pick(undefined, admitted) ?? this.balancer.pick()!).url;
   }
 
   /**
@@ -128,36 +193,65 @@ export class SubgraphClient {
     return this.balancer.hasOtherUp(upstream);
   }
 
+  /** Each instance's breaker state (metrics); none when breakers are disabled. */
+  circuitStates(): { instance: string; state: CircuitState }[] {
+    return this.upstreams.flatMap((u) => (u.breaker ? [{ instance: u.url, state: u.breaker.state }] : []));
+  }
+
   async close(): Promise<void> {
     await this.health?.stop();
     await Promise.all(this.upstreams.map((upstream) => upstream.pool.destroy()));
   }
 
+  /**
+   * The instance for the next attempt: another than `previous` when one is
+   * up and its breaker lets a call pass, else `previous` again (a lone
+   * instance); undefined when every breaker refuses.
+   */
+  private pickAdmitted(
+    previous: Upstream | undefined,
+  ): { instance: Upstream; ticket: CircuitTicket | undefined } | undefined {
+    const instance = (previous && this.balancer.pick(previous, admitted)) ?? this.balancer.pick(undefined, admitted);
+    if (!instance) return undefined;
+    // Synchronous after canPass(): no other fetch can take the last probe in between.
+    const ticket = instance.breaker?.pass();
+    return { instance, ticket };
+  }
+
   private async attempt(
     upstream: Upstream,
+    ticket: CircuitTicket | undefined,
     body: string,
     headers: Record<string, string>,
-    signal: AbortSignal,
-  ): Promise<Exchange> {
+    total: AbortSignal,
+  ): Promise<Attempt> {
+    const { request_ms } = this.shaping.timeouts;
     const started = performance.now();
+    const own = new AbortController();
+    const timer = setTimeout(abortAtDeadline, request_ms, own);
+    const signal = AbortSignal.any([own.signal, total]);
     let outcome: FetchOutcome = 'failed';
     try {
       const response = await upstream.pool.request({ path: upstream.path, method: 'POST', headers, body, signal });
       const text = await response.body.text();
       const status = response.statusCode;
       outcome = status >= 200 && status < 300 ? 'ok' : 'http_error';
+      if (ticket) upstream.breaker!.record(ticket, !RETRY_STATUSES.has(status));
       // A good answer from an instance marked down (tried because every instance was) proves it is back.
       if (outcome === 'ok' && !this.balancer.isUp(upstream)) this.setHealth(upstream, true, `answered HTTP ${status}`);
-      return { status, headers: response.headers, text };
+      return { exchange: { status, headers: response.headers, text } };
     } catch (error) {
-      const failure = new SubgraphFailure(classifyFailure(error, signal.aborted), upstream.url, error);
-      outcome = failure.kind;
+      const kind = classifyFailure(error, signal.aborted);
+      const failure = new SubgraphFailure(kind, upstream.url, error, kind === 'timeout' ? request_ms : undefined);
+      outcome = failure.kind as FetchOutcome;
+      if (ticket) upstream.breaker!.record(ticket, false);
       // Passive ejection: an instance that cannot be connected to or does not answer in time gets no
       // more traffic until a health check passes again.
       const ejected = failure.kind !== 'failed' && this.setHealth(upstream, false, failure.message);
       if (!ejected) this.logger.warn({ instance: upstream.url, reason: failure.message }, 'subgraph fetch failed');
-      throw failure;
+      return { failure };
     } finally {
+      clearTimeout(timer);
       this.options.onFetch?.({
         subgraph: this.subgraph,
         instance: upstream.url,
@@ -165,6 +259,17 @@ export class SubgraphClient {
         outcome,
       });
     }
+  }
+
+  private circuitChanged(instance: string, from: CircuitState, to: CircuitState): void {
+    const log = to === 'open' ? this.logger.warn.bind(this.logger) : this.logger.info.bind(this.logger);
+    log(
+      { instance, from, to },
+      to === 'open'
+        ? `circuit breaker opened: fetches answer SUBGRAPH_UNAVAILABLE for ${this.shaping.circuit_breaker.open_ms} ms`
+        : `circuit breaker is ${to.replace('_', '-')}`,
+    );
+    this.options.onCircuitChange?.({ subgraph: this.subgraph, instance, from, to });
   }
 
   /** Records an instance's health; true when that changed it. A lone instance is never ejected: it is all there is. */
@@ -187,3 +292,5 @@ export class SubgraphClient {
 function abortAtDeadline(deadline: AbortController): void {
   deadline.abort();
 }
+
+const admitted = (upstream: Upstream): boolean => upstream.breaker?.canPass() ?? true;

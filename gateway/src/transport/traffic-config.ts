@@ -1,0 +1,185 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { z } from 'zod';
+
+/**
+ * Traffic shaping per subgraph (gateway/traffic.yaml, TRAFFIC_SHAPING_CONFIG),
+ * in the shape of Apollo Router's `traffic_shaping`: an `all` section and
+ * `subgraphs.<name>` overrides, merged key by key over the defaults below.
+ * Validated at start: a bad file stops the gateway with a message naming the
+ * key (`TRAFFIC_SHAPING_CONFIG: <path>: subgraphs.products.timeouts.request_ms: …`).
+ */
+export const trafficShapingEnv = {
+  /** Timeouts, retries, circuit breakers and pool sizes per subgraph. */
+  TRAFFIC_SHAPING_CONFIG: z.string().default(fileURLToPath(new URL('../../traffic.yaml', import.meta.url))),
+};
+
+/** The settings one subgraph's transport runs with (every key resolved). */
+export interface SubgraphShaping {
+  timeouts: { connect_ms: number; request_ms: number; total_ms: number };
+  pool: { max_connections: number };
+  health_check: { interval_ms: number };
+  retry: {
+    max_retries: number;
+    backoff: { initial_ms: number; max_ms: number };
+    budget: { ratio: number; min_per_second: number; window_ms: number };
+  };
+  circuit_breaker: {
+    enabled: boolean;
+    failure_ratio: number;
+    window_ms: number;
+    minimum_calls: number;
+    open_ms: number;
+    half_open_probes: number;
+  };
+}
+
+/** What a key left out of the file means; docs/traffic-shaping.md lists the same values. */
+export const SHAPING_DEFAULTS: SubgraphShaping = {
+  timeouts: { connect_ms: 2_000, request_ms: 5_000, total_ms: 10_000 },
+  pool: { max_connections: 64 },
+  health_check: { interval_ms: 5_000 },
+  retry: {
+    max_retries: 2,
+    backoff: { initial_ms: 25, max_ms: 500 },
+    budget: { ratio: 0.2, min_per_second: 5, window_ms: 10_000 },
+  },
+  circuit_breaker: {
+    enabled: true,
+    failure_ratio: 0.5,
+    window_ms: 10_000,
+    minimum_calls: 20,
+    open_ms: 3_000,
+    half_open_probes: 3,
+  },
+};
+
+/** A time in milliseconds: a whole number, at least `min`, at most a day. */
+const ms = (min: number) =>
+  z
+    .number({ error: 'must be a number of milliseconds' })
+    .int('must be a whole number of milliseconds')
+    .min(min, `must be at least ${min}`)
+    .max(86_400_000, 'must be at most a day (86400000)');
+const ratio = z.number({ error: 'must be a number' }).min(0, 'must be from 0 to 1').max(1, 'must be from 0 to 1');
+
+// Every key optional: a section in the file names only what it changes.
+const settingsSchema = z
+  .object({
+    timeouts: z
+      .object({ connect_ms: ms(1), request_ms: ms(1), total_ms: ms(1) })
+      .partial()
+      .strict(),
+    pool: z
+      .object({ max_connections: z.number().int().min(1).max(10_000) })
+      .partial()
+      .strict(),
+    health_check: z
+      .object({ interval_ms: ms(50) })
+      .partial()
+      .strict(),
+    retry: z
+      .object({
+        max_retries: z.number().int().min(0).max(10),
+        backoff: z
+          .object({ initial_ms: ms(0), max_ms: ms(0) })
+          .partial()
+          .strict(),
+        budget: z
+          .object({ ratio, min_per_second: z.number().min(0).max(10_000), window_ms: ms(1_000) })
+          .partial()
+          .strict(),
+      })
+      .partial()
+      .strict(),
+    circuit_breaker: z
+      .object({
+        enabled: z.boolean(),
+        failure_ratio: z.number().gt(0, 'must be above 0').max(1, 'must be at most 1'),
+        window_ms: ms(100),
+        minimum_calls: z.number().int().min(1).max(100_000),
+        open_ms: ms(1),
+        half_open_probes: z.number().int().min(1).max(1_000),
+      })
+      .partial()
+      .strict(),
+  })
+  .partial()
+  .strict();
+
+const fileSchema = z
+  .object({
+    all: settingsSchema.default({}),
+    // `null` is what YAML makes of `subgraphs:` with nothing under it.
+    subgraphs: z.record(z.string(), settingsSchema).nullable().default({}),
+  })
+  .strict();
+
+type Settings = z.infer<typeof settingsSchema>;
+
+/** The traffic shaping of every subgraph, by name. */
+export type TrafficShaping = ReadonlyMap<string, SubgraphShaping>;
+
+/** Reads and checks the file; `subgraphs` are the supergraph's (an override for any other is refused). */
+export function loadTrafficShaping(path: string, subgraphs: readonly string[]): TrafficShaping {
+  const fail = (problem: string): never => {
+    throw new Error(`TRAFFIC_SHAPING_CONFIG: ${path}: ${problem}`);
+  };
+  let document: unknown;
+  try {
+    document = parse(readFileSync(path, 'utf8')) ?? {};
+  } catch (error) {
+    throw new Error(`TRAFFIC_SHAPING_CONFIG: cannot read ${path}: ${(error as Error).message}`);
+  }
+  const parsed = fileSchema.safeParse(document);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    fail(`${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  const file = parsed.data!;
+  const overrides = file.subgraphs ?? {};
+  for (const name of Object.keys(overrides)) {
+    if (!subgraphs.includes(name)) fail(`subgraphs.${name}: no such subgraph (${subgraphs.join(', ')})`);
+  }
+  const all = merge(SHAPING_DEFAULTS, file.all);
+  checkConsistent(all, 'all', fail);
+  return new Map(
+    subgraphs.map((name) => {
+      const shaping = merge(all, overrides[name] ?? {});
+      checkConsistent(shaping, `subgraphs.${name}`, fail);
+      return [name, shaping];
+    }),
+  );
+}
+
+/** The file's values over `base`, section by section (a nested object is merged, not replaced). */
+function merge(base: SubgraphShaping, over: Settings): SubgraphShaping {
+  const deep = (a: Record<string, unknown>, b: Record<string, unknown> | undefined): Record<string, unknown> => {
+    const out: Record<string, unknown> = { ...a };
+    for (const [key, value] of Object.entries(b ?? {})) {
+      if (value === undefined) continue;
+      out[key] =
+        typeof value === 'object' && value !== null ? deep(a[key] as Record<string, unknown>, value as never) : value;
+    }
+    return out;
+  };
+  return deep(base as never, over as never) as unknown as SubgraphShaping;
+}
+
+/** Limits between keys, checked after merging (an override may break one that `all` kept). */
+function checkConsistent(shaping: SubgraphShaping, where: string, fail: (problem: string) => never): void {
+  const { timeouts, retry } = shaping;
+  if (timeouts.request_ms > timeouts.total_ms)
+    fail(
+      `${where}.timeouts.request_ms: ${timeouts.request_ms} is longer than timeouts.total_ms (${timeouts.total_ms}), which bounds every attempt`,
+    );
+  if (timeouts.connect_ms > timeouts.request_ms)
+    fail(
+      `${where}.timeouts.connect_ms: ${timeouts.connect_ms} is longer than timeouts.request_ms (${timeouts.request_ms}), which includes connecting`,
+    );
+  if (retry.backoff.initial_ms > retry.backoff.max_ms)
+    fail(
+      `${where}.retry.backoff.initial_ms: ${retry.backoff.initial_ms} is more than retry.backoff.max_ms (${retry.backoff.max_ms})`,
+    );
+}
