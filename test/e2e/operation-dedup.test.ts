@@ -40,7 +40,8 @@ async function holdingProxy(target: string): Promise<HoldingProxy> {
       held.used = true;
       await held.opened;
     }
-    if (held?.fail) return void res.writeHead(503, { 'content-type': 'text/plain' }).end('unavailable');
+    // A 500, not a 503: the gateway retries a query that meets a 503 (traffic.yaml), and this failure must stick.
+    if (held?.fail) return void res.writeHead(500, { 'content-type': 'text/plain' }).end('failed');
     const headers = Object.fromEntries(
       Object.entries(req.headers).filter(
         ([name]) => !['host', 'connection', 'content-length', 'transfer-encoding'].includes(name),

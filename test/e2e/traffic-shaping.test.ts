@@ -4,6 +4,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { ConfigError } from '@storefront/platform/config';
 import { createLogger } from '@storefront/platform/logger';
 import { loadGatewayConfig, loadTrafficShaping, SHAPING_DEFAULTS, type RunningGateway } from '@storefront/gateway';
+import { loadProductsConfig, startProducts } from '@storefront/products';
 import { startFaultProxy, trafficFile, type FaultProxy } from '../support/fault-proxy.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 
@@ -55,7 +56,7 @@ describe('traffic shaping per subgraph', { timeout: 300_000 }, () => {
   });
 
   /** A gateway whose products calls go through the proxy, shaped by `shaping` (the file's content). */
-  const gatewayWith = async (shaping: Record<string, unknown>) => {
+  const gatewayWith = async (shaping: Record<string, unknown>, products = proxy.url) => {
     const gateway = await stack.startGateway(
       // Every query must reach the subgraph: no response cache, no sharing of executions or fetches.
       {
@@ -64,7 +65,7 @@ describe('traffic shaping per subgraph', { timeout: 300_000 }, () => {
         SUBGRAPH_DEDUP: 'false',
         TRAFFIC_SHAPING_CONFIG: trafficFile(shaping),
       },
-      { subgraphUrls: { products: proxy.url }, logger: silent },
+      { subgraphUrls: { products }, logger: silent },
     );
     const ask = async (query = CATALOG, variables: Record<string, unknown> = {}, token?: string): Promise<Answer> => {
       const started = Date.now();
@@ -143,8 +144,9 @@ describe('traffic shaping per subgraph', { timeout: 300_000 }, () => {
     const answer = await ask();
     assert.equal(codeOf(answer), 'SUBGRAPH_TIMEOUT', answer.text);
     assert.equal(answer.body.errors?.[0]?.extensions?.serviceName, 'products');
-    assert.match(answer.body.errors![0]!.message, /^Subgraph "products" did not answer within 2500 ms$/);
-    assert.ok(answer.ms >= 2_450, `answered after ${answer.ms} ms, before the total timeout (2500 ms)`);
+    // The total, or the attempt's limit when too little of the total was left to try again.
+    assert.match(answer.body.errors![0]!.message, /^Subgraph "products" did not answer within (2500|1000) ms$/);
+    assert.ok(answer.ms >= 1_950, `answered after ${answer.ms} ms, before two attempts could time out`);
     assert.ok(answer.ms < 4_000, `answered after ${answer.ms} ms (total timeout 2500 ms)`);
     // 1000 ms attempts: two timed out, a third was cut by the total.
     assert.ok(proxy.received.length >= 2 && proxy.received.length <= 3, `${proxy.received.length} attempts`);
@@ -203,7 +205,7 @@ describe('traffic shaping per subgraph', { timeout: 300_000 }, () => {
           failure_ratio: 0.5,
           window_ms: 10_000,
           minimum_calls: 4,
-          open_ms: 1_000,
+          open_ms: 3_000,
           half_open_probes: 2,
         },
       },
@@ -224,16 +226,19 @@ describe('traffic shaping per subgraph', { timeout: 300_000 }, () => {
     assert.equal(await state(), 'open');
     assert.equal(proxy.received.length, 4);
 
-    // Open: answered at once, nothing sent.
+    // Open: answered at once, nothing sent — were it sent, this hanging subgraph would hold it for the
+    // request timeout (5000 ms).
+    proxy.mode = 'hang';
     const refused = await ask();
     assert.equal(codeOf(refused), 'SUBGRAPH_UNAVAILABLE', refused.text);
     assert.equal(refused.body.errors![0]!.message, 'Subgraph "products" is unavailable');
-    assert.ok(refused.ms < 500, `refused after ${refused.ms} ms`);
+    assert.ok(refused.ms < 3_000, `refused after ${refused.ms} ms`);
+    proxy.mode = 503;
     assert.equal(proxy.received.length, 4, 'nothing reached the subgraph while the breaker was open');
     assert.equal(await metric('gateway_subgraph_circuit_refused_total', { subgraph: 'products' }), 1);
 
     // After open_ms a probe goes through; it fails: open again, for another open_ms.
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await new Promise((resolve) => setTimeout(resolve, 3_100));
     assert.equal(codeOf(await ask()), 'INTERNAL_SERVER_ERROR');
     assert.equal(proxy.received.length, 5);
     assert.equal(await state(), 'open');
@@ -241,7 +246,7 @@ describe('traffic shaping per subgraph', { timeout: 300_000 }, () => {
 
     // The subgraph recovers: two probes pass and the breaker closes.
     proxy.mode = 'pass';
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await new Promise((resolve) => setTimeout(resolve, 3_100));
     assertCatalog(await ask());
     assert.equal(await state(), 'half_open');
     assertCatalog(await ask());
@@ -251,6 +256,34 @@ describe('traffic shaping per subgraph', { timeout: 300_000 }, () => {
     assert.equal(await transitions('open'), 2);
     assert.equal(await transitions('half_open'), 2);
     assert.equal(await transitions('closed'), 1);
+  });
+
+  it('with several instances, a failing one is retried on another, and its breaker opens while the others serve', async () => {
+    const second = await startProducts(loadProductsConfig(stack.env), { logger: silent });
+    try {
+      const { ask, metric } = await gatewayWith(
+        {
+          all: {
+            health_check: { interval_ms: 600_000 },
+            retry: { max_retries: 1, budget: AMPLE_BUDGET },
+            circuit_breaker: { minimum_calls: 3, open_ms: 60_000 },
+          },
+        },
+        `${proxy.url}, ${second.url}`,
+      );
+      proxy.mode = 503;
+      // Every answer is whole: a 503 of the proxied instance is retried on the other.
+      for (let i = 0; i < 12; i++) assertCatalog(await ask());
+      const open = (instance: string) =>
+        metric('gateway_subgraph_circuit_state', { subgraph: 'products', instance, state: 'open' });
+      assert.equal(await open(proxy.url), 1);
+      assert.equal(await open(second.url), 0);
+      // Round-robin sent it every other query until its breaker opened (3 failures of 3 calls); none since.
+      assert.deepEqual(modes(), [503, 503, 503]);
+      assert.equal(await metric('gateway_subgraph_circuit_refused_total', { subgraph: 'products' }), 0);
+    } finally {
+      await second.stop();
+    }
   });
 
   it('the retry budget caps retries at its ratio of the traffic, whatever max_retries allows', async () => {
