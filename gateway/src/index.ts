@@ -6,7 +6,7 @@ import {
 } from '@apollo/server/plugin/disabled';
 import { ApolloGateway } from '@apollo/gateway';
 import { createLogger, type Logger } from '@storefront/platform/logger';
-import { graphqlHttpHandler, refuse, sendJson, listen } from '@storefront/platform/server';
+import { graphqlHttpHandler, listen, operationInputPlugin, refuse, sendJson } from '@storefront/platform/server';
 import type { EventBus } from '@storefront/platform/events';
 import { keySetUrl, startAuthentication } from './auth/index.ts';
 import { openBackends } from './backends/index.ts';
@@ -188,6 +188,8 @@ export async function startGateway(
     // and before any plugin that shares executions (operation dedup): a hit must not wait for one.
     // Inline tracing is for subgraphs (Apollo installs it and checks on every request): off here.
     plugins: [
+      // First: an operation that cannot be chosen, or ill-formed strings, end here as the client's 400.
+      operationInputPlugin(),
       ...metrics.plugins,
       ApolloServerPluginInlineTraceDisabled(),
       ...limits.plugins,
@@ -284,7 +286,7 @@ export async function startGateway(
       };
     },
   });
-  const http = await listen(handler, { port: config.GATEWAY_PORT, host: config.HOST });
+  const http = await listen(handler, { port: config.GATEWAY_PORT, host: config.HOST, logger });
   const metricsHttp =
     metrics.enabled && config.METRICS_PORT !== undefined
       ? await listenForMetrics(metrics, { port: config.METRICS_PORT, host: config.HOST, path: config.METRICS_PATH })

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { callSubgraph } from '@storefront/platform/testing';
+import { callSubgraph, captureLogs, TEST_SECRET } from '@storefront/platform/testing';
 import { connectGateway } from '../support/gateway-socket.ts';
 import { errorCode, rawExchange, upgradeRequest } from '../support/raw-http.ts';
 import { startStack, type Stack } from '../support/stack.ts';
@@ -13,6 +13,7 @@ import { startStack, type Stack } from '../support/stack.ts';
 describe('malformed requests at the edge of every process', { timeout: 300_000 }, () => {
   let stack: Stack;
   let targets: { name: string; url: string }[];
+  const logs = captureLogs();
 
   /** The gateway and the subgraphs still answer a normal request, and the WebSocket endpoint still accepts. */
   async function assertStillServing(): Promise<void> {
@@ -29,7 +30,7 @@ describe('malformed requests at the edge of every process', { timeout: 300_000 }
   }
 
   before(async () => {
-    stack = await startStack();
+    stack = await startStack({ logger: logs.logger });
     targets = [
       { name: 'gateway', url: stack.gateway.url },
       ...Object.values(stack.services).map((s) => ({ name: s.name, url: s.url })),
@@ -91,6 +92,108 @@ describe('malformed requests at the edge of every process', { timeout: 300_000 }
         assert.equal(exchange.response?.status, 413, where);
         assert.equal(errorCode(exchange.response), 'PAYLOAD_TOO_LARGE', where);
         assert.equal(exchange.response?.headers.connection, 'close', where);
+        assert.equal(exchange.ending, 'end', where);
+      }
+    }
+    await assertStillServing();
+  });
+
+  it('a document whose operation cannot be chosen is a 400 at every process, and no error is logged', async () => {
+    const twoNamed = 'query A { __typename } query B { __typename }';
+    const cases = [
+      { body: { query: twoNamed, operationName: 'C' }, message: /Unknown operation named "C"/ },
+      { body: { query: twoNamed }, message: /Must provide operation name/ },
+    ];
+    const errorsBefore = logs.records.filter((r) => r.level >= 50).length;
+    for (const { body, message } of cases) {
+      const res = await fetch(stack.gateway.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      const answer = (await res.json()) as { errors: { message: string; extensions: { code: string } }[] };
+      assert.equal(res.status, 400, `gateway: ${JSON.stringify(answer)}`);
+      assert.equal(answer.errors[0]?.extensions.code, 'BAD_REQUEST');
+      assert.match(answer.errors[0]!.message, message);
+      for (const service of Object.values(stack.services)) {
+        const signed = await callSubgraph(service.url, body.query, {}, null, TEST_SECRET, body);
+        assert.equal(signed.status, 400, `${service.name}: ${JSON.stringify(signed)}`);
+        assert.equal(signed.errors?.[0]?.extensions?.code, 'BAD_REQUEST', service.name);
+      }
+    }
+    // Two anonymous operations cannot even be validated.
+    const anonymous = await stack.query('{ __typename } { __typename }');
+    assert.equal(anonymous.status, 400);
+    assert.equal(anonymous.errors?.[0]?.extensions?.code, 'GRAPHQL_VALIDATION_FAILED');
+    const errorsLogged = logs.records.filter((r) => r.level >= 50).slice(errorsBefore);
+    assert.deepEqual(errorsLogged, [], 'a client mistake is not an error of the server');
+    await assertStillServing();
+  });
+
+  it('a NUL or an unpaired surrogate in a string is BAD_USER_INPUT naming the argument, at every process', async () => {
+    const illFormed = ['a\u0000b@x.test', 'x\ud800y', '\udc00'];
+    for (const value of illFormed) {
+      const asVariable = await stack.query(
+        'mutation($e: String!) { logIn(email: $e, password: "secret-pass") { accessToken } }',
+        { e: value },
+      );
+      assert.equal(asVariable.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT', JSON.stringify(asVariable));
+      assert.equal(asVariable.errors?.[0]?.extensions?.argumentName, 'email');
+      assert.equal(asVariable.status, 400);
+    }
+    // In the document itself, as a GraphQL escape.
+    const literal = await stack.query('{ searchProducts(query: "lamp\\u0000") { __typename } }');
+    assert.equal(literal.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT', JSON.stringify(literal));
+    assert.match(literal.errors![0]!.message, /Argument "query" of "searchProducts"/);
+    // Nested in an input object.
+    const nested = await stack.query(
+      'mutation($input: PlaceOrderInput!) { placeOrder(input: $input, idempotencyKey: "k-1") { id } }',
+      { input: { items: [{ productId: 'p\u0000', quantity: 1 }] } },
+    );
+    assert.equal(nested.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT', JSON.stringify(nested));
+    assert.equal(nested.errors?.[0]?.extensions?.argumentName, 'input');
+
+    // Each service refuses it too: a request that did not come through the gateway is held to the same rule.
+    const perService: Record<string, string> = {
+      users: 'query($v: String) { users(after: $v) { __typename } }',
+      products: 'query($v: String!) { searchProducts(query: $v) { __typename } }',
+      orders: 'query($v: String) { orders(after: $v) { __typename } }',
+      notifications: 'query($v: ID!) { notification(id: $v) { __typename } }',
+    };
+    for (const service of Object.values(stack.services)) {
+      const query = perService[service.name];
+      assert.ok(query, service.name);
+      const res = await callSubgraph(service.url, query, { v: 'a\u0000' });
+      assert.equal(res.status, 400, `${service.name}: ${JSON.stringify(res)}`);
+      assert.equal(res.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT', service.name);
+      assert.equal(
+        res.errors?.[0]?.extensions?.argumentName,
+        { products: 'query', notifications: 'id' }[service.name] ?? 'after',
+      );
+    }
+    // A well-formed string with astral characters (a surrogate pair) is fine.
+    const emoji = await stack.query('{ searchProducts(query: "lamp 🪔") { __typename } }');
+    assert.equal(emoji.errors, undefined, JSON.stringify(emoji));
+    await assertStillServing();
+  });
+
+  it('a request Node cannot parse gets its 400 or 431 as JSON, then a graceful close', async () => {
+    const cases = [
+      { request: 'GARBAGE\r\n\r\n', status: 400, code: 'BAD_REQUEST' },
+      { request: 'GET /graphql HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n', status: 400, code: 'BAD_REQUEST' },
+      {
+        // Past Node's 16 KiB header limit; the rest keeps arriving after the answer.
+        request: `POST /graphql HTTP/1.1\r\nHost: x\r\nX-Flood: ${'a'.repeat(64 * 1024)}\r\n\r\n`,
+        status: 431,
+        code: 'REQUEST_HEADER_FIELDS_TOO_LARGE',
+      },
+    ];
+    for (const { name, url } of targets) {
+      for (const { request, status, code } of cases) {
+        const exchange = await rawExchange(url, request);
+        const where = `${name} ${request.slice(0, 40)}: ${exchange.received.slice(0, 200)}`;
+        assert.equal(exchange.response?.status, status, where);
+        assert.equal(errorCode(exchange.response), code, where);
         assert.equal(exchange.ending, 'end', where);
       }
     }

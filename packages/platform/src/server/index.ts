@@ -16,5 +16,6 @@ export {
 export { listen, type Listening } from './listen.ts';
 export { attachWebSocketEndpoint, type WebSocketEndpoint } from './websocket-endpoint.ts';
 export { maskErrors } from './format-error.ts';
+export { inputProblem, isWellFormedText, operationInputPlugin, operationNotSelected } from './operation-input.ts';
 export { failStart, runUntilSignal } from './main.ts';
 export { localeOf } from './locale.ts';

@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Logger } from '../logger/logger.ts';
+import { answerOnSocket } from './raw-answer.ts';
 
 export interface Listening {
   server: Server;
@@ -15,19 +17,36 @@ export interface Listening {
   close(graceMs?: number): Promise<void>;
 }
 
-/** The one way a service opens its port. Port 0 picks a free one (tests). */
+/**
+ * The one way a service opens its port. Port 0 picks a free one (tests).
+ *
+ * Nothing a client sends can throw out of here: a request Node's parser
+ * refuses gets its 400/431/408 written before a graceful close (Node's own
+ * answer is followed by a reset that can swallow it), and a handler that
+ * throws costs its caller a 500, not the process.
+ */
 export async function listen(
   handler: (req: IncomingMessage, res: ServerResponse) => void,
-  options: { port: number; host: string; path?: string },
+  options: { port: number; host: string; path?: string; logger?: Logger },
 ): Promise<Listening> {
+  const { logger } = options;
   let draining = false;
   const unanswered = new Set<ServerResponse>();
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     if (draining) res.setHeader('connection', 'close');
     unanswered.add(res);
     res.once('close', () => unanswered.delete(res));
-    handler(req, res);
+    try {
+      handler(req, res);
+    } catch (error) {
+      logger?.error({ err: error, url: req.url }, 'unexpected error handling a request');
+      if (!res.headersSent) answerOnSocket(req.socket, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error');
+      else res.destroy();
+    }
   });
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) =>
+    answerClientError(error, socket as Socket, logger),
+  );
   const sockets = new Set<Socket>();
   server.on('connection', (socket) => {
     sockets.add(socket);
@@ -63,4 +82,26 @@ export async function listen(
       clearTimeout(timer);
     },
   };
+}
+
+/** Parser errors a client can cause, and the answer each gets. */
+const CLIENT_ERRORS: Record<string, [status: number, code: string, message: string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'REQUEST_HEADER_FIELDS_TOO_LARGE', 'Request headers are too large'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'REQUEST_TIMEOUT', 'The request took too long to arrive'],
+  HPE_HEADERS_TIMEOUT: [408, 'REQUEST_TIMEOUT', 'The request headers took too long to arrive'],
+};
+
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket, logger: Logger | undefined): void {
+  // A reset or a half-sent answer: nothing can be written without corrupting what the client reads.
+  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const [status, code, message] = CLIENT_ERRORS[error.code ?? ''] ?? [400, 'BAD_REQUEST', 'Malformed HTTP request'];
+  logger?.info(
+    { reason: error.code ?? error.message, remote: socket.remoteAddress, status },
+    'refused a malformed request',
+  );
+  answerOnSocket(socket, status, code, message);
 }

@@ -243,7 +243,7 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
         void Promise.resolve(parts.routes!(req, res)).then((handled) => handled || subgraph.handler(req, res));
       }
     : subgraph.handler;
-  const http: Listening = await listen(handler, { port: definition.port, host: config.HOST }).catch(
+  const http: Listening = await listen(handler, { port: definition.port, host: config.HOST, logger }).catch(
     async (error: unknown) => {
       await subgraph.apollo.stop();
       return abandon(

@@ -14,6 +14,7 @@ import type { BaseContext } from './context.ts';
 import { ForbiddenError } from '../errors/index.ts';
 import type { Logger } from '../logger/logger.ts';
 import { maskErrors } from '../server/format-error.ts';
+import { operationInputPlugin } from '../server/operation-input.ts';
 import { auditDenialsPlugin } from './audit-denials.ts';
 import { graphqlHttpHandler, refuse, sendJson } from '../server/http.ts';
 import { localeOf } from '../server/locale.ts';
@@ -87,7 +88,7 @@ export async function createSubgraphServer<TContext extends BaseContext>(
     // Shutdown is one ordered sequence owned by the process (server/main.ts), not Apollo's own signal handlers.
     stopOnTerminationSignals: false,
     // Federated tracing is for Apollo's cloud reporting, which this project does not use.
-    plugins: [ApolloServerPluginInlineTraceDisabled(), auditDenialsPlugin(options.name)],
+    plugins: [operationInputPlugin(), ApolloServerPluginInlineTraceDisabled(), auditDenialsPlugin(options.name)],
   });
   await apollo.start();
 

@@ -21,6 +21,7 @@ import { UnauthenticatedError } from '../errors/index.ts';
 import type { Logger } from '../logger/logger.ts';
 import { mapStream, resumePointOf } from '../streams/index.ts';
 import { maskErrors } from '../server/format-error.ts';
+import { inputProblem, operationNotSelected } from '../server/operation-input.ts';
 import { attachWebSocketEndpoint } from '../server/websocket-endpoint.ts';
 import type { BaseContext } from './context.ts';
 
@@ -111,8 +112,7 @@ export function serveSubscriptions<TContext extends BaseContext>(
         const invalid = validate(schema, document);
         if (invalid.length > 0) return invalid.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED'));
         const operation = getOperationAST(document, payload.operationName);
-        if (!operation)
-          return [new GraphQLError('Unable to identify the operation to run', { extensions: { code: 'BAD_REQUEST' } })];
+        if (!operation) return [operationNotSelected(payload.operationName)];
         if (operation.operation !== 'subscription') {
           return [
             new GraphQLError('Only subscriptions are served over WebSocket; send queries and mutations over HTTP', {
@@ -120,6 +120,8 @@ export function serveSubscriptions<TContext extends BaseContext>(
             }),
           ];
         }
+        const illFormed = inputProblem(document, operation, payload.variables);
+        if (illFormed) return [illFormed];
         const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], payload.variables ?? {});
         if (coerced.errors) return coerced.errors.map((error) => withCode(error, 'BAD_USER_INPUT'));
 

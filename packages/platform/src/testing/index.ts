@@ -33,8 +33,10 @@ export async function callSubgraph<T = Record<string, any>>(
   variables: Record<string, unknown> = {},
   identity: Identity | null = null,
   secret = TEST_SECRET,
+  /** More of the request body, e.g. `{ operationName }`. */
+  more: Record<string, unknown> = {},
 ): Promise<GraphQLResult<T>> {
-  const body = JSON.stringify({ query, variables });
+  const body = JSON.stringify({ query, variables, ...more });
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...signSubgraphRequest(secret, body, identity) },
