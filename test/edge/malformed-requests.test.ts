@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import WebSocket from 'ws';
 import { callSubgraph, captureLogs, TEST_SECRET } from '@storefront/platform/testing';
 import { connectGateway } from '../support/gateway-socket.ts';
 import { errorCode, rawExchange, upgradeRequest } from '../support/raw-http.ts';
@@ -197,6 +198,20 @@ describe('malformed requests at the edge of every process', { timeout: 300_000 }
         assert.equal(exchange.ending, 'end', where);
       }
     }
+    await assertStillServing();
+  });
+
+  it('a socket that sends a message only a server may send is closed with 4400, not reported as our error', async () => {
+    const errorsBefore = logs.records.filter((r) => r.level >= 50).length;
+    for (const type of ['next', 'error', 'connection_ack']) {
+      const socket = new WebSocket(stack.gateway.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+      const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+      await new Promise((resolve) => socket.once('open', resolve));
+      socket.send(JSON.stringify({ type: 'connection_init' }));
+      socket.send(JSON.stringify({ type, id: '1', payload: { data: {} } }));
+      assert.equal(await closed, 4400, type);
+    }
+    assert.deepEqual(logs.records.filter((r) => r.level >= 50).slice(errorsBefore), []);
     await assertStillServing();
   });
 });

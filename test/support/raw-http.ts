@@ -107,7 +107,9 @@ export function parseResponse(text: string): RawResponse | undefined {
       at = lineEnd + 2 + size + 2;
     }
   }
-  const length = Number(headers['content-length'] ?? 0);
+  // No length and not chunked: the body runs to the end of the connection (HTTP/1.0 answers).
+  const length =
+    headers['content-length'] === undefined ? Buffer.byteLength(rest, 'latin1') : Number(headers['content-length']);
   if (Buffer.byteLength(rest, 'latin1') < length) return undefined;
   return { status, headers, body: Buffer.from(rest.slice(0, length), 'latin1').toString('utf8') };
 }

@@ -6,6 +6,7 @@ import {
   type HTTPGraphQLRequest,
   type HTTPGraphQLResponse,
 } from '@apollo/server';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.ts';
 import { closeConnectionAfter } from './raw-answer.ts';
 import { bodyEncodingOf, readEncodedBody } from './request-encoding.ts';
 import { parseRequestTarget } from './request-target.ts';
@@ -133,6 +134,8 @@ export function graphqlHttpHandler<TContext extends BaseContext>(
       const value = incoming[key];
       if (value !== undefined) headers.set(key, typeof value === 'string' ? value : value.join(', '));
     }
+    if (nestsDeeperThan(body) || (search.length > 1 && queryParametersNestTooDeep(search)))
+      return refuseWith(res, 400, 'BAD_REQUEST', `Request JSON nests deeper than ${MAX_JSON_DEPTH} levels`);
     let parsedBody: unknown = body;
     if (req.method === 'POST' && (incoming['content-type'] ?? '').includes('json')) {
       try {
@@ -194,6 +197,12 @@ function corsPolicy(origins: readonly string[]): (req: IncomingMessage, res: Ser
     res.end();
     return true;
   };
+}
+
+/** GET requests carry their variables and extensions as JSON in the query string. */
+function queryParametersNestTooDeep(search: string): boolean {
+  const parameters = new URLSearchParams(search);
+  return ['variables', 'extensions'].some((name) => nestsDeeperThan(parameters.get(name) ?? ''));
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {

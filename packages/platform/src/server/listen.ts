@@ -47,6 +47,11 @@ export async function listen(
   server.on('clientError', (error: NodeJS.ErrnoException, socket) =>
     answerClientError(error, socket as Socket, logger),
   );
+  // CONNECT (a proxy tunnel) is not a request Node hands to the handler; left alone, the socket would just be dropped.
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+    socket.on('error', () => socket.destroy());
+    answerOnSocket(socket, 405, 'METHOD_NOT_ALLOWED', 'CONNECT is not served here', { allow: 'GET, POST, OPTIONS' });
+  });
   const sockets = new Set<Socket>();
   server.on('connection', (socket) => {
     sockets.add(socket);

@@ -2,6 +2,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../logger/logger.ts';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.ts';
 import { answerOnSocket } from './raw-answer.ts';
 import { parseRequestTarget } from './request-target.ts';
 
@@ -49,7 +50,13 @@ export function attachWebSocketEndpoint(
     if (closing) return answerOnSocket(socket, 503, 'SERVICE_UNAVAILABLE', 'The server is shutting down');
     if (target.pathname !== options.path) return answerOnSocket(socket, 404, 'NOT_FOUND', 'No WebSocket endpoint here');
     wss.handleUpgrade(req, socket, head, (ws) => {
-      wss.emit('connection', ws, req);
+      // graphql-ws registers its 'message' listener inside 'connection'; each listener registered there gets the guard.
+      ws.on = guardedOn(ws, logger);
+      try {
+        wss.emit('connection', ws, req);
+      } finally {
+        delete (ws as { on?: unknown }).on;
+      }
       // After every 'connection' listener (graphql-ws's among them): ws has already closed the socket with
       // the right code for a client's protocol error (1009 too big, 1002, 1007 bad UTF-8), which graphql-ws
       // would report as an internal error of ours. A warning, and the only listener, so one always exists.
@@ -82,6 +89,49 @@ export function attachWebSocketEndpoint(
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
+}
+
+/** Types only a server sends: graphql-ws answers a client that sends one with a console error and 4500. */
+const SERVER_ONLY_TYPES = new Set(['connection_ack', 'next', 'error']);
+const SERVER_ONLY_HINT = /"type"\s*:\s*"(connection_ack|next|error)"/;
+
+/**
+ * `ws.on`, but a 'message' listener never sees a message of a type only a
+ * server sends: the socket is closed with 4400 (the client's protocol error)
+ * instead, as graphql-ws does for every other malformed message. graphql-ws
+ * treats such a message as a bug of ours (it throws, logs to the console and
+ * closes with 4500 Internal Server Error), and a client's bytes must not be
+ * able to make a server report an internal error.
+ */
+function guardedOn(ws: WebSocket, logger: Logger): WebSocket['on'] {
+  const on = ws.on;
+  return function (this: WebSocket, event: string, listener: (...args: any[]) => void) {
+    if (event !== 'message') return on.call(this, event, listener);
+    return on.call(this, 'message', (data: unknown, isBinary: boolean) => {
+      const text = String(data);
+      // The regular expression spares the JSON parse on every ordinary message.
+      if (nestsDeeperThan(text)) {
+        logger.info('closed a socket that sent a message nested too deep');
+        if (ws.readyState === ws.OPEN) ws.close(4400, `Message nests deeper than ${MAX_JSON_DEPTH} levels`);
+        return;
+      }
+      if (SERVER_ONLY_HINT.test(text) && SERVER_ONLY_TYPES.has(messageType(text) ?? '')) {
+        logger.info('closed a socket that sent a server-only graphql-ws message');
+        if (ws.readyState === ws.OPEN) ws.close(4400, 'Unexpected message type');
+        return;
+      }
+      listener(data, isBinary);
+    });
+  } as WebSocket['on'];
+}
+
+function messageType(text: string): string | undefined {
+  try {
+    const message = JSON.parse(text) as { type?: unknown };
+    return typeof message?.type === 'string' ? message.type : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const socketClosed = (ws: WebSocket) =>
