@@ -1,6 +1,6 @@
 import { env, loadConfig } from '@storefront/platform/config';
 import { z } from 'zod';
-import { authEnv } from './auth/index.ts';
+import { authEnv, identityProvidersEnv } from './auth/index.ts';
 import { backendsEnv } from './backends/index.ts';
 import { planCacheEnv, responseCacheEnv, trustedDocumentsEnv } from './caching/index.ts';
 import { operationDedupEnv } from './execution/index.ts';
@@ -37,6 +37,8 @@ export const gatewayConfigSchema = z.object({
   ...operationLimitsEnv,
   /** Access tokens: JWKS_URL, JWT_ISSUER, ACCESS_TOKEN_MAX_TTL_SECONDS, … (auth/config.ts). */
   ...authEnv,
+  /** External OpenID Connect issuers: IDENTITY_PROVIDERS (auth/identity-providers.ts). */
+  ...identityProvidersEnv,
   /** Rate limits: RATE_LIMITS_CONFIG, TRUST_PROXY_HOPS (rate-limit/config.ts). */
   ...rateLimitEnv,
   /** Shared store and event bus: REDIS_URL, REDIS_KEY_PREFIX, KAFKA_BROKERS, KAFKA_TOPIC_PREFIX (backends/config.ts). */

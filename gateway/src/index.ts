@@ -107,7 +107,16 @@ export async function startGateway(
   let rateLimits, auth, responseCache;
   try {
     rateLimits = startRateLimits({ config, supergraphSdl: supergraph.sdl, store, logger });
-    auth = await startAuthentication({ config, jwksUrl, store, bus, clientIp: rateLimits.clientIp, logger });
+    const usersUrl = supergraph.subgraphs.find((s) => s.name === 'users')?.url;
+    auth = await startAuthentication({
+      config,
+      jwksUrl,
+      ...(usersUrl ? { users: { url: usersUrl, secret: config.subgraphSecrets.users ?? config.SUBGRAPH_SECRET } } : {}),
+      store,
+      bus,
+      clientIp: rateLimits.clientIp,
+      logger,
+    });
     started.push(auth);
     logger.info(
       {

@@ -1,7 +1,8 @@
-import { errors, jwtVerify, type JWTPayload } from 'jose';
+import { decodeJwt, errors, jwtVerify, type JWTPayload } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { isRole, type Identity } from '@storefront/platform/auth';
 import type { Logger } from '@storefront/platform/logger';
+import type { ExternalTokens } from './identity-providers.ts';
 import { createKeySet } from './jwks.ts';
 import type { RevocationList } from './revocation.ts';
 
@@ -29,6 +30,8 @@ export interface AccessTokenOptions {
   clockToleranceSeconds: number;
   jwksCacheSeconds: number;
   revocations?: RevocationList;
+  /** Tokens of external OpenID Connect issuers (identity-providers.ts). */
+  external?: ExternalTokens;
   logger?: Logger;
 }
 
@@ -59,6 +62,20 @@ export function createAccessTokenVerifier(options: AccessTokenOptions): AccessTo
       const match = /^Bearer\s+([\w-]+\.[\w-]+\.[\w-]+)$/i.exec(authorization.trim());
       if (!match) return refused('malformed', 'Authorization header must be "Bearer <access token>"');
       const token = match[1]!;
+      const issuer = options.external ? unverifiedIssuer(token) : undefined;
+      if (issuer !== undefined && issuer !== options.issuer && options.external?.handles(issuer)) {
+        const check = await options.external.verify(token, issuer);
+        if (!check.ok) return refused(check.reason, check.message);
+        const { identity } = check;
+        // A deactivated user, or a role changed since: as for our own tokens (no session id: no single sign-out).
+        const revoked = await options.revocations?.isRevoked({
+          userId: identity.userId,
+          sessionId: `external:${issuer}`,
+          issuedAt: check.issuedAt,
+          role: check.linkedRole,
+        });
+        return revoked ? refused('revoked', 'Session has ended; log in again') : { ok: true, identity };
+      }
       let payload = verified.get(token);
       if (!payload) {
         const check = await verifySignatureAndClaims(token);
@@ -115,6 +132,16 @@ export function createAccessTokenVerifier(options: AccessTokenOptions): AccessTo
     if (payload.iat! > Date.now() / 1000 + options.clockToleranceSeconds)
       return { ok: false, refusal: refused('issued in the future') };
     return { ok: true, payload };
+  }
+}
+
+/** The `iss` a token claims, read before anything is verified: only to choose whose keys verify it. */
+function unverifiedIssuer(token: string): string | undefined {
+  try {
+    const { iss } = decodeJwt(token);
+    return typeof iss === 'string' ? iss : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -35,4 +35,5 @@ export interface AuthConfig {
   ACCESS_TOKEN_MAX_TTL_SECONDS: number;
   JWT_CLOCK_TOLERANCE_SECONDS: number;
   JWKS_CACHE_SECONDS: number;
+  IDENTITY_PROVIDERS?: string | undefined;
 }

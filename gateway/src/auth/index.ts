@@ -5,9 +5,12 @@ import type { KeyValueStore } from '@storefront/platform/store';
 import type { SubgraphEndpoint } from '../supergraph/index.ts';
 import { createAccessTokenVerifier, type TokenCheck } from './access-token.ts';
 import type { AuthConfig } from './config.ts';
+import { createExternalTokens, readIdentityProviders } from './identity-providers.ts';
+import { linkThroughUsersService } from './link-identity.ts';
 import { consumeRevocations, createRevocationList } from './revocation.ts';
 
 export { authEnv, type AuthConfig } from './config.ts';
+export { identityProvidersEnv } from './identity-providers.ts';
 export type { TokenCheck } from './access-token.ts';
 
 /**
@@ -37,6 +40,8 @@ export async function startAuthentication(options: {
   config: AuthConfig;
   /** Where the users service publishes its keys. */
   jwksUrl: string;
+  /** The users service, which links external sign-ins to users (only needed with IDENTITY_PROVIDERS). */
+  users?: { url: string; secret: string };
   store: KeyValueStore;
   /** Revocations arrive here; without a bus, logged-out sessions work until their tokens expire. */
   bus: EventBus | undefined;
@@ -63,6 +68,18 @@ export async function startAuthentication(options: {
     throw error;
   }
 
+  const providers = readIdentityProviders(config.IDENTITY_PROVIDERS);
+  if (providers.length > 0 && !options.users)
+    throw new Error('IDENTITY_PROVIDERS: the supergraph has no "users" subgraph to link external sign-ins');
+  const external =
+    providers.length > 0 && options.users
+      ? createExternalTokens(providers, {
+          link: linkThroughUsersService({ ...options.users, logger }),
+          clockToleranceSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS,
+          logger,
+        })
+      : undefined;
+  if (external) logger.info({ issuers: providers.map((p) => p.issuer) }, 'external identity providers accepted');
   const tokens = createAccessTokenVerifier({
     jwksUrl: options.jwksUrl,
     issuer: config.JWT_ISSUER,
@@ -71,6 +88,7 @@ export async function startAuthentication(options: {
     clockToleranceSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS,
     jwksCacheSeconds: config.JWKS_CACHE_SECONDS,
     revocations,
+    external,
     logger,
   });
   const auditRejection = auditSampler();

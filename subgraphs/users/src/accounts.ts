@@ -195,3 +195,62 @@ function dummyHash(cost: number): Promise<string> {
   if (!hash) dummyHashes.set(cost, (hash = hashPassword(randomUUID(), cost)));
   return hash;
 }
+
+/** A password hash no password matches: accounts created by an external sign-in have no password of ours. */
+const NO_PASSWORD = 'external-sign-in-only';
+
+export interface ExternalIdentityInput {
+  issuer: string;
+  subject: string;
+  email?: string | null;
+  emailVerified: boolean;
+  name?: string | null;
+}
+
+/**
+ * The user an external OpenID Connect sign-in acts as (the gateway verified
+ * the provider's token). A known (issuer, subject) is its user. On first
+ * sight it joins the account with the same email only when the provider
+ * verified that email (otherwise anyone could claim a customer's address at
+ * a provider that does not check it); without such an account, a new one is
+ * made, announced like a sign-up.
+ */
+export async function linkExternalIdentity(ctx: Context, input: ExternalIdentityInput): Promise<User> {
+  const key = { issuer: input.issuer, subject: input.subject };
+  const known = await ctx.runtime.db.externalIdentity.findUnique({
+    where: { issuer_subject: key },
+    include: { user: true },
+  });
+  if (known) return usable(known.user);
+  if (!input.email) throw new BadUserInputError('The provider sent no email claim to link the account by', 'email');
+  const email = normaliseEmail(input.email, 'email');
+  try {
+    const user = await ctx.runtime.transact(async (tx, emit) => {
+      const existing = await tx.user.findUnique({ where: { email } });
+      if (existing && !input.emailVerified) {
+        audit(ctx.logger, 'external_link_refused', { ...key, userId: existing.id, reason: 'email not verified' });
+        throw new ForbiddenError('The provider has not verified this email; it cannot sign in to an existing account');
+      }
+      const user =
+        existing ??
+        (await tx.user.create({
+          data: { email, name: validName(input.name || email.split('@')[0]!, 'name'), passwordHash: NO_PASSWORD },
+        }));
+      if (!existing) await emit(TOPICS.userEvents, userRegistered(user));
+      await tx.externalIdentity.create({ data: { ...key, userId: user.id } });
+      return user;
+    });
+    audit(ctx.logger, 'external_identity_linked', { ...key, userId: user.id });
+    return usable(user);
+  } catch (error) {
+    // Two first sign-ins at once: the other one linked it; use its answer.
+    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002')
+      return linkExternalIdentity(ctx, input);
+    throw error;
+  }
+}
+
+function usable(user: User): User {
+  if (user.deactivatedAt) throw new ForbiddenError('This account is deactivated');
+  return user;
+}

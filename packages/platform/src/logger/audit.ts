@@ -18,7 +18,9 @@ export type AuditEvent =
   | 'role_changed'
   | 'access_denied'
   | 'rate_limited'
-  | 'token_rejected';
+  | 'token_rejected'
+  | 'external_identity_linked'
+  | 'external_link_refused';
 
 export interface AuditFields {
   userId?: string | null;

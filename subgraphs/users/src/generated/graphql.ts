@@ -28,10 +28,31 @@ export type AuthPayload = {
   user: User;
 };
 
+/** What the gateway read from a verified external access token. */
+export type ExternalIdentityInput = {
+  email?: InputMaybe<Scalars['String']['input']>;
+  emailVerified: Scalars['Boolean']['input'];
+  issuer: Scalars['String']['input'];
+  name?: InputMaybe<Scalars['String']['input']>;
+  subject: Scalars['String']['input'];
+};
+
+export type LinkedIdentity = {
+  __typename?: 'LinkedIdentity';
+  role: Role;
+  userId: Scalars['ID']['output'];
+};
+
 export type Mutation = {
   __typename?: 'Mutation';
   /** Deactivates a user (the user themself or an admin); their sessions end. */
   deactivateUser: User;
+  /**
+   * The gateway's own call, never a client's (@inaccessible: not in the supergraph's API): the user an
+   * external OpenID Connect sign-in acts as. Found by (issuer, subject); on first sight linked to the
+   * account with the same email when the provider verified that email, else to a new account.
+   */
+  linkExternalIdentity: LinkedIdentity;
   logIn: AuthPayload;
   /** Revokes the session the refresh token belongs to. */
   logOut: Scalars['Boolean']['output'];
@@ -44,6 +65,11 @@ export type Mutation = {
 
 export type MutationDeactivateUserArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationLinkExternalIdentityArgs = {
+  input: ExternalIdentityInput;
 };
 
 
@@ -239,9 +265,11 @@ export type ResolversTypes = {
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
-  Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
-  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  ExternalIdentityInput: ExternalIdentityInput;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  LinkedIdentity: ResolverTypeWrapper<LinkedIdentity>;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Role: Role;
@@ -258,9 +286,11 @@ export type ResolversParentTypes = {
   String: Scalars['String']['output'];
   Int: Scalars['Int']['output'];
   DateTime: Scalars['DateTime']['output'];
-  Mutation: Record<PropertyKey, never>;
-  ID: Scalars['ID']['output'];
+  ExternalIdentityInput: ExternalIdentityInput;
   Boolean: Scalars['Boolean']['output'];
+  LinkedIdentity: LinkedIdentity;
+  ID: Scalars['ID']['output'];
+  Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
   SignUpInput: SignUpInput;
@@ -281,8 +311,14 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
   name: 'DateTime';
 }
 
+export type LinkedIdentityResolvers<ContextType = Context, ParentType extends ResolversParentTypes['LinkedIdentity'] = ResolversParentTypes['LinkedIdentity']> = {
+  role?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;
+  userId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+};
+
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   deactivateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationDeactivateUserArgs, 'id'>>;
+  linkExternalIdentity?: Resolver<ResolversTypes['LinkedIdentity'], ParentType, ContextType, RequireFields<MutationLinkExternalIdentityArgs, 'input'>>;
   logIn?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationLogInArgs, 'email' | 'password'>>;
   logOut?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationLogOutArgs, 'refreshToken'>>;
   refreshSession?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationRefreshSessionArgs, 'refreshToken'>>;
@@ -324,6 +360,7 @@ export type UserEdgeResolvers<ContextType = Context, ParentType extends Resolver
 export type Resolvers<ContextType = Context> = {
   AuthPayload?: AuthPayloadResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
+  LinkedIdentity?: LinkedIdentityResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;

@@ -41,6 +41,10 @@ export const resolvers: Resolvers = {
     logOut: (_parent, { refreshToken }, ctx) => accounts.logOut(ctx, refreshToken),
     updateProfile: (_parent, { input }, ctx) => accounts.updateProfile(ctx, signedIn(ctx), input),
     deactivateUser: (_parent, { id }, ctx) => accounts.deactivateUser(ctx, signedIn(ctx), id),
+    linkExternalIdentity: async (_parent, { input }, ctx) => {
+      const user = await accounts.linkExternalIdentity(ctx, input);
+      return { userId: user.id, role: user.role };
+    },
   },
   User: {
     __resolveReference: (reference, ctx) => ctx.loaders.userById.load(reference.id),
