@@ -23,7 +23,8 @@ const adapters: [string, () => Promise<{ url?: string; dataDir?: string }>][] = 
 if (process.env.TEST_DATABASE_URL) adapters.push(['postgres', async () => ({ url: await createTestDatabase() })]);
 
 for (const [name, location] of adapters) {
-  describe(`database contract: ${name}`, { timeout: 120_000 }, () => {
+  // PGlite replays the migrations in WebAssembly: seconds on a quiet machine, most of a minute per test on a busy one.
+  describe(`database contract: ${name}`, { timeout: 600_000 }, () => {
     const opened: { database: Database; db: UsersDb }[] = [];
     const open = async (where?: { url?: string; dataDir?: string }) => {
       const database = await openDatabase({ ...(where ?? (await location())), schema: 'users' });
