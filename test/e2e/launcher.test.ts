@@ -11,7 +11,7 @@ import { eventually } from '@storefront/platform/testing';
  * one process. A customer logs in with the printed demo account, buys from
  * the seeded catalog and reads their order history across three services.
  */
-describe('npm start (embedded default)', { timeout: 300_000 }, () => {
+describe('npm start (embedded default)', { timeout: 600_000 }, () => {
   let child: ChildProcess;
   let url: string;
   let output = '';
@@ -42,7 +42,8 @@ describe('npm start (embedded default)', { timeout: 300_000 }, () => {
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     url = await eventually(
       () => /ready at (http:\/\/\S+)/.exec(output)?.[1],
-      150_000,
+      // Four services compiled by tsx and their migrations replayed in PGlite: most of a minute on a busy machine.
+      480_000,
       'the supergraph to print its URL',
     );
   });
