@@ -43,6 +43,8 @@ if (files.length === 0) {
 }
 
 const testTimeoutMs = positiveNumber('TEST_TIMEOUT_MS', 300_000);
+// The fault suite is one file that checks out for minutes, then waits for every saga and email to settle.
+const faultsTimeoutMs = positiveNumber('TEST_FAULTS_TIMEOUT_MS', 1_200_000);
 const deadlineMinutes = positiveNumber('TEST_DEADLINE_MINUTES', 45);
 
 function positiveNumber(key: string, fallback: number): number {
@@ -59,8 +61,12 @@ function positiveNumber(key: string, fallback: number): number {
 const totalsDir = mkdtempSync(join(tmpdir(), 'storefront-tests-'));
 const ALONE = `test${sep}faults${sep}`;
 const phases = [
-  { files: files.filter((file) => !file.startsWith(ALONE)), concurrency: process.env.TEST_CONCURRENCY ?? '3' },
-  { files: files.filter((file) => file.startsWith(ALONE)), concurrency: '1' },
+  {
+    files: files.filter((file) => !file.startsWith(ALONE)),
+    concurrency: process.env.TEST_CONCURRENCY ?? '3',
+    timeoutMs: testTimeoutMs,
+  },
+  { files: files.filter((file) => file.startsWith(ALONE)), concurrency: '1', timeoutMs: faultsTimeoutMs },
 ].filter((phase) => phase.files.length > 0);
 
 let current: ChildProcess | undefined;
@@ -93,7 +99,7 @@ let failedRun = false;
 for (const [index, phase] of phases.entries()) {
   if (stopped) break;
   const totalsFile = join(totalsDir, `totals-${index}`);
-  const code = await runPhase(phase.files, phase.concurrency, totalsFile);
+  const code = await runPhase(phase.files, phase.concurrency, phase.timeoutMs, totalsFile);
   const counted = readTotals(totalsFile, code);
   totals.passed += counted.passed;
   totals.failed += counted.failed;
@@ -107,7 +113,12 @@ process.stdout.write(
 );
 process.exit(failedRun || stopped ? 1 : 0);
 
-function runPhase(phaseFiles: string[], concurrency: string, totalsFile: string): Promise<number | null> {
+function runPhase(
+  phaseFiles: string[],
+  concurrency: string,
+  timeoutMs: number,
+  totalsFile: string,
+): Promise<number | null> {
   const child = spawn(
     process.execPath,
     [
@@ -115,7 +126,7 @@ function runPhase(phaseFiles: string[], concurrency: string, totalsFile: string)
       'tsx',
       '--test',
       '--test-force-exit',
-      `--test-timeout=${testTimeoutMs}`,
+      `--test-timeout=${timeoutMs}`,
       `--test-concurrency=${concurrency}`,
       '--test-reporter=spec',
       '--test-reporter-destination=stdout',
