@@ -182,7 +182,7 @@ export async function postGraphQL(
   const text = await res.text();
   let json: GraphQLResponse['json'];
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(text) as GraphQLResponse['json'];
   } catch {
     json = undefined;
   }

@@ -21,7 +21,7 @@ const running = new Set<Managed>();
 /** Only what a Node process needs from the caller's environment; everything else is set explicitly. */
 export function baseEnv(): Record<string, string> {
   const keep = ['PATH', 'HOME', 'TMPDIR', 'TZ', 'LANG'];
-  return Object.fromEntries(keep.flatMap((key) => (process.env[key] ? [[key, process.env[key]!]] : [])));
+  return Object.fromEntries(keep.flatMap((key) => (process.env[key] ? [[key, process.env[key]]] : [])));
 }
 
 export function startProcess(

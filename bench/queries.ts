@@ -103,8 +103,7 @@ export async function verifySameData(
 function hasContent(value: unknown): boolean {
   if (value === null) return false;
   if (Array.isArray(value)) return value.length > 0 && value.every(hasContent);
-  if (typeof value === 'object')
-    return Object.values(value as object).every((v) => typeof v !== 'object' || hasContent(v));
+  if (typeof value === 'object') return Object.values(value).every((v) => typeof v !== 'object' || hasContent(v));
   return true;
 }
 

@@ -44,6 +44,8 @@ async function eventually<T>(what: string, check: () => Promise<T | undefined>, 
       last = error;
     }
     if (Date.now() > deadline)
+      // Whatever was thrown last, as text: an Error prints its name and message.
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string
       throw new Error(`seeding: timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 250));
   }

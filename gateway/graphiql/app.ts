@@ -22,7 +22,7 @@ interface PageConfig {
   workers: { editor: string; json: string; graphql: string };
 }
 
-const config = JSON.parse(document.getElementById('graphiql-config')!.textContent!) as PageConfig;
+const config = JSON.parse(document.getElementById('graphiql-config')!.textContent) as PageConfig;
 
 // Monaco runs its language services in workers; ours are files of the same bundle.
 (globalThis as { MonacoEnvironment?: unknown }).MonacoEnvironment = {

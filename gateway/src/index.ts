@@ -58,7 +58,7 @@ export interface RunningGateway {
   metrics: GatewayMetrics;
   /** Where the metrics are served: METRICS_PORT's listener, or METRICS_PATH on the gateway's port. */
   metricsUrl?: string;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 /**
@@ -306,7 +306,7 @@ export async function startGateway(
     formatError,
     // A socket's token comes in connectionParams; the rest (client address) is the upgrade request's.
     authenticate: (authorization, req) =>
-      auth.authenticate(Object.create(req, { headers: { value: { ...req.headers, authorization } } })),
+      auth.authenticate(Object.create(req, { headers: { value: { ...req.headers, authorization } } }) as typeof req),
     createContext: (identity, req, requestId = randomUUID()) => {
       const client = clientOf(req.headers);
       return {

@@ -137,7 +137,7 @@ function utcTimestamp(date: Date): string {
 
 function nextSecond(stamp: string): string {
   const [y, mo, d, h, mi, s] = [0, 4, 6, 8, 10, 12].map((i, k) => Number(stamp.slice(i, k === 0 ? 4 : i + 2)));
-  return utcTimestamp(new Date(Date.UTC(y!, mo! - 1, d!, h!, mi!, s! + 1)));
+  return utcTimestamp(new Date(Date.UTC(y!, mo! - 1, d, h, mi, s! + 1)));
 }
 
 /** A mistake in how the script was called: print the message alone, no stack. */

@@ -138,7 +138,7 @@ describe('real clients follow an order live', { timeout: 300_000 }, () => {
           const subscription = events.subscribe({
             next: (result) => {
               if (result.error) failed = result.error;
-              else if (result.data) queue.push(result.data as StatusEvent);
+              else if (result.data) queue.push(result.data);
               wake?.();
             },
             error: (error) => {
@@ -148,7 +148,7 @@ describe('real clients follow an order live', { timeout: 300_000 }, () => {
           });
           try {
             for (;;) {
-              if (failed) throw failed;
+              if (failed) throw failed as Error;
               const next = queue.shift();
               if (next) yield next;
               else await new Promise<void>((resolve) => (wake = resolve));

@@ -38,7 +38,7 @@ const freePort = () =>
 function startProcess(entry: string, env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', entry], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  for (const stream of [child.stdout!, child.stderr!])
+  for (const stream of [child.stdout, child.stderr])
     stream.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000)));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   // Not left behind if a deadline force-exits this test file.
@@ -309,7 +309,7 @@ if (process.env.KAFKA_BROKERS && process.env.TEST_DATABASE_URL) {
             'nothing was served during the delay',
           );
           assert.equal(closedWith?.code, 1012, `socket closed with ${JSON.stringify(closedWith)}`);
-          assert.ok(closedWith!.at - signalledAt >= DELAY_MS * 0.9, 'the socket was closed before the delay was over');
+          assert.ok(closedWith.at - signalledAt >= DELAY_MS * 0.9, 'the socket was closed before the delay was over');
           assertNothingAcceptedLost(
             outcomes,
             await storedOrders(stack.env.DATABASE_URL!),

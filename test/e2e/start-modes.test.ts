@@ -22,7 +22,7 @@ async function runScript(script: string, env: Record<string, string | undefined>
   const clean = Object.fromEntries(Object.entries({ ...process.env, ...env }).filter(([, v]) => v !== undefined));
   try {
     const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', script], {
-      env: clean as Record<string, string>,
+      env: clean,
       timeout: 120_000,
     });
     return { code: 0, output: stdout + stderr };

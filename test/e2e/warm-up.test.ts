@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { parse, type OperationDefinitionNode } from 'graphql';
+import { Kind, OperationTypeNode, parse, type OperationDefinitionNode } from 'graphql';
 import { captureLogs } from '@storefront/platform/testing';
 import { loadGatewayConfig, type RunningGateway } from '@storefront/gateway';
 import { startStack, type Stack } from '../support/stack.ts';
@@ -16,12 +16,12 @@ const MANIFEST = 'clients/generated/trusted-documents.json';
 const documents = Object.entries(JSON.parse(readFileSync(MANIFEST, 'utf8')) as Record<string, string>).map(
   ([hash, text]) => {
     const operations = parse(text).definitions.filter(
-      (d): d is OperationDefinitionNode => d.kind === 'OperationDefinition',
+      (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
     );
     return { hash, text, operation: operations[0]!, single: operations.length === 1 };
   },
 );
-const warmable = documents.filter((d) => d.operation.operation !== 'subscription');
+const warmable = documents.filter((d) => d.operation.operation !== OperationTypeNode.SUBSCRIPTION);
 
 // Values for the required variables of the trusted operations that need any (a request must reach the planner).
 const VARIABLES: Record<string, Record<string, unknown>> = {
@@ -91,7 +91,7 @@ describe('plan-cache warm-up', { timeout: 180_000 }, () => {
     token = (await stack.signUp('Warm')).token; // an ad-hoc mutation text, planned and parsed now: the baseline
     const plansBefore = stack.gateway.planCache();
     const documentsBefore = stack.gateway.documentCache();
-    const queries = warmable.filter((d) => d.operation.operation === 'query');
+    const queries = warmable.filter((d) => d.operation.operation === OperationTypeNode.QUERY);
     const logIn = warmable.find((d) => d.operation.name?.value === 'LogIn')!;
     let sent = 0;
     for (const doc of [...queries, logIn]) {

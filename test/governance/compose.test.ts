@@ -89,7 +89,7 @@ describe('docker-compose.yml', () => {
       const part = partOf(service)!;
       const files = entries[part];
       assert.ok(files?.length, `${name}: deploy/docker/entrypoint.sh has no case for "${part}"`);
-      for (const file of files!) {
+      for (const file of files) {
         assert.ok(existsSync(join(repo, file)), `${name}: ${file} (entry of "${part}") does not exist`);
         assert.ok(!dockerIgnored(file), `${name}: ${file} is excluded by .dockerignore`);
       }
@@ -127,7 +127,7 @@ describe('docker-compose.yml', () => {
         url,
         `gateway: SUBGRAPH_URL_${subgraph.toUpperCase()} missing (supergraph.graphql routes to localhost)`,
       );
-      const target = new URL(url!);
+      const target = new URL(url);
       assert.equal(target.hostname, subgraph, `gateway: ${url} must name the compose service "${subgraph}"`);
       assert.equal(Number(target.port), port, `gateway: ${url} port`);
       assert.equal(
@@ -210,8 +210,8 @@ describe('docker-compose.yml', () => {
     for (const part of ['gateway', ...SUBGRAPHS] as Part[]) {
       const url = healthUrl(services[part]!);
       assert.ok(url, `${part}: health check must request a URL`);
-      assert.equal(Number(url!.port), defaultPort(part), `${part}: health check port`);
-      assert.equal(url!.pathname, '/readyz', `${part}: health check path`);
+      assert.equal(Number(url.port), defaultPort(part), `${part}: health check port`);
+      assert.equal(url.pathname, '/readyz', `${part}: health check path`);
     }
     const served = read('packages/platform/src/service/subgraph.ts') + read('gateway/src/index.ts');
     assert.ok(
@@ -227,11 +227,11 @@ describe('docker-compose.yml', () => {
         assert.ok(target, `${name}: depends on unknown service "${dependency}"`);
         if (condition === 'service_healthy')
           assert.ok(
-            target!.healthcheck?.test,
+            target.healthcheck?.test,
             `${name}: waits for ${dependency} to be healthy, but it has no health check`,
           );
         else if (condition === 'service_completed_successfully')
-          assert.equal(target!.restart, 'no', `${name}: waits for ${dependency} to complete, but it restarts`);
+          assert.equal(target.restart, 'no', `${name}: waits for ${dependency} to complete, but it restarts`);
         else assert.fail(`${name}: depends_on ${dependency} with condition ${condition}`);
       }
     }
@@ -295,15 +295,15 @@ describe('Dockerfile', () => {
     const runtime = stages[stages.length - 1]!;
     const user = runtime.filter((l) => /^USER\s/i.test(l)).pop();
     assert.ok(user, 'the runtime stage sets no USER (it would run as root)');
-    assert.doesNotMatch(user!, /^USER\s+(root|0)(:|\s|$)/i);
+    assert.doesNotMatch(user, /^USER\s+(root|0)(:|\s|$)/i);
     assert.ok(
       runtime.some((l) => /^ARG SERVICE\b/.test(l)) && runtime.some((l) => /^ENV SERVICE=\$\{SERVICE\}/.test(l)),
     );
     const entrypoint = runtime.find((l) => /^ENTRYPOINT/.test(l));
     const script = /"\/app\/([^"]+)"/.exec(entrypoint ?? '')?.[1];
     assert.ok(script && existsSync(join(repo, script)), `entrypoint ${script} does not exist`);
-    assert.ok(statSync(join(repo, script!)).mode & 0o111, `${script} is not executable`);
-    assert.ok(!dockerIgnored(script!), `${script} is excluded by .dockerignore`);
+    assert.ok(statSync(join(repo, script)).mode & 0o111, `${script} is not executable`);
+    assert.ok(!dockerIgnored(script), `${script} is excluded by .dockerignore`);
     for (const part of ['gateway', ...SUBGRAPHS, 'migrate', 'seed'])
       assert.ok(entryFiles()[part], `entrypoint.sh cannot run ${part}`);
   });

@@ -33,7 +33,7 @@ export const configSchemas: Record<Part, z.ZodObject> = {
 export const portKey = (part: Part) => `${part.toUpperCase()}_PORT`;
 export function defaultPort(part: Part): number {
   const parsed = configSchemas[part].safeParse({});
-  const value = parsed.success ? (parsed.data as Record<string, unknown>)[portKey(part)] : undefined;
+  const value = parsed.success ? parsed.data[portKey(part)] : undefined;
   if (typeof value !== 'number') throw new Error(`${part}: ${portKey(part)} has no default in its config schema`);
   return value;
 }

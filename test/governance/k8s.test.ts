@@ -102,7 +102,7 @@ describe('deploy/k8s', () => {
     }
     const job = find('Job', 'migrate');
     assert.ok(job, 'no migration Job');
-    assert.deepEqual(podSpec(job!).containers[0]!.args, ['migrate']);
+    assert.deepEqual(podSpec(job).containers[0]!.args, ['migrate']);
   });
 
   it('runs the image entry each workload names', () => {
@@ -115,7 +115,7 @@ describe('deploy/k8s', () => {
           part && entries[part],
           `${workload.metadata.name}: args must name a part of deploy/docker/entrypoint.sh, got ${part}`,
         );
-        for (const file of entries[part]!) assert.ok(existsSync(join(repo, file)), `${file} does not exist`);
+        for (const file of entries[part]) assert.ok(existsSync(join(repo, file)), `${file} does not exist`);
         assert.ok(
           container.image && images.has(container.image),
           `${workload.metadata.name}: image ${container.image} is not set in kustomization images`,
@@ -224,7 +224,7 @@ describe('deploy/k8s', () => {
     for (const subgraph of SUBGRAPHS) {
       const url = env[`SUBGRAPH_URL_${subgraph.toUpperCase()}`];
       assert.ok(url, `gateway: SUBGRAPH_URL_${subgraph.toUpperCase()} missing`);
-      const target = new URL(url!);
+      const target = new URL(url);
       assert.ok(find('Service', target.hostname.split('.')[0]!), `gateway: ${url} names no Service`);
       assert.equal(target.hostname.split('.')[0], subgraph);
       assert.equal(Number(target.port), defaultPort(subgraph));
@@ -262,8 +262,8 @@ describe('deploy/k8s', () => {
       (h) => (h.spec?.scaleTargetRef as { name: string }).name === 'gateway',
     );
     assert.ok(hpa, 'no HorizontalPodAutoscaler for the gateway');
-    assert.equal(hpa!.apiVersion, 'autoscaling/v2');
-    const spec = hpa!.spec as {
+    assert.equal(hpa.apiVersion, 'autoscaling/v2');
+    const spec = hpa.spec as {
       scaleTargetRef: { kind: string };
       minReplicas: number;
       maxReplicas: number;
@@ -287,8 +287,8 @@ describe('deploy/k8s', () => {
           name,
       );
       assert.ok(budget, `${name}: no PodDisruptionBudget`);
-      assert.equal(budget!.apiVersion, 'policy/v1');
-      assert.ok((budget!.spec as { minAvailable?: number }).minAvailable! >= 1, `${name}: the budget keeps no pod`);
+      assert.equal(budget.apiVersion, 'policy/v1');
+      assert.ok((budget.spec as { minAvailable?: number }).minAvailable! >= 1, `${name}: the budget keeps no pod`);
     }
     const policies = byKind('NetworkPolicy');
     for (const subgraph of SUBGRAPHS) {

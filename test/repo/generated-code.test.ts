@@ -30,6 +30,11 @@ describe('repository checks', () => {
     assert.equal(result.status, 0, `Unformatted files; run \`npm run format\`\n${result.stdout}${result.stderr}`);
   });
 
+  it('every TypeScript file passes the linter (npm run lint)', () => {
+    const result = run('npx', ['eslint', '.']);
+    assert.equal(result.status, 0, `Lint findings; run \`npm run lint\`\n${result.stdout}${result.stderr}`);
+  });
+
   it('the whole repository type-checks in strict mode (npm run typecheck)', () => {
     const result = run('npx', ['tsc', '-p', 'tsconfig.json']);
     assert.equal(result.status, 0, `Type errors:\n${result.stdout}${result.stderr}`);

@@ -107,7 +107,7 @@ export function connectGateway(
     execute: async <T>(query: string, variables: Record<string, unknown> = {}) => {
       const operation = subscribe<T>(query, variables);
       await operation.ended;
-      if (operation.error) return { errors: toErrors(operation.error) } as SubscriptionResult<T>;
+      if (operation.error) return { errors: toErrors(operation.error) };
       return operation.results[0] ?? {};
     },
     drop: () => socket?.terminate(),

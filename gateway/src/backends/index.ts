@@ -16,7 +16,7 @@ export interface Backends {
   /** Undefined when there is no bus at all: features that follow events then say so at start. */
   bus: EventBus | undefined;
   /** Closes what was opened here (a bus that was given is its owner's to close). */
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 export function openBackends(options: { config: BackendsConfig; logger: Logger; bus?: EventBus }): Backends {

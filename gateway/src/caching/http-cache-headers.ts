@@ -1,4 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
+import { OperationTypeNode } from 'graphql';
 import type { GatewayContext } from '../context.ts';
 
 /**
@@ -22,7 +23,7 @@ export function httpCacheHeaders(options: { maxAgeSeconds: number }): ApolloServ
           const failed =
             (errors?.length ?? 0) > 0 || (body.kind === 'single' && (body.singleResult.errors?.length ?? 0) > 0);
           const publicAnswer =
-            operation?.operation === 'query' &&
+            operation?.operation === OperationTypeNode.QUERY &&
             !failed &&
             contextValue.identity === null &&
             policy?.scope === 'PUBLIC' &&

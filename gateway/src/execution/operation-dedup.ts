@@ -1,9 +1,11 @@
 import type {
+  GatewayCachePolicy,
   GatewayExecutionResult,
   GatewayGraphQLRequestContext,
   GatewayInterface,
 } from '@apollo/server-gateway-interface';
 import { env } from '@storefront/platform/config';
+import { OperationTypeNode } from 'graphql';
 import { stableStringify } from '@storefront/platform/auth';
 import type { GatewayContext } from '../context.ts';
 import { wrapExecutor } from './wrap-executor.ts';
@@ -52,7 +54,7 @@ export interface OperationDedupStats {
   /** Requests waiting now for another request's execution. */
   waiting(): number;
   /** Requests answered so far by another request's execution. */
-  shared(): number;
+  shared: () => number;
 }
 
 export interface OperationDedup {
@@ -82,7 +84,10 @@ export function operationDedup(options: { enabled: boolean }): OperationDedup {
       const result = await flight.result;
       shared++;
       // What the subgraphs said about caching this answer (Cache-Control) was recorded on the leader's policy.
-      requestContext.overallCachePolicy?.restrict?.(flight.leader.overallCachePolicy);
+      // (The gateway interface types the policy as `any`; Apollo Server hands its CachePolicy.)
+      (requestContext.overallCachePolicy as GatewayCachePolicy | undefined)?.restrict?.(
+        flight.leader.overallCachePolicy as GatewayCachePolicy,
+      );
       // A copy of the top level: plugins may add response extensions to one request's result, not to all.
       return { ...result, ...(result.extensions ? { extensions: { ...result.extensions } } : {}) };
     } finally {
@@ -117,7 +122,7 @@ export function operationDedup(options: { enabled: boolean }): OperationDedup {
 
 /** The sharing key, or undefined when the operation must run on its own. */
 function flightKey(requestContext: GatewayGraphQLRequestContext): string | undefined {
-  if (requestContext.operation?.operation !== 'query') return undefined;
+  if (requestContext.operation?.operation !== OperationTypeNode.QUERY) return undefined;
   const { request, queryHash } = requestContext;
   if (!queryHash) return undefined;
   const identity = (requestContext.context as Partial<GatewayContext>).identity ?? null;

@@ -35,7 +35,7 @@ export function resolveDocumentId(request: HTTPGraphQLRequest): DocumentIdResult
     }
     params.delete('documentId');
     params.set('extensions', JSON.stringify({ ...extensions, persistedQuery: { version: 1, sha256Hash: hash } }));
-    return { ok: true, request: { ...request, search: `?${params}` } };
+    return { ok: true, request: { ...request, search: `?${params.toString()}` } };
   }
   const body = request.body as Record<string, unknown> | undefined;
   if (typeof body !== 'object' || body === null || !('documentId' in body)) return { ok: true, request };

@@ -23,9 +23,9 @@ export const httpEnv = { ...graphiqlEnv, ...httpSubscriptionEnv, ...compressionE
 
 export interface GatewayHttp {
   /** The platform adapter's `exchange`: each GraphQL request from its parsed body to the answer written. */
-  exchange(exchange: GraphQLExchange<GatewayContext>): Promise<void>;
+  exchange: (exchange: GraphQLExchange<GatewayContext>) => Promise<void>;
   /** Subscriptions streaming over HTTP right now. */
-  openStreams(): number;
+  openStreams: () => number;
 }
 
 export function gatewayHttp(options: {

@@ -42,7 +42,7 @@ export type Opened =
 export interface HttpSubscriptions {
   open(exchange: GraphQLExchange<GatewayContext>): Promise<Opened>;
   /** Streams open over HTTP (tests, metrics). */
-  openStreams(): number;
+  openStreams: () => number;
 }
 
 export function httpSubscriptions(options: {

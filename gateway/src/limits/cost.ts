@@ -119,7 +119,7 @@ function listDepth(type: GraphQLOutputType): number {
     if (isNonNullType(current)) current = current.ofType;
     else if (isListType(current)) {
       depth += 1;
-      current = current.ofType as GraphQLOutputType;
+      current = current.ofType;
     } else return depth;
   }
 }

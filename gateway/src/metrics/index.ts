@@ -21,7 +21,7 @@ export interface GatewayMetrics {
   /** Install in ApolloServer: counts and times every GraphQL request. */
   readonly plugins: ApolloServerPlugin<GatewayContext>[];
   /** An answer given before GraphQL ran (401, 404, 413, bad JSON): counted with operation_type "none". */
-  refused(status: number, code: string): void;
+  refused: (status: number, code: string) => void;
   /** One request to a subgraph; with a duration once the transport reports one. */
   subgraphFetch(subgraph: string, result?: SubgraphFetchResult): void;
   /** Traffic shaping (transport/): a fetch retried, with what its last attempt met (`timeout`, `http_503`, …). */

@@ -21,7 +21,7 @@ export interface RateLimits {
   /** Refuses an operation over its limits with RATE_LIMITED (HTTP 429, Retry-After). */
   plugin: ApolloServerPlugin<GatewayContext>;
   /** The address rate limits key anonymous callers by (TRUST_PROXY_HOPS decides how much of X-Forwarded-For counts). */
-  clientIp(req: IncomingMessage): string;
+  clientIp: (req: IncomingMessage) => string;
   /** The file the limits came from, or "disabled" (for the start log). */
   source: string;
 }

@@ -1,6 +1,6 @@
 import { buildOperationContext } from '@apollo/gateway';
 import type { GatewayGraphQLRequestContext, GatewayInterface } from '@apollo/server-gateway-interface';
-import { getVariableValues, GraphQLError } from 'graphql';
+import { getVariableValues, GraphQLError, OperationTypeNode } from 'graphql';
 import type { GatewayContext } from '../context.ts';
 import type { SubscriptionPlan, SubscriptionPlanner } from './planner.ts';
 import { wrapExecutor } from '../execution/index.ts';
@@ -42,7 +42,7 @@ export function admittingSubscriptions(gateway: GatewayInterface, planner: Subsc
   return wrapExecutor(
     gateway,
     (execute) => async (requestContext) =>
-      requestContext.operation?.operation === 'subscription'
+      requestContext.operation?.operation === OperationTypeNode.SUBSCRIPTION
         ? admit(requestContext as GatewayGraphQLRequestContext<GatewayContext>, planner)
         : execute(requestContext),
   );

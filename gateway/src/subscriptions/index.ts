@@ -42,11 +42,11 @@ export { clientError, SUBSCRIPTION_ERRORS } from './errors.ts';
  */
 export interface SubscriptionStats {
   /** Client sockets open. */
-  connections(): number;
+  connections: () => number;
   /** Client subscriptions streaming. */
-  clientSubscriptions(): number;
+  clientSubscriptions: () => number;
   /** Upstream subscriptions open (or waiting for their connection), by subgraph. */
-  upstreamSubscriptions(): Record<string, number>;
+  upstreamSubscriptions: () => Record<string, number>;
 }
 
 export interface FederatedSubscriptions {

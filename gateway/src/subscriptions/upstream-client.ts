@@ -98,7 +98,9 @@ export class SubgraphConnection {
       // A function, so every (re)connection is signed afresh.
       connectionParams: () => signConnection(options.secret),
       generateID: (payload) => (payload as TaggedPayload)[OPERATION_ID] ?? randomUUID(),
-      jsonMessageReplacer: (key, value) => (key === '' && value?.type === 'subscribe' ? this.signOnSend(value) : value),
+      // Called for every key of the outgoing JSON; the whole message is the one under the key ''.
+      jsonMessageReplacer: (key, value: { type?: unknown; id: string; payload: SubscribePayload } | null) =>
+        key === '' && value?.type === 'subscribe' ? this.signOnSend(value) : value,
       on: {
         connecting: () => void (this.opened = false),
         opened: () => void (this.opened = true),
@@ -238,7 +240,7 @@ function backoff(retries: number): Promise<void> {
 
 function describe(error: unknown): string {
   if (error && typeof error === 'object' && 'code' in error) {
-    const { code, reason } = error as { code: unknown; reason?: unknown };
+    const { code, reason } = error as { code: unknown; reason?: string };
     return `connection closed (${String(code)}${reason ? `: ${String(reason)}` : ''})`;
   }
   return error instanceof Error ? error.message : 'connection failed';

@@ -1,3 +1,4 @@
+import { OperationTypeNode } from 'graphql';
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type {
   GatewayGraphQLRequest,
@@ -63,7 +64,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     // root fields and the entity fetches after them) and of subscription events are never shared or retried.
     if (
       'incomingRequestContext' in options &&
-      options.incomingRequestContext.operation?.operation === 'query' &&
+      options.incomingRequestContext.operation?.operation === OperationTypeNode.QUERY &&
       options.request.http
     ) {
       (options.request.http as MarkedHttp)[QUERY_FETCH] = true;
@@ -108,8 +109,9 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
       extensions: request.extensions,
     });
     const identity = context?.identity ?? null;
-    const query = (request.http as MarkedHttp | undefined)?.[QUERY_FETCH] === true;
-    const propagated = (request.http as MarkedHttp | undefined)?.[PROPAGATED];
+    const marked: MarkedHttp | undefined = request.http;
+    const query = marked?.[QUERY_FETCH] === true;
+    const propagated = marked?.[PROPAGATED];
     let exchange: Exchange;
     try {
       exchange =

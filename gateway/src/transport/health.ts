@@ -27,7 +27,7 @@ export function startHealthChecks<T extends HealthTarget>(options: {
     const client = new Client(target.origin, { connectTimeout: options.connectTimeoutMs, pipelining: 1 });
     let timer: NodeJS.Timeout | undefined;
     const schedule = () => {
-      if (!stopped) timer = setTimeout(check, options.intervalMs).unref();
+      if (!stopped) timer = setTimeout(() => void check(), options.intervalMs).unref();
     };
     const check = async () => {
       const signal = AbortSignal.any([AbortSignal.timeout(options.timeoutMs), stopping.signal]);

@@ -184,7 +184,7 @@ fields:
     assert.equal(await check(LOG_IN, { e: ' A@Example.com' }), undefined);
     const refused = await check(LOG_IN, { e: 'a@example.com' });
     assert.equal(refused?.rule, 'fields["Mutation.logIn"]');
-    assert.ok(refused!.retryAfterSeconds >= 29 && refused!.retryAfterSeconds <= 30);
+    assert.ok(refused.retryAfterSeconds >= 29 && refused.retryAfterSeconds <= 30);
     assert.equal(await check(LOG_IN, { e: 'b@example.com' }), undefined, 'another account');
     assert.equal(
       await check(LOG_IN, { e: 'a@example.com' }, { identity: null, clientIp: '192.0.2.2' }),

@@ -48,8 +48,7 @@ export function loadApprovals(root: string, file = APPROVALS_FILE): Approvals {
   list.forEach((entry: unknown, index) => {
     const line = lineOf(nodes[index]?.range?.[0]);
     const e = (entry ?? {}) as Record<string, unknown>;
-    const str = (key: string) =>
-      typeof e[key] === 'string' && (e[key] as string).trim() ? (e[key] as string).trim() : undefined;
+    const str = (key: string) => (typeof e[key] === 'string' && e[key].trim() ? e[key].trim() : undefined);
     const path = str('path');
     const reason = str('reason');
     if (!path || !reason) {

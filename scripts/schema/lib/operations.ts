@@ -172,7 +172,7 @@ export function loadClientDocuments(root: string): ClientDocuments {
       operations.push({
         app,
         name: node.name!.value,
-        kind: node.operation as ClientOperation['kind'],
+        kind: node.operation,
         file,
         line: at(file, node).line,
         document: { kind: Kind.DOCUMENT, definitions: [node, ...used] },

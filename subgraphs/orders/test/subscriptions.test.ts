@@ -10,7 +10,6 @@ import {
   eventually,
   serviceTestEnv,
   subgraphCaller,
-  type SubgraphCaller,
   type SubgraphSocket,
   type TestSubscription,
 } from '@storefront/platform/testing';
@@ -50,7 +49,6 @@ const encodeIdentity = (identity: Identity) =>
 
 describe('orders: subscriptions over graphql-ws', { timeout: 240_000 }, () => {
   let orders: Orders;
-  let call: SubgraphCaller;
   let socket: SubgraphSocket;
   let product: string;
   const ann = customer();
@@ -59,7 +57,6 @@ describe('orders: subscriptions over graphql-ws', { timeout: 240_000 }, () => {
 
   before(async () => {
     orders = await startTestOrders();
-    call = subgraphCaller(orders);
     socket = connectSubgraph(orders);
     [product] = (await knownProducts(orders, 1)) as [string];
   });

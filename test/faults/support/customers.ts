@@ -146,7 +146,7 @@ export class Shop {
   /** Stops the watchers (those of orders that never reach a final status stay open until now) and closes the sockets. */
   async closeWatchers(): Promise<void> {
     for (const stop of this.watchers) stop();
-    await Promise.all(this.sockets.map((s) => s.dispose()));
+    await Promise.all(this.sockets.map(async (s) => s.dispose()));
   }
 
   private newOrder(customer: number, n: number, random: Random): OrderRecord {

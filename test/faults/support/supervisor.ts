@@ -122,7 +122,7 @@ export class ServiceProcess {
     running.add(child);
     child.once('exit', () => running.delete(child));
     let joined = 0;
-    for (const stream of [child.stdout!, child.stderr!]) {
+    for (const stream of [child.stdout, child.stderr]) {
       stream.pipe(this.log, { end: false });
       createInterface({ input: stream }).on('line', (line) => {
         record.firstOutputAt ??= Date.now();

@@ -12,17 +12,18 @@ export interface CacheStats {
   size: number;
 }
 
-export interface CountingCache<T extends {}> {
+// `NonNullable<unknown>` is `{}`: InMemoryLRUCache's own bound on what it stores.
+export interface CountingCache<T extends NonNullable<unknown>> {
   get(key: string): Promise<T | undefined>;
   set(key: string, value: T, options?: { ttl?: number | null }): Promise<void>;
   delete(key: string): Promise<boolean>;
   clear(): void;
-  stats(): CacheStats;
+  stats: () => CacheStats;
   /** Starts counting afresh (after warm-up, so the counts are those of real requests). */
   resetStats(): void;
 }
 
-export function countingCache<T extends {}>(maxBytes: number): CountingCache<T> {
+export function countingCache<T extends NonNullable<unknown>>(maxBytes: number): CountingCache<T> {
   // InMemoryLRUCache measures objects by their JSON, as ApolloGateway and Apollo Server do for these caches.
   const lru = new InMemoryLRUCache<T>({ maxSize: maxBytes });
   let hits = 0;

@@ -31,7 +31,7 @@ export interface PlanCaches {
   /** Plans every trusted document (when PLAN_WARM_UP is on); the counts then start afresh. */
   warmUp(apollo: ApolloServer<GatewayContext>): Promise<WarmUpReport | undefined>;
   /** Counted since the gateway became ready. */
-  stats: { plans(): CacheStats; documents(): CacheStats };
+  stats: { plans: () => CacheStats; documents: () => CacheStats };
 }
 
 export function planCaches(

@@ -3,6 +3,7 @@ import {
   isInputObjectType,
   isListType,
   isNonNullType,
+  Kind,
   typeFromAST,
   type GraphQLInputType,
   type GraphQLSchema,
@@ -21,7 +22,7 @@ export function placeholderVariables(
 ): Record<string, unknown> {
   const variables: Record<string, unknown> = {};
   for (const definition of operation?.variableDefinitions ?? []) {
-    if (definition.type.kind !== 'NonNullType' || definition.defaultValue) continue;
+    if (definition.type.kind !== Kind.NON_NULL_TYPE || definition.defaultValue) continue;
     const type = typeFromAST(schema, definition.type) as GraphQLInputType | undefined;
     if (type) variables[definition.variable.name.value] = placeholder(type);
   }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ApolloServer } from '@apollo/server';
 import type { Experimental_DidResolveQueryPlanCallback } from '@apollo/gateway';
 import type { GatewayInterface } from '@apollo/server-gateway-interface';
-import { Kind, parse, type OperationDefinitionNode } from 'graphql';
+import { Kind, OperationTypeNode, parse, type OperationDefinitionNode } from 'graphql';
 import type { Logger } from '@storefront/platform/logger';
 import type { GatewayContext } from '../../context.ts';
 import { placeholderVariables } from './placeholder-variables.ts';
@@ -107,9 +107,12 @@ export async function warmUpPlans(options: {
   let stoppedAtHook = true;
 
   // Queries first: mutations only once every query has shown that runs stop after planning.
-  const ordered = [...runs.filter((run) => run.kind === 'query'), ...runs.filter((run) => run.kind === 'mutation')];
+  const ordered = [
+    ...runs.filter((run) => run.kind === OperationTypeNode.QUERY),
+    ...runs.filter((run) => run.kind === OperationTypeNode.MUTATION),
+  ];
   for (const run of ordered) {
-    if (run.kind === 'mutation' && !stoppedAtHook) {
+    if (run.kind === OperationTypeNode.MUTATION && !stoppedAtHook) {
       failed++;
       continue;
     }
@@ -171,7 +174,7 @@ function runsOf(documents: ReadonlyMap<string, string>): { runs: Run[]; skipped:
       continue;
     }
     for (const operation of operations) {
-      if (operation.operation === 'subscription') {
+      if (operation.operation === OperationTypeNode.SUBSCRIPTION) {
         skipped++;
         continue;
       }

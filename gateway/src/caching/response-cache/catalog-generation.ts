@@ -118,11 +118,11 @@ function parsePositions(stored: string | undefined): Positions {
   try {
     const parsed: unknown = JSON.parse(stored);
     if (typeof parsed !== 'object' || parsed === null) return {};
-    return Object.fromEntries(
+    return Object.fromEntries<string>(
       Object.entries(parsed).filter(
         ([partition, offset]) => /^\d+$/.test(partition) && typeof offset === 'string' && /^\d+$/.test(offset),
       ),
-    ) as Positions;
+    );
   } catch {
     return {};
   }

@@ -69,7 +69,7 @@ export interface ResponseCache {
    */
   plugins: ApolloServerPlugin<GatewayContext>[];
   enabled: boolean;
-  stats(): ResponseCacheStats;
+  stats: () => ResponseCacheStats;
   /** Stops the invalidation feed; call before the bus and store close. */
   stop(): Promise<void>;
 }

@@ -63,7 +63,7 @@ async function openPostgres(url: string, config: DatabaseConfig): Promise<Databa
       await client.query('SELECT pg_advisory_lock(hashtext($1))', [`migrate:${config.schema}`]);
       return await work({
         exec: async (sql) => void (await client.query(sql)),
-        query: async (sql, params) => (await client.query(sql, params as unknown[])).rows,
+        query: async (sql, params) => (await client.query(sql, params as unknown[])).rows as Record<string, unknown>[],
       });
     } finally {
       await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`migrate:${config.schema}`]).catch(() => {});

@@ -51,7 +51,9 @@ export class MemoryEventBus implements EventBus {
     const partitions = this.log(topic);
     for (const event of events) {
       // A serialisation round trip, as on the wire: consumers never share objects with producers.
-      partitions[partitionFor(event.aggregateId, partitions.length)]!.push(JSON.parse(JSON.stringify(event)));
+      partitions[partitionFor(event.aggregateId, partitions.length)]!.push(
+        JSON.parse(JSON.stringify(event)) as EventEnvelope,
+      );
     }
     this.wake();
   }

@@ -64,7 +64,7 @@ export function startConsumersInBackground(
       stopping = true;
       for (const wake of sleepers) wake();
       const started = await handles;
-      await Promise.allSettled(started.map((handle) => handle?.stop()));
+      await Promise.allSettled(started.flatMap((handle) => (handle ? [handle.stop()] : [])));
     },
   };
 }

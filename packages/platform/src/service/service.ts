@@ -41,7 +41,7 @@ export interface ServiceDefinition<Db extends TransactionalSql<Tx>, Tx extends R
 export interface ServiceParts<TContext extends BaseContext> {
   resolvers: object;
   permissions: IRules;
-  createContext(base: BaseContext): TContext;
+  createContext: (base: BaseContext) => TContext;
   /**
    * Event consumers. Each is its own consumer group, `<service>` or
    * `<service>.<name>`: Kafka assigns a group's partitions without regard to
@@ -100,7 +100,7 @@ export interface RunningService<Db = unknown> {
   /** The instance's live feed, when the service asked for one. */
   liveFeed: LiveFeed | undefined;
   seed(): Promise<void>;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
   /** Settles once every event consumer has joined its group (they join after the port opens; see service/consumers.ts). */
   consumersRunning: Promise<void>;
 }
@@ -191,6 +191,8 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
     },
   };
 
+  // Assigned once, further down; `abandon` may run before that and must then find nothing to stop.
+  // eslint-disable-next-line prefer-const
   let consumers: BackgroundConsumers | undefined;
   // A start that fails part-way closes what it opened: no connection or timer is left behind.
   const abandon = async (error: unknown): Promise<never> => {
@@ -282,7 +284,7 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
         await subscriptions?.close();
         await http.close(config.SHUTDOWN_GRACE_MS);
         await subgraph.apollo.stop();
-        await Promise.allSettled([consumers!.stop(), liveFeed?.stop()]);
+        await Promise.allSettled([consumers.stop(), liveFeed?.stop()]);
         await relay.stop();
         // What the last requests and events wrote goes out now, not at the next start.
         await relay

@@ -9,7 +9,6 @@ import { applyMiddleware } from 'graphql-middleware';
 import { deny as denyRule, shield, type IRules } from 'graphql-shield';
 import { ReplayGuard, SIGNATURE_HEADERS, verifySubgraphRequest } from '../auth/gateway-signature.ts';
 import { requestScope } from '../db/statement-counter.ts';
-import type { Identity } from '../auth/identity.ts';
 import type { BaseContext } from './context.ts';
 import { ForbiddenError } from '../errors/index.ts';
 import type { Logger } from '../logger/logger.ts';

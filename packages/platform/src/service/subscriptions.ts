@@ -6,6 +6,7 @@ import {
   getOperationAST,
   getVariableValues,
   GraphQLError,
+  OperationTypeNode,
   parse,
   validate,
   type DocumentNode,
@@ -15,7 +16,7 @@ import {
 } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { audit } from '../logger/audit.ts';
-import { verifyConnection, verifySubscription, type SignedSubscription } from '../auth/gateway-signature.ts';
+import { verifyConnection, verifySubscription } from '../auth/gateway-signature.ts';
 import { requestScope } from '../db/statement-counter.ts';
 import { UnauthenticatedError } from '../errors/index.ts';
 import type { Logger } from '../logger/logger.ts';
@@ -97,7 +98,7 @@ export function serveSubscriptions<TContext extends BaseContext>(
         const check = verifySubscription(
           secret,
           { query: payload.query, variables: payload.variables },
-          typeof signed === 'object' && signed !== null ? (signed as Partial<SignedSubscription>) : undefined,
+          typeof signed === 'object' && signed !== null ? signed : undefined,
         );
         if (!check.ok) {
           logger.warn({ reason: check.reason, operationId: id }, 'refused an unsigned subscription');
@@ -113,7 +114,7 @@ export function serveSubscriptions<TContext extends BaseContext>(
         if (invalid.length > 0) return invalid.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED'));
         const operation = getOperationAST(document, payload.operationName);
         if (!operation) return [operationNotSelected(payload.operationName)];
-        if (operation.operation !== 'subscription') {
+        if (operation.operation !== OperationTypeNode.SUBSCRIPTION) {
           return [
             new GraphQLError('Only subscriptions are served over WebSocket; send queries and mutations over HTTP', {
               extensions: { code: 'BAD_REQUEST' },
@@ -144,7 +145,7 @@ export function serveSubscriptions<TContext extends BaseContext>(
       },
       subscribe: async (args) => {
         const source = await requestScope.run(true, () => createSourceEventStream(args));
-        if (!isAsyncIterable(source)) return source as ExecutionResult; // the subscribe resolver or its rule refused
+        if (!isAsyncIterable(source)) return source; // the subscribe resolver or its rule refused
         const events = source[Symbol.asyncIterator]();
         const eventContext = eventContexts.get(args.contextValue as object);
         active++;
