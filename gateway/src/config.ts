@@ -14,25 +14,47 @@ import { refuseMovedSettings, subgraphTransportEnv, validateSubgraphUrls } from 
 
 /** Every setting of the gateway, each room's next to the code that reads it. */
 export const gatewayConfigSchema = z.object({
-  NODE_ENV: env.nodeEnv(),
-  LOG_LEVEL: env.logLevel(),
-  HOST: z.string().default('127.0.0.1'),
-  GATEWAY_PORT: env.port(4000),
-  /** rover-format config composed at start. Ignored when SUPERGRAPH_SDL is set. */
-  SUPERGRAPH_CONFIG: z.string().default('supergraph.yaml'),
-  /** A prebuilt supergraph SDL file: the gateway then fronts any federated graph. */
-  SUPERGRAPH_SDL: z.string().optional(),
-  /** Shared with the subgraphs; SUBGRAPH_SECRET_<NAME> overrides it for one subgraph. */
-  SUBGRAPH_SECRET: z.string().min(16, 'must be at least 16 characters').default('dev-only-subgraph-secret-change-me'),
+  NODE_ENV: env
+    .nodeEnv()
+    .describe(
+      '`production` turns on the production checks and turns off introspection, GraphiQL and field suggestions.',
+    ),
+  LOG_LEVEL: env
+    .logLevel()
+    .describe('Lowest level written to the log (pino): fatal, error, warn, info, debug, trace or silent.'),
+  HOST: z.string().default('127.0.0.1').describe('Address the gateway listens on.'),
+  GATEWAY_PORT: env.port(4000).describe('Port of the gateway (HTTP and WebSocket).'),
+  SUPERGRAPH_CONFIG: z
+    .string()
+    .default('supergraph.yaml')
+    .describe(
+      'rover-format file (supergraph.yaml) of the subgraphs composed at start. Ignored when SUPERGRAPH_SDL is set.',
+    ),
+  SUPERGRAPH_SDL: z
+    .string()
+    .optional()
+    .describe('A prebuilt supergraph SDL file to serve instead of composing SUPERGRAPH_CONFIG.'),
+  SUBGRAPH_SECRET: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .default('dev-only-subgraph-secret-change-me')
+    .describe(
+      'HMAC key every subgraph request is signed with, shared with the subgraphs (SUBGRAPH_SECRET_<NAME> overrides it for one). The development default is refused in production.',
+    ),
   /** Subgraph transport: TRAFFIC_SHAPING_CONFIG (timeouts, retries, breakers, pools per subgraph), SUBGRAPH_DEDUP (transport/config.ts). */
   ...subgraphTransportEnv,
-  MAX_BODY_BYTES: env.int(256 * 1024, 1024),
-  /** On SIGTERM: how long to keep serving while /readyz says 503, so load balancers stop sending first. */
-  SHUTDOWN_DELAY_MS: env.int(0),
-  /** After the delay: how long requests in flight may take before their connections are closed. WebSockets are closed with 1012 (reconnect). */
-  SHUTDOWN_GRACE_MS: env.int(10_000),
-  /** Introspection; off by default in production. */
-  INTROSPECTION: env.optionalBool(),
+  MAX_BODY_BYTES: env
+    .int(256 * 1024, 1024)
+    .describe('Largest request body accepted, after decompression (413 PAYLOAD_TOO_LARGE beyond).'),
+  SHUTDOWN_DELAY_MS: env
+    .int(0)
+    .describe('On SIGTERM: how long to keep serving while /readyz answers 503, so load balancers stop sending first.'),
+  SHUTDOWN_GRACE_MS: env
+    .int(10_000)
+    .describe(
+      'After the delay: how long requests in flight may take before their connections are closed; WebSockets are closed with 1012.',
+    ),
+  INTROSPECTION: env.optionalBool().describe('Answer introspection queries. Unset: on, except in production.'),
   /** Operation limits: LIMIT_MAX_DEPTH, LIMIT_MAX_COST, … (limits/config.ts). */
   ...operationLimitsEnv,
   /** Access tokens: JWKS_URL, JWT_ISSUER, ACCESS_TOKEN_MAX_TTL_SECONDS, … (auth/config.ts). */
@@ -59,9 +81,24 @@ export const gatewayConfigSchema = z.object({
   ...httpEnv,
   /** Header propagation to and from the subgraphs: HEADERS_CONFIG (headers/). */
   ...headersEnv,
-  /** Browser origins allowed to call the gateway from another origin (comma-separated; `*` for any). Unset: no CORS. */
-  CORS_ORIGINS: env.list().optional(),
+  CORS_ORIGINS: env
+    .list()
+    .optional()
+    .describe('Browser origins allowed to call from another origin (comma-separated, or `*`). Unset: no CORS headers.'),
 });
+
+/** Keys read by pattern, one per subgraph (loadGatewayConfig); the configuration reference lists them too. */
+export const gatewayKeyPatterns = [
+  {
+    key: 'SUBGRAPH_SECRET_<NAME>',
+    description: 'SUBGRAPH_SECRET for one subgraph (e.g. SUBGRAPH_SECRET_ORDERS), where each has a secret of its own.',
+  },
+  {
+    key: 'SUBGRAPH_URL_<NAME>',
+    description:
+      'Where one subgraph runs, instead of its routing URL in supergraph.yaml: a comma-separated list balances over instances, each with an optional `weight=1..1000`.',
+  },
+] as const;
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema> & {
   /** Per-subgraph secrets and URL overrides, from SUBGRAPH_SECRET_<NAME> / SUBGRAPH_URL_<NAME>. */

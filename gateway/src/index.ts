@@ -30,7 +30,7 @@ import { federatedSubscriptions, type SubscriptionStats } from './subscriptions/
 import { loadSupergraph, type Supergraph } from './supergraph/index.ts';
 import { createSubgraphTransport, loadTrafficShaping, type SubgraphFetchEvent } from './transport/index.ts';
 
-export { gatewayConfigSchema, loadGatewayConfig, type GatewayConfig } from './config.ts';
+export { gatewayConfigSchema, gatewayKeyPatterns, loadGatewayConfig, type GatewayConfig } from './config.ts';
 export { CompositionError, composeFromConfig, loadSupergraph } from './supergraph/index.ts';
 export {
   loadTrafficShaping,

@@ -20,6 +20,11 @@ describe('repository checks', () => {
     );
   });
 
+  it('docs/configuration.md is up to date with the configuration schemas (npm run docs:config)', () => {
+    const result = run('npx', ['tsx', 'scripts/config-docs.ts', '--check']);
+    assert.equal(result.status, 0, `Stale configuration reference\n${result.stdout}${result.stderr}`);
+  });
+
   it('every schema.prisma matches its committed migrations (npm run db:check)', () => {
     const result = run('npx', ['tsx', 'scripts/prisma/check.ts']);
     assert.equal(result.status, 0, `Migrations drift from schema.prisma\n${result.stdout}${result.stderr}`);

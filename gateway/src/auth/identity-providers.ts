@@ -19,8 +19,12 @@ import type { Logger } from '@storefront/platform/logger';
  * answer is remembered for a while, so a token costs one signature check.
  */
 export const identityProvidersEnv = {
-  /** A YAML file of external OpenID Connect issuers whose access tokens the gateway accepts. Unset: only our own tokens. */
-  IDENTITY_PROVIDERS: z.string().optional(),
+  IDENTITY_PROVIDERS: z
+    .string()
+    .optional()
+    .describe(
+      'A YAML file of external OpenID Connect issuers whose access tokens the gateway accepts. Unset: only our own tokens.',
+    ),
 };
 
 const PUBLIC_KEY_ALGORITHMS = [

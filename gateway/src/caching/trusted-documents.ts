@@ -20,14 +20,19 @@ import { tieredCache } from './tiered-cache.ts';
  * a hot hash costs no round trip.
  */
 export const trustedDocumentsEnv = {
-  /** Path of a trusted-documents manifest (JSON object: sha256 hex → operation text). */
-  TRUSTED_DOCUMENTS: z.string().optional(),
-  /** Refuse every operation that is not in TRUSTED_DOCUMENTS. */
-  PERSISTED_ONLY: env.bool(false),
-  /** MiB of APQ registrations each instance keeps in process, in front of the shared store. */
-  APQ_CACHE_MEMORY_MB: env.int(8, 1),
-  /** Seconds an APQ registration lives in the shared store (0: until evicted); clients re-register on a miss. */
-  APQ_TTL_SECONDS: env.int(24 * 60 * 60, 0),
+  TRUSTED_DOCUMENTS: z
+    .string()
+    .optional()
+    .describe('Path of a trusted-documents manifest (JSON object: sha256 hex → operation text).'),
+  PERSISTED_ONLY: env.bool(false).describe('Refuse every operation that is not in TRUSTED_DOCUMENTS.'),
+  APQ_CACHE_MEMORY_MB: env
+    .int(8, 1)
+    .describe('MiB of APQ registrations each instance keeps in process, in front of the shared store.'),
+  APQ_TTL_SECONDS: env
+    .int(24 * 60 * 60, 0)
+    .describe(
+      'Seconds an APQ registration lives in the shared store (0: until evicted); clients re-register on a miss.',
+    ),
 };
 
 type TrustedDocumentsConfig = {

@@ -44,8 +44,9 @@ import { wrapExecutor } from './wrap-executor.ts';
  * follower as it reaches the leader, and the entry is removed either way.
  */
 export const operationDedupEnv = {
-  /** Identical in-flight queries (same operation, variables and caller) share one execution. */
-  OPERATION_DEDUP: env.bool(true),
+  OPERATION_DEDUP: env
+    .bool(true)
+    .describe('Identical in-flight queries (same operation, variables and caller) share one execution.'),
 };
 
 export interface OperationDedupStats {

@@ -8,8 +8,10 @@ import { z } from 'zod';
  * at start: a bad file stops the gateway with a message naming the key.
  */
 export const headersEnv = {
-  /** Which request headers each subgraph receives, and which answer headers reach the client. */
-  HEADERS_CONFIG: z.string().default(fileURLToPath(new URL('../../headers.yaml', import.meta.url))),
+  HEADERS_CONFIG: z
+    .string()
+    .default(fileURLToPath(new URL('../../headers.yaml', import.meta.url)))
+    .describe('YAML file of which request headers each subgraph receives, and which answer headers reach the client.'),
 };
 
 /**

@@ -13,8 +13,11 @@ import { ensureGraphiQLBundle, type GraphiQLBundle } from './graphiql-bundle.ts'
  * INTROSPECTION=true).
  */
 export const graphiqlEnv = {
-  /** Serve GraphiQL at GET /graphql for browsers. Default: on, except in production. */
-  GRAPHIQL: env.optionalBool(),
+  GRAPHIQL: env
+    .optionalBool()
+    .describe(
+      'Serve GraphiQL to browsers at GET /graphql. Unset: on, except in production (its schema explorer also needs INTROSPECTION).',
+    ),
 };
 
 export type Route = (req: IncomingMessage, res: ServerResponse) => boolean;

@@ -21,10 +21,8 @@ import { addVary, startStream, type Encoding } from './stream-writer.ts';
  * validator names exact bytes; a matching If-None-Match gets 304 and no body.
  */
 export const compressionEnv = {
-  /** Compress answers (gzip, Brotli) for clients that accept it. */
-  COMPRESSION: env.bool(true),
-  /** Smallest answer worth compressing, in bytes. */
-  COMPRESSION_MIN_BYTES: env.int(1024, 0),
+  COMPRESSION: env.bool(true).describe('Compress answers (gzip, Brotli) for clients that accept it.'),
+  COMPRESSION_MIN_BYTES: env.int(1024, 0).describe('Smallest answer worth compressing.'),
 };
 
 export interface CompressionConfig {

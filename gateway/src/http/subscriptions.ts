@@ -22,10 +22,22 @@ import { attachTicket, clientError, SUBSCRIPTION_ERRORS, type FederatedSubscript
  * with UNAUTHENTICATED when the token expires, as a socket is closed then.
  */
 export const httpSubscriptionEnv = {
-  /** Subscriptions one caller (user, or address when anonymous) may hold open over HTTP at once, multipart and SSE together. */
-  HTTP_MAX_STREAMS_PER_CALLER: z.coerce.number().int().min(1, 'must be at least 1').default(10),
-  /** Interval of the empty heartbeat part of a multipart subscription (Apollo's protocol); proxies close idle responses. */
-  MULTIPART_HEARTBEAT_MS: z.coerce.number().int().min(100, 'must be at least 100').default(5_000),
+  HTTP_MAX_STREAMS_PER_CALLER: z.coerce
+    .number()
+    .int()
+    .min(1, 'must be at least 1')
+    .default(10)
+    .describe(
+      'Subscriptions one caller (user, or address when anonymous) may hold open over HTTP at once, multipart and SSE together.',
+    ),
+  MULTIPART_HEARTBEAT_MS: z.coerce
+    .number()
+    .int()
+    .min(100, 'must be at least 100')
+    .default(5_000)
+    .describe(
+      "Interval of the empty heartbeat part of a multipart subscription (Apollo's protocol); proxies close idle responses.",
+    ),
 };
 
 export interface HttpSubscriptionConfig {

@@ -22,19 +22,22 @@ export const operationLimitsEnv = {
    * is already 7; 10 leaves room for one more object hop, not for a second
    * connection hop, which is where recursion (user → orders → user …) starts.
    */
-  LIMIT_MAX_DEPTH: limit(10),
-  /** Aliases per operation (after expanding fragments): the same field asked for many times. */
-  LIMIT_MAX_ALIASES: limit(15),
-  /** Directives per operation (after expanding fragments); bounds directive-bomb validation work. */
-  LIMIT_MAX_DIRECTIVES: limit(50),
+  LIMIT_MAX_DEPTH: limit(10).describe('Deepest nesting of fields an operation may have.'),
+  LIMIT_MAX_ALIASES: limit(15).describe(
+    'Aliases per operation (after expanding fragments): the same field asked for many times.',
+  ),
+  LIMIT_MAX_DIRECTIVES: limit(50).describe(
+    'Directives per operation (after expanding fragments); bounds directive-bomb validation work.',
+  ),
   /**
    * Lexical tokens per document, checked while parsing so an oversized
    * document is abandoned early. Our largest client operation is well under
    * 100 tokens; the standard introspection query is about 160.
    */
-  LIMIT_MAX_TOKENS: limit(1000),
-  /** Distinct root fields (response keys) per operation: each may fan out to a subgraph. */
-  LIMIT_MAX_ROOT_FIELDS: limit(10),
+  LIMIT_MAX_TOKENS: limit(1000).describe('Lexical tokens per document, counted while parsing.'),
+  LIMIT_MAX_ROOT_FIELDS: limit(10).describe(
+    'Distinct root fields (response keys) per operation: each may fan out to a subgraph.',
+  ),
   /**
    * Cost = objects the operation may return (see limits/cost.ts): each
    * object counts 1, lists multiply by their page size. The richest page our
@@ -42,9 +45,12 @@ export const operationLimitsEnv = {
    * total, address, status history and items with prices and products, costs
    * about 21,000; a page of 200 nested in another page of 200 is over 80,000.
    */
-  LIMIT_MAX_COST: limit(25_000),
-  /** Page size the cost assumes for a list or connection without `first`: the subgraphs' default. */
-  LIMIT_DEFAULT_LIST_SIZE: limit(DEFAULT_PAGE_SIZE),
+  LIMIT_MAX_COST: limit(25_000).describe(
+    'Objects an operation may return: each object counts 1, lists multiply by their page size (`first`).',
+  ),
+  LIMIT_DEFAULT_LIST_SIZE: limit(DEFAULT_PAGE_SIZE).describe(
+    "Page size the cost assumes for a list or connection without `first`: the subgraphs' default.",
+  ),
 };
 
 export type OperationLimitsConfig = { [K in keyof typeof operationLimitsEnv]: number };

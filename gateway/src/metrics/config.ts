@@ -6,17 +6,25 @@ const TAKEN_PATHS = ['/graphql', '/healthz', '/readyz'];
 
 /** Prometheus metrics settings of the gateway (spread into `gatewayConfigSchema`). */
 export const metricsEnv = {
-  /** Prometheus metrics at METRICS_PATH. @default true */
-  METRICS: env.bool(true),
+  METRICS: env.bool(true).describe('Serve Prometheus metrics at METRICS_PATH.'),
   METRICS_PATH: z
     .string()
     .regex(/^\/[\w./-]*$/, 'must be a path such as /metrics')
     .refine((path) => !TAKEN_PATHS.includes(path), { message: `must not be one of ${TAKEN_PATHS.join(', ')}` })
-    .default('/metrics'),
+    .default('/metrics')
+    .describe('Path of the Prometheus metrics.'),
   /**
    * Serve the metrics on this port (on HOST) instead of the public one, so
    * only the cluster's scraper reaches them (deploy/k8s sets it). Unset: the
    * public port serves them too (development, the benchmark).
    */
-  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .optional()
+    .describe(
+      "Serve the metrics on this port (on HOST) only, so only the cluster's scraper reaches them. Unset: on the gateway port.",
+    ),
 };

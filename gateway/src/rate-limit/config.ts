@@ -16,13 +16,21 @@ export const DEFAULT_RATE_LIMITS_FILE = fileURLToPath(new URL('../../rate-limits
 
 /** Rate-limit settings of the gateway (spread into `gatewayConfigSchema`). */
 export const rateLimitEnv = {
-  /** The rate-limit file (YAML or JSON). Default: gateway/rate-limits.yaml. */
-  RATE_LIMITS_CONFIG: z.string().optional(),
+  RATE_LIMITS_CONFIG: z
+    .string()
+    .optional()
+    .describe(
+      'The rate-limit file (YAML or JSON): token buckets per subgraph route and per root field. Unset: gateway/rate-limits.yaml.',
+    ),
   /**
    * Reverse proxies in front of the gateway that append to X-Forwarded-For.
    * 0 (the default) ignores the header: a client could write anything there.
    */
-  TRUST_PROXY_HOPS: env.int(0),
+  TRUST_PROXY_HOPS: env
+    .int(0)
+    .describe(
+      'Reverse proxies in front of the gateway that append to X-Forwarded-For; the client address is read that many hops from the right. 0 ignores the header (a client could write anything there).',
+    ),
 };
 
 /** What a bucket is keyed by: the caller (user id, else IP), the client IP, or a field argument's value. */

@@ -10,8 +10,9 @@ import { trafficShapingEnv } from './traffic-config.ts';
 export const subgraphTransportEnv = {
   /** Where timeouts, retries, breakers and pool sizes per subgraph are read from (gateway/traffic.yaml). */
   ...trafficShapingEnv,
-  /** Identical query fetches in flight (same subgraph, body and caller) share one request. */
-  SUBGRAPH_DEDUP: env.bool(true),
+  SUBGRAPH_DEDUP: env
+    .bool(true)
+    .describe('Identical query fetches in flight (same subgraph, body and caller) share one request.'),
 };
 
 /** Variables that used to set what traffic.yaml now sets for every subgraph, and the key that took their place. */

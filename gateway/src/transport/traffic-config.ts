@@ -11,8 +11,12 @@ import { z } from 'zod';
  * key (`TRAFFIC_SHAPING_CONFIG: <path>: subgraphs.products.timeouts.request_ms: …`).
  */
 export const trafficShapingEnv = {
-  /** Timeouts, retries, circuit breakers and pool sizes per subgraph. */
-  TRAFFIC_SHAPING_CONFIG: z.string().default(fileURLToPath(new URL('../../traffic.yaml', import.meta.url))),
+  TRAFFIC_SHAPING_CONFIG: z
+    .string()
+    .default(fileURLToPath(new URL('../../traffic.yaml', import.meta.url)))
+    .describe(
+      'YAML file of timeouts, retries, circuit breakers, pool sizes and health checks, for all subgraphs and per subgraph (docs/traffic-shaping.md). The former SUBGRAPH_TIMEOUT_MS, SUBGRAPH_CONNECT_TIMEOUT_MS, SUBGRAPH_MAX_CONNECTIONS and SUBGRAPH_HEALTH_INTERVAL_MS are refused, naming the key that replaced each.',
+    ),
 };
 
 /** The settings one subgraph's transport runs with (every key resolved). */

@@ -3,7 +3,7 @@ import { serviceConfigSchema } from '@storefront/platform/service';
 import type { z } from 'zod';
 
 export const ordersConfigSchema = serviceConfigSchema.extend({
-  ORDERS_PORT: env.port(4003),
+  ORDERS_PORT: env.port(4003).describe('Port of the orders service.'),
 });
 
 export type OrdersConfig = z.infer<typeof ordersConfigSchema>;

@@ -3,7 +3,7 @@ import { serviceConfigSchema } from '@storefront/platform/service';
 import type { z } from 'zod';
 
 export const productsConfigSchema = serviceConfigSchema.extend({
-  PRODUCTS_PORT: env.port(4002),
+  PRODUCTS_PORT: env.port(4002).describe('Port of the products service.'),
 });
 
 export type ProductsConfig = z.infer<typeof productsConfigSchema>;

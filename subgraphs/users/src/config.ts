@@ -3,20 +3,45 @@ import { serviceConfigSchema } from '@storefront/platform/service';
 import { z } from 'zod';
 
 export const usersConfigSchema = serviceConfigSchema.extend({
-  USERS_PORT: env.port(4001),
-  /** JSON array of private JWKs (Ed25519); the first signs, all verify. Absent: a key kept in DATA_DIR. */
-  JWT_SIGNING_KEYS: z.string().optional(),
-  JWT_ISSUER: z.string().default('storefront'),
-  JWT_AUDIENCE: z.string().default('storefront-api'),
-  ACCESS_TOKEN_TTL_SECONDS: env.int(900, 30),
-  REFRESH_TOKEN_TTL_SECONDS: env.int(30 * 24 * 3600, 60),
-  /** log2 of scrypt's N; 16 means 64 MiB per hash. Lower only for tests. */
-  PASSWORD_HASH_COST: env.int(16, 10),
-  SEED_ADMIN_EMAIL: z.string().default('admin@storefront.local'),
-  SEED_ADMIN_PASSWORD: z.string().default('admin-password-1'),
-  /** A demo customer for trying the API; not created in production. */
-  SEED_CUSTOMER_EMAIL: z.string().default('customer@storefront.local'),
-  SEED_CUSTOMER_PASSWORD: z.string().default('customer-password-1'),
+  USERS_PORT: env.port(4001).describe('Port of the users service.'),
+  JWT_SIGNING_KEYS: z
+    .string()
+    .optional()
+    .describe(
+      'JSON array of private Ed25519 JWKs, each with a `kid`: the first signs, all verify (rotation). Unset: a key generated into DATA_DIR; required in production.',
+    ),
+  JWT_ISSUER: z
+    .string()
+    .default('storefront')
+    .describe('The `iss` of every access token (the gateway requires the same).'),
+  JWT_AUDIENCE: z
+    .string()
+    .default('storefront-api')
+    .describe('The `aud` of every access token (the gateway requires the same).'),
+  ACCESS_TOKEN_TTL_SECONDS: env
+    .int(900, 30)
+    .describe(
+      "Lifetime of an access token. Keep at or below the gateway's ACCESS_TOKEN_MAX_TTL_SECONDS, or the gateway refuses every token.",
+    ),
+  REFRESH_TOKEN_TTL_SECONDS: env.int(30 * 24 * 3600, 60).describe('Lifetime of a refresh token (each use rotates it).'),
+  PASSWORD_HASH_COST: env
+    .int(16, 10)
+    .describe("log2 of scrypt's N for password hashes: 16 means 64 MiB per hash. Lower only for tests."),
+  SEED_ADMIN_EMAIL: z.string().default('admin@storefront.local').describe('Email of the admin created when seeding.'),
+  SEED_ADMIN_PASSWORD: z
+    .string()
+    .default('admin-password-1')
+    .describe(
+      'Password of the admin created when seeding; the development default is refused when seeding in production.',
+    ),
+  SEED_CUSTOMER_EMAIL: z
+    .string()
+    .default('customer@storefront.local')
+    .describe('Email of the demo customer created when seeding outside production.'),
+  SEED_CUSTOMER_PASSWORD: z
+    .string()
+    .default('customer-password-1')
+    .describe('Password of the demo customer created when seeding outside production.'),
 });
 
 export type UsersConfig = z.infer<typeof usersConfigSchema>;

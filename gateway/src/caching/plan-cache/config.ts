@@ -5,12 +5,13 @@ import { env } from '@storefront/platform/config';
  * warm-up that fills them at start (index.ts).
  */
 export const planCacheEnv = {
-  /** MiB of query plans kept (ApolloGateway's own default is 30). */
-  QUERY_PLAN_CACHE_MB: env.int(30, 1),
-  /** MiB of parsed and validated documents kept (Apollo Server's own default is 30). */
-  DOCUMENT_CACHE_MB: env.int(30, 1),
-  /** Plan every trusted document (TRUSTED_DOCUMENTS) before the gateway reports ready. */
-  PLAN_WARM_UP: env.bool(true),
+  QUERY_PLAN_CACHE_MB: env.int(30, 1).describe("MiB of query plans kept (ApolloGateway's own default is 30)."),
+  DOCUMENT_CACHE_MB: env
+    .int(30, 1)
+    .describe("MiB of parsed and validated documents kept (Apollo Server's own default is 30)."),
+  PLAN_WARM_UP: env
+    .bool(true)
+    .describe('Plan every trusted document (TRUSTED_DOCUMENTS) before the gateway reports ready.'),
 };
 
 export interface PlanCacheConfig {

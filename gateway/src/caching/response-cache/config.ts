@@ -10,14 +10,20 @@ import { env } from '@storefront/platform/config';
  * flag. Without an event bus it stays off (nothing would invalidate it).
  */
 export const responseCacheEnv = {
-  /** Serve repeated public queries (catalog, search, categories) from the cache. */
-  RESPONSE_CACHE: env.bool(true),
-  /** MiB of cached responses each instance keeps in process, in front of the shared store (Redis). */
-  RESPONSE_CACHE_MEMORY_MB: env.int(64, 1),
-  /** Upper bound on how long an answer is kept, whatever the subgraphs' hints say. */
-  RESPONSE_CACHE_MAX_AGE_SECONDS: env.int(60, 1),
-  /** Upper bound on `max-age` of public answers sent to browsers and CDNs, which no invalidation event reaches. */
-  HTTP_CACHE_MAX_AGE_SECONDS: env.int(30, 0),
+  RESPONSE_CACHE: env
+    .bool(true)
+    .describe('Serve repeated public queries (catalog, search, categories) from the cache.'),
+  RESPONSE_CACHE_MEMORY_MB: env
+    .int(64, 1)
+    .describe('MiB of cached responses each instance keeps in process, in front of the shared store (Redis).'),
+  RESPONSE_CACHE_MAX_AGE_SECONDS: env
+    .int(60, 1)
+    .describe("Upper bound on how long an answer is kept, whatever the subgraphs' hints say."),
+  HTTP_CACHE_MAX_AGE_SECONDS: env
+    .int(30, 0)
+    .describe(
+      'Upper bound on `max-age` of public answers sent to browsers and CDNs, which no invalidation event reaches.',
+    ),
 };
 
 export interface ResponseCacheConfig {

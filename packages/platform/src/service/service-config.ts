@@ -31,33 +31,65 @@ const unsignedLoopbackIdentity = () =>
 
 /** Settings every subgraph shares; each service extends this object with its own. */
 export const serviceConfigSchema = z.object({
-  NODE_ENV: env.nodeEnv(),
-  LOG_LEVEL: env.logLevel(),
-  HOST: z.string().default('127.0.0.1'),
-  /** Absent: the embedded PGlite database in DATA_DIR. */
+  NODE_ENV: env
+    .nodeEnv()
+    .describe(
+      '`production` turns on the production checks (no development secrets or keys) and hides development aids.',
+    ),
+  LOG_LEVEL: env
+    .logLevel()
+    .describe('Lowest level written to the log (pino): fatal, error, warn, info, debug, trace or silent.'),
+  HOST: z.string().default('127.0.0.1').describe('Address the service listens on.'),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL')
-    .optional(),
-  DATABASE_POOL_SIZE: env.int(10, 1),
-  DATA_DIR: z.string().default('.data'),
-  /** Absent: the in-process event bus. */
-  KAFKA_BROKERS: env.list().optional(),
-  KAFKA_TOPIC_PREFIX: z.string().default(''),
+    .optional()
+    .describe(
+      'PostgreSQL URL (postgresql://…); the service keeps its tables in its own schema. Unset: the embedded PGlite database in DATA_DIR.',
+    ),
+  DATABASE_POOL_SIZE: env.int(10, 1).describe('PostgreSQL connections the service keeps open at most.'),
+  DATA_DIR: z
+    .string()
+    .default('.data')
+    .describe('Directory of the embedded databases (one per service) and of the development signing key.'),
+  KAFKA_BROKERS: env
+    .list()
+    .optional()
+    .describe(
+      'Comma-separated Kafka brokers (host:port). Unset: the in-process event bus (embedded single-process mode only).',
+    ),
+  KAFKA_TOPIC_PREFIX: z
+    .string()
+    .default('')
+    .describe('Prepended to every Kafka topic name, so several deployments can share one cluster.'),
   /**
    * Create missing topics (and let publishing create them). Off where topics are managed outside the
    * application: a missing topic then stops the start, naming it.
    */
-  KAFKA_CREATE_TOPICS: env.bool(true),
-  /** Shared with the gateway; signs every gateway→subgraph request. */
-  SUBGRAPH_SECRET: z.string().min(16, 'must be at least 16 characters').default('dev-only-subgraph-secret-change-me'),
-  MAX_BODY_BYTES: env.int(1024 * 1024, 1024),
-  /** On SIGTERM: how long to keep serving while /readyz says 503, so load balancers stop sending first. */
-  SHUTDOWN_DELAY_MS: env.int(0),
-  /** On SIGTERM, after the delay: how long requests in flight may take before their connections are closed. */
-  SHUTDOWN_GRACE_MS: env.int(10_000),
-  /** Benchmark only (see UnsignedLoopback); refused in production. Absent: every request must be signed. */
-  BENCH_UNSIGNED_LOOPBACK_IDENTITY: unsignedLoopbackIdentity().optional(),
+  KAFKA_CREATE_TOPICS: env
+    .bool(true)
+    .describe(
+      'Create missing topics; `false` where topics are managed outside the application (a missing topic then stops the start, naming it).',
+    ),
+  SUBGRAPH_SECRET: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .default('dev-only-subgraph-secret-change-me')
+    .describe(
+      'Shared with the gateway: the HMAC key every gateway→subgraph request is signed with. The development default is public and refused in production.',
+    ),
+  MAX_BODY_BYTES: env.int(1024 * 1024, 1024).describe('Largest request body accepted (413 beyond).'),
+  SHUTDOWN_DELAY_MS: env
+    .int(0)
+    .describe('On SIGTERM: how long to keep serving while /readyz says 503, so load balancers stop sending first.'),
+  SHUTDOWN_GRACE_MS: env
+    .int(10_000)
+    .describe('On SIGTERM, after the delay: how long requests in flight may take before their connections are closed.'),
+  BENCH_UNSIGNED_LOOPBACK_IDENTITY: unsignedLoopbackIdentity()
+    .optional()
+    .describe(
+      'Benchmark only: accept unsigned requests from loopback as this identity (`anonymous` or JSON like {"userId":"…","role":"CUSTOMER"}); refused in production.',
+    ),
 });
 
 export type ServiceConfig = z.infer<typeof serviceConfigSchema>;
