@@ -23,7 +23,7 @@ export const subscriptionEnv = {
     'Operations open at once on one socket (subscriptions and queries in flight); more get TOO_MANY_OPERATIONS.',
   ),
   WS_MAX_MESSAGES_PER_SECOND: atLeast(1, 20).describe(
-    'Messages a socket may send per second, sustained; a flood is closed with 4429.',
+    'Messages a socket may send per second, sustained; a flood is closed with 1013 (try again later, which clients retry).',
   ),
   WS_MESSAGE_BURST: atLeast(1, 60).describe(
     'Messages a socket may send in a burst above the sustained rate (e.g. an app resubscribing after a reconnect).',

@@ -1,10 +1,14 @@
 import { decodeJwt } from 'jose';
 import type WebSocket from 'ws';
 
-/** Close codes the gateway uses on client sockets (graphql-ws reserves 4400–4499 for such). */
+/**
+ * Close codes the gateway uses on client sockets. A flood gets 1013 ("try again later"), which graphql-ws
+ * clients retry with their backoff: its 4429 means "too many initialisation requests" and is fatal to them
+ * (they give up for good), as are 1002–1011 and 4400, 4401, 4406, 4409 and 4500.
+ */
 export const CLOSE = {
   unauthorized: 4401,
-  tooManyMessages: 4429,
+  tooManyMessages: 1013,
   goingAway: 1001,
 } as const;
 
@@ -12,7 +16,7 @@ export const CLOSE = {
  * Per-socket message budget: a token bucket refilled at `perSecond`, holding
  * at most `burst`. Every message costs one, pings included. It has to run
  * before graphql-ws sees a message, so it is attached as the socket's first
- * 'message' listener; a socket that runs dry is closed with 4429.
+ * 'message' listener; a socket that runs dry is closed with 1013 (try again later).
  */
 export function limitMessageRate(
   socket: WebSocket,
