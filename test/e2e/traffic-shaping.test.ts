@@ -145,7 +145,7 @@ describe('traffic shaping per subgraph', { timeout: 300_000 }, () => {
     assert.equal(codeOf(answer), 'SUBGRAPH_TIMEOUT', answer.text);
     assert.equal(answer.body.errors?.[0]?.extensions?.serviceName, 'products');
     // The total, or the attempt's limit when too little of the total was left to try again.
-    assert.match(answer.body.errors![0]!.message, /^Subgraph "products" did not answer within (2500|1000) ms$/);
+    assert.match(answer.body.errors[0].message, /^Subgraph "products" did not answer within (2500|1000) ms$/);
     assert.ok(answer.ms >= 1_950, `answered after ${answer.ms} ms, before two attempts could time out`);
     assert.ok(answer.ms < 4_000, `answered after ${answer.ms} ms (total timeout 2500 ms)`);
     // 1000 ms attempts: two timed out, a third was cut by the total.

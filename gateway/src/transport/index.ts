@@ -33,7 +33,7 @@ export interface SubgraphTransport {
   /** A subscription socket could not reach (or lost) `instance` of `name`: no traffic to it until a health check passes. */
   reportUnreachable(name: string, instance: string, detail: string): boolean;
   /** The circuit breaker state of every instance (metrics). */
-  circuitStates(): { subgraph: string; instance: string; state: CircuitState }[];
+  circuitStates: () => { subgraph: string; instance: string; state: CircuitState }[];
   close(): Promise<void>;
 }
 

@@ -146,13 +146,13 @@ export class SubgraphClient {
           total.signal,
         );
         if (exchange && !RETRY_STATUSES.has(exchange.status)) return exchange;
-        const reason = exchange ? `http_${exchange.status}` : failure!.kind;
+        const reason = exchange ? `http_${exchange.status}` : failure.kind;
         // Nothing more may be tried: give the caller what the last attempt met.
         const giveUp = () => {
           if (exchange) return exchange;
-          throw failure!.kind === 'timeout' && total.signal.aborted
-            ? new SubgraphFailure('timeout', failure!.instance, failure!.cause, timeouts.total_ms)
-            : failure!;
+          throw failure.kind === 'timeout' && total.signal.aborted
+            ? new SubgraphFailure('timeout', failure.instance, failure.cause, timeouts.total_ms)
+            : failure;
         };
         if (!retryable || retries >= retry.max_retries || total.signal.aborted) return giveUp();
         const wait = backoffMs(retry.backoff, retries + 1);

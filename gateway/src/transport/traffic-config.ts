@@ -168,7 +168,7 @@ function merge(base: SubgraphShaping, over: Settings): SubgraphShaping {
     }
     return out;
   };
-  return deep(base as never, over as never) as unknown as SubgraphShaping;
+  return deep(base as never, over) as unknown as SubgraphShaping;
 }
 
 /** Limits between keys, checked after merging (an override may break one that `all` kept). */
