@@ -104,7 +104,11 @@ const SERVER_ONLY_HINT = /"type"\s*:\s*"(connection_ack|next|error)"/;
  * able to make a server report an internal error.
  */
 function guardedOn(ws: WebSocket, logger: Logger): WebSocket['on'] {
+  // Unbound on purpose: called below with the socket as `this`, as ws calls it.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const on = ws.on;
+  // ws types every listener's arguments as any[].
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   return function (this: WebSocket, event: string, listener: (...args: any[]) => void) {
     if (event !== 'message') return on.call(this, event, listener);
     return on.call(this, 'message', (data: unknown, isBinary: boolean) => {
