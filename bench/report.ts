@@ -242,7 +242,7 @@ export function writeResults(results: BenchResults, outputDir: string): string {
 
   const checks = checkTargets(results, summaries);
   lines.push(
-    '## Targets (issue 6)',
+    '## Targets',
     '',
     'Judged on our gateway as configured (every protection on, sharing on) with the response cache **off**, except the cache target. "Without sharing" is the same ratio for ours with OPERATION_DEDUP and SUBGRAPH_DEDUP off, for information.',
     '',

@@ -1,5 +1,5 @@
 // End-to-end test of migrate-new.ts / check.ts / generate.sh on sample schemas in a temp dir.
-// Run: npx tsx --test scripts/prisma/selftest.ts
+// Run: npm run db:selftest
 //
 // Also applies the generated migrations, each service in its own PostgreSQL schema through
 // search_path (as the services run), to a fresh PGlite and, when reachable, to the real

@@ -38,8 +38,8 @@ PG_PORT="${PG_PORT:-54329}"
 REDIS_PORT="${REDIS_PORT:-63790}"
 KAFKA_PORT="${KAFKA_PORT:-19092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
-# 4.1.x: the newest line the project asked for first; kafkajs 2.2.4 is proven against it by
-# scripts/services/kafka-proof.mjs. 3.9.x is the fallback (also works with this script).
+# 4.1.x: kafkajs 2.2.4 is proven against it by the event-bus contract tests
+# (packages/platform/test/event-bus.contract.test.ts). 3.9.x is the fallback (also works with this script).
 KAFKA_VERSION="${KAFKA_VERSION:-4.1.2}"
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms512m -Xmx512m}"
 KAFKA_LOG_LEVEL="${KAFKA_LOG_LEVEL:-WARN}"

@@ -4,7 +4,7 @@ import { loadBenchOptions } from '../../bench/options.ts';
 
 /** `npm run bench` settings: a misconfigured bench stops before starting anything, naming the key. */
 describe('benchmark settings', () => {
-  it('defaults to the run the issue asks for: every gateway and query, 50 connections, alternating rounds', () => {
+  it('defaults to the documented run: every gateway and query, 50 connections, alternating rounds', () => {
     const options = loadBenchOptions([], {});
     assert.equal(options.BENCH_CONNECTIONS, 50);
     assert.deepEqual(options.BENCH_GATEWAYS, ['ours-off', 'ours-on', 'ours-noshare', 'stock', 'hive']);

@@ -67,7 +67,6 @@ export interface OperationDedup {
 interface Flight {
   result: Promise<GatewayExecutionResult>;
   leader: GatewayGraphQLRequestContext;
-  followers: number;
 }
 
 export function operationDedup(options: { enabled: boolean }): OperationDedup {
@@ -79,7 +78,6 @@ export function operationDedup(options: { enabled: boolean }): OperationDedup {
     flight: Flight,
     requestContext: GatewayGraphQLRequestContext,
   ): Promise<GatewayExecutionResult> => {
-    flight.followers++;
     waiting++;
     try {
       const result = await flight.result;
@@ -108,7 +106,6 @@ export function operationDedup(options: { enabled: boolean }): OperationDedup {
         const flight: Flight = {
           result: Promise.resolve().then(() => execute(requestContext)),
           leader: requestContext,
-          followers: 0,
         };
         flights.set(key, flight);
         try {

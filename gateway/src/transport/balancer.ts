@@ -31,10 +31,6 @@ export class Balancer<T extends Balanced> {
     this.byInstance = new Map(this.slots.map((slot) => [slot.instance, slot]));
   }
 
-  get instances(): T[] {
-    return this.slots.map((slot) => slot.instance);
-  }
-
   /**
    * The next instance that is up (other than `except`); when none is up and
    * no `except` is given, any. Only instances `admits` accepts are considered

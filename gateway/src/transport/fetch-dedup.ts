@@ -19,9 +19,4 @@ export class FetchDedup<T> {
     started.then(forget, forget);
     return started;
   }
-
-  /** Calls in flight (tests, metrics). */
-  get size(): number {
-    return this.inFlight.size;
-  }
 }

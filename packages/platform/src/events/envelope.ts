@@ -58,6 +58,5 @@ export const TOPICS = {
   inventoryEvents: 'inventory-events',
   notificationEvents: 'notification-events',
 } as const;
-export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
 
 export const deadLetterTopic = (topic: string) => `${topic}.dlq`;
