@@ -1,4 +1,11 @@
-import { env, loadConfig } from '@storefront/platform/config';
+import {
+  assertOwnSubgraphSecret,
+  env,
+  loadConfig,
+  processEnv,
+  shutdownEnv,
+  subgraphSecretEnv,
+} from '@storefront/platform/config';
 import { z } from 'zod';
 import { authEnv, identityProvidersEnv } from './auth/index.ts';
 import { backendsEnv } from './backends/index.ts';
@@ -14,15 +21,7 @@ import { refuseMovedSettings, subgraphTransportEnv, validateSubgraphUrls } from 
 
 /** Every setting of the gateway, each room's next to the code that reads it. */
 export const gatewayConfigSchema = z.object({
-  NODE_ENV: env
-    .nodeEnv()
-    .describe(
-      '`production` turns on the production checks and turns off introspection, GraphiQL and field suggestions.',
-    ),
-  LOG_LEVEL: env
-    .logLevel()
-    .describe('Lowest level written to the log (pino): fatal, error, warn, info, debug, trace or silent.'),
-  HOST: z.string().default('127.0.0.1').describe('Address the gateway listens on.'),
+  ...processEnv,
   GATEWAY_PORT: env.port(4000).describe('Port of the gateway (HTTP and WebSocket).'),
   SUPERGRAPH_CONFIG: z
     .string()
@@ -34,26 +33,13 @@ export const gatewayConfigSchema = z.object({
     .string()
     .optional()
     .describe('A prebuilt supergraph SDL file to serve instead of composing SUPERGRAPH_CONFIG.'),
-  SUBGRAPH_SECRET: z
-    .string()
-    .min(16, 'must be at least 16 characters')
-    .default('dev-only-subgraph-secret-change-me')
-    .describe(
-      'HMAC key every subgraph request is signed with, shared with the subgraphs (SUBGRAPH_SECRET_<NAME> overrides it for one). The development default is refused in production.',
-    ),
+  ...subgraphSecretEnv,
   /** Subgraph transport: TRAFFIC_SHAPING_CONFIG (timeouts, retries, breakers, pools per subgraph), SUBGRAPH_DEDUP (transport/config.ts). */
   ...subgraphTransportEnv,
   MAX_BODY_BYTES: env
     .int(256 * 1024, 1024)
     .describe('Largest request body accepted, after decompression (413 PAYLOAD_TOO_LARGE beyond).'),
-  SHUTDOWN_DELAY_MS: env
-    .int(0)
-    .describe('On SIGTERM: how long to keep serving while /readyz answers 503, so load balancers stop sending first.'),
-  SHUTDOWN_GRACE_MS: env
-    .int(10_000)
-    .describe(
-      'After the delay: how long requests in flight may take before their connections are closed; WebSockets are closed with 1012.',
-    ),
+  ...shutdownEnv,
   INTROSPECTION: env.optionalBool().describe('Answer introspection queries. Unset: on, except in production.'),
   /** Operation limits: LIMIT_MAX_DEPTH, LIMIT_MAX_COST, … (limits/config.ts). */
   ...operationLimitsEnv,
@@ -115,9 +101,7 @@ export function loadGatewayConfig(source: Record<string, string | undefined> = p
         .filter(([key, value]) => key.startsWith(prefix) && value)
         .map(([key, value]) => [key.slice(prefix.length).toLowerCase(), value!]),
     );
-  if (config.NODE_ENV === 'production' && config.SUBGRAPH_SECRET === 'dev-only-subgraph-secret-change-me') {
-    throw new Error('SUBGRAPH_SECRET: set a secret of your own in production (the development default is public)');
-  }
+  assertOwnSubgraphSecret(config);
   // SUBGRAPH_URL_<NAME> may list several instances (transport/instances.ts): a typo stops the start, naming the key.
   const subgraphUrls = perSubgraph('SUBGRAPH_URL_');
   validateSubgraphUrls(subgraphUrls);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { RunningGateway } from '@storefront/gateway';
+import { DEV_SUBGRAPH_SECRET } from '@storefront/platform/config';
 import { startStack, type Stack } from '../support/stack.ts';
 
 /**
@@ -137,7 +138,7 @@ describe('the browser edge: CORS for Apollo Client, GraphiQL switches', { timeou
     const html = { accept: 'text/html,application/xhtml+xml' };
     const production = {
       NODE_ENV: 'production',
-      SUBGRAPH_SECRET: stack.env.SUBGRAPH_SECRET ?? 'dev-only-subgraph-secret-change-me',
+      SUBGRAPH_SECRET: stack.env.SUBGRAPH_SECRET ?? DEV_SUBGRAPH_SECRET,
     };
     const off = await stack.startGateway(production);
     const page = await fetch(off.url, { headers: html });

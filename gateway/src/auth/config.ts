@@ -1,4 +1,4 @@
-import { env } from '@storefront/platform/config';
+import { accessTokenClaimsEnv, env } from '@storefront/platform/config';
 import { z } from 'zod';
 
 /** Access-token settings of the gateway (spread into `gatewayConfigSchema`). */
@@ -9,14 +9,7 @@ export const authEnv = {
     .describe(
       "Where the users service publishes the access-token keys. Unset: `/.well-known/jwks.json` next to the users service's routing URL.",
     ),
-  JWT_ISSUER: z
-    .string()
-    .default('storefront')
-    .describe('The `iss` every access token must carry (as the users service signs it).'),
-  JWT_AUDIENCE: z
-    .string()
-    .default('storefront-api')
-    .describe('The `aud` every access token must carry (as the users service signs it).'),
+  ...accessTokenClaimsEnv,
   /**
    * The longest access-token lifetime accepted (exp − iat), and how long a
    * revocation is remembered: a revoked token cannot outlive its revocation

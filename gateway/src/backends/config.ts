@@ -1,4 +1,4 @@
-import { env } from '@storefront/platform/config';
+import { kafkaEnv } from '@storefront/platform/config';
 import { z } from 'zod';
 
 /** Where the gateway keeps shared state and hears events (spread into `gatewayConfigSchema`). */
@@ -14,18 +14,7 @@ export const backendsEnv = {
     .string()
     .default('storefront:')
     .describe('Prepended to every Redis key, so deployments can share one Redis.'),
-  KAFKA_BROKERS: env
-    .list()
-    .optional()
-    .describe(
-      'Comma-separated Kafka brokers, where the gateway hears about ended sessions and catalog changes. Unset: the in-process bus it is given (embedded mode).',
-    ),
-  KAFKA_TOPIC_PREFIX: z.string().default('').describe('Prepended to every Kafka topic name, as for the subgraphs.'),
-  KAFKA_CREATE_TOPICS: env
-    .bool(true)
-    .describe(
-      'Create missing topics; off where topics are managed outside the application (a missing one stops the start).',
-    ),
+  ...kafkaEnv,
 };
 
 export interface BackendsConfig {

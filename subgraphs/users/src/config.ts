@@ -1,4 +1,4 @@
-import { loadConfig, env } from '@storefront/platform/config';
+import { accessTokenClaimsEnv, loadConfig, env } from '@storefront/platform/config';
 import { serviceConfigSchema } from '@storefront/platform/service';
 import { z } from 'zod';
 
@@ -10,14 +10,7 @@ export const usersConfigSchema = serviceConfigSchema.extend({
     .describe(
       'JSON array of private Ed25519 JWKs, each with a `kid`: the first signs, all verify (rotation). Unset: a key generated into DATA_DIR; required in production.',
     ),
-  JWT_ISSUER: z
-    .string()
-    .default('storefront')
-    .describe('The `iss` of every access token (the gateway requires the same).'),
-  JWT_AUDIENCE: z
-    .string()
-    .default('storefront-api')
-    .describe('The `aud` of every access token (the gateway requires the same).'),
+  ...accessTokenClaimsEnv,
   ACCESS_TOKEN_TTL_SECONDS: env
     .int(900, 30)
     .describe(

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isRole, type Identity } from '../auth/identity.ts';
-import { env } from '../config/index.ts';
+import { assertOwnSubgraphSecret, env, kafkaEnv, processEnv, shutdownEnv, subgraphSecretEnv } from '../config/index.ts';
 
 /**
  * Benchmark-only: the subgraph also accepts UNSIGNED requests from a loopback
@@ -31,15 +31,7 @@ const unsignedLoopbackIdentity = () =>
 
 /** Settings every subgraph shares; each service extends this object with its own. */
 export const serviceConfigSchema = z.object({
-  NODE_ENV: env
-    .nodeEnv()
-    .describe(
-      '`production` turns on the production checks (no development secrets or keys) and hides development aids.',
-    ),
-  LOG_LEVEL: env
-    .logLevel()
-    .describe('Lowest level written to the log (pino): fatal, error, warn, info, debug, trace or silent.'),
-  HOST: z.string().default('127.0.0.1').describe('Address the service listens on.'),
+  ...processEnv,
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL')
@@ -52,39 +44,10 @@ export const serviceConfigSchema = z.object({
     .string()
     .default('.data')
     .describe('Directory of the embedded databases (one per service) and of the development signing key.'),
-  KAFKA_BROKERS: env
-    .list()
-    .optional()
-    .describe(
-      'Comma-separated Kafka brokers (host:port). Unset: the in-process event bus (embedded single-process mode only).',
-    ),
-  KAFKA_TOPIC_PREFIX: z
-    .string()
-    .default('')
-    .describe('Prepended to every Kafka topic name, so several deployments can share one cluster.'),
-  /**
-   * Create missing topics (and let publishing create them). Off where topics are managed outside the
-   * application: a missing topic then stops the start, naming it.
-   */
-  KAFKA_CREATE_TOPICS: env
-    .bool(true)
-    .describe(
-      'Create missing topics; `false` where topics are managed outside the application (a missing topic then stops the start, naming it).',
-    ),
-  SUBGRAPH_SECRET: z
-    .string()
-    .min(16, 'must be at least 16 characters')
-    .default('dev-only-subgraph-secret-change-me')
-    .describe(
-      'Shared with the gateway: the HMAC key every gateway→subgraph request is signed with. The development default is public and refused in production.',
-    ),
+  ...kafkaEnv,
+  ...subgraphSecretEnv,
   MAX_BODY_BYTES: env.int(1024 * 1024, 1024).describe('Largest request body accepted (413 beyond).'),
-  SHUTDOWN_DELAY_MS: env
-    .int(0)
-    .describe('On SIGTERM: how long to keep serving while /readyz says 503, so load balancers stop sending first.'),
-  SHUTDOWN_GRACE_MS: env
-    .int(10_000)
-    .describe('On SIGTERM, after the delay: how long requests in flight may take before their connections are closed.'),
+  ...shutdownEnv,
   BENCH_UNSIGNED_LOOPBACK_IDENTITY: unsignedLoopbackIdentity()
     .optional()
     .describe(
@@ -94,13 +57,9 @@ export const serviceConfigSchema = z.object({
 
 export type ServiceConfig = z.infer<typeof serviceConfigSchema>;
 
-export const DEV_SUBGRAPH_SECRET = 'dev-only-subgraph-secret-change-me';
-
 /** Production must not run on the dev secret, nor accept unsigned calls (the bench-only mode). */
 export function assertProductionReady(config: ServiceConfig): void {
-  if (config.NODE_ENV === 'production' && config.SUBGRAPH_SECRET === DEV_SUBGRAPH_SECRET) {
-    throw new Error('SUBGRAPH_SECRET: set a secret of your own in production (the development default is public)');
-  }
+  assertOwnSubgraphSecret(config);
   if (config.NODE_ENV === 'production' && config.BENCH_UNSIGNED_LOOPBACK_IDENTITY) {
     throw new Error(UNSIGNED_LOOPBACK_IN_PRODUCTION);
   }
