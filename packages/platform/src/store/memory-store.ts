@@ -1,81 +1,69 @@
+import { LRUCache } from 'lru-cache';
 import { assertBucketArguments, assertTtl, type BucketLimit, type BucketTake, type KeyValueStore } from './store.ts';
 
 /**
  * The in-process store: the embedded default, and what the gateway falls
  * back to while Redis is unreachable. Same semantics as Redis (store.ts),
- * including expiry; a sweep drops expired entries and a size cap bounds the
- * memory a flood of distinct keys (one bucket per client IP) can take.
+ * including expiry. Values and buckets each live in an LRU cache with a
+ * per-key TTL, so a flood of distinct keys (one bucket per client address)
+ * costs constant time per key: past the cap the least recently used key
+ * goes. A periodic sweep drops expired keys nobody reads again.
  */
-interface Entry {
-  value: string;
-  expiresAt: number; // Infinity: no TTL
-}
-
 interface Bucket {
   tokens: number;
   at: number;
-  expiresAt: number;
 }
 
 export interface MemoryStoreOptions {
-  /** Oldest entries are dropped beyond this many keys. @default 100_000 */
+  /** Values, and separately buckets, kept at most; the least recently used go first. @default 100_000 */
   maxEntries?: number;
-  /** The clock, for tests. @default Date.now */
-  now?: () => number;
   /** @default 30_000 */
   sweepIntervalMs?: number;
 }
 
 export class MemoryStore implements KeyValueStore {
   readonly kind = 'memory' as const;
-  private readonly values = new Map<string, Entry>();
-  private readonly buckets = new Map<string, Bucket>();
-  private readonly maxEntries: number;
-  private readonly now: () => number;
+  private readonly values: LRUCache<string, string>;
+  private readonly buckets: LRUCache<string, Bucket>;
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(options: MemoryStoreOptions = {}) {
-    this.maxEntries = options.maxEntries ?? 100_000;
-    this.now = options.now ?? Date.now;
+    const max = options.maxEntries ?? 100_000;
+    this.values = new LRUCache({ max });
+    this.buckets = new LRUCache({ max });
     this.sweeper = setInterval(() => this.sweep(), options.sweepIntervalMs ?? 30_000);
     this.sweeper.unref();
   }
 
   async get(key: string): Promise<string | undefined> {
-    const entry = this.values.get(key);
-    if (!entry) return undefined;
-    if (entry.expiresAt <= this.now()) {
-      this.values.delete(key);
-      return undefined;
-    }
-    return entry.value;
+    return this.values.get(key);
   }
 
   async getMany(keys: string[]): Promise<(string | undefined)[]> {
-    return Promise.all(keys.map((key) => this.get(key)));
+    return keys.map((key) => this.values.get(key));
   }
 
   async set(key: string, value: string, options: { ttlMs?: number } = {}): Promise<void> {
     assertTtl(options.ttlMs);
-    this.values.delete(key); // re-inserted last: the Map's order is the eviction order
-    this.values.set(key, { value, expiresAt: options.ttlMs ? this.now() + options.ttlMs : Infinity });
-    this.evict(this.values);
+    // No TTL clears an earlier one, as SET does in Redis.
+    this.values.set(key, value, { ttl: options.ttlMs ?? 0 });
   }
 
   async delete(key: string): Promise<boolean> {
-    const existed = (await this.get(key)) !== undefined;
+    // An expired key reads as absent and so was not there to delete (Redis's DEL counts it out too).
+    const existed = this.values.get(key) !== undefined;
     this.values.delete(key);
     return existed;
   }
 
   async takeTokens(key: string, limit: BucketLimit, cost = 1): Promise<BucketTake> {
     assertBucketArguments(limit, cost);
-    const now = this.now();
+    const now = Date.now();
     const rate = limit.capacity / limit.refillMs;
     const stored = this.buckets.get(key);
     let tokens = limit.capacity;
     let at = now;
-    if (stored && stored.expiresAt > now) {
+    if (stored) {
       tokens = stored.tokens;
       at = stored.at;
       if (now > at) {
@@ -85,13 +73,12 @@ export class MemoryStore implements KeyValueStore {
     }
     const allowed = tokens >= cost;
     if (allowed) tokens -= cost;
-    this.buckets.delete(key);
-    this.buckets.set(key, { tokens, at, expiresAt: now + Math.ceil((limit.capacity - tokens) / rate) + 1000 });
-    this.evict(this.buckets);
+    // Forgotten once it would be full again (plus a second): a full bucket is the same as a new one.
+    this.buckets.set(key, { tokens, at }, { ttl: Math.ceil((limit.capacity - tokens) / rate) + 1000 });
     return { allowed, remaining: Math.floor(tokens), retryAfterMs: allowed ? 0 : Math.ceil((cost - tokens) / rate) };
   }
 
-  /** Keys held now (values and buckets), for tests and metrics. */
+  /** Keys held now (values and buckets, expired ones until the next sweep), for tests and metrics. */
   get size(): number {
     return this.values.size + this.buckets.size;
   }
@@ -103,17 +90,7 @@ export class MemoryStore implements KeyValueStore {
   }
 
   sweep(): void {
-    const now = this.now();
-    for (const [key, entry] of this.values) if (entry.expiresAt <= now) this.values.delete(key);
-    for (const [key, bucket] of this.buckets) if (bucket.expiresAt <= now) this.buckets.delete(key);
-  }
-
-  private evict(map: Map<string, unknown>): void {
-    if (map.size <= this.maxEntries) return;
-    this.sweep();
-    for (const key of map.keys()) {
-      if (map.size <= this.maxEntries) break;
-      map.delete(key);
-    }
+    this.values.purgeStale();
+    this.buckets.purgeStale();
   }
 }
