@@ -1,9 +1,9 @@
+import { createPushQueue } from '@storefront/platform/streams';
 import { GraphQLError, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
 import type { Admission } from './admission.ts';
 import { clientError, formatErrors, SUBSCRIPTION_ERRORS, type FormatError } from './errors.ts';
 import type { EventExecutor } from './event-execution.ts';
 import { upstreamVariables } from './planner.ts';
-import { createPushQueue } from './push-queue.ts';
 import type { UpstreamFailure } from './upstream-client.ts';
 import type { UpstreamHub } from './upstream-hub.ts';
 

@@ -4,7 +4,7 @@ import type { FormattedExecutionResult } from 'graphql';
 import { createLogger } from '@storefront/platform/logger';
 import type { Admission } from '../../src/subscriptions/admission.ts';
 import { openFederatedStream } from '../../src/subscriptions/federated-stream.ts';
-import { createPushQueue } from '../../src/subscriptions/push-queue.ts';
+import { createPushQueue } from '@storefront/platform/streams';
 import type { SubgraphConnection, UpstreamOperation, UpstreamSink } from '../../src/subscriptions/upstream-client.ts';
 import { UpstreamHub, type UpstreamListener } from '../../src/subscriptions/upstream-hub.ts';
 

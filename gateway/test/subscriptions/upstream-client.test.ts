@@ -13,7 +13,7 @@ import {
 } from '@storefront/platform/auth';
 import { createLogger } from '@storefront/platform/logger';
 import { eventually } from '@storefront/platform/testing';
-import { createPushQueue, type PushQueue } from '../../src/subscriptions/push-queue.ts';
+import { createPushQueue, type PushQueue } from '@storefront/platform/streams';
 import {
   SubgraphConnection,
   type UpstreamFailure,

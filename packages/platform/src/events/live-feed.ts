@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../logger/logger.ts';
-import type { Stream } from '../streams/index.ts';
+import { createPushQueue, type Stream } from '../streams/index.ts';
 import type { ConsumerHandle, DeliveredEvent, EventBus } from './bus.ts';
 
 /**
@@ -99,12 +99,6 @@ export class LiveFeed {
     const slot = options.key === undefined ? options.topic : `${options.topic}\0${options.key}`;
     const limit = this.options.maxBuffered ?? 1000;
 
-    const queue: DeliveredEvent[] = [];
-    let waiting:
-      { resolve: (r: IteratorResult<DeliveredEvent, undefined>) => void; reject: (e: unknown) => void } | undefined;
-    let failure: Error | undefined;
-    let ended = false;
-
     const detach = () => {
       const set = this.listeners.get(slot);
       if (set?.delete(listener)) {
@@ -112,70 +106,34 @@ export class LiveFeed {
         if (set.size === 0) this.listeners.delete(slot);
       }
     };
-    const finish = (error?: Error) => {
-      if (ended) return;
-      ended = true;
-      detach();
-      queue.length = 0;
-      const waiter = waiting;
-      waiting = undefined;
-      if (error && waiter) waiter.reject(error);
-      else if (error) failure = error;
-      else waiter?.resolve({ value: undefined, done: true });
-    };
+    const queue = createPushQueue<DeliveredEvent>({ capacity: limit, onReturn: detach });
     const listener: Listener = {
       filter: options.filter,
       push: (delivered) => {
-        if (ended) return;
-        if (waiting) {
-          const waiter = waiting;
-          waiting = undefined;
-          waiter.resolve({ value: delivered, done: false });
-          return;
-        }
-        queue.push(delivered);
-        if (queue.length > limit) {
-          this.options.logger.warn(
-            { groupId: this.groupId, topic: options.topic, key: options.key, limit },
-            'dropping a subscriber that fell behind',
-          );
-          finish(new LiveFeedOverflowError(limit));
-        }
+        if (queue.push(delivered)) return;
+        this.options.logger.warn(
+          { groupId: this.groupId, topic: options.topic, key: options.key, limit },
+          'dropping a subscriber that fell behind',
+        );
+        detach();
+        queue.fail(new LiveFeedOverflowError(limit));
       },
-      end: () => finish(),
+      // The feed stopped: what is buffered goes too, and a waiting reader is done at once.
+      end: () => {
+        detach();
+        queue.clear();
+        queue.end();
+      },
     };
 
-    if (this.stopped) ended = true;
+    if (this.stopped) queue.end();
     else {
       const set = this.listeners.get(slot) ?? new Set<Listener>();
       set.add(listener);
       this.listeners.set(slot, set);
       this.count++;
     }
-
-    const stream: Stream<DeliveredEvent> = {
-      next: () => {
-        const item = queue.shift();
-        if (item) return Promise.resolve({ value: item, done: false });
-        if (failure) {
-          const error = failure;
-          failure = undefined;
-          return Promise.reject(error);
-        }
-        if (ended) return Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve, reject) => (waiting = { resolve, reject }));
-      },
-      return: async () => {
-        finish();
-        return { value: undefined, done: true };
-      },
-      throw: async () => {
-        finish();
-        return { value: undefined, done: true };
-      },
-      [Symbol.asyncIterator]: () => stream,
-    };
-    return stream;
+    return queue;
   }
 
   /** Subscribers currently attached (tests and metrics: must return to 0 when clients leave). */

@@ -7,11 +7,9 @@
  * once on `return()`, releases its source, and answers a pending `next()`
  * with `done`, so a client that leaves costs nothing from that moment on.
  */
-export interface Stream<T> extends AsyncIterableIterator<T, undefined> {
-  next(): Promise<IteratorResult<T, undefined>>;
-  return(): Promise<IteratorResult<T, undefined>>;
-  throw(error?: unknown): Promise<IteratorResult<T, undefined>>;
-}
+import type { Stream } from './stream.ts';
+
+export type { Stream } from './stream.ts';
 
 /** Argument values that resume a subscription right after one of its payloads, e.g. `{ after: 4 }`. */
 export type ResumePoint = Record<string, string | number | boolean | null>;
@@ -117,3 +115,5 @@ export function mapStream<S, T>(
   };
   return stream;
 }
+
+export { createPushQueue, type PushQueue } from './push-queue.ts';

@@ -1,51 +1,57 @@
+import type { Stream } from './stream.ts';
+
 /**
- * Values pushed by one side (upstream events), pulled by the other (the
- * graphql-ws server's `for await`), with a bounded buffer in between.
+ * Values pushed by one side (events as they arrive), pulled by the other (a
+ * subscription server's `for await`), with a bounded buffer in between: the
+ * one queue of the project, under the gateway's federated subscriptions and
+ * the services' live feeds.
  *
  * Why not an async generator: a generator that is waiting for its next value
- * cannot be interrupted, so graphql-ws's `return()` (the client sent
- * `complete`, or its socket closed) would only take effect at the next event,
- * and the upstream subscription would stay open until then. Here `return()`
- * settles a waiting `next()` at once and calls `onReturn` synchronously.
+ * cannot be interrupted, so `return()` (the client sent `complete`, or its
+ * socket closed) would only take effect at the next event, and whatever feeds
+ * the queue would stay subscribed until then. Here `return()` settles a
+ * waiting `next()` at once and calls `onReturn` synchronously.
  */
-export interface PushQueue<T> extends AsyncIterableIterator<T> {
+export interface PushQueue<T> extends Stream<T> {
   /** False when the buffer is full (the value is dropped; the caller decides what that means). */
   push(value: T): boolean;
   /** No more values after the buffered ones and `last`, which is queued even when the buffer is full. */
   end(last?: T): void;
+  /** Ends with `error`: buffered values are dropped and the next `next()` rejects with it, once. */
+  fail(error: Error): void;
   /** Drops what is buffered (e.g. before ending a stream that fell behind). */
   clear(): void;
-  /** Stops at once: a waiting `next()` settles as done, buffered values are dropped, `onReturn` runs. */
-  return(): Promise<IteratorResult<T>>;
   /** True once the consumer called `return()`/`throw()`. */
   readonly returned: boolean;
 }
 
 export function createPushQueue<T>(options: { capacity: number; onReturn?: () => void }): PushQueue<T> {
   let buffer: T[] = [];
-  let waiting: ((result: IteratorResult<T>) => void) | undefined;
+  let waiting: { resolve: (result: IteratorResult<T, undefined>) => void; reject: (error: Error) => void } | undefined;
+  let failure: Error | undefined;
   let ended = false;
   let returned = false;
-  const done = (): IteratorResult<T> => ({ value: undefined, done: true });
+  const done = (): IteratorResult<T, undefined> => ({ value: undefined, done: true });
 
   const deliver = (value: T) => {
-    const resolve = waiting!;
+    const waiter = waiting!;
     waiting = undefined;
-    resolve({ value, done: false });
+    waiter.resolve({ value, done: false });
   };
-  const stop = async (): Promise<IteratorResult<T>> => {
+  const stop = async (): Promise<IteratorResult<T, undefined>> => {
     if (!returned) {
       returned = true;
       ended = true;
       buffer = [];
-      waiting?.(done());
+      failure = undefined;
+      waiting?.resolve(done());
       waiting = undefined;
       options.onReturn?.();
     }
     return done();
   };
 
-  return {
+  const queue: PushQueue<T> = {
     push(value) {
       if (ended) return true;
       if (waiting) return (deliver(value), true);
@@ -61,9 +67,18 @@ export function createPushQueue<T>(options: { capacity: number; onReturn?: () =>
       }
       ended = true;
       if (waiting && buffer.length === 0) {
-        waiting(done());
+        waiting.resolve(done());
         waiting = undefined;
       }
+    },
+    fail(error) {
+      if (ended) return;
+      ended = true;
+      buffer = [];
+      if (waiting) {
+        waiting.reject(error);
+        waiting = undefined;
+      } else failure = error;
     },
     clear() {
       buffer = [];
@@ -73,13 +88,19 @@ export function createPushQueue<T>(options: { capacity: number; onReturn?: () =>
     },
     next() {
       if (buffer.length > 0) return Promise.resolve({ value: buffer.shift()!, done: false });
+      if (failure) {
+        const error = failure;
+        failure = undefined;
+        return Promise.reject(error);
+      }
       if (ended) return Promise.resolve(done());
-      return new Promise((resolve) => (waiting = resolve));
+      return new Promise((resolve, reject) => (waiting = { resolve, reject }));
     },
     return: stop,
     throw: stop,
     [Symbol.asyncIterator]() {
-      return this;
+      return queue;
     },
   };
+  return queue;
 }
