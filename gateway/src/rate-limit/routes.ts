@@ -6,6 +6,7 @@ import {
   type ObjectTypeDefinitionNode,
   type ObjectTypeExtensionNode,
 } from 'graphql';
+import { joinGraphs } from '../supergraph/index.ts';
 
 /**
  * Which subgraph serves each root field, read from the supergraph's join
@@ -26,20 +27,12 @@ export interface RootFieldRoutes {
 export function rootFieldRoutes(supergraphSdl: string | DocumentNode): RootFieldRoutes {
   const document = typeof supergraphSdl === 'string' ? parse(supergraphSdl) : supergraphSdl;
   const rootTypes = { query: 'Query', mutation: 'Mutation', subscription: 'Subscription' };
-  const graphNames = new Map<string, string>();
+  const graphNames = new Map(joinGraphs(document).map((graph) => [graph.enumValue, graph.name]));
   const types = new Map<string, (ObjectTypeDefinitionNode | ObjectTypeExtensionNode)[]>();
 
   for (const definition of document.definitions) {
     if (definition.kind === Kind.SCHEMA_DEFINITION) {
       for (const op of definition.operationTypes) rootTypes[op.operation] = op.type.name.value;
-    } else if (definition.kind === Kind.ENUM_TYPE_DEFINITION && definition.name.value === 'join__Graph') {
-      for (const value of definition.values ?? []) {
-        const name = stringArgument(
-          value.directives?.find((d) => d.name.value === 'join__graph'),
-          'name',
-        );
-        graphNames.set(value.name.value, name ?? value.name.value.toLowerCase());
-      }
     } else if (definition.kind === Kind.OBJECT_TYPE_DEFINITION || definition.kind === Kind.OBJECT_TYPE_EXTENSION) {
       types.set(definition.name.value, [...(types.get(definition.name.value) ?? []), definition]);
     }
@@ -70,11 +63,6 @@ export function rootFieldRoutes(supergraphSdl: string | DocumentNode): RootField
     }
   }
   return { rootTypes, owners, args, subgraphs: [...graphNames.values()].sort() };
-}
-
-function stringArgument(directive: ConstDirectiveNode | undefined, name: string): string | undefined {
-  const value = directive?.arguments?.find((a) => a.name.value === name)?.value;
-  return value?.kind === Kind.STRING ? value.value : undefined;
 }
 
 function booleanArgument(directive: ConstDirectiveNode, name: string): boolean {

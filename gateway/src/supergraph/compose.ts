@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
-import { parse as parseYaml } from 'yaml';
 import { parseInstances, urlKey } from '../transport/index.ts';
+import { readSupergraphConfig } from './config-file.ts';
+import { joinGraphs } from './join-graphs.ts';
 
 /**
  * Builds the supergraph SDL the gateway serves, either by composing the
@@ -27,30 +27,9 @@ export class CompositionError extends Error {
   }
 }
 
-interface RoverConfig {
-  subgraphs?: Record<string, { routing_url?: string; schema?: { file?: string; subgraph_url?: string } }>;
-}
-
-export function readSubgraphsConfig(configPath: string): { name: string; url: string; typeDefsPath: string }[] {
-  let raw: RoverConfig;
-  try {
-    raw = parseYaml(readFileSync(configPath, 'utf8')) as RoverConfig;
-  } catch (error) {
-    throw new Error(`SUPERGRAPH_CONFIG: cannot read ${configPath}: ${(error as Error).message}`);
-  }
-  const entries = Object.entries(raw?.subgraphs ?? {});
-  if (entries.length === 0) throw new Error(`SUPERGRAPH_CONFIG: ${configPath} lists no subgraphs`);
-  return entries.map(([name, entry]) => {
-    if (!entry.routing_url) throw new Error(`${configPath}: subgraphs.${name}.routing_url is missing`);
-    if (!entry.schema?.file)
-      throw new Error(`${configPath}: subgraphs.${name}.schema.file is missing (only file schemas are supported)`);
-    return { name, url: entry.routing_url, typeDefsPath: resolve(dirname(configPath), entry.schema.file) };
-  });
-}
-
 export function composeFromConfig(configPath: string, urlOverrides: Record<string, string> = {}): Supergraph {
   // An override may list several instances (SUBGRAPH_URL_<NAME>); the supergraph names the first.
-  const subgraphs = readSubgraphsConfig(configPath).map((s) => ({
+  const subgraphs = readSupergraphConfig(configPath).subgraphs.map((s) => ({
     ...s,
     url: routingUrl(s.name, urlOverrides[s.name]) ?? s.url,
   }));
@@ -79,11 +58,8 @@ export function readSupergraphSdl(path: string, urlOverrides: Record<string, str
   } catch (error) {
     throw new Error(`SUPERGRAPH_SDL: cannot read ${path}: ${(error as Error).message}`);
   }
-  const subgraphs = [...sdl.matchAll(/@join__graph\(name:\s*"([^"]+)",\s*url:\s*"([^"]*)"\)/g)].map(
-    ([, name, url]) => ({
-      name: name!,
-      url: routingUrl(name!, urlOverrides[name!]) ?? url!,
-    }),
+  const subgraphs = joinGraphs(parse(sdl)).flatMap(({ name, url }) =>
+    url === undefined ? [] : [{ name, url: routingUrl(name, urlOverrides[name]) ?? url }],
   );
   return { sdl, subgraphs };
 }

@@ -8,6 +8,8 @@ export {
   type SubgraphEndpoint,
   type Supergraph,
 } from './compose.ts';
+export { readSupergraphConfig, type SubgraphSource, type SupergraphConfigFile } from './config-file.ts';
+export { joinGraphs, type JoinGraph } from './join-graphs.ts';
 
 /** The supergraph the gateway serves: SUPERGRAPH_SDL when set, else SUPERGRAPH_CONFIG composed at start. */
 export function loadSupergraph(config: {
