@@ -1,26 +1,36 @@
 #!/usr/bin/env bash
-# Throwaway backing services for integration tests: PostgreSQL, Redis and a single-node
-# Apache Kafka (KRaft), all on 127.0.0.1, all data under one state dir that `stop` deletes.
+# Throwaway backing services for integration tests: PostgreSQL, Redis, a single-node
+# Apache Kafka (KRaft) and a Jaeger trace store, all on 127.0.0.1, all data under one state dir
+# that `stop` deletes.
 #
 #   bash scripts/services/services.sh start   # install what is missing, start, wait, write env
-#   bash scripts/services/services.sh stop    # stop all three, delete the state dir
+#   bash scripts/services/services.sh stop    # stop all of them, delete the state dir
 #   bash scripts/services/services.sh env     # print the env file written by `start`
 #
-#   bash scripts/services/services.sh start kafka redis   # only some of them (postgres, redis, kafka)
+#   bash scripts/services/services.sh start kafka redis   # only some of them (postgres, redis, kafka, jaeger)
 #   bash scripts/services/services.sh kill kafka          # kill -9 one of them (a crash, for fault tests);
 #                                                         # `start kafka` brings it back, same port and data
 #
 # Built for a fresh Debian 12 machine where we are root and only package registries are
 # reachable (apt, Maven Central, npm): no Docker, no downloads from project websites.
 # PostgreSQL and Redis come from apt; Kafka's jars come from Maven Central through
-# scripts/services/kafka/pom.xml and are cached between runs.
+# scripts/services/kafka/pom.xml and are cached between runs. Jaeger (cmd/jaeger, the
+# all-in-one build on the OpenTelemetry collector) is compiled once from the Go module proxy
+# with the machine's Go toolchain and cached as a binary.
 #
 # Settings (environment):
 #   STOREFRONT_SERVICES_DIR  state dir (data, logs, pid files, services.env)
 #                            default /tmp/storefront-services
-#   STOREFRONT_CACHE_DIR     jar cache, default $HOME/.cache/storefront
+#   STOREFRONT_CACHE_DIR     jar, Go module and binary cache, default $HOME/.cache/storefront
 #   PG_PORT (54329)  REDIS_PORT (63790)  KAFKA_PORT (19092)  KAFKA_CONTROLLER_PORT (KAFKA_PORT+1)
 #   KAFKA_VERSION (4.1.2)    KAFKA_HEAP_OPTS ("-Xms512m -Xmx512m")  KAFKA_LOG_LEVEL (WARN)
+#   JAEGER_VERSION (1.75.0)  JAEGER_OTLP_PORT (OTLP/HTTP receiver), JAEGER_QUERY_PORT (query API
+#                            and UI), JAEGER_QUERY_GRPC_PORT (query gRPC): by default 14000,
+#                            16000 and 16500 plus KAFKA_PORT's last three digits, so checkouts
+#                            that each run their own Kafka port also get Jaeger ports of their own
+#   GO                       the go command that builds Jaeger (default: `go` on PATH, else
+#                            /usr/local/go/bin/go); a Go older than Jaeger's go.mod fetches the
+#                            toolchain it names from the module proxy (GOTOOLCHAIN=auto)
 #   SERVICES_TIMEOUT         seconds to wait for each service to become ready (default 120)
 set -euo pipefail
 
@@ -44,12 +54,19 @@ KAFKA_VERSION="${KAFKA_VERSION:-4.1.2}"
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms512m -Xmx512m}"
 KAFKA_LOG_LEVEL="${KAFKA_LOG_LEVEL:-WARN}"
 TIMEOUT="${SERVICES_TIMEOUT:-120}"
+JAEGER_VERSION="${JAEGER_VERSION:-1.75.0}"
+JAEGER_OTLP_PORT="${JAEGER_OTLP_PORT:-$((14000 + KAFKA_PORT % 1000))}"
+JAEGER_QUERY_PORT="${JAEGER_QUERY_PORT:-$((16000 + KAFKA_PORT % 1000))}"
+JAEGER_QUERY_GRPC_PORT="${JAEGER_QUERY_GRPC_PORT:-$((16500 + KAFKA_PORT % 1000))}"
 
 PG_DIR="$STATE_DIR/postgres"
 REDIS_DIR="$STATE_DIR/redis"
 KAFKA_DIR="$STATE_DIR/kafka"
 KAFKA_LIBS="$CACHE_DIR/kafka-$KAFKA_VERSION/libs"
 KAFKA_PID="$KAFKA_DIR/kafka.pid"
+JAEGER_DIR="$STATE_DIR/jaeger"
+JAEGER_BIN="$CACHE_DIR/jaeger-$JAEGER_VERSION/jaeger"
+JAEGER_PID="$JAEGER_DIR/jaeger.pid"
 
 export DEBIAN_FRONTEND=noninteractive
 
@@ -161,6 +178,53 @@ ensure_kafka_libs() {
   mv "$tmp" "$KAFKA_LIBS"
 }
 
+# Jaeger is not packaged for Debian or npm either, and its release archives live on GitHub,
+# which CI cannot reach. The Go module proxy serves its source: we compile cmd/jaeger once (a
+# few minutes on two cores) and keep the binary; a warm start never runs Go. Its go.mod has a
+# `replace` directive, which `go install module@version` refuses, so we build inside a copy of
+# the module. Modules are cached under $CACHE_DIR/go-mod (reused by the next version's build);
+# the compiler's cache is thrown away with the build directory.
+find_go() {
+  if [[ -n "${GO:-}" ]]; then echo "$GO"; return 0; fi
+  command -v go 2>/dev/null && return 0
+  [[ -x /usr/local/go/bin/go ]] && { echo /usr/local/go/bin/go; return 0; }
+  return 1
+}
+
+ensure_jaeger_bin() {
+  [[ -x "$JAEGER_BIN" ]] && return 0
+  local go
+  go="$(find_go)" || die "building Jaeger needs Go (1.21 or newer; set GO=/path/to/go): none on PATH or in /usr/local/go"
+  log "building Jaeger $JAEGER_VERSION from the Go module proxy with $("$go" version | cut -d' ' -f3) (once; cached in $JAEGER_BIN)"
+  local t0=$SECONDS work buildlog
+  work="$(mktemp -d "${TMPDIR:-/tmp}/storefront-jaeger-build.XXXXXX")"
+  buildlog="$work/build.log"
+  # Settings of this build only, whatever the machine's go env says. GOFLAGS=-mod=readonly: the
+  # module's own go.sum decides every dependency; CGO off: a static binary, no C compiler needed.
+  local -a goenv=(env "GOMODCACHE=$CACHE_DIR/go-mod" "GOPATH=$CACHE_DIR/go-path" "GOCACHE=$work/cache"
+    GOFLAGS=-mod=readonly CGO_ENABLED=0 GOTOOLCHAIN=auto GOWORK=off
+    "GOPROXY=${GOPROXY:-https://proxy.golang.org}" "GOSUMDB=${GOSUMDB:-sum.golang.org}")
+  local dir
+  if ! dir="$(cd "$work" && "${goenv[@]}" "$go" mod download -json "github.com/jaegertracing/jaeger@v$JAEGER_VERSION" 2>"$buildlog" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')" || [[ -z "$dir" ]]; then
+    rm -rf "$work"
+    die "go mod download github.com/jaegertracing/jaeger@v$JAEGER_VERSION failed (is the Go module proxy reachable?)"
+  fi
+  cp -R "$dir" "$work/src" && chmod -R u+w "$work/src"
+  mkdir -p "$(dirname "$JAEGER_BIN")"
+  # -trimpath and -s -w: no build paths or debug tables in the binary (smaller, reproducible).
+  if ! (cd "$work/src" && "${goenv[@]}" "$go" build -trimpath -ldflags='-s -w' \
+      -o "$JAEGER_BIN.tmp" ./cmd/jaeger) >>"$buildlog" 2>&1; then
+    cp "$buildlog" "${TMPDIR:-/tmp}/storefront-jaeger-build.log"
+    chmod -R u+w "$work" 2>/dev/null; rm -rf "$work" "$JAEGER_BIN.tmp"
+    die_with_log "go build of Jaeger $JAEGER_VERSION failed" "${TMPDIR:-/tmp}/storefront-jaeger-build.log"
+  fi
+  # Renamed into place only when complete: an interrupted build is never a cache hit.
+  mv "$JAEGER_BIN.tmp" "$JAEGER_BIN"
+  chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"
+  log "built Jaeger $JAEGER_VERSION in $((SECONDS - t0))s"
+}
+
 # ---------------------------------------------------------------------------------------------
 # State dir
 # ---------------------------------------------------------------------------------------------
@@ -169,7 +233,7 @@ ensure_state_dir() {
   if [[ -e "$STATE_DIR" && ! -f "$MARKER" ]] && [[ -n "$(ls -A "$STATE_DIR" 2>/dev/null)" ]]; then
     die "$STATE_DIR exists, is not empty and was not made by this script; pick another STOREFRONT_SERVICES_DIR"
   fi
-  mkdir -p "$STATE_DIR" "$PG_DIR" "$REDIS_DIR" "$KAFKA_DIR"
+  mkdir -p "$STATE_DIR" "$PG_DIR" "$REDIS_DIR" "$KAFKA_DIR" "$JAEGER_DIR"
   touch "$MARKER"
   # The postgres OS user must be able to reach its data dir through every parent directory.
   chmod 755 "$STATE_DIR"
@@ -452,6 +516,103 @@ kafka_stop() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Jaeger (all-in-one: OTLP/HTTP receiver, in-memory store, query API)
+# ---------------------------------------------------------------------------------------------
+
+jaeger_running_pid() {
+  local pid
+  pid="$(cat "$JAEGER_PID" 2>/dev/null || true)"
+  if pid_alive "$pid" && [[ "$(readlink -f "/proc/$pid/exe" 2>/dev/null)" == "$(readlink -f "$JAEGER_BIN")" ]]; then
+    echo "$pid"
+    return 0
+  fi
+  return 1
+}
+
+# Only what the tests use, each on loopback and a port of ours: its default config would also
+# open Jaeger's, Zipkin's, sampling, health and metrics ports (4317, 9411, 5778, 13133, 8888 …),
+# which other instances on the machine hold.
+jaeger_write_config() {
+  cat >"$JAEGER_DIR/config.yaml" <<EOF
+# Generated by scripts/services/services.sh.
+service:
+  extensions: [jaeger_storage, jaeger_query]
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [jaeger_storage_exporter]
+  telemetry:
+    metrics:
+      level: none
+    logs:
+      level: warn
+extensions:
+  jaeger_storage:
+    backends:
+      memory_store:
+        memory:
+          max_traces: 20000
+  jaeger_query:
+    storage:
+      traces: memory_store
+    # Jaeger would otherwise trace its own queries and send them to an OTLP endpoint of its own.
+    enable_tracing: false
+    http:
+      endpoint: 127.0.0.1:$JAEGER_QUERY_PORT
+    grpc:
+      endpoint: 127.0.0.1:$JAEGER_QUERY_GRPC_PORT
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:$JAEGER_OTLP_PORT
+processors:
+  batch:
+    timeout: 200ms
+exporters:
+  jaeger_storage_exporter:
+    trace_storage: memory_store
+EOF
+}
+
+jaeger_start() {
+  local pid port
+  if pid="$(jaeger_running_pid)"; then
+    log "jaeger already running (pid $pid)"
+    return 0
+  fi
+  for port in "$JAEGER_OTLP_PORT" "$JAEGER_QUERY_PORT" "$JAEGER_QUERY_GRPC_PORT"; do
+    port_open "$port" && die "port $port is taken by another process; set JAEGER_OTLP_PORT, JAEGER_QUERY_PORT, JAEGER_QUERY_GRPC_PORT"
+  done
+  jaeger_write_config
+  # OTEL_SDK_DISABLED: the environment may point OTEL_* at this very Jaeger; it must not trace itself.
+  OTEL_SDK_DISABLED=true setsid "$JAEGER_BIN" --config "$JAEGER_DIR/config.yaml" \
+    >"$JAEGER_DIR/jaeger.log" 2>&1 </dev/null 9>&- &
+  echo $! >"$JAEGER_PID"
+}
+
+jaeger_wait() {
+  local deadline=$((SECONDS + TIMEOUT)) pid
+  pid="$(cat "$JAEGER_PID" 2>/dev/null || true)"
+  # Extensions (storage, query API) start before receivers: both ports open means ready.
+  until port_open "$JAEGER_QUERY_PORT" && port_open "$JAEGER_OTLP_PORT"; do
+    pid_alive "$pid" || die_with_log "jaeger exited during start-up" "$JAEGER_DIR/jaeger.log"
+    ((SECONDS < deadline)) || die_with_log "jaeger not ready on 127.0.0.1:$JAEGER_QUERY_PORT after ${TIMEOUT}s" "$JAEGER_DIR/jaeger.log"
+    sleep 0.2
+  done
+}
+
+jaeger_stop() {
+  local pid
+  pid="$(jaeger_running_pid)" || { rm -f "$JAEGER_PID"; return 0; }
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do pid_alive "$pid" || break; sleep 0.1; done
+  pid_alive "$pid" && kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$JAEGER_PID"
+}
+
+# ---------------------------------------------------------------------------------------------
 # Commands
 # ---------------------------------------------------------------------------------------------
 
@@ -463,20 +624,26 @@ write_env() {
     fi
     if [[ -f "$REDIS_DIR/redis.pid" ]]; then echo "REDIS_URL=redis://127.0.0.1:$REDIS_PORT"; fi
     if [[ -f "$KAFKA_DIR/server.properties" ]]; then echo "KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"; fi
+    if [[ -f "$JAEGER_DIR/config.yaml" ]]; then
+      # Where to send traces (an OTLP/HTTP base URL) and where to read them back.
+      echo "JAEGER_OTLP_URL=http://127.0.0.1:$JAEGER_OTLP_PORT"
+      echo "JAEGER_QUERY_URL=http://127.0.0.1:$JAEGER_QUERY_PORT"
+    fi
   } >"$ENV_FILE"
 }
 
-# Which of the three a command acts on: the names given, or all of them.
+# Which of them a command acts on: the names given, or all of them.
 select_services() {
-  WANT_POSTGRES=0 WANT_REDIS=0 WANT_KAFKA=0
-  (($#)) || set -- postgres redis kafka
+  WANT_POSTGRES=0 WANT_REDIS=0 WANT_KAFKA=0 WANT_JAEGER=0
+  (($#)) || set -- postgres redis kafka jaeger
   local name
   for name in "$@"; do
     case "$name" in
       postgres) WANT_POSTGRES=1 ;;
       redis) WANT_REDIS=1 ;;
       kafka) WANT_KAFKA=1 ;;
-      *) die "unknown service '$name' (postgres, redis or kafka)" ;;
+      jaeger) WANT_JAEGER=1 ;;
+      *) die "unknown service '$name' (postgres, redis, kafka or jaeger)" ;;
     esac
   done
 }
@@ -486,11 +653,13 @@ cmd_start() {
   select_services "$@"
   ensure_packages
   if ((WANT_KAFKA)); then ensure_kafka_libs; fi
+  if ((WANT_JAEGER)); then ensure_jaeger_bin; fi
   ensure_state_dir
   # Kafka's JVM takes longest to boot, so launch it first and start the others meanwhile.
   if ((WANT_KAFKA)); then kafka_start; fi
   if ((WANT_POSTGRES)); then pg_start; fi
   if ((WANT_REDIS)); then redis_start; fi
+  if ((WANT_JAEGER)); then jaeger_start; fi
   if ((WANT_POSTGRES)); then
     pg_wait_and_provision
     log "postgres ready on 127.0.0.1:$PG_PORT ($((SECONDS - t0))s)"
@@ -503,6 +672,10 @@ cmd_start() {
     kafka_wait
     log "kafka $KAFKA_VERSION ready on 127.0.0.1:$KAFKA_PORT ($((SECONDS - t0))s)"
   fi
+  if ((WANT_JAEGER)); then
+    jaeger_wait
+    log "jaeger $JAEGER_VERSION ready: OTLP on 127.0.0.1:$JAEGER_OTLP_PORT, query on 127.0.0.1:$JAEGER_QUERY_PORT ($((SECONDS - t0))s)"
+  fi
   write_env
   log "ready in $((SECONDS - t0))s (state: $STATE_DIR)"
   cat "$ENV_FILE"
@@ -511,13 +684,14 @@ cmd_start() {
 # kill -9 of one service, found by the pid file in this state dir (never by name or port, so
 # no other instance on the machine is touched). Its data stays: `start <name>` resumes it.
 cmd_kill() {
-  (($# == 1)) || die "usage: $0 kill postgres|redis|kafka"
+  (($# == 1)) || die "usage: $0 kill postgres|redis|kafka|jaeger"
   local pid=''
   case "$1" in
     kafka) pid="$(kafka_running_pid)" || true ;;
+    jaeger) pid="$(jaeger_running_pid)" || true ;;
     redis) pid="$(cat "$REDIS_DIR/redis.pid" 2>/dev/null || true)" ;;
     postgres) pid="$(head -n 1 "$PG_DIR/data/postmaster.pid" 2>/dev/null || true)" ;;
-    *) die "unknown service '$1' (postgres, redis or kafka)" ;;
+    *) die "unknown service '$1' (postgres, redis, kafka or jaeger)" ;;
   esac
   pid_alive "$pid" || die "$1 is not running from $STATE_DIR"
   kill -KILL "$pid"
@@ -528,6 +702,7 @@ cmd_kill() {
 
 cmd_stop() {
   # Every step tolerates "not running" / "never started": stop must never fail.
+  jaeger_stop || true
   kafka_stop || true
   redis_stop || true
   pg_stop || true
@@ -563,7 +738,7 @@ case "$command" in
   kill) with_lock cmd_kill "$@" ;;
   env) cmd_env ;;
   *)
-    echo "usage: $0 start [postgres|redis|kafka ...] | stop | kill postgres|redis|kafka | env" >&2
+    echo "usage: $0 start [postgres|redis|kafka|jaeger ...] | stop | kill postgres|redis|kafka|jaeger | env" >&2
     exit 2
     ;;
 esac
