@@ -18,6 +18,7 @@ import { metricsEnv } from './metrics/index.ts';
 import { rateLimitEnv } from './rate-limit/index.ts';
 import { subscriptionEnv } from './subscriptions/index.ts';
 import { refuseMovedSettings, subgraphTransportEnv, validateSubgraphUrls } from './transport/index.ts';
+import { tracingEnv } from './tracing/index.ts';
 
 /** Every setting of the gateway, each room's next to the code that reads it. */
 export const gatewayConfigSchema = z.object({
@@ -71,6 +72,8 @@ export const gatewayConfigSchema = z.object({
     .list()
     .optional()
     .describe('Browser origins allowed to call from another origin (comma-separated, or `*`). Unset: no CORS headers.'),
+  /** Tracing: OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER, …, TRACE_CLIENT_CONTEXT (tracing/); off when unset. */
+  ...tracingEnv,
 });
 
 /** Keys read by pattern, one per subgraph (loadGatewayConfig); the configuration reference lists them too. */

@@ -29,6 +29,7 @@ import { startRateLimits } from './rate-limit/index.ts';
 import { federatedSubscriptions, type SubscriptionStats } from './subscriptions/index.ts';
 import { loadSupergraph, type Supergraph } from './supergraph/index.ts';
 import { createSubgraphTransport, loadTrafficShaping, type SubgraphFetchEvent } from './transport/index.ts';
+import { startGatewayTracing } from './tracing/index.ts';
 
 export { gatewayConfigSchema, gatewayKeyPatterns, loadGatewayConfig, type GatewayConfig } from './config.ts';
 export { CompositionError, composeFromConfig, loadSupergraph } from './supergraph/index.ts';
@@ -104,8 +105,11 @@ export async function startGateway(
     for (const part of started.reverse()) await part.stop();
   };
   const { store, bus } = backends;
-  let rateLimits, auth, responseCache;
+  let rateLimits, auth, responseCache, tracing;
   try {
+    // Off (and free) unless OTEL_EXPORTER_OTLP_ENDPOINT is set; stopped last, after everything it traced.
+    tracing = await startGatewayTracing(config);
+    started.unshift({ stop: tracing.shutdown });
     rateLimits = startRateLimits({ config, supergraphSdl: supergraph.sdl, store, logger });
     const usersUrl = supergraph.subgraphs.find((s) => s.name === 'users')?.url;
     auth = await startAuthentication({
@@ -155,7 +159,13 @@ export async function startGateway(
   });
   metrics.circuitStates(transport.circuitStates);
   // Subscriptions pick each upstream's subgraph instance through the transport's balancer.
-  const subscriptions = federatedSubscriptions({ config, supergraph, instances: transport, logger });
+  const subscriptions = federatedSubscriptions({
+    config,
+    supergraph,
+    instances: transport,
+    logger,
+    ...(tracing.enabled ? { traceEvent: tracing.push } : {}),
+  });
   metrics.gauge('gateway_websocket_connections', 'Client WebSocket connections open.', subscriptions.stats.connections);
   metrics.gauge(
     'gateway_subscriptions_active',
@@ -173,7 +183,12 @@ export async function startGateway(
     logger: logger.child({ component: 'apollo-gateway' }),
     // QUERY_PLAN_CACHE_MB's plan cache, and the stop after planning for warm-up runs.
     ...caches.gatewayOptions,
-    buildService: ({ name, url }) => subscriptions.dataSource(name, transport.dataSource(name, url!)),
+    experimental_didResolveQueryPlan: (resolved) => {
+      tracing.didResolveQueryPlan(resolved);
+      caches.gatewayOptions.experimental_didResolveQueryPlan?.(resolved);
+    },
+    buildService: ({ name, url }) =>
+      subscriptions.dataSource(name, tracing.dataSource(name, transport.dataSource(name, url!))),
   });
 
   const apollo = new ApolloServer<GatewayContext>({
@@ -200,6 +215,7 @@ export async function startGateway(
       // First: an operation that cannot be chosen, or ill-formed strings, end here as the client's 400.
       operationInputPlugin(),
       ...metrics.plugins,
+      ...tracing.plugins,
       ApolloServerPluginInlineTraceDisabled(),
       ...limits.plugins,
       rateLimits.plugin,
@@ -295,7 +311,7 @@ export async function startGateway(
       };
     },
   });
-  const http = await listen(handler, { port: config.GATEWAY_PORT, host: config.HOST, logger });
+  const http = await listen(tracing.http(handler), { port: config.GATEWAY_PORT, host: config.HOST, logger });
   const metricsHttp =
     metrics.enabled && config.METRICS_PORT !== undefined
       ? await listenForMetrics(metrics, { port: config.METRICS_PORT, host: config.HOST, path: config.METRICS_PATH })

@@ -88,6 +88,12 @@ export function federatedSubscriptions(options: {
   supergraph: Supergraph;
   instances: SubgraphInstances;
   logger: Logger;
+  /** Runs each event's execution for a client in a span continuing the subgraph's push (tracing/). */
+  traceEvent?: <T>(
+    event: { extensions?: Record<string, unknown> | undefined },
+    operationName: string | undefined,
+    run: () => Promise<T>,
+  ) => Promise<T>;
 }): FederatedSubscriptions {
   const { config, supergraph, instances } = options;
   const logger = options.logger.child({ component: 'subscriptions' });
@@ -121,7 +127,12 @@ export function federatedSubscriptions(options: {
     dataSource: (name, dataSource) => (dataSources.set(name, dataSource), dataSource),
     admit: (gateway) => admittingSubscriptions(gateway, planner),
     serve: ({ server, apollo, authenticate, formatError, createContext }) => {
-      const execute = createEventExecutor({ planner, dataSources, formatError });
+      const run = createEventExecutor({ planner, dataSources, formatError });
+      const { traceEvent } = options;
+      const execute: typeof run = traceEvent
+        ? (admission, event) =>
+            traceEvent(event, admission.requestContext.request.operationName ?? undefined, () => run(admission, event))
+        : run;
       openStream = (admission) => {
         streaming++;
         return openFederatedStream({

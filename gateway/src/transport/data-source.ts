@@ -6,6 +6,7 @@ import type {
   GatewayHTTPRequest,
 } from '@apollo/server-gateway-interface';
 import { signSubgraphRequest } from '@storefront/platform/auth';
+import { traceparentOf } from '@storefront/platform/telemetry';
 import type { GatewayContext } from '../context.ts';
 import { badResponse, subgraphError } from './errors.ts';
 import { ReceivedHeaders, type Exchange } from './received-response.ts';
@@ -141,6 +142,9 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     const headers = { ...propagated, ...signSubgraphRequest(this.options.secret, body, context?.identity ?? null) };
     headers['content-type'] = 'application/json';
     if (context?.requestId) headers['x-request-id'] = context.requestId;
+    // The fetch span's context (gateway/src/tracing/); nothing when tracing is off.
+    const traceparent = traceparentOf();
+    if (traceparent) headers.traceparent = traceparent;
     return headers;
   }
 

@@ -2,7 +2,7 @@ import { isStaff, type Identity } from '@storefront/platform/auth';
 import { type DeliveredEvent, TOPICS, type EventEnvelope } from '@storefront/platform/events';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '@storefront/platform/errors';
 import { isUuid, normaliseId } from '@storefront/platform/resolvers';
-import { mapStream, resumeAt, SKIP, type Stream } from '@storefront/platform/streams';
+import { mapStream, resumeAt, SKIP, traceAt, type Stream } from '@storefront/platform/streams';
 import type { Context } from './context.ts';
 import type { Order, OrderStatus } from './data/client.ts';
 import { STATUS_EVENT_TYPES } from './events/order-events.ts';
@@ -32,6 +32,8 @@ const STATUS_OF_EVENT = new Map<string, OrderStatus>(
 interface Change {
   status: OrderStatus;
   sequence: number;
+  /** The event's trace context, so the push is part of the order's trace. */
+  traceparent?: string | undefined;
 }
 
 /** The status change an order event announces; OrderPlaced is the first (PENDING, 1). */
@@ -93,7 +95,10 @@ export async function orderStatusChanged(
     throw error;
   }
 
-  const changes = mapStream(live, ({ event }) => changeOf(event) ?? SKIP);
+  const changes = mapStream(live, ({ event, traceparent }) => {
+    const change = changeOf(event);
+    return change ? { ...change, traceparent: traceparent ?? event.traceparent } : SKIP;
+  });
   return mapStream(
     changes,
     async (change) => {
@@ -101,7 +106,9 @@ export async function orderStatusChanged(
       sent = change.sequence;
       const order = await db.order.findUnique({ where: { id: orderId } });
       // `after: <this version>` replays exactly what follows it: the gateway resumes with it when a connection drops.
-      return order ? resumeAt({ orderStatusChanged: asOf(order, change) }, { after: change.sequence }) : SKIP;
+      return order
+        ? traceAt(resumeAt({ orderStatusChanged: asOf(order, change) }, { after: change.sequence }), change.traceparent)
+        : SKIP;
     },
     { prefix: history, isLast: ({ orderStatusChanged }) => FINAL.has(orderStatusChanged.status) },
   );
@@ -117,12 +124,14 @@ export function myOrderUpdates(ctx: Context, identity: Identity): Stream<{ myOrd
   });
   // At-least-once delivery may repeat an event; each order's sequence only moves forward.
   const latest = new Map<string, number>();
-  return mapStream(live, async ({ event }) => {
+  return mapStream(live, async ({ event, traceparent }) => {
     const change = changeOf(event)!;
     const orderId = normaliseId(event.aggregateId);
     if (!isUuid(orderId) || (latest.get(orderId) ?? 0) >= change.sequence) return SKIP;
     latest.set(orderId, change.sequence);
     const order = await ctx.runtime.db.order.findUnique({ where: { id: orderId } });
-    return order && order.userId === userId ? { myOrderUpdates: asOf(order, change) } : SKIP;
+    return order && order.userId === userId
+      ? traceAt({ myOrderUpdates: asOf(order, change) }, traceparent ?? event.traceparent)
+      : SKIP;
   });
 }

@@ -6,6 +6,8 @@ import { PrismaPGlite } from 'pglite-prisma-adapter';
 import pg from 'pg';
 import { applyMigrations, type MigrationReport, type ScriptRunner } from './migrate.ts';
 import { countStatements, type StatementCounter } from './statement-counter.ts';
+import type { ServiceTracing } from '../telemetry/tracing.ts';
+import { traceStatements } from '../telemetry/sql.ts';
 
 /**
  * The database port. A service gets one of two adapters:
@@ -22,6 +24,8 @@ export interface DatabaseConfig {
   dataDir?: string | undefined;
   /** Pool size for PostgreSQL. */
   poolSize?: number;
+  /** A span per SQL statement inside a traced request or event (telemetry/sql.ts). */
+  tracing?: ServiceTracing;
 }
 
 export interface Database {
@@ -43,6 +47,9 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   return config.url ? openPostgres(config.url, config) : openPGlite(config);
 }
 
+const traced = <T extends object>(adapter: T, config: DatabaseConfig): T =>
+  config.tracing ? traceStatements(adapter, config.tracing, config.schema) : adapter;
+
 async function openPostgres(url: string, config: DatabaseConfig): Promise<Database> {
   // Raw SQL (outbox, processed events) uses unqualified names, so every pooled
   // connection resolves them in the service's schema; Prisma's own queries are
@@ -54,7 +61,7 @@ async function openPostgres(url: string, config: DatabaseConfig): Promise<Databa
   });
   await pool.query(`CREATE SCHEMA IF NOT EXISTS ${config.schema}`);
   const statements: StatementCounter = { count: 0, inRequests: 0 };
-  const adapter = countStatements(new PrismaPg(pool, { schema: config.schema }), statements);
+  const adapter = countStatements(traced(new PrismaPg(pool, { schema: config.schema }), config), statements);
 
   const runScript: ScriptRunner = async (work) => {
     const client = await pool.connect();
@@ -84,7 +91,7 @@ async function openPGlite(config: DatabaseConfig): Promise<Database> {
   if (config.dataDir) mkdirSync(config.dataDir, { recursive: true });
   const db = await PGlite.create(config.dataDir ?? 'memory://');
   const statements: StatementCounter = { count: 0, inRequests: 0 };
-  const adapter = countStatements(new PrismaPGlite(db), statements);
+  const adapter = countStatements(traced(new PrismaPGlite(db), config), statements);
   const runScript: ScriptRunner = (work) =>
     work({
       exec: async (sql) => void (await db.exec(sql)),

@@ -19,6 +19,8 @@ export interface DeliveredEvent {
   partition: number;
   offset: string;
   event: EventEnvelope;
+  /** Trace context from the message's `traceparent` header (Kafka); the envelope's own is the fallback. */
+  traceparent?: string;
 }
 
 export type EventHandler = (delivered: DeliveredEvent) => Promise<void>;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { traceparentOf } from '../telemetry/propagation.ts';
 
 /**
  * Every event on the bus has this envelope. `id` is the dedup key for
@@ -14,7 +15,11 @@ export interface EventEnvelope<T = unknown> {
   aggregateId: string;
   /** The service that produced it. */
   source: string;
-  /** W3C trace context of the request that caused it, when there was one. */
+  /**
+   * W3C trace context of the work that caused it (a request, or the consumer
+   * of an earlier event), when there was one; the relay publishes and every
+   * consumer continues under it (telemetry/events.ts).
+   */
   traceparent?: string;
   data: T;
 }
@@ -26,6 +31,8 @@ export function createEvent<T>(
   data: T,
   options: { version?: number; traceparent?: string } = {},
 ): EventEnvelope<T> {
+  // The span active here (with tracing on) is the most precise cause; else the cause's own context, copied.
+  const traceparent = traceparentOf() ?? options.traceparent;
   return {
     id: randomUUID(),
     type,
@@ -33,7 +40,7 @@ export function createEvent<T>(
     occurredAt: new Date().toISOString(),
     aggregateId,
     source,
-    ...(options.traceparent ? { traceparent: options.traceparent } : {}),
+    ...(traceparent ? { traceparent } : {}),
     data,
   };
 }

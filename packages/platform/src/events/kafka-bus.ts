@@ -105,7 +105,12 @@ export class KafkaEventBus implements EventBus {
       messages: events.map((event) => ({
         key: event.aggregateId,
         value: JSON.stringify(event),
-        headers: { 'event-type': event.type, 'event-id': event.id },
+        headers: {
+          'event-type': event.type,
+          'event-id': event.id,
+          // W3C trace context where Kafka tools and other consumers look for it (telemetry/events.ts).
+          ...(event.traceparent ? { traceparent: event.traceparent } : {}),
+        },
       })),
     });
   }
@@ -145,8 +150,9 @@ export class KafkaEventBus implements EventBus {
           ]);
           return;
         }
+        const traceparent = message.headers?.traceparent?.toString();
         await deliverWithRetry(
-          { topic, partition, offset: message.offset, event },
+          { topic, partition, offset: message.offset, event, ...(traceparent ? { traceparent } : {}) },
           options,
           (t, e) => this.publish(t, e),
           this.logger,

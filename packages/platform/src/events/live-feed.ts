@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../logger/logger.ts';
 import { createPushQueue, type Stream } from '../streams/index.ts';
+import { traceConsumer } from '../telemetry/events.ts';
+import { traceparentOf } from '../telemetry/propagation.ts';
+import type { ServiceTracing } from '../telemetry/tracing.ts';
 import type { ConsumerHandle, DeliveredEvent, EventBus } from './bus.ts';
 
 /**
@@ -37,6 +40,8 @@ export interface LiveFeedOptions {
    * @default 1000
    */
   maxBuffered?: number;
+  /** A CONSUMER span per event fanned out; subscribers' pushes continue it (service/subscriptions.ts). */
+  tracing?: ServiceTracing;
 }
 
 export interface LiveSubscribeOptions {
@@ -84,7 +89,12 @@ export class LiveFeed {
       fromBeginning: false,
       ephemeral: true,
       maxAttempts: 1,
-      handler: async (delivered) => this.dispatch(delivered),
+      handler: this.options.tracing
+        ? traceConsumer(this.options.tracing, this.options.bus.kind, this.groupId, async (delivered) =>
+            // Subscribers' pushes are children of this delivery's span.
+            this.dispatch({ ...delivered, traceparent: traceparentOf() ?? delivered.traceparent }),
+          )
+        : async (delivered) => this.dispatch(delivered),
     });
     this.options.logger.debug({ groupId: this.groupId, topics: this.topics }, 'live feed started');
   }

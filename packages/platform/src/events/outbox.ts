@@ -1,5 +1,7 @@
 import type { TransactionalSql, RawSql } from '../db/sql.ts';
 import type { Logger } from '../logger/logger.ts';
+import { startPublishSpans } from '../telemetry/events.ts';
+import { tracingOff, type ServiceTracing } from '../telemetry/tracing.ts';
 import type { EventBus } from './bus.ts';
 import type { EventEnvelope } from './envelope.ts';
 
@@ -29,7 +31,11 @@ export interface OutboxRelayOptions {
   pollIntervalMs?: number;
   /** @default 200 */
   batchSize?: number;
+  /** A PRODUCER span per published event, under the context stored with its row (telemetry/events.ts). */
+  tracing?: ServiceTracing;
 }
+
+const TRACING_OFF = tracingOff('outbox');
 
 export class OutboxRelay {
   private timer: NodeJS.Timeout | undefined;
@@ -106,9 +112,19 @@ export class OutboxRelay {
         for (let start = 0; start < rows.length;) {
           let end = start;
           while (end < rows.length && rows[end]!.topic === rows[start]!.topic) end++;
-          await this.bus.publish(
-            rows[start]!.topic,
+          const topic = rows[start]!.topic;
+          const publishing = startPublishSpans(
+            this.options.tracing ?? TRACING_OFF,
+            this.bus.kind,
+            topic,
             rows.slice(start, end).map((r) => r.payload),
+          );
+          await this.bus.publish(topic, publishing.events).then(
+            () => publishing.end(),
+            (error: unknown) => {
+              publishing.end(error);
+              throw error;
+            },
           );
           start = end;
         }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isRole, type Identity } from '../auth/identity.ts';
 import { assertOwnSubgraphSecret, env, kafkaEnv, processEnv, shutdownEnv, subgraphSecretEnv } from '../config/index.ts';
+import { telemetryEnv } from '../telemetry/config.ts';
 
 /**
  * Benchmark-only: the subgraph also accepts UNSIGNED requests from a loopback
@@ -53,6 +54,8 @@ export const serviceConfigSchema = z.object({
     .describe(
       'Benchmark only: accept unsigned requests from loopback as this identity (`anonymous` or JSON like {"userId":"…","role":"CUSTOMER"}); refused in production.',
     ),
+  /** Tracing: OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER, … (telemetry/config.ts); off when unset. */
+  ...telemetryEnv,
 });
 
 export type ServiceConfig = z.infer<typeof serviceConfigSchema>;

@@ -18,6 +18,8 @@ import { assertProductionReady, assertSharedBus, type ServiceConfig } from './se
 import { startConsumersInBackground, type BackgroundConsumers } from './consumers.ts';
 import type { BaseContext } from './context.ts';
 import { createSubgraphServer } from './subgraph.ts';
+import { startTracing } from '../telemetry/tracing.ts';
+import { traceConsumer } from '../telemetry/events.ts';
 
 /**
  * The one way a subgraph service is built and started, shared by the four
@@ -130,6 +132,8 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
     service: name,
   });
 
+  // Off (and free) unless OTEL_EXPORTER_OTLP_ENDPOINT is set; spans carry service.name = this service.
+  const tracing = await startTracing(name, config);
   const ownsDatabase = !dependencies.database;
   const database =
     dependencies.database ??
@@ -138,9 +142,11 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
       schema: name,
       dataDir: config.DATABASE_URL ? undefined : join(config.DATA_DIR, name),
       poolSize: config.DATABASE_POOL_SIZE,
+      tracing,
     }));
   const migrated = await database.migrate(definition.migrationsDir).catch(async (error: unknown) => {
     if (ownsDatabase) await database.close().catch(() => {});
+    await tracing.shutdown();
     throw error;
   });
   if (migrated.applied.length) logger.info({ applied: migrated.applied }, 'applied migrations');
@@ -148,7 +154,7 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
 
   const ownsBus = !dependencies.bus;
   const bus = dependencies.bus ?? openEventBus(config, name, logger);
-  const relay = new OutboxRelay(db, bus, logger.child({ component: 'outbox' }));
+  const relay = new OutboxRelay(db, bus, logger.child({ component: 'outbox' }), { tracing });
   let liveFeed: LiveFeed | undefined;
 
   const runtime: ServiceRuntime<Db, Tx> = {
@@ -186,6 +192,7 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
         topics,
         bus,
         logger: logger.child({ component: 'live-feed' }),
+        tracing,
       });
       return liveFeed;
     },
@@ -201,6 +208,7 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
     if (ownsBus) await bus.close().catch(() => {});
     await (db as unknown as { $disconnect?: () => Promise<void> }).$disconnect?.().catch(() => {});
     if (ownsDatabase) await database.close().catch(() => {});
+    await tracing.shutdown();
     throw error;
   };
   const parts = await Promise.resolve()
@@ -212,7 +220,11 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
     const groupId = consumerName ? `${name}.${consumerName}` : name;
     if (consumerOptions.some((c) => c.groupId === groupId))
       await abandon(new Error(`${name}: two consumers share the group "${groupId}"; give each a distinct name`));
-    consumerOptions.push({ ...consumer, groupId });
+    consumerOptions.push({
+      ...consumer,
+      groupId,
+      handler: traceConsumer(tracing, bus.kind, groupId, consumer.handler),
+    });
   }
   // Topics are checked (or created) before the port opens: a missing topic stops the start.
   await bus.ensureTopics([...new Set(consumerOptions.flatMap((c) => c.topics))]).catch(abandon);
@@ -234,6 +246,7 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
     maxBodyBytes: config.MAX_BODY_BYTES,
     // Benchmark only (npm run bench): unsigned loopback calls of the peer gateways.
     unsignedLoopback: config.BENCH_UNSIGNED_LOOPBACK_IDENTITY,
+    tracing,
     ready: async () => {
       if (draining) return false;
       await db.$queryRawUnsafe('SELECT 1');
@@ -296,6 +309,8 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
         if (ownsBus) await bus.close();
         await (db as unknown as { $disconnect?: () => Promise<void> }).$disconnect?.();
         if (ownsDatabase) await database.close();
+        // Last: the spans of everything above are exported before the process goes.
+        await tracing.shutdown();
         logger.info('stopped');
       })()),
     consumersRunning: consumers.running,

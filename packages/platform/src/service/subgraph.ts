@@ -19,6 +19,9 @@ import { graphqlHttpHandler, refuse, sendJson } from '../server/http.ts';
 import { localeOf } from '../server/locale.ts';
 import { serveSubscriptions, type SubscriptionServer } from './subscriptions.ts';
 import { UNSIGNED_LOOPBACK_IN_PRODUCTION, type UnsignedLoopback } from './service-config.ts';
+import { traceHttpServer } from '../telemetry/http.ts';
+import { traceRootFields } from '../telemetry/graphql.ts';
+import { tracingOff, type ServiceTracing } from '../telemetry/tracing.ts';
 
 export interface SubgraphOptions<TContext extends BaseContext> {
   name: string;
@@ -38,6 +41,8 @@ export interface SubgraphOptions<TContext extends BaseContext> {
   ready?: () => Promise<boolean>;
   /** Benchmark only (BENCH_UNSIGNED_LOOPBACK_IDENTITY): unsigned loopback requests run as this identity. */
   unsignedLoopback?: UnsignedLoopback;
+  /** A server span per request (continuing the gateway's trace) and a span per root field and entity fetch. */
+  tracing?: ServiceTracing;
 }
 
 export interface SubgraphServer {
@@ -51,8 +56,15 @@ export interface SubgraphServer {
   serveSubscriptions(server: Server): SubscriptionServer | undefined;
 }
 
-export function buildProtectedSchema(typeDefs: DocumentNode, resolvers: object, permissions: IRules): GraphQLSchema {
-  const schema = buildSubgraphSchema({ typeDefs, resolvers: resolvers as GraphQLResolverMap<unknown> });
+export function buildProtectedSchema(
+  typeDefs: DocumentNode,
+  resolvers: object,
+  permissions: IRules,
+  tracing?: ServiceTracing,
+): GraphQLSchema {
+  const built = buildSubgraphSchema({ typeDefs, resolvers: resolvers as GraphQLResolverMap<unknown> });
+  // Root fields (and `_entities`) in spans of their own, inside the rules: a field a rule refuses never runs.
+  const schema = tracing?.enabled ? applyMiddleware(built, traceRootFields(tracing, built)) : built;
   return applyMiddleware(
     schema,
     shield(permissions, {
@@ -75,7 +87,8 @@ export async function createSubgraphServer<TContext extends BaseContext>(
       'BENCH_UNSIGNED_LOOPBACK_IDENTITY is set: UNSIGNED requests from loopback are accepted as this identity. Benchmarks only, never in a deployment!',
     );
   }
-  const schema = buildProtectedSchema(options.typeDefs, options.resolvers, options.permissions);
+  const tracing = options.tracing ?? tracingOff(options.name);
+  const schema = buildProtectedSchema(options.typeDefs, options.resolvers, options.permissions, tracing);
   const apollo = new ApolloServer<BaseContext>({
     schema,
     // Subgraphs answer only the gateway; the gateway applies the client-facing policies.
@@ -138,7 +151,7 @@ export async function createSubgraphServer<TContext extends BaseContext>(
   return {
     schema,
     apollo,
-    handler: (req, res) => requestScope.run(true, () => handler(req, res)),
+    handler: traceHttpServer(tracing, (req, res) => requestScope.run(true, () => handler(req, res))),
     serveSubscriptions: (server) =>
       schema.getSubscriptionType()
         ? serveSubscriptions({
@@ -149,6 +162,7 @@ export async function createSubgraphServer<TContext extends BaseContext>(
             logger: options.logger.child({ component: 'subscriptions' }),
             createContext: options.createContext,
             maxPayloadBytes: options.maxBodyBytes,
+            tracing,
           })
         : undefined,
   };

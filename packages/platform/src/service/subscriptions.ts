@@ -20,7 +20,10 @@ import { verifyConnection, verifySubscription } from '../auth/gateway-signature.
 import { requestScope } from '../db/statement-counter.ts';
 import { UnauthenticatedError } from '../errors/index.ts';
 import type { Logger } from '../logger/logger.ts';
-import { mapStream, resumePointOf } from '../streams/index.ts';
+import { mapStream, resumePointOf, traceOfPayload } from '../streams/index.ts';
+import { SpanKind } from '@opentelemetry/api';
+import { contextOf, traceparentOf } from '../telemetry/propagation.ts';
+import { inSpan, type ServiceTracing } from '../telemetry/tracing.ts';
 import { maskErrors } from '../server/format-error.ts';
 import { inputProblem, operationNotSelected } from '../server/operation-input.ts';
 import { attachWebSocketEndpoint } from '../server/websocket-endpoint.ts';
@@ -59,6 +62,8 @@ export interface SubscriptionServerOptions<TContext extends BaseContext> {
   maxPayloadBytes?: number;
   /** Ping interval; a peer that misses a pong is dropped. @default 12000 */
   keepAliveMs?: number;
+  /** A span per pushed payload marked with its event's trace (streams' `traceAt`). */
+  tracing?: ServiceTracing;
 }
 
 export interface SubscriptionServer {
@@ -156,14 +161,42 @@ export function serveSubscriptions<TContext extends BaseContext>(
           },
           (payload) =>
             requestScope.run(true, async () => {
-              const result = await execute({
-                ...args,
-                rootValue: payload,
-                contextValue: eventContext ? eventContext() : args.contextValue,
-              });
-              // Where to pick up after this event if the connection drops (see resumeAt).
-              const resume = resumePointOf(payload);
-              return resume ? { ...result, extensions: { ...result.extensions, resume } } : result;
+              const push = async (): Promise<ExecutionResult> => {
+                const result = await execute({
+                  ...args,
+                  rootValue: payload,
+                  contextValue: eventContext ? eventContext() : args.contextValue,
+                });
+                // Where to pick up after this event if the connection drops (see resumeAt).
+                const resume = resumePointOf(payload);
+                // The push's trace context, for the gateway to continue to the client.
+                const traceparent = parent ? traceparentOf() : undefined;
+                return resume || traceparent
+                  ? {
+                      ...result,
+                      extensions: {
+                        ...result.extensions,
+                        ...(resume ? { resume } : {}),
+                        ...(traceparent ? { traceparent } : {}),
+                      },
+                    }
+                  : result;
+              };
+              const parent = options.tracing?.enabled ? contextOf(traceOfPayload(payload)) : undefined;
+              if (!parent || !options.tracing) return push();
+              return inSpan(
+                options.tracing,
+                `push ${args.operationName ?? 'subscription'}`,
+                {
+                  kind: SpanKind.PRODUCER,
+                  attributes: {
+                    'graphql.operation.type': 'subscription',
+                    ...(args.operationName ? { 'graphql.operation.name': args.operationName.slice(0, 100) } : {}),
+                  },
+                },
+                push,
+                parent,
+              );
             }),
           {
             // One failing stream must not take the shared socket down: it ends with an error result.

@@ -35,6 +35,23 @@ export function resumePointOf(payload: unknown): ResumePoint | undefined {
     : undefined;
 }
 
+const TRACE = Symbol('storefront.trace');
+
+/**
+ * Marks a subscription payload with the trace context of the event it
+ * pushes (`traceOf(delivered)` from the live feed), so the subgraph traces
+ * the push as part of that event's trace and passes the context on to the
+ * gateway (`extensions.traceparent`). A no-op without one.
+ */
+export function traceAt<T extends object>(payload: T, traceparent: string | undefined): T {
+  if (traceparent) Object.defineProperty(payload, TRACE, { value: traceparent, enumerable: false });
+  return payload;
+}
+
+export function traceOfPayload(payload: unknown): string | undefined {
+  return typeof payload === 'object' && payload !== null ? (payload as { [TRACE]?: string })[TRACE] : undefined;
+}
+
 /** Returned by a `mapStream` mapper to drop an item. */
 export const SKIP: unique symbol = Symbol('skip');
 

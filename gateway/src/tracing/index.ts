@@ -1,0 +1,151 @@
+import type { ApolloServerPlugin, GraphQLRequestListener } from '@apollo/server';
+import type { GraphQLDataSource } from '@apollo/gateway';
+import { SpanKind, trace, type Span } from '@opentelemetry/api';
+import {
+  contextOf,
+  failSpan,
+  inSpan,
+  startTracing,
+  telemetryEnv,
+  traceHttpServer,
+  type ServiceTracing,
+  type TelemetryConfig,
+} from '@storefront/platform/telemetry';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import type { GatewayContext } from '../context.ts';
+
+/**
+ * The gateway's traces (off unless OTEL_EXPORTER_OTLP_ENDPOINT is set):
+ * - the request: the HTTP server span, continuing the client's `traceparent`
+ *   (or, with TRACE_CLIENT_CONTEXT=link, a new trace linked to it), with the
+ *   operation's name, type and document hash and the client app's name/version;
+ * - parse, validate and plan, each a span;
+ * - each subgraph fetch, a CLIENT span whose context goes to the subgraph in
+ *   `traceparent` (transport/data-source.ts);
+ * - each subscription event pushed to a client, continuing the trace the
+ *   subgraph's push carries (`extensions.traceparent`).
+ */
+export const tracingEnv = {
+  /** The OTEL_* variables (packages/platform/src/telemetry/config.ts). */
+  ...telemetryEnv,
+  /**
+   * `continue`: a valid client `traceparent` is the parent of the gateway's span (apps and the
+   * gateway share traces). `link`: each request starts its own trace, linked to the client's
+   * (clients then cannot choose trace ids or sampling).
+   */
+  TRACE_CLIENT_CONTEXT: z.enum(['continue', 'link']).default('continue'),
+};
+
+export interface GatewayTracing {
+  readonly enabled: boolean;
+  readonly tracing: ServiceTracing;
+  http(
+    handler: (req: IncomingMessage, res: ServerResponse) => void,
+  ): (req: IncomingMessage, res: ServerResponse) => void;
+  plugins: ApolloServerPlugin<GatewayContext>[];
+  /** ApolloGateway's `experimental_didResolveQueryPlan`: ends the plan span. */
+  didResolveQueryPlan(options: { requestContext: { context: unknown } }): void;
+  dataSource<T extends GraphQLDataSource>(name: string, dataSource: T): T;
+  /** Wraps the execution of one subscription event for a client. */
+  push<T>(
+    event: { extensions?: Record<string, unknown> | undefined },
+    operationName: string | undefined,
+    run: () => Promise<T>,
+  ): Promise<T>;
+  shutdown(): Promise<void>;
+}
+
+export async function startGatewayTracing(
+  config: TelemetryConfig & { TRACE_CLIENT_CONTEXT: 'continue' | 'link' },
+): Promise<GatewayTracing> {
+  const tracing = await startTracing('gateway', config);
+  const planning = new WeakMap<object, Span>();
+  const endPlan = (contextValue: unknown) => {
+    if (typeof contextValue !== 'object' || contextValue === null) return;
+    planning.get(contextValue)?.end();
+    planning.delete(contextValue);
+  };
+  const phase = (name: string) => {
+    const span = tracing.tracer.startSpan(name, { kind: SpanKind.INTERNAL });
+    return async (error?: unknown) => {
+      if (error) failSpan(span, error);
+      span.end();
+    };
+  };
+  const plugin: ApolloServerPlugin<GatewayContext> = {
+    async requestDidStart({ contextValue }): Promise<GraphQLRequestListener<GatewayContext> | void> {
+      const request = trace.getActiveSpan();
+      if (!request?.isRecording()) return;
+      const client = contextValue.client;
+      if (client) {
+        request.setAttribute('graphql.client.name', client.name);
+        if (client.version) request.setAttribute('graphql.client.version', client.version);
+      }
+      return {
+        async parsingDidStart() {
+          return phase('graphql.parse');
+        },
+        async validationDidStart() {
+          return phase('graphql.validate');
+        },
+        async didResolveOperation({ operation, operationName, queryHash }) {
+          if (operation) request.setAttribute('graphql.operation.type', operation.operation);
+          if (operationName) request.setAttribute('graphql.operation.name', operationName.slice(0, 100));
+          request.setAttribute('graphql.document.hash', queryHash);
+        },
+        async executionDidStart({ contextValue: context }) {
+          planning.set(context, tracing.tracer.startSpan('graphql.plan', { kind: SpanKind.INTERNAL }));
+        },
+        async willSendResponse({ contextValue: context, errors }) {
+          endPlan(context);
+          const codes = [...new Set((errors ?? []).map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR')))];
+          if (codes.length) request.setAttribute('graphql.error.codes', codes.slice(0, 10));
+        },
+      };
+    },
+  };
+
+  return {
+    enabled: tracing.enabled,
+    tracing,
+    http: (handler) => traceHttpServer(tracing, handler, { callerContext: config.TRACE_CLIENT_CONTEXT }),
+    plugins: tracing.enabled ? [plugin] : [],
+    didResolveQueryPlan: ({ requestContext }) => endPlan(requestContext.context),
+    dataSource: <T extends GraphQLDataSource>(name: string, dataSource: T): T => {
+      if (!tracing.enabled) return dataSource;
+      const traced: GraphQLDataSource = Object.create(dataSource);
+      traced.process = (options) =>
+        inSpan(
+          tracing,
+          `fetch ${name}`,
+          { kind: SpanKind.CLIENT, attributes: { 'graphql.subgraph.name': name } },
+          async (span) => {
+            const response = await dataSource.process(options);
+            if (response.http?.status) span.setAttribute('http.response.status_code', response.http.status);
+            if (response.errors?.length) span.setAttribute('graphql.errors', response.errors.length);
+            return response;
+          },
+        );
+      return traced as T;
+    },
+    push: (event, operationName, run) => {
+      const parent = tracing.enabled ? contextOf(event.extensions?.traceparent) : undefined;
+      if (!parent) return run();
+      return inSpan(
+        tracing,
+        `push ${operationName ?? 'subscription'}`,
+        {
+          kind: SpanKind.PRODUCER,
+          attributes: {
+            'graphql.operation.type': 'subscription',
+            ...(operationName ? { 'graphql.operation.name': operationName.slice(0, 100) } : {}),
+          },
+        },
+        run,
+        parent,
+      );
+    },
+    shutdown: () => tracing.shutdown(),
+  };
+}

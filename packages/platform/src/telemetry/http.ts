@@ -1,0 +1,70 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Link } from '@opentelemetry/api';
+import { parseTraceparent } from './propagation.ts';
+import type { ServiceTracing } from './tracing.ts';
+
+export interface HttpTracingOptions {
+  /**
+   * `continue`: a valid `traceparent` from the caller is the parent of the
+   * server span (the caller's trace goes on). `link`: every request starts a
+   * trace of its own and only links to the caller's, for endpoints where
+   * callers must not choose trace ids or sampling (the public edge).
+   * @default 'continue'
+   */
+  callerContext?: 'continue' | 'link';
+}
+
+/**
+ * Wraps an HTTP handler in a SERVER span per request, active while the
+ * handler runs (so everything it does is its child), ended when the answer
+ * is sent or the connection closes. A malformed `traceparent` is ignored.
+ * Attributes follow the HTTP semantic conventions, without the query string
+ * (a GET carries its variables there) or the client's address.
+ */
+export function traceHttpServer(
+  tracing: ServiceTracing,
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  options: HttpTracingOptions = {},
+): (req: IncomingMessage, res: ServerResponse) => void {
+  if (!tracing.enabled) return handler;
+  const link = options.callerContext === 'link';
+  return (req, res) => {
+    const header = req.headers.traceparent;
+    const caller = typeof header === 'string' ? parseTraceparent(header) : undefined;
+    const parent = caller && !link ? trace.setSpanContext(ROOT_CONTEXT, caller) : ROOT_CONTEXT;
+    const links: Link[] = caller && link ? [{ context: caller }] : [];
+    const path = pathOf(req.url);
+    const span = tracing.tracer.startSpan(
+      `${req.method ?? 'GET'} ${path}`,
+      {
+        kind: SpanKind.SERVER,
+        links,
+        attributes: {
+          'http.request.method': req.method ?? 'GET',
+          'url.path': path,
+          'url.scheme': 'http',
+          'network.protocol.version': req.httpVersion,
+        },
+      },
+      parent,
+    );
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      span.setAttribute('http.response.status_code', res.statusCode);
+      if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      if (!res.writableFinished) span.setAttribute('http.response.aborted', true);
+      span.end();
+    };
+    res.once('finish', end);
+    res.once('close', end);
+    context.with(trace.setSpan(parent, span), () => handler(req, res));
+  };
+}
+
+/** The path alone, bounded: never the query string. */
+function pathOf(url: string | undefined): string {
+  const path = (url ?? '/').split('?', 1)[0]!;
+  return path.length > 200 ? path.slice(0, 200) : path;
+}

@@ -1,0 +1,11 @@
+/**
+ * OpenTelemetry tracing (off unless an OTLP endpoint is configured): the
+ * per-service tracer, W3C trace context in and out, and the spans shared by
+ * the gateway and the services (HTTP server, SQL, events).
+ */
+export { telemetryEnv, tracesEndpoint, type TelemetryConfig } from './config.ts';
+export { startTracing, tracingOff, inSpan, failSpan, type ServiceTracing } from './tracing.ts';
+export { contextOf, formatTraceparent, parseTraceparent, traceparentOf } from './propagation.ts';
+export { traceHttpServer, type HttpTracingOptions } from './http.ts';
+export { startPublishSpans, traceConsumer, traceOf } from './events.ts';
+export { traceStatements } from './sql.ts';
