@@ -49,9 +49,11 @@ export async function startStack(
     embedded?: boolean;
     gatewayEnv?: Record<string, string>;
     /** e.g. `captureLogs().logger`, to assert on logs. */ logger?: Logger;
+    /** Settings of every service and the gateway, over the test defaults (e.g. OTEL_*). */
+    env?: Record<string, string>;
   } = {},
 ): Promise<Stack> {
-  const env = await serviceTestEnv({ embedded: options.embedded });
+  const env = { ...(await serviceTestEnv({ embedded: options.embedded })), ...options.env };
   const logger = options.logger ?? createLogger({ name: 'test', level: env.LOG_LEVEL });
   const dependencies: StartDependencies = env.KAFKA_BROKERS ? { logger } : { logger, bus: new MemoryEventBus(logger) };
   const started: RunningService[] = [];
