@@ -30,6 +30,8 @@ import { federatedSubscriptions, type SubscriptionStats } from './subscriptions/
 import { loadSupergraph, type Supergraph } from './supergraph/index.ts';
 import { createSubgraphTransport, loadTrafficShaping, type SubgraphFetchEvent } from './transport/index.ts';
 import { startGatewayTracing } from './tracing/index.ts';
+import { requestIdOf, withRequestId } from '@storefront/platform/telemetry';
+import { requestIdOnErrors } from './errors/request-id.ts';
 
 export { gatewayConfigSchema, gatewayKeyPatterns, loadGatewayConfig, type GatewayConfig } from './config.ts';
 export { CompositionError, composeFromConfig, loadSupergraph } from './supergraph/index.ts';
@@ -216,6 +218,7 @@ export async function startGateway(
       operationInputPlugin(),
       ...metrics.plugins,
       ...tracing.plugins,
+      requestIdOnErrors,
       ApolloServerPluginInlineTraceDisabled(),
       ...limits.plugins,
       rateLimits.plugin,
@@ -299,7 +302,7 @@ export async function startGateway(
     context: async (req) => {
       const check = await auth.authenticate(req);
       if (!check.ok) return refuse(401, 'UNAUTHENTICATED', check.message, { 'www-authenticate': 'Bearer' });
-      const requestId = randomUUID();
+      const requestId = requestIdOf(req);
       const client = clientOf(req.headers);
       clients.count(client);
       return {
@@ -311,7 +314,11 @@ export async function startGateway(
       };
     },
   });
-  const http = await listen(tracing.http(handler), { port: config.GATEWAY_PORT, host: config.HOST, logger });
+  const http = await listen(tracing.http(withRequestId(handler)), {
+    port: config.GATEWAY_PORT,
+    host: config.HOST,
+    logger,
+  });
   const metricsHttp =
     metrics.enabled && config.METRICS_PORT !== undefined
       ? await listenForMetrics(metrics, { port: config.METRICS_PORT, host: config.HOST, path: config.METRICS_PATH })

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
@@ -20,6 +19,7 @@ import { localeOf } from '../server/locale.ts';
 import { serveSubscriptions, type SubscriptionServer } from './subscriptions.ts';
 import { UNSIGNED_LOOPBACK_IN_PRODUCTION, type UnsignedLoopback } from './service-config.ts';
 import { traceHttpServer } from '../telemetry/http.ts';
+import { requestIdOf, withRequestId } from '../telemetry/request-id.ts';
 import { traceRootFields } from '../telemetry/graphql.ts';
 import { tracingOff, type ServiceTracing } from '../telemetry/tracing.ts';
 
@@ -117,7 +117,8 @@ export async function createSubgraphServer<TContext extends BaseContext>(
       return false;
     },
     context: async (req, rawBody) => {
-      const requestId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
+      // The gateway's id for the client's request (telemetry/request-id.ts): one id across the services.
+      const requestId = requestIdOf(req);
       if (unsignedLoopback && isUnsigned(req) && isLoopback(req.socket.remoteAddress)) {
         return options.createContext({
           identity: unsignedLoopback.identity,
@@ -151,7 +152,10 @@ export async function createSubgraphServer<TContext extends BaseContext>(
   return {
     schema,
     apollo,
-    handler: traceHttpServer(tracing, (req, res) => requestScope.run(true, () => handler(req, res))),
+    handler: traceHttpServer(
+      tracing,
+      withRequestId((req, res) => requestScope.run(true, () => handler(req, res))),
+    ),
     serveSubscriptions: (server) =>
       schema.getSubscriptionType()
         ? serveSubscriptions({

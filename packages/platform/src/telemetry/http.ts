@@ -35,7 +35,8 @@ export function traceHttpServer(
     const links: Link[] = caller && link ? [{ context: caller }] : [];
     const path = pathOf(req.url);
     const span = tracing.tracer.startSpan(
-      `${req.method ?? 'GET'} ${path}`,
+      // The path names the span only when it looks like a route: scanners' random paths must not multiply span names.
+      ROUTE.test(path) ? `${req.method ?? 'GET'} ${path}` : (req.method ?? 'GET'),
       {
         kind: SpanKind.SERVER,
         links,
@@ -62,6 +63,8 @@ export function traceHttpServer(
     context.with(trace.setSpan(parent, span), () => handler(req, res));
   };
 }
+
+const ROUTE = /^\/[a-z0-9._/-]{0,40}$/i;
 
 /** The path alone, bounded: never the query string. */
 function pathOf(url: string | undefined): string {

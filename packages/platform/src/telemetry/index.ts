@@ -1,5 +1,5 @@
 /**
- * OpenTelemetry tracing (off unless an OTLP endpoint is configured): the
+ * Correlation (request ids on every answer) and OpenTelemetry tracing (off unless an OTLP endpoint is configured): the
  * per-service tracer, W3C trace context in and out, and the spans shared by
  * the gateway and the services (HTTP server, SQL, events).
  */
@@ -9,3 +9,4 @@ export { contextOf, formatTraceparent, parseTraceparent, traceparentOf } from '.
 export { traceHttpServer, type HttpTracingOptions } from './http.ts';
 export { startPublishSpans, traceConsumer, traceOf } from './events.ts';
 export { traceStatements } from './sql.ts';
+export { acceptRequestId, requestIdOf, withRequestId } from './request-id.ts';

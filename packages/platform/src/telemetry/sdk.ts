@@ -59,9 +59,16 @@ export function createServiceTracing(service: string, config: TelemetryConfig, u
     enabled: true,
     service,
     tracer: provider.getTracer('storefront'),
-    flush: () => provider.forceFlush().catch(() => {}),
-    shutdown: () => (stopped ??= provider.shutdown().catch(() => {})),
+    flush: () => bounded(provider.forceFlush()),
+    shutdown: () => (stopped ??= bounded(provider.shutdown())),
   };
+}
+
+/** A collector that is down must not hold a stop for the exporter's whole timeout: what is not out in 2 s is dropped. */
+function bounded(work: Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, 2_000).unref()));
+  return Promise.race([work.catch(() => {}), deadline]).finally(() => clearTimeout(timer));
 }
 
 function samplerOf(config: TelemetryConfig): Sampler {
