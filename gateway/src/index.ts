@@ -107,11 +107,11 @@ export async function startGateway(
     for (const part of started.reverse()) await part.stop();
   };
   const { store, bus } = backends;
-  let rateLimits, auth, responseCache, tracing;
+  let rateLimits, auth, responseCache;
+  // Off (and free) unless OTEL_EXPORTER_OTLP_ENDPOINT is set; stopped last, after everything it traced.
+  const tracing = await startGatewayTracing(config);
+  started.unshift({ stop: () => tracing.shutdown() });
   try {
-    // Off (and free) unless OTEL_EXPORTER_OTLP_ENDPOINT is set; stopped last, after everything it traced.
-    tracing = await startGatewayTracing(config);
-    started.unshift({ stop: tracing.shutdown });
     rateLimits = startRateLimits({ config, supergraphSdl: supergraph.sdl, store, logger });
     const usersUrl = supergraph.subgraphs.find((s) => s.name === 'users')?.url;
     auth = await startAuthentication({
@@ -166,7 +166,7 @@ export async function startGateway(
     supergraph,
     instances: transport,
     logger,
-    ...(tracing.enabled ? { traceEvent: tracing.push } : {}),
+    ...(tracing.enabled ? { traceEvent: tracing.push.bind(tracing) } : {}),
   });
   metrics.gauge('gateway_websocket_connections', 'Client WebSocket connections open.', subscriptions.stats.connections);
   metrics.gauge(

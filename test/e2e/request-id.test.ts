@@ -51,7 +51,7 @@ describe('request ids', () => {
     const res = await post({ query: '{ order(id: "not-an-id") { id } }' }, { 'x-request-id': 'support-ticket-42' });
     const body = (await res.json()) as { errors?: { extensions?: { code?: string; requestId?: string } }[] };
     assert.ok(body.errors?.length, 'an error');
-    for (const error of body.errors!) assert.equal(error.extensions?.requestId, 'support-ticket-42');
+    for (const error of body.errors) assert.equal(error.extensions?.requestId, 'support-ticket-42');
 
     const invalid = await post({ query: '{ nosuchfield }' });
     const invalidBody = (await invalid.json()) as { errors: { extensions?: { requestId?: string } }[] };

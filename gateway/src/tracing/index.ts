@@ -34,7 +34,12 @@ export const tracingEnv = {
    * gateway share traces). `link`: each request starts its own trace, linked to the client's
    * (clients then cannot choose trace ids or sampling).
    */
-  TRACE_CLIENT_CONTEXT: z.enum(['continue', 'link']).default('continue'),
+  TRACE_CLIENT_CONTEXT: z
+    .enum(['continue', 'link'])
+    .default('continue')
+    .describe(
+      '`continue`: a valid client `traceparent` is the parent of the gateway’s span; `link`: each request starts a trace of its own, linked to the client’s.',
+    ),
 };
 
 export interface GatewayTracing {
@@ -99,7 +104,13 @@ export async function startGatewayTracing(
         },
         async willSendResponse({ contextValue: context, errors }) {
           endPlan(context);
-          const codes = [...new Set((errors ?? []).map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR')))];
+          const codes = [
+            ...new Set(
+              (errors ?? []).map((e) =>
+                typeof e.extensions?.code === 'string' ? e.extensions.code : 'INTERNAL_SERVER_ERROR',
+              ),
+            ),
+          ];
           if (codes.length) request.setAttribute('graphql.error.codes', codes.slice(0, 10));
         },
       };
@@ -114,7 +125,7 @@ export async function startGatewayTracing(
     didResolveQueryPlan: ({ requestContext }) => endPlan(requestContext.context),
     dataSource: <T extends GraphQLDataSource>(name: string, dataSource: T): T => {
       if (!tracing.enabled) return dataSource;
-      const traced: GraphQLDataSource = Object.create(dataSource);
+      const traced = Object.create(dataSource) as GraphQLDataSource;
       traced.process = (options) =>
         inSpan(
           tracing,

@@ -10,9 +10,9 @@ import { inSpan, type ServiceTracing } from './tracing.ts';
  * span gets the operation's name and type.
  */
 export function traceRootFields(tracing: ServiceTracing, schema: GraphQLSchema): Record<string, IMiddlewareFunction> {
-  const traced: IMiddlewareFunction = (resolve, parent, args, context, info: GraphQLResolveInfo) => {
+  const traced: IMiddlewareFunction = async (resolve, parent, args, context, info: GraphQLResolveInfo) => {
     const request = trace.getActiveSpan();
-    if (!request?.isRecording()) return resolve(parent, args, context, info);
+    if (!request?.isRecording()) return (await resolve(parent, args, context, info)) as unknown;
     request.setAttribute('graphql.operation.type', info.operation.operation);
     if (info.operation.name) request.setAttribute('graphql.operation.name', info.operation.name.value.slice(0, 100));
     const attributes: Record<string, string | string[]> = {
@@ -20,8 +20,11 @@ export function traceRootFields(tracing: ServiceTracing, schema: GraphQLSchema):
       'graphql.field.type': String(info.returnType),
     };
     if (info.fieldName === '_entities') attributes['graphql.entity.types'] = entityTypes(args);
-    return inSpan(tracing, `${info.parentType.name}.${info.fieldName}`, { kind: SpanKind.INTERNAL, attributes }, () =>
-      resolve(parent, args, context, info),
+    return inSpan<unknown>(
+      tracing,
+      `${info.parentType.name}.${info.fieldName}`,
+      { kind: SpanKind.INTERNAL, attributes },
+      async () => (await resolve(parent, args, context, info)) as unknown,
     );
   };
   const roots = [schema.getQueryType(), schema.getMutationType()].filter((type) => type !== null && type !== undefined);
