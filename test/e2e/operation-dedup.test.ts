@@ -225,11 +225,18 @@ describe('operation dedup', { timeout: 240_000 }, () => {
     products.hold(() => gateway.operationDedup.waiting() >= N - 1, { fail: true });
     const burst = await Promise.all(Array.from({ length: N }, () => send(gateway, PRODUCT, { id: productIds[4] })));
     assert.equal(products.requests() - proxied, 1, JSON.stringify(burst[0]));
+    // The same answer for all, each error marked with its own request's id.
+    const withoutRequestIds = (res: (typeof burst)[number]) =>
+      JSON.parse(JSON.stringify(res, (key, value: unknown) => (key === 'requestId' ? undefined : value))) as unknown;
     for (const res of burst) {
       assert.ok(res.errors?.length, JSON.stringify(res));
       assert.equal(typeof res.errors[0]!.extensions?.code, 'string');
-      assert.deepEqual(res, burst[0]);
+      assert.deepEqual(withoutRequestIds(res), withoutRequestIds(burst[0]!));
     }
+    const requestIds = burst.map(
+      (res) => (res.errors?.[0]?.extensions as { requestId?: string } | undefined)?.requestId,
+    );
+    assert.equal(new Set(requestIds).size, N, JSON.stringify(requestIds));
     assert.equal(gateway.operationDedup.inFlight(), 0);
     assert.equal(gateway.operationDedup.waiting(), 0);
     // Nothing stuck: the next request runs afresh and succeeds.
