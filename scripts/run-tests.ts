@@ -42,7 +42,7 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-const testTimeoutMs = positiveNumber('TEST_TIMEOUT_MS', 300_000);
+const testTimeoutMs = positiveNumber('TEST_TIMEOUT_MS', 600_000);
 // The fault suite is one file that checks out for minutes, then waits for every saga and email to settle.
 const faultsTimeoutMs = positiveNumber('TEST_FAULTS_TIMEOUT_MS', 1_200_000);
 const deadlineMinutes = positiveNumber('TEST_DEADLINE_MINUTES', 45);

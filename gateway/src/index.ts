@@ -19,7 +19,7 @@ import {
 } from './caching/index.ts';
 import type { GatewayConfig } from './config.ts';
 import type { GatewayContext } from './context.ts';
-import { gatewayFormatError } from './errors/index.ts';
+import { gatewayFormatError, requestIdOnErrors } from './errors/index.ts';
 import { clientCounter, clientOf, loadHeaderRules } from './headers/index.ts';
 import { gatewayHttp, graphiqlRoute } from './http/index.ts';
 import { operationDedup, type OperationDedupStats } from './execution/index.ts';
@@ -31,7 +31,6 @@ import { loadSupergraph, type Supergraph } from './supergraph/index.ts';
 import { createSubgraphTransport, loadTrafficShaping, type SubgraphFetchEvent } from './transport/index.ts';
 import { startGatewayTracing } from './tracing/index.ts';
 import { requestIdOf, withRequestId } from '@storefront/platform/telemetry';
-import { requestIdOnErrors } from './errors/request-id.ts';
 
 export { gatewayConfigSchema, gatewayKeyPatterns, loadGatewayConfig, type GatewayConfig } from './config.ts';
 export { CompositionError, composeFromConfig, loadSupergraph } from './supergraph/index.ts';

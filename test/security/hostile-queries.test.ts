@@ -31,7 +31,7 @@ const LEAKS: [string, RegExp][] = [
   ['subgraph internals', /subgraph|_entities|_service/i],
 ];
 /** The only extensions a refusal carries. */
-const ALLOWED_EXTENSIONS = new Set(['code', 'limit', 'cost', 'maxCost', 'validationErrorCode']);
+const ALLOWED_EXTENSIONS = new Set(['code', 'limit', 'cost', 'maxCost', 'validationErrorCode', 'requestId']);
 
 /**
  * `namesSubgraph`: an unreachable or timed-out subgraph is named (message and

@@ -5,6 +5,7 @@ import type { FormatError } from './format-error.ts';
 import { exposeSubgraphErrors } from './subgraph-errors.ts';
 
 export type { FormatError } from './format-error.ts';
+export { requestIdOnErrors } from './request-id.ts';
 
 /**
  * What a client sees of an error, over HTTP and on the WebSocket alike: the

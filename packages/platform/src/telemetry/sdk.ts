@@ -13,7 +13,6 @@ import {
   type Sampler,
 } from '@opentelemetry/sdk-trace-base';
 import { parseKeyValues, type TelemetryConfig } from './config.ts';
-import type { ServiceTracing } from './tracing.ts';
 
 /**
  * The OpenTelemetry SDK, loaded only when tracing is on (tracing.ts).
@@ -25,7 +24,8 @@ import type { ServiceTracing } from './tracing.ts';
  */
 let contextManager: AsyncLocalStorageContextManager | undefined;
 
-export function createServiceTracing(service: string, config: TelemetryConfig, url: string): ServiceTracing {
+// Its return type is checked where tracing.ts takes it (as ServiceTracing): a type import back would make a cycle.
+export function createServiceTracing(service: string, config: TelemetryConfig, url: string) {
   if (!contextManager) {
     contextManager = new AsyncLocalStorageContextManager().enable();
     context.setGlobalContextManager(contextManager);
