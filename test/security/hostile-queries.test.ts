@@ -499,7 +499,7 @@ describe('hostile input at the gateway (production mode)', { timeout: 300_000 },
             assert.match(error.message, /^Subgraph "products" /, `${failure}: ${res.text}`);
             assert.deepEqual(
               Object.keys(error.extensions ?? {}).sort(),
-              ['code', 'serviceName'],
+              ['code', 'requestId', 'serviceName'],
               `${failure}: ${res.text}`,
             );
           } else {
