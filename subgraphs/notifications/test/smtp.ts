@@ -1,6 +1,9 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
 
+/** What a send cut short by a crash is recorded with: tests that audit an inbox against the records need it. */
+export { INTERRUPTED_REASON } from '../src/email/sender.ts';
+
 /**
  * A real SMTP server on loopback for the email tests (the `smtp-server`
  * package, the one nodemailer's own tests use), with a script of refusals

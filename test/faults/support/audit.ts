@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { ReceivedEmail } from '@storefront/notifications/testing';
+import { INTERRUPTED_REASON, type ReceivedEmail } from '@storefront/notifications/testing';
 import { renderOrderUpdate, type OrderUpdateStatus } from '@storefront/notifications/templates';
 import type { OrderRecord, WatchRecord } from './customers.ts';
 
@@ -26,6 +26,7 @@ export interface Snapshot {
   /** Per order: its status changes after PENDING (sequence > 1). */
   changes: Map<string, { sequence: number; status: string }[]>;
   notifications: {
+    id: string;
     userId: string;
     channel: string;
     subject: string;
@@ -69,6 +70,7 @@ export async function readSnapshot(databaseUrl: string): Promise<Snapshot> {
       changes.set(row.order_id, [...(changes.get(row.order_id) ?? []), { sequence: row.sequence, status: row.status }]);
     const notifications = (
       await q<{
+        id: string;
         user_id: string;
         channel: string;
         subject: string;
@@ -76,9 +78,10 @@ export async function readSnapshot(databaseUrl: string): Promise<Snapshot> {
         status: string | null;
         last_error: string | null;
       }>(
-        `SELECT user_id, channel::text AS channel, subject, event_id, status::text AS status, last_error FROM notifications.notifications`,
+        `SELECT id, user_id, channel::text AS channel, subject, event_id, status::text AS status, last_error FROM notifications.notifications`,
       )
     ).map((n) => ({
+      id: n.id,
       userId: n.user_id,
       channel: n.channel,
       subject: n.subject,
@@ -198,15 +201,38 @@ export function checkNotifications(snapshot: Snapshot, emails: ReceivedEmail[]):
   const duplicateEmails = count(emails, (e) => `${e.to} "${e.subject}"`);
   for (const [key, n] of duplicateEmails) problems.push(`email to ${key} received ${n} times`);
   for (const missing of missingInApp(snapshot)) problems.push(`no in-app notification for ${missing}`);
-  const sent = snapshot.notifications.filter((n) => n.channel === 'EMAIL' && n.status === 'SENT').length;
-  if (sent !== emails.length) problems.push(`${sent} emails recorded as sent, ${emails.length} received`);
+  const interrupted = checkEmailsAgainstRecords(snapshot, emails, problems);
   return {
     name: 'no notification or email duplicated (none missing in-app)',
     figure: `${snapshot.notifications.filter((n) => n.channel === 'IN_APP').length} in-app, ${emails.length} emails: ${
       duplicateNotifications.length + duplicateIds.length + duplicateEmails.length
-    } duplicated`,
+    } duplicated, ${interrupted} interrupted mid-send`,
     problems,
   };
+}
+
+/**
+ * Each email received matches its notification (the Message-ID carries the
+ * notification's id): one recorded SENT arrived exactly once; one that
+ * arrived is SENT, or FAILED as interrupted — a kill -9 between the SMTP
+ * server's acceptance and the recording leaves the outcome unknown, and the
+ * sender then dead-letters it rather than risk a second copy (see
+ * subgraphs/notifications/src/email/sender.ts). Returns how many of those
+ * interrupted sends the inbox shows arrived.
+ */
+function checkEmailsAgainstRecords(snapshot: Snapshot, emails: ReceivedEmail[], problems: string[]): number {
+  const received = new Set(emails.map((e) => /^<([^@>]+)@/.exec(e.headers.get('message-id') ?? '')?.[1]));
+  const records = new Map(snapshot.notifications.filter((n) => n.channel === 'EMAIL').map((n) => [n.id, n]));
+  let interrupted = 0;
+  for (const record of records.values())
+    if (record.status === 'SENT' && !received.has(record.id)) problems.push(`email ${record.id} recorded SENT, never received`);
+  for (const id of received) {
+    const record = id === undefined ? undefined : records.get(id);
+    if (!record) problems.push(`email received with no notification of its Message-ID (${id ?? 'none'})`);
+    else if (record.status === 'FAILED' && record.lastError === INTERRUPTED_REASON) interrupted++;
+    else if (record.status !== 'SENT') problems.push(`email ${id} received but recorded ${record.status}`);
+  }
+  return interrupted;
 }
 
 export function checkWatches(snapshot: Snapshot, watches: WatchRecord[]): Check {
