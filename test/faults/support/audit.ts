@@ -225,7 +225,8 @@ function checkEmailsAgainstRecords(snapshot: Snapshot, emails: ReceivedEmail[], 
   const records = new Map(snapshot.notifications.filter((n) => n.channel === 'EMAIL').map((n) => [n.id, n]));
   let interrupted = 0;
   for (const record of records.values())
-    if (record.status === 'SENT' && !received.has(record.id)) problems.push(`email ${record.id} recorded SENT, never received`);
+    if (record.status === 'SENT' && !received.has(record.id))
+      problems.push(`email ${record.id} recorded SENT, never received`);
   for (const id of received) {
     const record = id === undefined ? undefined : records.get(id);
     if (!record) problems.push(`email received with no notification of its Message-ID (${id ?? 'none'})`);
