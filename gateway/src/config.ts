@@ -18,22 +18,15 @@ import { metricsEnv } from './metrics/index.ts';
 import { rateLimitEnv } from './rate-limit/index.ts';
 import { subscriptionEnv } from './subscriptions/index.ts';
 import { refuseMovedSettings, subgraphTransportEnv, validateSubgraphUrls } from './transport/index.ts';
+import { supergraphEnv } from './supergraph/index.ts';
 import { tracingEnv } from './tracing/index.ts';
 
 /** Every setting of the gateway, each room's next to the code that reads it. */
 export const gatewayConfigSchema = z.object({
   ...processEnv,
   GATEWAY_PORT: env.port(4000).describe('Port of the gateway (HTTP and WebSocket).'),
-  SUPERGRAPH_CONFIG: z
-    .string()
-    .default('supergraph.yaml')
-    .describe(
-      'rover-format file (supergraph.yaml) of the subgraphs composed at start. Ignored when SUPERGRAPH_SDL is set.',
-    ),
-  SUPERGRAPH_SDL: z
-    .string()
-    .optional()
-    .describe('A prebuilt supergraph SDL file to serve instead of composing SUPERGRAPH_CONFIG.'),
+  /** Where the supergraph comes from and how often it is looked at again: SUPERGRAPH_SDL, SUPERGRAPH_URL, … (supergraph/config.ts). */
+  ...supergraphEnv,
   ...subgraphSecretEnv,
   /** Subgraph transport: TRAFFIC_SHAPING_CONFIG (timeouts, retries, breakers, pools per subgraph), SUBGRAPH_DEDUP (transport/config.ts). */
   ...subgraphTransportEnv,

@@ -27,15 +27,21 @@ import { operationLimits } from './limits/index.ts';
 import { createGatewayMetrics, listenForMetrics, type GatewayMetrics } from './metrics/index.ts';
 import { startRateLimits } from './rate-limit/index.ts';
 import { federatedSubscriptions, type SubscriptionStats } from './subscriptions/index.ts';
-import { loadSupergraph, type Supergraph } from './supergraph/index.ts';
-import { createSubgraphTransport, loadTrafficShaping, type SubgraphFetchEvent } from './transport/index.ts';
+import { openSupergraph, type ReloadOutcome, type Supergraph } from './supergraph/index.ts';
+import {
+  createSubgraphTransport,
+  readTrafficShapingFile,
+  type SubgraphFetchEvent,
+  type TrafficReloadOutcome,
+} from './transport/index.ts';
 import { startGatewayTracing } from './tracing/index.ts';
 import { requestIdOf, withRequestId } from '@storefront/platform/telemetry';
 
 export { gatewayConfigSchema, gatewayKeyPatterns, loadGatewayConfig, type GatewayConfig } from './config.ts';
-export { CompositionError, composeFromConfig, loadSupergraph } from './supergraph/index.ts';
+export { CompositionError, composeFromConfig, openSupergraph } from './supergraph/index.ts';
 export {
   loadTrafficShaping,
+  parseTrafficShaping,
   SHAPING_DEFAULTS,
   type SubgraphFetchEvent,
   type SubgraphShaping,
@@ -44,7 +50,8 @@ export {
 export interface RunningGateway {
   url: string;
   port: number;
-  supergraph: Supergraph;
+  /** The supergraph served now (SUPERGRAPH_SDL and SUPERGRAPH_URL are reloaded: see supergraph/source.ts). */
+  readonly supergraph: Supergraph;
   /** Requests sent to each subgraph so far. */
   subgraphFetches(): Record<string, number>;
   /** Sockets, client subscriptions and the upstream subscriptions they hold (tests, metrics). */
@@ -87,13 +94,15 @@ export async function startGateway(
   const trusted = loadTrustedDocuments(config);
   const caches = planCaches(config, { documents: trusted.documents, logger });
   const dedup = operationDedup({ enabled: config.OPERATION_DEDUP });
-  const supergraph = loadSupergraph(config);
+  const source = await openSupergraph(config, logger);
+  // What is set up once, at start (header rules, traffic shaping, rate-limit routes, auth), reads the first supergraph.
+  const supergraph = source.current();
   const headerRules = loadHeaderRules(
     config.HEADERS_CONFIG,
     supergraph.subgraphs.map((s) => s.name),
   );
   // Timeouts, retries, circuit breakers and pool sizes per subgraph (transport/traffic-config.ts).
-  const trafficShaping = loadTrafficShaping(
+  const trafficFile = readTrafficShapingFile(
     config.TRAFFIC_SHAPING_CONFIG,
     supergraph.subgraphs.map((s) => s.name),
   );
@@ -131,7 +140,7 @@ export async function startGateway(
       },
       'tokens and rate limits ready',
     );
-    responseCache = await startResponseCache({ config, store, bus, supergraph, logger });
+    responseCache = await startResponseCache({ config, store, bus, supergraph: source.current, logger });
     started.push(responseCache);
   } catch (error) {
     await stopStarted().catch(() => {});
@@ -142,9 +151,23 @@ export async function startGateway(
   const metrics = createGatewayMetrics(config);
   const fetches: Record<string, number> = {};
   // Subgraph transport (transport/): one data source per subgraph for buildService; closed on stop.
+  const trafficReloads: Record<TrafficReloadOutcome, number> = { applied: 0, refused: 0, unreadable: 0 };
+  metrics.counter(
+    'gateway_traffic_config_reloads_total',
+    'Reloads of the traffic-shaping file (TRAFFIC_SHAPING_CONFIG), by outcome: applied, refused (invalid), unreadable (a failing streak).',
+    () => ({ ...trafficReloads }),
+    'outcome',
+  );
   const transport = createSubgraphTransport({
     config,
-    shaping: trafficShaping,
+    shaping: trafficFile.shaping,
+    // Reloaded when it changes: instances and weights (blue-green, canary) and every other setting (docs/rollouts.md).
+    watch: {
+      file: trafficFile,
+      intervalMs: config.TRAFFIC_SHAPING_POLL_INTERVAL_MS,
+      subgraphs: () => source.current().subgraphs.map((s) => s.name),
+    },
+    onReload: (outcome) => trafficReloads[outcome]++,
     logger,
     headerRules,
     onRetry: ({ subgraph, reason }) => metrics.subgraphRetry(subgraph, reason),
@@ -179,8 +202,25 @@ export async function startGateway(
     subscriptions.stats.upstreamSubscriptions,
     'subgraph',
   );
+  const reloads: Record<ReloadOutcome, number> = { applied: 0, refused: 0, unreachable: 0 };
+  metrics.counter(
+    'gateway_supergraph_reloads_total',
+    'Supergraph reloads (SUPERGRAPH_SDL, SUPERGRAPH_URL), by outcome: applied, refused (invalid), unreachable (a failing streak).',
+    () => ({ ...reloads }),
+    'outcome',
+  );
   const gateway = new ApolloGateway({
-    supergraphSdl: supergraph.sdl,
+    // A function with an `update` callback: ApolloGateway swaps schema, planner and plan cache at once on each new SDL.
+    supergraphSdl: source.hook({
+      prepare: (next) => {
+        const switchSubscriptions = subscriptions.prepareSupergraph(next);
+        return () => {
+          switchSubscriptions();
+          rewarmPlans();
+        };
+      },
+      onOutcome: (outcome) => reloads[outcome]++,
+    }),
     logger: logger.child({ component: 'apollo-gateway' }),
     // QUERY_PLAN_CACHE_MB's plan cache, and the stop after planning for warm-up runs.
     ...caches.gatewayOptions,
@@ -262,6 +302,10 @@ export async function startGateway(
   );
   // Before listening, so the first request of each trusted operation finds its plan cached.
   await caches.warmUp(apollo);
+  /** After a supergraph reload, whose swap emptied the plan cache: the trusted documents are planned again. */
+  function rewarmPlans(): void {
+    void caches.warmUp(apollo).catch((error: unknown) => logger.warn({ err: error }, 'plan warm-up failed'));
+  }
 
   // Set on stop: /readyz answers 503 for SHUTDOWN_DELAY_MS while requests are still served.
   let draining = false;
@@ -346,7 +390,9 @@ export async function startGateway(
   return {
     url: http.url,
     port: http.port,
-    supergraph,
+    get supergraph() {
+      return source.current();
+    },
     subgraphFetches: () => ({ ...fetches }),
     subscriptions: subscriptions.stats,
     responseCacheStats: responseCache.stats,

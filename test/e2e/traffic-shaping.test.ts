@@ -321,11 +321,16 @@ describe('traffic shaping per subgraph', { timeout: 300_000 }, () => {
       );
     };
     await refused('all:\n  timeouts:\n    request_ms: -5\n', /all\.timeouts\.request_ms: must be at least 1/);
-    await refused('all:\n  timeout:\n    request_ms: 5\n', /all: Unrecognized key.*"timeout"/);
+    await refused('all:\n  timeout:\n    request_ms: 5\n', /all\.timeout: unknown key/);
     await refused(
       'subgraphs:\n  products:\n    retry:\n      retries: 2\n',
-      /subgraphs\.products\.retry: Unrecognized key/,
+      /subgraphs\.products\.retry\.retries: unknown key/,
     );
+    await refused(
+      'subgraphs:\n  products:\n    instances:\n      - { url: http://a:1/graphql, weight: 1001 }\n',
+      /subgraphs\.products\.instances\.0\.weight: must be a whole number from 1 to 1000/,
+    );
+    await refused('all:\n  instances: []\n', /all\.instances: unknown key/);
     await refused('subgraphs:\n  reviews: {}\n', /subgraphs\.reviews: no such subgraph/);
     await refused('all:\n  retry:\n    budget:\n      ratio: 1.5\n', /all\.retry\.budget\.ratio: must be from 0 to 1/);
     await refused('all:\n  circuit_breaker:\n    failure_ratio: 0\n', /all\.circuit_breaker\.failure_ratio/);

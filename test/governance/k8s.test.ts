@@ -3,6 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
+import { parseTrafficShaping } from '@storefront/gateway';
 import {
   defaultPort,
   entryFiles,
@@ -290,6 +291,22 @@ describe('deploy/k8s', () => {
       assert.equal(budget.apiVersion, 'policy/v1');
       assert.ok((budget.spec as { minAvailable?: number }).minAvailable! >= 1, `${name}: the budget keeps no pod`);
     }
+    for (const deployment of byKind('Deployment')) {
+      const { name } = deployment.metadata;
+      // A new pod must stay ready a while before the next old one goes.
+      assert.ok((deployment.spec?.minReadySeconds as number) >= 5, `${name}: minReadySeconds`);
+      // Selected by its own instance label, so a second track of it (products-green) is never taken for it.
+      const own = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/instance': name };
+      const selector = (deployment.spec?.selector as { matchLabels: Record<string, string> }).matchLabels;
+      assert.deepEqual(selector, own, `${name}: Deployment selector`);
+      assert.deepEqual(find('Service', name)!.spec?.selector, own, `${name}: Service selector`);
+      const budget = byKind('PodDisruptionBudget').find((pdb) => pdb.metadata.name === name);
+      assert.deepEqual(
+        (budget?.spec?.selector as { matchLabels?: unknown })?.matchLabels,
+        own,
+        `${name}: budget selector`,
+      );
+    }
     const policies = byKind('NetworkPolicy');
     for (const subgraph of SUBGRAPHS) {
       const guarding = policies.filter((policy) => {
@@ -307,5 +324,27 @@ describe('deploy/k8s', () => {
       );
       assert.deepEqual(sources, ['gateway'], `${subgraph}: reachable from more than the gateway`);
     }
+  });
+
+  it('gives the gateway a traffic-shaping file it reloads, from a ConfigMap mounted as a directory, that the gateway accepts', () => {
+    const spec = podSpec(find('Deployment', 'gateway')!) as PodSpec & {
+      volumes?: { name: string; configMap?: { name: string } }[];
+    };
+    const container = spec.containers[0]! as Container & {
+      volumeMounts?: { name: string; mountPath: string; subPath?: string }[];
+    };
+    const path = container.env?.find((e) => e.name === 'TRAFFIC_SHAPING_CONFIG')?.value;
+    assert.ok(path, 'gateway: TRAFFIC_SHAPING_CONFIG is not set');
+    const mount = container.volumeMounts?.find((m) => path.startsWith(`${m.mountPath}/`));
+    assert.ok(mount, `gateway: nothing is mounted where ${path} is`);
+    // A subPath mount never sees a ConfigMap's updates: the file would never change.
+    assert.equal(mount.subPath, undefined, 'gateway: the traffic file is mounted with subPath');
+    const configMapName = spec.volumes?.find((v) => v.name === mount.name)?.configMap?.name;
+    assert.ok(configMapName, `gateway: volume ${mount.name} is not a ConfigMap`);
+    const configMap = find('ConfigMap', configMapName);
+    assert.ok(configMap, `no ConfigMap ${configMapName}`);
+    const text = (configMap as { data?: Record<string, string> }).data?.[path.slice(mount.mountPath.length + 1)];
+    assert.ok(text, `ConfigMap ${configMapName} has no ${path.slice(mount.mountPath.length + 1)}`);
+    parseTrafficShaping(text, `${configMapName}`, SUBGRAPHS);
   });
 });

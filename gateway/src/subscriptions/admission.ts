@@ -21,6 +21,8 @@ export interface Admission {
   requestContext: GatewayGraphQLRequestContext<GatewayContext>;
   operationContext: OperationContext;
   plan: SubscriptionPlan;
+  /** The planner (of the supergraph) that made `plan`: its events are completed against that supergraph. */
+  planner: SubscriptionPlanner;
 }
 
 /** Filled by the executor when the pipeline admits the subscription. */
@@ -38,12 +40,16 @@ export function attachTicket(context: GatewayContext): AdmissionTicket {
   return ticket;
 }
 
-export function admittingSubscriptions(gateway: GatewayInterface, planner: SubscriptionPlanner): GatewayInterface {
+/** `planner` gives the current supergraph's planner (it changes when the supergraph is reloaded). */
+export function admittingSubscriptions(
+  gateway: GatewayInterface,
+  planner: () => SubscriptionPlanner,
+): GatewayInterface {
   return wrapExecutor(
     gateway,
     (execute) => async (requestContext) =>
       requestContext.operation?.operation === OperationTypeNode.SUBSCRIPTION
-        ? admit(requestContext as GatewayGraphQLRequestContext<GatewayContext>, planner)
+        ? admit(requestContext as GatewayGraphQLRequestContext<GatewayContext>, planner())
         : execute(requestContext),
   );
 }
@@ -88,6 +94,6 @@ async function admit(requestContext: GatewayGraphQLRequestContext<GatewayContext
       ],
     };
   }
-  ticket.admitted = { requestContext, operationContext, plan };
+  ticket.admitted = { requestContext, operationContext, plan, planner };
   return {};
 }

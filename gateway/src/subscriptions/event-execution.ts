@@ -3,7 +3,6 @@ import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { GraphQLError, type FormattedExecutionResult } from 'graphql';
 import type { Admission } from './admission.ts';
 import { formatErrors, type FormatError } from './errors.ts';
-import type { SubscriptionPlanner } from './planner.ts';
 
 /**
  * Turns one upstream event into the client's payload: the event stands in
@@ -19,13 +18,13 @@ export type EventExecutor = (
 ) => Promise<FormattedExecutionResult>;
 
 export function createEventExecutor(options: {
-  planner: SubscriptionPlanner;
   /** The data sources ApolloGateway built (buildService), by subgraph name. */
   dataSources: ReadonlyMap<string, GraphQLDataSource>;
   formatError: FormatError;
 }): EventExecutor {
-  const { planner, dataSources, formatError } = options;
-  return async ({ plan, requestContext, operationContext }, event) => {
+  const { dataSources, formatError } = options;
+  // Against the supergraph the subscription was planned on: one opened before a reload keeps it (see index.ts).
+  return async ({ plan, planner, requestContext, operationContext }, event) => {
     const subgraph = plan.primary.serviceName;
     if (event.data === null || event.data === undefined) {
       // The subgraph refused or failed the subscription (FORBIDDEN, NOT_FOUND…): nothing to complete, only errors to pass on.

@@ -68,6 +68,12 @@ export interface FederatedSubscriptions {
    */
   stream(admission: Admission): AsyncIterableIterator<FormattedExecutionResult>;
   stats: SubscriptionStats;
+  /**
+   * Plans for a new supergraph (throws when it cannot be planned on) and returns the switch to it:
+   * subscriptions admitted afterwards are planned on `next`; open ones keep their plan, and their
+   * events are completed against the supergraph they were planned on, so they stay open.
+   */
+  prepareSupergraph(next: Supergraph): () => void;
   /** Closes client sockets (1012, clients reconnect), then the upstream connections. */
   close(): Promise<void>;
 }
@@ -95,9 +101,10 @@ export function federatedSubscriptions(options: {
     run: () => Promise<T>,
   ) => Promise<T>;
 }): FederatedSubscriptions {
-  const { config, supergraph, instances } = options;
+  const { config, instances } = options;
   const logger = options.logger.child({ component: 'subscriptions' });
-  const planner = new SubscriptionPlanner(supergraph.sdl);
+  let supergraph = options.supergraph;
+  let planner = new SubscriptionPlanner(supergraph.sdl);
   const dataSources = new Map<string, GraphQLDataSource>();
   /** By instance URL: several subgraph instances, several connections. */
   const connections = new Map<string, SubgraphConnection>();
@@ -125,9 +132,9 @@ export function federatedSubscriptions(options: {
 
   return {
     dataSource: (name, dataSource) => (dataSources.set(name, dataSource), dataSource),
-    admit: (gateway) => admittingSubscriptions(gateway, planner),
+    admit: (gateway) => admittingSubscriptions(gateway, () => planner),
     serve: ({ server, apollo, authenticate, formatError, createContext }) => {
-      const run = createEventExecutor({ planner, dataSources, formatError });
+      const run = createEventExecutor({ dataSources, formatError });
       const { traceEvent } = options;
       const execute: typeof run = traceEvent
         ? (admission, event) =>
@@ -163,6 +170,13 @@ export function federatedSubscriptions(options: {
       connections: () => socket?.connections() ?? 0,
       clientSubscriptions: () => streaming,
       upstreamSubscriptions: () => hub.counts(),
+    },
+    prepareSupergraph: (next) => {
+      const nextPlanner = new SubscriptionPlanner(next.sdl);
+      return () => {
+        planner = nextPlanner;
+        supergraph = next;
+      };
     },
     close: async () => {
       await socket?.close();

@@ -58,9 +58,20 @@ export function readSupergraphSdl(path: string, urlOverrides: Record<string, str
   } catch (error) {
     throw new Error(`SUPERGRAPH_SDL: cannot read ${path}: ${(error as Error).message}`);
   }
-  const subgraphs = joinGraphs(parse(sdl)).flatMap(({ name, url }) =>
-    url === undefined ? [] : [{ name, url: routingUrl(name, urlOverrides[name]) ?? url }],
-  );
+  return supergraphFromSdl(sdl, urlOverrides);
+}
+
+/**
+ * A prebuilt supergraph's subgraphs and where each runs (`@join__graph` URLs, or SUBGRAPH_URL_<NAME>).
+ * Throws when the SDL does not parse or a subgraph has no URL at all.
+ */
+export function supergraphFromSdl(sdl: string, urlOverrides: Record<string, string> = {}): Supergraph {
+  const subgraphs = joinGraphs(parse(sdl)).map(({ name, url }) => {
+    const resolved = routingUrl(name, urlOverrides[name]) ?? url;
+    if (resolved === undefined)
+      throw new Error(`subgraph "${name}" has no routing URL in the supergraph and no ${urlKey(name)}`);
+    return { name, url: resolved };
+  });
   return { sdl, subgraphs };
 }
 

@@ -27,7 +27,8 @@ export interface HeaderPropagation {
 
 export interface SubgraphDataSourceOptions {
   name: string;
-  client: SubgraphClient;
+  /** The subgraph's client now: a reloaded traffic-shaping file may replace it (transport/index.ts). */
+  client: () => SubgraphClient;
   secret: string;
   /** Shares identical query fetches in flight (SUBGRAPH_DEDUP); undefined: every fetch is sent. */
   fetchDedup: FetchDedup<Exchange> | undefined;
@@ -101,7 +102,8 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     request: GatewayGraphQLRequest,
     context: Partial<GatewayContext> | undefined,
   ): Promise<GatewayGraphQLResponse> {
-    const { name, client, fetchDedup } = this.options;
+    const { name, fetchDedup } = this.options;
+    const client = this.options.client();
     // The same fields, in the same order, as the stock data source sends.
     const body = JSON.stringify({
       query: request.query,

@@ -18,7 +18,7 @@ export interface SubgraphInstance {
   weight: number;
 }
 
-const MAX_WEIGHT = 1_000;
+export const MAX_WEIGHT = 1_000;
 
 /** The env key a subgraph's URLs come from, for error messages. */
 export const urlKey = (subgraph: string): string => `SUBGRAPH_URL_${subgraph.toUpperCase()}`;

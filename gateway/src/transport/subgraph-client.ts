@@ -65,6 +65,7 @@ export class SubgraphClient {
   private readonly logger: Logger;
   private readonly budget: RetryBudget;
   private readonly shaping: SubgraphShaping;
+  private retiring: NodeJS.Timeout | undefined;
 
   constructor(
     readonly subgraph: string,
@@ -199,8 +200,22 @@ export class SubgraphClient {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.retiring);
     await this.health?.stop();
-    await Promise.all(this.upstreams.map((upstream) => upstream.pool.destroy()));
+    // A retired client's pools may be closed already: destroying them again is harmless.
+    await Promise.all(this.upstreams.map((upstream) => upstream.pool.destroy().catch(() => {})));
+  }
+
+  /**
+   * Replaced by a client of a new configuration (transport/index.ts): no
+   * more health checks; fetches already sent here finish (a fetch, with its
+   * retries, is over within `timeouts.total_ms`), then the pools close.
+   */
+  retire(onClosed: () => void): void {
+    void this.health?.stop();
+    this.retiring = setTimeout(() => {
+      void Promise.all(this.upstreams.map((upstream) => upstream.pool.close().catch(() => {}))).then(onClosed);
+    }, this.shaping.timeouts.total_ms).unref();
   }
 
   /**

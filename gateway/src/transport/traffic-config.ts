@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { env } from '@storefront/platform/config';
+import { MAX_WEIGHT, type SubgraphInstance } from './instances.ts';
 
 /**
  * Traffic shaping per subgraph (gateway/traffic.yaml, TRAFFIC_SHAPING_CONFIG),
@@ -9,13 +11,24 @@ import { z } from 'zod';
  * `subgraphs.<name>` overrides, merged key by key over the defaults below.
  * Validated at start: a bad file stops the gateway with a message naming the
  * key (`TRAFFIC_SHAPING_CONFIG: <path>: subgraphs.products.timeouts.request_ms: …`).
+ * A subgraph section may also list the subgraph's `instances` (URL and
+ * weight), over SUBGRAPH_URL_<NAME>: the routing a blue-green or canary
+ * rollout changes. The file is read again every
+ * TRAFFIC_SHAPING_POLL_INTERVAL_MS; a changed file is checked the same way
+ * and applied without a restart, a bad one refused (transport/index.ts).
  */
 export const trafficShapingEnv = {
   TRAFFIC_SHAPING_CONFIG: z
     .string()
     .default(fileURLToPath(new URL('../../traffic.yaml', import.meta.url)))
     .describe(
-      'YAML file of timeouts, retries, circuit breakers, pool sizes and health checks, for all subgraphs and per subgraph (docs/traffic-shaping.md). The former SUBGRAPH_TIMEOUT_MS, SUBGRAPH_CONNECT_TIMEOUT_MS, SUBGRAPH_MAX_CONNECTIONS and SUBGRAPH_HEALTH_INTERVAL_MS are refused, naming the key that replaced each.',
+      'YAML file of timeouts, retries, circuit breakers, pool sizes and health checks, for all subgraphs and per subgraph, and of the instances of a subgraph with their weights (docs/traffic-shaping.md, docs/rollouts.md). Reloaded when it changes. The former SUBGRAPH_TIMEOUT_MS, SUBGRAPH_CONNECT_TIMEOUT_MS, SUBGRAPH_MAX_CONNECTIONS and SUBGRAPH_HEALTH_INTERVAL_MS are refused, naming the key that replaced each.',
+    ),
+  TRAFFIC_SHAPING_POLL_INTERVAL_MS: env
+    .int(5_000)
+    .pipe(z.number().max(3_600_000, 'must be at most an hour (3600000)'))
+    .describe(
+      'How often TRAFFIC_SHAPING_CONFIG is read again, in milliseconds: a changed, valid file is applied without a restart (a bad one is refused and the running settings stay); 0: read once at start.',
     ),
 };
 
@@ -37,6 +50,8 @@ export interface SubgraphShaping {
     open_ms: number;
     half_open_probes: number;
   };
+  /** `subgraphs.<name>.instances`: where the subgraph runs, over SUBGRAPH_URL_<NAME> and the supergraph's URL. */
+  instances?: SubgraphInstance[];
 }
 
 /** What a key left out of the file means; docs/traffic-shaping.md lists the same values. */
@@ -112,39 +127,89 @@ const settingsSchema = z
   .partial()
   .strict();
 
+const instanceSchema = z
+  .object({
+    url: z
+      .string({ error: 'must be an http:// or https:// URL' })
+      .refine(isHttpUrl, 'must be an http:// or https:// URL'),
+    weight: z
+      .number({ error: `must be a whole number from 1 to ${MAX_WEIGHT}` })
+      .int(`must be a whole number from 1 to ${MAX_WEIGHT}`)
+      .min(1, `must be a whole number from 1 to ${MAX_WEIGHT}`)
+      .max(MAX_WEIGHT, `must be a whole number from 1 to ${MAX_WEIGHT}`)
+      .default(1),
+  })
+  .strict();
+
+// Only a subgraph's own section may say where it runs: `all.instances` would mean nothing.
+const subgraphSchema = z
+  .object({
+    ...settingsSchema.shape,
+    instances: z
+      .array(instanceSchema)
+      .min(1, 'must list at least one instance (remove the key to use SUBGRAPH_URL_<NAME>)'),
+  })
+  .partial()
+  .strict();
+
 const fileSchema = z
   .object({
     all: settingsSchema.default({}),
     // `null` is what YAML makes of `subgraphs:` with nothing under it.
-    subgraphs: z.record(z.string(), settingsSchema).nullable().default({}),
+    subgraphs: z.record(z.string(), subgraphSchema).nullable().default({}),
   })
   .strict();
 
-type Settings = z.infer<typeof settingsSchema>;
+type Settings = z.infer<typeof subgraphSchema>;
 
 /** The traffic shaping of every subgraph, by name. */
 export type TrafficShaping = ReadonlyMap<string, SubgraphShaping>;
 
 /** Reads and checks the file; `subgraphs` are the supergraph's (an override for any other is refused). */
 export function loadTrafficShaping(path: string, subgraphs: readonly string[]): TrafficShaping {
+  return readTrafficShapingFile(path, subgraphs).shaping;
+}
+
+/** The file as read (its text, to notice a change) and its settings. */
+export interface TrafficShapingFile {
+  path: string;
+  text: string;
+  shaping: TrafficShaping;
+}
+
+export function readTrafficShapingFile(path: string, subgraphs: readonly string[]): TrafficShapingFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`TRAFFIC_SHAPING_CONFIG: cannot read ${path}: ${(error as Error).message}`);
+  }
+  return { path, text, shaping: parseTrafficShaping(text, path, subgraphs) };
+}
+
+/** Checks a version of the file (`path` only names it in messages); throws an Error naming the key. */
+export function parseTrafficShaping(text: string, path: string, subgraphs: readonly string[]): TrafficShaping {
   const fail = (problem: string): never => {
     throw new Error(`TRAFFIC_SHAPING_CONFIG: ${path}: ${problem}`);
   };
   let document: unknown;
   try {
-    document = parse(readFileSync(path, 'utf8')) ?? {};
+    document = parse(text) ?? {};
   } catch (error) {
-    throw new Error(`TRAFFIC_SHAPING_CONFIG: cannot read ${path}: ${(error as Error).message}`);
+    return fail(`not YAML: ${(error as Error).message}`);
   }
   const parsed = fileSchema.safeParse(document);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    fail(`${issue.path.join('.') || '(root)'}: ${issue.message}`);
-  }
+  if (!parsed.success) fail(describeIssue(parsed.error.issues[0]!));
   const file = parsed.data!;
   const overrides = file.subgraphs ?? {};
-  for (const name of Object.keys(overrides)) {
+  for (const [name, section] of Object.entries(overrides)) {
     if (!subgraphs.includes(name)) fail(`subgraphs.${name}: no such subgraph (${subgraphs.join(', ')})`);
+    const seen = new Set<string>();
+    for (const [index, instance] of (section.instances ?? []).entries()) {
+      const href = new URL(instance.url).href;
+      if (seen.has(href)) fail(`subgraphs.${name}.instances.${index}.url: "${instance.url}" is listed twice`);
+      seen.add(href);
+    }
   }
   const all = merge(SHAPING_DEFAULTS, file.all);
   checkConsistent(all, 'all', fail);
@@ -163,8 +228,11 @@ function merge(base: SubgraphShaping, over: Settings): SubgraphShaping {
     const out: Record<string, unknown> = { ...a };
     for (const [key, value] of Object.entries(b ?? {})) {
       if (value === undefined) continue;
+      // A list (instances) replaces; a section merges key by key.
       out[key] =
-        typeof value === 'object' && value !== null ? deep(a[key] as Record<string, unknown>, value as never) : value;
+        typeof value === 'object' && value !== null && !Array.isArray(value)
+          ? deep(a[key] as Record<string, unknown>, value as never)
+          : value;
     }
     return out;
   };
@@ -186,4 +254,21 @@ function checkConsistent(shaping: SubgraphShaping, where: string, fail: (problem
     fail(
       `${where}.retry.backoff.initial_ms: ${retry.backoff.initial_ms} is more than retry.backoff.max_ms (${retry.backoff.max_ms})`,
     );
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const { protocol } = new URL(value);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/** The first problem, as `<key path>: <what is wrong>`; an unknown key is named with its full path. */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const at = issue.path.join('.');
+  if (issue.code === 'unrecognized_keys')
+    return issue.keys.map((key) => `${at ? `${at}.` : ''}${key}: unknown key`).join('; ');
+  return `${at || '(root)'}: ${issue.message}`;
 }

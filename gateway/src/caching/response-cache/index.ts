@@ -40,7 +40,7 @@ export { responseCacheEnv, type ResponseCacheConfig } from './config.ts';
  *   instances share entries only when they serve the same schema from the
  *   same subgraphs, so during a rolling deploy that changes the schema, or for
  *   a canary routed to other subgraph instances, neither reads the other's
- *   answers.
+ *   answers; a supergraph reloaded in place starts afresh the same way.
  * PRIVATE-scoped answers are never stored (`sessionId` is always null): no
  * subgraph needs per-user caching today, and not storing them at all is the
  * one way a per-user answer can never reach another user.
@@ -78,7 +78,8 @@ export async function startResponseCache(options: {
   config: ResponseCacheConfig;
   store: KeyValueStore;
   bus: EventBus | undefined;
-  supergraph: Supergraph;
+  /** The supergraph served now (it changes on a reload: entries of the old one are then never read). */
+  supergraph: () => Supergraph;
   logger: Logger;
 }): Promise<ResponseCache> {
   const { config, logger } = options;
@@ -113,11 +114,7 @@ export async function startResponseCache(options: {
     config.RESPONSE_CACHE_MAX_AGE_SECONDS,
     stats,
   );
-  const deployment = createHash('sha256')
-    .update(options.supergraph.sdl)
-    .update(JSON.stringify(options.supergraph.subgraphs))
-    .digest('hex')
-    .slice(0, 16);
+  const deployment = fingerprintOf(options.supergraph);
   const responseCache = ApolloServerPluginResponseCache<GatewayContext>({
     cache,
     // Never per-user entries: PRIVATE answers are not stored at all.
@@ -129,7 +126,7 @@ export async function startResponseCache(options: {
       role: contextValue.identity?.role ?? 'anonymous',
       // Read before the query runs: an answer computed while a change arrives is stored under the old generation, unreachable.
       catalog: generation.current(),
-      deployment,
+      deployment: deployment(),
     }),
   });
   logger.info(
@@ -167,5 +164,23 @@ function counted(
       await cache.set(key, value, { ...setOptions, ttl });
     },
     delete: (key) => cache.delete(key),
+  };
+}
+
+/** A short hash of the served supergraph and its routing, recomputed only when the supergraph changes. */
+function fingerprintOf(supergraph: () => Supergraph): () => string {
+  let of: Supergraph | undefined;
+  let fingerprint = '';
+  return () => {
+    const current = supergraph();
+    if (current !== of) {
+      of = current;
+      fingerprint = createHash('sha256')
+        .update(current.sdl)
+        .update(JSON.stringify(current.subgraphs))
+        .digest('hex')
+        .slice(0, 16);
+    }
+    return fingerprint;
   };
 }

@@ -1,0 +1,1 @@
+export { fetchDocument, watchFile, watchUrl, type UrlDocument, type Watcher, type WatchOptions } from './watch.ts';
