@@ -102,6 +102,9 @@ describe('supergraph hot reload', { timeout: 300_000 }, () => {
       const res = await ask(gateway, `mutation($id: ID!) { ${name}(id: $id) { status } }`, { id: orderId }, token);
       assert.ok(res.data?.[name], JSON.stringify(res));
     };
+    // The same order followed over Server-Sent Events, as a web app without a socket would.
+    const sse = await openEventStream(gateway.url, { query: STATUS, variables: { id: orderId } }, owner.token);
+    await eventually(async () => gateway.subscriptions.clientSubscriptions() === 2, 10_000, 'SSE stream open');
     await mutate('payOrder', owner.token);
     await feed.waitFor(1);
 
@@ -139,6 +142,12 @@ describe('supergraph hot reload', { timeout: 300_000 }, () => {
     assert.deepEqual(versions, [versions[0]!, versions[0]! + 1, versions[0]! + 2]);
     assert.ok(feed.results.every((r) => r.data?.orderStatusChanged.user.name === 'Ada Reload'));
     assert.equal(gateway.subscriptions.connections(), 1, 'the socket stayed open');
+    await sse.ended;
+    assert.deepEqual(
+      sse.events().map((e) => (e.data?.orderStatusChanged as { status: string } | undefined)?.status),
+      ['PAID', 'SHIPPED', 'DELIVERED'],
+      'the SSE stream delivered through the swap',
+    );
 
     // A file that is not a supergraph, then one that parses but does not compose: both refused.
     writeFileSync(file, 'type Query { this is not GraphQL');
@@ -191,6 +200,27 @@ describe('supergraph hot reload', { timeout: 300_000 }, () => {
     );
   });
 });
+
+/** A subscription over Server-Sent Events (graphql-sse's distinct connections mode): its `next` payloads as they arrive. */
+async function openEventStream(url: string, body: unknown, token: string) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
+  assert.equal(res.status, 200);
+  let received = '';
+  const decoder = new TextDecoder();
+  const ended = (async () => {
+    for await (const chunk of res.body!) received += decoder.decode(chunk as Uint8Array, { stream: true });
+  })();
+  const events = () =>
+    received
+      .split('\n\n')
+      .filter((block) => /^event: next$/m.test(block))
+      .map((block) => JSON.parse(/^data: (.*)$/m.exec(block)![1]!) as Body);
+  return { ended, events };
+}
 
 /** The supergraph with `removed` taken out of `subgraph`'s schema, composed as `npm run compose` does. */
 function composeWithout(dir: string, subgraph: string, removed: string): string {

@@ -13,8 +13,10 @@ import { readFile } from 'node:fs/promises';
  *
  * `onChange` is called with each new text, one at a time (the next poll
  * starts after it returned); a text it refused is not offered again until
- * the source changes once more. A source that cannot be read keeps the last
- * good version: `onError` is told once per failing streak.
+ * the source changes once more. A file's new text is offered only once two
+ * reads an interval apart agree: a file caught half-written (`>` truncates
+ * before it writes) is never offered. A source that cannot be read keeps the
+ * last good version: `onError` is told once per failing streak.
  */
 export interface Watcher {
   stop(): void;
@@ -29,7 +31,14 @@ export interface WatchOptions {
 }
 
 export function watchFile(path: string, options: WatchOptions): Watcher {
-  return poll(options, async () => readFile(path, 'utf8'));
+  // The text read last, when it differed from the text in use: offered if the next read finds it again.
+  let settling: string | undefined;
+  return poll(options, async () => {
+    const text = await readFile(path, 'utf8');
+    const settled = text === settling;
+    settling = text;
+    return settled ? text : undefined;
+  });
 }
 
 export interface UrlDocument {

@@ -43,8 +43,6 @@ export interface SupergraphReloadHooks {
 export interface SupergraphSource {
   /** The supergraph served now. */
   readonly current: () => Supergraph;
-  /** Whether a file or URL is watched (false when composed at start or polling is off). */
-  readonly watched: boolean;
   /** ApolloGateway's `supergraphSdl`: the current supergraph, then every valid new one. */
   hook(hooks: SupergraphReloadHooks): SupergraphSdlHook;
 }
@@ -90,12 +88,13 @@ export async function openSupergraph(config: SupergraphSourceConfig, logger: Log
 
   return {
     current: () => current,
-    watched: watch !== undefined,
     hook:
       (hooks) =>
       async ({ update }) => {
         const watcher = watch?.(
           (text) => {
+            // Back to the text being served (after a refused version): nothing to swap.
+            if (text === current.sdl) return;
             let next: Supergraph;
             let switchOver: () => void;
             try {

@@ -9,7 +9,6 @@ import type { Exchange } from './received-response.ts';
 import { SubgraphClient, type ShapingEvents, type SubgraphFetchEvent } from './subgraph-client.ts';
 import {
   parseTrafficShaping,
-  SHAPING_DEFAULTS,
   type SubgraphShaping,
   type TrafficShaping,
   type TrafficShapingFile,
@@ -67,7 +66,7 @@ export interface SubgraphTransport {
 export function createSubgraphTransport(
   options: {
     config: TransportConfig;
-    /** Per subgraph (loadTrafficShaping); a subgraph it does not name gets the defaults. */
+    /** Per subgraph (loadTrafficShaping); a subgraph it does not name gets its `all` section. */
     shaping: TrafficShaping;
     /**
      * The file `shaping` was read from, to watch (every `intervalMs`; 0: not watched); a new version is
@@ -94,7 +93,7 @@ export function createSubgraphTransport(
   const routingUrls = new Map<string, string>();
 
   const settingsOf = (name: string): { shaping: SubgraphShaping; instances: SubgraphInstance[] } => {
-    const own = shaping.get(name) ?? SHAPING_DEFAULTS;
+    const own = shaping.get(name) ?? shaping.all;
     const instances =
       own.instances ?? parseInstances(urlKey(name), config.subgraphUrls[name] ?? routingUrls.get(name)!);
     return { shaping: own, instances };

@@ -162,8 +162,10 @@ const fileSchema = z
 
 type Settings = z.infer<typeof subgraphSchema>;
 
-/** The traffic shaping of every subgraph, by name. */
-export type TrafficShaping = ReadonlyMap<string, SubgraphShaping>;
+/** The traffic shaping of every subgraph, by name; `all` for a subgraph the file was not checked against (one a reloaded supergraph added). */
+export interface TrafficShaping extends ReadonlyMap<string, SubgraphShaping> {
+  readonly all: SubgraphShaping;
+}
 
 /** Reads and checks the file; `subgraphs` are the supergraph's (an override for any other is refused). */
 export function loadTrafficShaping(path: string, subgraphs: readonly string[]): TrafficShaping {
@@ -213,13 +215,14 @@ export function parseTrafficShaping(text: string, path: string, subgraphs: reado
   }
   const all = merge(SHAPING_DEFAULTS, file.all);
   checkConsistent(all, 'all', fail);
-  return new Map(
+  const bySubgraph = new Map(
     subgraphs.map((name) => {
       const shaping = merge(all, overrides[name] ?? {});
       checkConsistent(shaping, `subgraphs.${name}`, fail);
       return [name, shaping];
     }),
   );
+  return Object.assign(bySubgraph, { all });
 }
 
 /** The file's values over `base`, section by section (a nested object is merged, not replaced). */
