@@ -214,8 +214,10 @@ export async function startGateway(
     supergraphSdl: source.hook({
       prepare: (next) => {
         const switchSubscriptions = subscriptions.prepareSupergraph(next);
+        const switchRateLimitRoutes = rateLimits.prepareSupergraph(next.sdl);
         return () => {
           switchSubscriptions();
+          switchRateLimitRoutes();
           rewarmPlans();
         };
       },

@@ -191,6 +191,35 @@ describe('supergraph hot reload', { timeout: 300_000 }, () => {
     assert.equal(gone.errors?.[0]?.extensions?.code, 'GRAPHQL_VALIDATION_FAILED', JSON.stringify(gone));
   });
 
+  it("limits a root field the new supergraph adds by its subgraph's route", async () => {
+    const file = join(dir, 'without-categories.graphql');
+    writeFileSync(
+      file,
+      composeWithout(
+        dir,
+        'products',
+        '  "Every category, by name."\n  categories: [Category!]! @cacheControl(maxAge: 60)\n',
+      ),
+    );
+    const limits = join(dir, 'rate-limits.yaml');
+    writeFileSync(
+      limits,
+      'enabled: true\nroutes:\n  products: { limit: 3, window: 1m }\ndefaultRoute: { limit: 1000, window: 1m }\n',
+    );
+    const gateway = await stack.startGateway(
+      { SUPERGRAPH_SDL: file, SUPERGRAPH_POLL_INTERVAL_MS: '100', RESPONSE_CACHE: 'false', RATE_LIMITS_CONFIG: limits },
+      { logger: silent },
+    );
+    const CATEGORIES = `{ categories { id } }`;
+    assert.equal((await ask(gateway, CATEGORIES)).errors?.[0]?.extensions?.code, 'GRAPHQL_VALIDATION_FAILED');
+    writeFileSync(file, current);
+    await eventually(async () => (await reloads(gateway, 'applied')) === 1, 10_000, 'the new supergraph applied');
+    // Three fit in the products route; the fourth is refused by it, not waved through as the gateway's own.
+    const codes = [];
+    for (let i = 0; i < 4; i++) codes.push((await ask(gateway, CATEGORIES)).errors?.[0]?.extensions?.code);
+    assert.deepEqual(codes, [undefined, undefined, undefined, 'RATE_LIMITED']);
+  });
+
   it('refuses to start on a supergraph that is not one, naming the variable', async () => {
     const file = join(dir, 'broken.graphql');
     writeFileSync(file, 'type Query { broken');
@@ -224,6 +253,7 @@ async function openEventStream(url: string, body: unknown, token: string) {
 
 /** The supergraph with `removed` taken out of `subgraph`'s schema, composed as `npm run compose` does. */
 function composeWithout(dir: string, subgraph: string, removed: string): string {
+  dir = mkdtempSync(join(dir, 'variant-'));
   const config = parseYaml(readFileSync(join(repo, 'supergraph.yaml'), 'utf8')) as {
     subgraphs: Record<string, { schema: { file: string } }>;
   };

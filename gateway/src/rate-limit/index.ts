@@ -24,6 +24,11 @@ export interface RateLimits {
   clientIp: (req: IncomingMessage) => string;
   /** The file the limits came from, or "disabled" (for the start log). */
   source: string;
+  /**
+   * Routes root fields by a new supergraph's join directives (a reload, supergraph/source.ts): a root
+   * field it adds is limited by its subgraph's route, not the gateway's. Returns the switch to it.
+   */
+  prepareSupergraph(supergraphSdl: string): () => void;
 }
 
 export function startRateLimits(options: {
@@ -46,5 +51,10 @@ export function startRateLimits(options: {
     plugin: rateLimitPlugin(limiter),
     clientIp: (req) => clientAddress(req, config.TRUST_PROXY_HOPS),
     source: rateLimits.enabled ? (config.RATE_LIMITS_CONFIG ?? DEFAULT_RATE_LIMITS_FILE) : 'disabled',
+    prepareSupergraph: (supergraphSdl) => {
+      const next = rootFieldRoutes(supergraphSdl);
+      // In place: the limiter reads the same object on every check. The limits themselves were checked at start.
+      return () => void Object.assign(routes, next);
+    },
   };
 }
