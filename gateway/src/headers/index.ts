@@ -36,7 +36,8 @@ export function loadHeaderRules(path: string, subgraphs: readonly string[]): Hea
   return {
     forSubgraph(name, incoming) {
       const picked: Record<string, string> = {};
-      for (const header of bySubgraph.get(name) ?? []) {
+      // A subgraph a reloaded supergraph added is not in the file's map: it gets what `request.all` names.
+      for (const header of bySubgraph.get(name) ?? file.request.all) {
         const value = incoming.get(header);
         // Bounded: a header is a hint here, never a payload.
         if (value && value.length <= 256) picked[header] = value;
