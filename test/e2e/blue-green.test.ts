@@ -21,9 +21,13 @@ import { startStack, type Stack } from '../support/stack.ts';
  */
 const CATALOG = `{ products(first: 3) { edges { node { id name } } } }`;
 const silent = createLogger({ name: 'test', level: 'silent' });
-/** Small windows so the test's breaker opens after a few failures; retries never wait on the budget. */
+/**
+ * Small windows so the test's breaker opens after a few failures; retries never wait on the budget; no
+ * health check within the test (on a loaded machine a slow /readyz would take an instance out and skew the shares).
+ */
 const SETTINGS = {
   all: {
+    health_check: { interval_ms: 600_000 },
     retry: { max_retries: 2, backoff: { initial_ms: 0, max_ms: 10 }, budget: { ratio: 1, min_per_second: 1000 } },
     circuit_breaker: { minimum_calls: 4, failure_ratio: 0.5, window_ms: 10_000, open_ms: 60_000 },
   },
