@@ -24,7 +24,7 @@ import { clientCounter, clientOf, loadHeaderRules } from './headers/index.ts';
 import { gatewayHttp, graphiqlRoute } from './http/index.ts';
 import { operationDedup, type OperationDedupStats } from './execution/index.ts';
 import { operationLimits } from './limits/index.ts';
-import { createGatewayMetrics, listenForMetrics, type GatewayMetrics } from './metrics/index.ts';
+import { createGatewayMetrics, listenForMetrics, operationNamesOf, type GatewayMetrics } from './metrics/index.ts';
 import { startRateLimits } from './rate-limit/index.ts';
 import { federatedSubscriptions, type SubscriptionStats } from './subscriptions/index.ts';
 import { openSupergraph, type ReloadOutcome, type Supergraph } from './supergraph/index.ts';
@@ -148,7 +148,7 @@ export async function startGateway(
   }
   const { clientIp } = rateLimits;
   // Metrics: counted per request by a plugin; subscription figures read when scraped.
-  const metrics = createGatewayMetrics(config);
+  const metrics = createGatewayMetrics(config, operationNamesOf(trusted.documents));
   const fetches: Record<string, number> = {};
   // Subgraph transport (transport/): one data source per subgraph for buildService; closed on stop.
   const trafficReloads: Record<TrafficReloadOutcome, number> = { applied: 0, refused: 0, unreadable: 0 };

@@ -13,7 +13,7 @@
 #
 # Built for a fresh Debian 12 machine where we are root and only package registries are
 # reachable (apt, Maven Central, npm): no Docker, no downloads from project websites.
-# PostgreSQL and Redis come from apt; Kafka's jars come from Maven Central through
+# PostgreSQL, Redis and Prometheus (promtool, and the server the metrics test runs) come from apt; Kafka's jars come from Maven Central through
 # scripts/services/kafka/pom.xml and are cached between runs. Jaeger (cmd/jaeger, the
 # all-in-one build on the OpenTelemetry collector) is compiled once from the Go module proxy
 # with the machine's Go toolchain and cached as a binary.
@@ -128,6 +128,9 @@ ensure_packages() {
   command -v mvn >/dev/null 2>&1 || pkgs+=(maven)
   # The browser tests drive Debian's Chromium with playwright-core (no browser download works offline).
   command -v chromium >/dev/null 2>&1 || pkgs+=(chromium)
+  # promtool unit-tests the alert rules (ops/prometheus/); the metrics test scrapes the services with
+  # a real Prometheus, which the test starts itself on a port of its own.
+  { command -v prometheus && command -v promtool; } >/dev/null 2>&1 || pkgs+=(prometheus)
   ((${#pkgs[@]})) || return 0
 
   is_root || die "missing ${pkgs[*]}; run as root (or install them: apt-get install ${pkgs[*]})"

@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadGatewayConfig, type RunningGateway } from '@storefront/gateway';
 import { startStack, type Stack } from '../support/stack.ts';
@@ -9,21 +13,27 @@ import { startStack, type Stack } from '../support/stack.ts';
  * requests by operation type and outcome, and requests sent to each subgraph.
  */
 
-/** The value of one series in Prometheus text (0 when absent, as Prometheus would treat a new series). */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number {
+/** The series of one metric in Prometheus text: labels and value. */
+function seriesOf(text: string, name: string): { labels: Record<string, string>; value: number }[] {
+  const found = [];
   for (const line of text.split('\n')) {
     if (line.startsWith('#')) continue;
     const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!match || match[1] !== name) continue;
-    const found = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    if (
-      Object.entries(labels).every(([key, value]) => found[key] === value) &&
-      Object.keys(found).length === Object.keys(labels).length
-    ) {
-      return Number(match[3]);
-    }
+    const labels = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+    found.push({ labels, value: Number(match[3]) });
   }
-  return 0;
+  return found;
+}
+
+/**
+ * The sum of a metric's series that carry `labels` (what `sum(name{labels})`
+ * gives in Prometheus); 0 when there is none, as for a new series.
+ */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number {
+  return seriesOf(text, name)
+    .filter((series) => Object.entries(labels).every(([key, value]) => series.labels[key] === value))
+    .reduce((sum, series) => sum + series.value, 0);
 }
 
 describe('gateway metrics', { timeout: 300_000 }, () => {
@@ -101,6 +111,126 @@ describe('gateway metrics', { timeout: 300_000 }, () => {
       );
       assert.ok(fetchesAfter[name]! > (fetchesBefore[name] ?? 0));
     }
+  });
+
+  it('labels requests by operation name and client app, and times each operation', async () => {
+    const before = (await scrape()).text;
+    // As Apollo Client sends them: the operation's name beside the document, so a document that fails
+    // validation is still counted under it.
+    const ask = (operation: string, client?: { name: string; version: string }) =>
+      fetch(stack.gateway.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(client
+            ? { 'apollographql-client-name': client.name, 'apollographql-client-version': client.version }
+            : {}),
+        },
+        body: JSON.stringify({ query: operation, operationName: /^query (\w+)/.exec(operation)?.[1] }),
+      }).then((res) => res.json() as Promise<{ errors?: unknown[] }>);
+    const ios = { name: 'storefront-ios', version: '7.1.0' };
+    for (const first of [1, 2]) {
+      const body = await ask(`query MetricsCatalog { products(first: ${first}) { edges { node { id } } } }`, ios);
+      assert.equal(body.errors, undefined);
+    }
+    await ask(`query MetricsCatalog { products(first: 1) { edges { node { nope } } } }`, ios);
+    await ask(`{ products(first: 3) { edges { node { id } } } }`);
+
+    const after = (await scrape()).text;
+    const delta = (name: string, labels: Record<string, string>) =>
+      sample(after, name, labels) - sample(before, name, labels);
+    const catalog = { operation_name: 'MetricsCatalog', client_name: 'storefront-ios', client_version: '7.1.0' };
+    assert.equal(delta('gateway_graphql_requests_total', { ...catalog, operation_type: 'query', outcome: 'ok' }), 2);
+    assert.equal(delta('gateway_graphql_requests_total', { ...catalog, outcome: 'GRAPHQL_VALIDATION_FAILED' }), 1);
+    // An anonymous operation from an app that does not say which it is: empty labels, as Prometheus shows absent ones.
+    assert.equal(
+      delta('gateway_graphql_requests_total', {
+        operation_name: '',
+        client_name: '',
+        client_version: '',
+        outcome: 'ok',
+      }),
+      1,
+    );
+    assert.equal(
+      delta('gateway_graphql_request_duration_seconds_count', {
+        operation_type: 'query',
+        operation_name: 'MetricsCatalog',
+      }),
+      2,
+    );
+    assert.ok(
+      delta('gateway_graphql_request_duration_seconds_bucket', {
+        operation_name: 'MetricsCatalog',
+        operation_type: 'query',
+        le: '+Inf',
+      }) === 2,
+    );
+  });
+
+  it('keeps 10,000 distinct random operation names to a bounded number of series', { timeout: 300_000 }, async () => {
+    // Rate limits off for this gateway: the point is the flood of names, not the flood of requests.
+    const dir = mkdtempSync(join(tmpdir(), 'storefront-metrics-'));
+    writeFileSync(join(dir, 'rate-limits.yaml'), 'enabled: false\n');
+    const gateway = await stack.startGateway({
+      METRICS_MAX_OPERATION_NAMES: '20',
+      METRICS_MAX_CLIENTS: '5',
+      RATE_LIMITS_CONFIG: join(dir, 'rate-limits.yaml'),
+    });
+    try {
+      const names = Array.from({ length: 10_000 }, () => `Flood_${randomBytes(8).toString('hex')}`);
+      let next = 0;
+      const worker = async () => {
+        while (next < names.length) {
+          const i = next++;
+          const res = await fetch(gateway.url, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              'apollographql-client-name': `app-${i % 50}`,
+              'apollographql-client-version': '1.0.0',
+            },
+            body: JSON.stringify({ query: `query ${names[i]} { __typename }` }),
+          });
+          assert.equal(res.status, 200, await res.text());
+          await res.arrayBuffer().catch(() => {});
+        }
+      };
+      await Promise.all(Array.from({ length: 16 }, worker));
+
+      const { text } = await scrape(gateway.metricsUrl);
+      const requests = seriesOf(text, 'gateway_graphql_requests_total');
+      const operationNames = new Set(requests.map((s) => s.labels.operation_name));
+      const clients = new Set(requests.map((s) => `${s.labels.client_name}@${s.labels.client_version}`));
+      // The first 20 names, then `other`; 5 apps, then `other`.
+      assert.equal(operationNames.size, 21, [...operationNames].join(', '));
+      assert.ok(operationNames.has('other'));
+      assert.ok(operationNames.has(names[0]));
+      assert.equal(clients.size, 6, [...clients].join(', '));
+      assert.ok(clients.has('other@other'));
+      // Every request was counted, whatever its label.
+      assert.equal(
+        sample(text, 'gateway_graphql_requests_total', { operation_type: 'query', outcome: 'ok' }),
+        names.length,
+      );
+      assert.ok(seriesOf(text, 'gateway_graphql_request_duration_seconds_count').length <= 21);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  it('serves OpenMetrics to a scraper that asks for it', async () => {
+    const res = await fetch(stack.gateway.metricsUrl!, {
+      headers: { accept: 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5' },
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^application\/openmetrics-text; version=1\.0\.0/);
+    const text = await res.text();
+    // OpenMetrics names a counter's family without `_total`, its samples with it, and ends with # EOF.
+    assert.match(text, /^# TYPE gateway_graphql_requests counter$/m);
+    assert.match(text, /^gateway_graphql_requests_total\{/m);
+    assert.match(text, /# EOF\n$/);
+    assert.equal(text.match(/^# EOF$/gm)?.length, 1, 'one EOF, at the end');
   });
 
   it('lets other parts register figures read when scraped', async () => {

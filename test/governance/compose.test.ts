@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
@@ -253,6 +253,73 @@ describe('docker-compose.yml', () => {
       const source = volume.split(':')[0]!;
       if (!source.startsWith('.') && !source.startsWith('/'))
         assert.ok(compose.volumes && source in compose.volumes, `volume ${source} is not declared`);
+    }
+  });
+});
+
+describe('docker-compose.yml: observability', () => {
+  const scrape = parse(read('ops/prometheus/prometheus.yml')) as {
+    rule_files: string[];
+    scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
+  };
+
+  it('sends every service’s traces to Jaeger', () => {
+    assert.match(services.jaeger?.image ?? '', /^jaegertracing\/jaeger:/);
+    for (const name of ['gateway', ...SUBGRAPHS])
+      assert.equal(env(name).OTEL_EXPORTER_OTLP_ENDPOINT, 'http://jaeger:4318', `${name}: OTEL_EXPORTER_OTLP_ENDPOINT`);
+  });
+
+  it('runs Prometheus on ops/prometheus/, scraping the gateway and each service by the job names the alerts use', () => {
+    const prometheus = services.prometheus!;
+    assert.match(prometheus.image ?? '', /^prom\/prometheus:/);
+    assert.ok(prometheus.volumes?.includes('./ops/prometheus:/etc/prometheus:ro'));
+    const command = Array.isArray(prometheus.command) ? prometheus.command : [];
+    assert.ok(command.includes('--config.file=/etc/prometheus/prometheus.yml'));
+    assert.ok(command.includes('--enable-feature=exemplar-storage'), 'exemplars (trace ids) are kept');
+    for (const file of scrape.rule_files) assert.ok(existsSync(join(repo, 'ops/prometheus', file)), file);
+    const jobs = Object.fromEntries(scrape.scrape_configs.map((c) => [c.job_name, c.static_configs[0]!.targets[0]]));
+    for (const part of ['gateway', ...SUBGRAPHS] as Part[])
+      assert.equal(jobs[part], `${part}:${defaultPort(part)}`, `job ${part} scrapes the ${part} container`);
+    const alerts = read('ops/prometheus/alerts.yml');
+    assert.match(alerts, /up\{job=~"users\|products\|orders\|notifications"\}/);
+  });
+
+  it('provisions Grafana with the Prometheus and Jaeger data sources and the dashboards of ops/grafana/', () => {
+    const grafana = services.grafana!;
+    assert.ok(grafana.volumes?.includes('./ops/grafana/provisioning:/etc/grafana/provisioning:ro'));
+    assert.ok(grafana.volumes?.includes('./ops/grafana/dashboards:/var/lib/grafana/dashboards:ro'));
+    const sources = parse(read('ops/grafana/provisioning/datasources/storefront.yml')) as {
+      datasources: { uid: string; url: string }[];
+    };
+    assert.deepEqual(
+      sources.datasources.map((d) => [d.uid, new URL(d.url).hostname]),
+      [
+        ['prometheus', 'prometheus'],
+        ['jaeger', 'jaeger'],
+      ],
+    );
+    const dashboards = readdirSync(join(repo, 'ops/grafana/dashboards')).sort();
+    assert.deepEqual(dashboards, [
+      'gateway.json',
+      'notifications.json',
+      'orders.json',
+      'products.json',
+      'saga.json',
+      'users.json',
+    ]);
+    const uids = new Set<string>();
+    for (const file of dashboards) {
+      const dashboard = JSON.parse(read(`ops/grafana/dashboards/${file}`)) as {
+        uid: string;
+        panels: { targets: { expr: string; datasource: { uid: string } }[] }[];
+      };
+      assert.ok(!uids.has(dashboard.uid), `${file}: uid ${dashboard.uid} is taken`);
+      uids.add(dashboard.uid);
+      assert.ok(dashboard.panels.length > 0, `${file}: no panels`);
+      for (const target of dashboard.panels.flatMap((p) => p.targets)) {
+        assert.equal(target.datasource.uid, 'prometheus', `${file}: ${target.expr}`);
+        assert.ok(target.expr.trim(), `${file}: a panel without a query`);
+      }
     }
   });
 });

@@ -27,4 +27,14 @@ export const metricsEnv = {
     .describe(
       "Serve the metrics on this port (on HOST) only, so only the cluster's scraper reaches them. Unset: on the gateway port.",
     ),
+  METRICS_MAX_OPERATION_NAMES: env
+    .int(100, 0)
+    .describe(
+      "Operation names that get metric series of their own, first come first served; later names are counted as `other`. The trusted documents' operations (TRUSTED_DOCUMENTS) always have their own, on top of these.",
+    ),
+  METRICS_MAX_CLIENTS: env
+    .int(50, 0)
+    .describe(
+      'Client apps (apollographql-client-name and -version) that get metric series of their own, first come first served; later ones are counted as `other`.',
+    ),
 };

@@ -1,17 +1,34 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { ApolloServerPlugin } from '@apollo/server';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  boundedLabel,
+  Counter,
+  createRegistry,
+  Gauge,
+  Histogram,
+  metricsRoute,
+  renderMetrics,
+  TEXT_CONTENT_TYPE,
+  traceExemplar,
+} from '@storefront/platform/metrics';
 import { sendError, listen, type Listening } from '@storefront/platform/server';
 import type { GatewayContext } from '../context.ts';
 
 export { metricsEnv } from './config.ts';
+export { operationNamesOf } from './operation-names.ts';
 
 /**
- * Prometheus metrics of the gateway (prom-client), served as text at
+ * Prometheus metrics of the gateway (@storefront/platform/metrics), served at
  * METRICS_PATH. Per request the cost is one timestamp and two labelled
  * updates; everything else (subscriptions, cache statistics, process
  * metrics) is read only when Prometheus scrapes.
+ *
+ * Requests are labelled by operation name and by the calling app
+ * (`apollographql-client-name` / `-version`); both are the caller's to
+ * choose, so each keeps its own series only for trusted documents' operation
+ * names and the first METRICS_MAX_OPERATION_NAMES names (METRICS_MAX_CLIENTS
+ * apps) seen; the rest are counted as `other`.
  *
  * Other parts register what they count with `gauge()` / `counter()`, given a
  * function read at scrape time, so their hot paths keep plain numbers.
@@ -40,7 +57,7 @@ export interface GatewayMetrics {
   counter(name: string, help: string, read: () => number | Record<string, number>, label?: string): void;
   /** Serves the metrics when `req` asks for METRICS_PATH; true when it did. */
   route(req: IncomingMessage, res: ServerResponse): boolean;
-  /** The Prometheus text exposition. */
+  /** The Prometheus text exposition (version 0.0.4, without exemplars). */
   render(): Promise<string>;
   readonly contentType: string;
 }
@@ -54,6 +71,8 @@ export interface SubgraphFetchResult {
 export interface MetricsOptions {
   METRICS: boolean;
   METRICS_PATH: string;
+  METRICS_MAX_OPERATION_NAMES: number;
+  METRICS_MAX_CLIENTS: number;
 }
 
 /** Seconds; from a cache hit (sub-millisecond) to a request at its timeout (10 s by default). */
@@ -64,23 +83,29 @@ const outcomeLabel = (code: unknown) => (typeof code === 'string' && ERROR_CODE.
 /** Subgraph fetch outcomes as the transport names them ('ok', 'timeout', …), bounded the same way. */
 const fetchOutcome = (outcome = 'ok') => (/^[a-z][a-z0-9_]{0,47}$/i.test(outcome) ? outcome : 'other');
 
-export function createGatewayMetrics(config: MetricsOptions): GatewayMetrics {
+export function createGatewayMetrics(
+  config: MetricsOptions,
+  /** Names of the trusted documents' operations: each always has series of its own. */
+  knownOperations: Iterable<string> = [],
+): GatewayMetrics {
   if (!config.METRICS) return disabledMetrics;
-  const registry = new Registry();
+  const registry = createRegistry();
   const registers = [registry];
-  const processRegistry = processMetrics();
+  const nameLabel = boundedLabel(config.METRICS_MAX_OPERATION_NAMES, knownOperations);
+  const clientApp = boundedLabel(config.METRICS_MAX_CLIENTS);
 
   const requests = new Counter({
     name: 'gateway_graphql_requests_total',
-    help: 'GraphQL requests answered, by operation type and outcome (ok, or the first error code).',
-    labelNames: ['operation_type', 'outcome'] as const,
+    help: 'GraphQL requests answered, by operation type and name, client app (name and version) and outcome (ok, or the first error code).',
+    labelNames: ['operation_type', 'operation_name', 'client_name', 'client_version', 'outcome'] as const,
     registers,
   });
   const requestDuration = new Histogram({
     name: 'gateway_graphql_request_duration_seconds',
-    help: 'Time from the start of GraphQL processing (after authentication) to the response, by operation type.',
-    labelNames: ['operation_type'] as const,
+    help: 'Time from the start of GraphQL processing (after authentication) to the response, by operation type and name; exemplars carry the trace id.',
+    labelNames: ['operation_type', 'operation_name'] as const,
     buckets: DURATION_BUCKETS,
+    enableExemplars: true,
     registers,
   });
   const fetches = new Counter({
@@ -137,16 +162,31 @@ export function createGatewayMetrics(config: MetricsOptions): GatewayMetrics {
   const plugin: ApolloServerPlugin<GatewayContext> = {
     async requestDidStart() {
       const started = performance.now();
+      // Read now: the request's span is the active one while Apollo starts the request.
+      const exemplar = traceExemplar();
       return {
-        async willSendResponse({ operation, response }) {
+        async willSendResponse({ operation, operationName, request, contextValue, response }) {
           const type = operation?.operation ?? 'none';
           const errors =
             response.body.kind === 'single' ? response.body.singleResult.errors : response.body.initialResult.errors;
+          // The resolved operation's name, else the one the request asked for (a document that failed validation).
+          // No name (anonymous, or unknown): the empty label, which Prometheus treats as absent.
+          const asked = operationName ?? request.operationName;
+          const name = asked ? nameLabel(asked) : '';
+          const client = contextValue.client;
+          const app = client ? clientApp(`${client.name}@${client.version ?? ''}`) : undefined;
           requests.inc({
             operation_type: type,
+            operation_name: name,
+            client_name: app === 'other' ? 'other' : (client?.name ?? ''),
+            client_version: app === 'other' ? 'other' : (client?.version ?? ''),
             outcome: errors?.length ? outcomeLabel(errors[0]!.extensions?.code) : 'ok',
           });
-          requestDuration.observe({ operation_type: type }, (performance.now() - started) / 1000);
+          requestDuration.observe({
+            labels: { operation_type: type, operation_name: name },
+            value: (performance.now() - started) / 1000,
+            exemplarLabels: exemplar,
+          });
         },
       };
     },
@@ -165,8 +205,15 @@ export function createGatewayMetrics(config: MetricsOptions): GatewayMetrics {
   const metrics: GatewayMetrics = {
     enabled: true,
     plugins: [plugin],
-    contentType: registry.contentType,
-    refused: (_status, code) => requests.inc({ operation_type: 'none', outcome: outcomeLabel(code) }),
+    contentType: TEXT_CONTENT_TYPE,
+    refused: (_status, code) =>
+      requests.inc({
+        operation_type: 'none',
+        operation_name: '',
+        client_name: '',
+        client_version: '',
+        outcome: outcomeLabel(code),
+      }),
     subgraphFetch: (subgraph, result) => {
       fetches.inc({ subgraph });
       if (result?.durationMs !== undefined)
@@ -204,22 +251,8 @@ export function createGatewayMetrics(config: MetricsOptions): GatewayMetrics {
         },
       });
     },
-    render: async () => (await processRegistry.metrics()) + (await registry.metrics()),
-    route: (req, res) => {
-      if (req.url !== config.METRICS_PATH) return false;
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        sendError(res, 405, 'METHOD_NOT_ALLOWED', 'Metrics are read with GET', { allow: 'GET, HEAD' });
-        return true;
-      }
-      metrics.render().then(
-        (text) => {
-          res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' });
-          res.end(req.method === 'HEAD' ? undefined : text);
-        },
-        () => sendError(res, 500, 'INTERNAL_SERVER_ERROR', 'Metrics are unavailable'),
-      );
-      return true;
-    },
+    render: async () => (await renderMetrics([registry], undefined)).body,
+    route: metricsRoute(config.METRICS_PATH, [registry]),
   };
   return metrics;
 }
@@ -235,20 +268,6 @@ export async function listenForMetrics(
     },
     { port: options.port, host: options.host, path: options.path },
   );
-}
-
-/**
- * Node's process metrics (CPU, memory, event-loop delay, GC), once per
- * process: they describe the process, not one gateway, and each collector
- * set keeps an event-loop monitor and a GC observer running.
- */
-let processRegistry: Registry | undefined;
-function processMetrics(): Registry {
-  if (!processRegistry) {
-    processRegistry = new Registry();
-    collectDefaultMetrics({ register: processRegistry });
-  }
-  return processRegistry;
 }
 
 const CIRCUIT_STATES = ['closed', 'open', 'half_open'];

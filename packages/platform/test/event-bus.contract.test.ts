@@ -132,6 +132,33 @@ for (const [name, makeBus] of adapters) {
       assert.equal((letter.event.data as { n: number }).n, 1);
     });
 
+    it('reports each partition’s consumer lag and each topic’s size (what the metrics read)', async () => {
+      const bus = open();
+      await bus.ensureTopics(['lagging']);
+      // Nine events on three keys; no group has read any yet.
+      await bus.publish(
+        'lagging',
+        ['a', 'b', 'c'].flatMap((key) => [1, 2, 3].map((n) => ev(key, n))),
+      );
+      const total = (lags: { lag: number }[]) => lags.reduce((n, p) => n + p.lag, 0);
+      const before = await bus.consumerLag('lag-group', ['lagging']);
+      assert.equal(total(before), 9, JSON.stringify(before));
+      assert.ok(before.every((p) => p.topic === 'lagging' && Number.isInteger(p.partition)));
+      assert.deepEqual(await bus.topicSizes(['lagging', deadLetterTopic('lagging')]), {
+        lagging: 9,
+        [deadLetterTopic('lagging')]: 0,
+      });
+
+      const reader = collect();
+      const handle = await bus.consume({ groupId: 'lag-group', topics: ['lagging'], handler: reader.handler });
+      await eventually(() => reader.seen.length === 9, 30_000, 'all nine events');
+      // Kafka commits shortly after the handler resolves.
+      await eventually(async () => total(await bus.consumerLag('lag-group', ['lagging'])) === 0, 30_000, 'lag 0');
+      await handle.stop();
+      await bus.publish('lagging', [ev('a', 4)]);
+      assert.equal(total(await bus.consumerLag('lag-group', ['lagging'])), 1);
+    });
+
     it('resumes a group from its committed position after a restart', async () => {
       const bus = open();
       await bus.ensureTopics(['resume']);

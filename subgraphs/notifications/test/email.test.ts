@@ -12,6 +12,7 @@ import {
 import { createLogger } from '@storefront/platform/logger';
 import type { RunningService } from '@storefront/platform/service';
 import { eventually, recordEvents, serviceTestEnv } from '@storefront/platform/testing';
+import { createRegistry } from '@storefront/platform/metrics';
 import type { NotificationsDb } from '../src/data/client.ts';
 import {
   EMAIL_DEAD_LETTER_TOPIC,
@@ -300,6 +301,7 @@ describe('notifications: email over SMTP', () => {
     const ivy = randomUUID();
     const to = address('ivy');
     smtp.refuse(to, 'data', [451, 421]);
+    const metricsBefore = await emailMetrics();
     await registerUser(service, ivy, { email: to, name: 'Ivy' });
     const [row] = await settledEmailsOf(service, ivy, 1);
     assert.equal(row!.status, 'SENT');
@@ -312,7 +314,19 @@ describe('notifications: email over SMTP', () => {
       [451, 421, 'accepted'],
     );
     assert.equal(letterFor(deadLetters, row!.id), undefined);
+    // What the operator's dashboard shows: two failed attempts and one sent.
+    const metricsAfter = await emailMetrics();
+    assert.equal(metricsAfter.failed - metricsBefore.failed, 2);
+    assert.equal(metricsAfter.sent - metricsBefore.sent, 1);
   });
+
+  /** The service's email counters, as Prometheus scrapes them from /metrics. */
+  async function emailMetrics(): Promise<Record<'sent' | 'failed', number>> {
+    const text = await (await fetch(new URL('/metrics', service.url))).text();
+    const count = (outcome: string) =>
+      Number(new RegExp(`^emails_total\\{[^}]*outcome="${outcome}"[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+    return { sent: count('sent'), failed: count('failed') };
+  }
 
   it('never sends twice when an EmailRequested event is delivered again, by either topic, after it was sent', async () => {
     const jo = randomUUID();
@@ -392,7 +406,7 @@ describe('notifications: email over SMTP', () => {
       });
     };
     const attemptEmail = createEmailSender(
-      { name: 'notifications', db: service.db, logger, processOnce },
+      { name: 'notifications', db: service.db, logger, processOnce, metrics: createRegistry() },
       createMailer(config, logger),
       {
         maxAttempts: MAX_ATTEMPTS,

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { enqueueEvents } from '@storefront/platform/events';
 import { subgraphCaller, type SubgraphCaller } from '@storefront/platform/testing';
 import { createLogger } from '@storefront/platform/logger';
+import { createRegistry } from '@storefront/platform/metrics';
 import type { Context } from '../src/context.ts';
 import { createLoaders } from '../src/data/loaders.ts';
 import { placeOrder } from '../src/place-order.ts';
@@ -230,6 +231,7 @@ function contextWhoseFirstLookupMisses(orders: Orders): Context {
       liveFeed: () => {
         throw new Error('not used');
       },
+      metrics: createRegistry(),
     },
   };
 }

@@ -13,8 +13,13 @@ export interface StatementCounter {
   inRequests: number;
 }
 
+/** The statements of one request so far (the subgraph's metrics observe them when it is answered). */
+export interface RequestStatements {
+  count: number;
+}
+
 /** Marks work done on behalf of a GraphQL request; the subgraph server runs each request inside it. */
-export const requestScope = new AsyncLocalStorage<true>();
+export const requestScope = new AsyncLocalStorage<RequestStatements>();
 
 const COUNTED = new Set<PropertyKey>(['queryRaw', 'executeRaw']);
 const WRAPPED = new Set<PropertyKey>(['connect', 'connectToShadowDb', 'startTransaction']);
@@ -27,7 +32,11 @@ export function countStatements<T extends object>(target: T, counter: StatementC
       if (COUNTED.has(property)) {
         return (...args: unknown[]) => {
           counter.count++;
-          if (requestScope.getStore()) counter.inRequests++;
+          const request = requestScope.getStore();
+          if (request) {
+            counter.inRequests++;
+            request.count++;
+          }
           return (value as (...a: unknown[]) => unknown).apply(object, args);
         };
       }

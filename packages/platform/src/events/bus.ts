@@ -57,12 +57,27 @@ export interface ConsumerHandle {
   stop(): Promise<void>;
 }
 
+/** One partition of a topic a group reads: how many events it has not consumed yet. */
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  lag: number;
+}
+
 export interface EventBus {
   readonly kind: 'kafka' | 'memory';
   /** Creates the topics (and their dead-letter topics) if they do not exist. */
   ensureTopics(topics: string[]): Promise<void>;
   publish(topic: string, events: EventEnvelope[]): Promise<void>;
   consume(options: ConsumeOptions): Promise<ConsumerHandle>;
+  /**
+   * Per partition of `topics`: events published and not yet consumed by the
+   * group (metrics). A partition the group has never committed on counts
+   * from the partition's start.
+   */
+  consumerLag(groupId: string, topics: string[]): Promise<PartitionLag[]>;
+  /** Events each topic holds (metrics: what waits on the dead-letter topics). */
+  topicSizes(topics: string[]): Promise<Record<string, number>>;
   close(): Promise<void>;
 }
 

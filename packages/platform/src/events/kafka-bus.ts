@@ -1,6 +1,6 @@
 import { Kafka, logLevel, Partitioners, type Consumer, type Producer, type Admin, type LogEntry } from 'kafkajs';
 import type { Logger } from '../logger/logger.ts';
-import type { ConsumeOptions, ConsumerHandle, EventBus } from './bus.ts';
+import type { ConsumeOptions, ConsumerHandle, EventBus, PartitionLag } from './bus.ts';
 import { deliverWithRetry } from './deliver.ts';
 import { createEvent, deadLetterTopic, isEventEnvelope, type EventEnvelope } from './envelope.ts';
 
@@ -207,6 +207,39 @@ export class KafkaEventBus implements EventBus {
         await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
       }
     }
+  }
+
+  async consumerLag(groupId: string, topics: string[]): Promise<PartitionLag[]> {
+    if (topics.length === 0) return [];
+    const admin = await this.connectedAdmin();
+    const committed = await admin.fetchOffsets({
+      groupId: this.prefix + groupId,
+      topics: topics.map((t) => this.prefix + t),
+    });
+    const lags: PartitionLag[] = [];
+    for (const { topic: prefixed, partitions } of committed) {
+      const ends = await admin.fetchTopicOffsets(prefixed);
+      for (const { partition, high, low } of ends) {
+        const offset = Number(partitions.find((p) => p.partition === partition)?.offset ?? -1);
+        // -1: nothing committed yet; the group reads from the partition's start (fromBeginning).
+        lags.push({
+          topic: prefixed.slice(this.prefix.length),
+          partition,
+          lag: Math.max(0, Number(high) - (offset >= 0 ? offset : Number(low))),
+        });
+      }
+    }
+    return lags;
+  }
+
+  async topicSizes(topics: string[]): Promise<Record<string, number>> {
+    const admin = await this.connectedAdmin();
+    const sizes: Record<string, number> = {};
+    for (const topic of topics) {
+      const ends = await admin.fetchTopicOffsets(this.prefix + topic);
+      sizes[topic] = ends.reduce((n, { high, low }) => n + Number(high) - Number(low), 0);
+    }
+    return sizes;
   }
 
   async close(): Promise<void> {

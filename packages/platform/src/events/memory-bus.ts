@@ -1,5 +1,5 @@
 import type { Logger } from '../logger/logger.ts';
-import type { ConsumeOptions, ConsumerHandle, EventBus } from './bus.ts';
+import type { ConsumeOptions, ConsumerHandle, EventBus, PartitionLag } from './bus.ts';
 import { deliverWithRetry } from './deliver.ts';
 import { deadLetterTopic, type EventEnvelope } from './envelope.ts';
 import { partitionFor } from './partition.ts';
@@ -88,6 +88,22 @@ export class MemoryEventBus implements EventBus {
         this.wake(); // let another member pick up its partitions
       },
     };
+  }
+
+  async consumerLag(groupId: string, topics: string[]): Promise<PartitionLag[]> {
+    const group = this.groups.get(groupId);
+    return topics.flatMap((topic) =>
+      this.log(topic).map((log, partition) => ({
+        topic,
+        partition,
+        lag: log.length - (group?.committed.get(`${topic}#${partition}`) ?? 0),
+      })),
+    );
+  }
+
+  async topicSizes(topics: string[]): Promise<Record<string, number>> {
+    // Nothing is ever deleted from the embedded logs: a topic holds all it was sent.
+    return Object.fromEntries(topics.map((topic) => [topic, this.log(topic).reduce((n, log) => n + log.length, 0)]));
   }
 
   async close(): Promise<void> {

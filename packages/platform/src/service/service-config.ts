@@ -54,6 +54,11 @@ export const serviceConfigSchema = z.object({
     .describe(
       'Benchmark only: accept unsigned requests from loopback as this identity (`anonymous` or JSON like {"userId":"…","role":"CUSTOMER"}); refused in production.',
     ),
+  METRICS: env
+    .bool(true)
+    .describe(
+      'Serve Prometheus metrics at /metrics on the service port (requests, resolvers, SQL per request, outbox, consumer lag, dead letters).',
+    ),
   /** Tracing: OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER, … (telemetry/config.ts); off when unset. */
   ...telemetryEnv,
 });

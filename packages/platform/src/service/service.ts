@@ -20,6 +20,8 @@ import type { BaseContext } from './context.ts';
 import { createSubgraphServer } from './subgraph.ts';
 import { startTracing } from '../telemetry/tracing.ts';
 import { traceConsumer } from '../telemetry/events.ts';
+import type { MetricsRegistry } from '../metrics/registry.ts';
+import { createSubgraphMetrics } from './metrics.ts';
 
 /**
  * The one way a subgraph service is built and started, shared by the four
@@ -83,6 +85,8 @@ export interface ServiceRuntime<Db extends TransactionalSql<Tx>, Tx extends RawS
    * before serving and stops it on stop.
    */
   liveFeed(topics: string[], options?: Pick<LiveFeedOptions, 'indexBy' | 'maxBuffered'>): LiveFeed;
+  /** The service's Prometheus registry (served at /metrics): a service registers its own series here (`registers: [metrics]`). */
+  metrics: MetricsRegistry;
 }
 
 export type Emit = (topic: string, event: EventEnvelope) => Promise<void>;
@@ -155,6 +159,7 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
   const ownsBus = !dependencies.bus;
   const bus = dependencies.bus ?? openEventBus(config, name, logger);
   const relay = new OutboxRelay(db, bus, logger.child({ component: 'outbox' }), { tracing });
+  const metrics = createSubgraphMetrics(name, logger.child({ component: 'metrics' }));
   let liveFeed: LiveFeed | undefined;
 
   const runtime: ServiceRuntime<Db, Tx> = {
@@ -196,6 +201,7 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
       });
       return liveFeed;
     },
+    metrics: metrics.registry,
   };
 
   // Assigned once, further down; `abandon` may run before that and must then find nothing to stop.
@@ -229,6 +235,7 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
   // Topics are checked (or created) before the port opens: a missing topic stops the start.
   await bus.ensureTopics([...new Set(consumerOptions.flatMap((c) => c.topics))]).catch(abandon);
   consumers = startConsumersInBackground(bus, consumerOptions, logger.child({ component: 'consumers' }));
+  metrics.watch({ db, bus, groups: consumerOptions.map(({ groupId, topics }) => ({ groupId, topics })) });
   // Before the port opens: every event after this point reaches the instance's subscribers.
   // (Its group is new for every instance, so joining it never waits for a rebalance.)
   await liveFeed?.start().catch(abandon);
@@ -247,6 +254,7 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
     // Benchmark only (npm run bench): unsigned loopback calls of the peer gateways.
     unsignedLoopback: config.BENCH_UNSIGNED_LOOPBACK_IDENTITY,
     tracing,
+    ...(config.METRICS ? { metrics } : {}),
     ready: async () => {
       if (draining) return false;
       await db.$queryRawUnsafe('SELECT 1');

@@ -22,6 +22,8 @@ import { traceHttpServer } from '../telemetry/http.ts';
 import { requestIdOf, withRequestId } from '../telemetry/request-id.ts';
 import { traceRootFields } from '../telemetry/graphql.ts';
 import { tracingOff, type ServiceTracing } from '../telemetry/tracing.ts';
+import { metricsRoute } from '../metrics/registry.ts';
+import type { SubgraphMetrics } from './metrics.ts';
 
 export interface SubgraphOptions<TContext extends BaseContext> {
   name: string;
@@ -43,6 +45,8 @@ export interface SubgraphOptions<TContext extends BaseContext> {
   unsignedLoopback?: UnsignedLoopback;
   /** A server span per request (continuing the gateway's trace) and a span per root field and entity fetch. */
   tracing?: ServiceTracing;
+  /** Prometheus series of the requests and resolvers, served at /metrics. */
+  metrics?: SubgraphMetrics;
 }
 
 export interface SubgraphServer {
@@ -61,10 +65,12 @@ export function buildProtectedSchema(
   resolvers: object,
   permissions: IRules,
   tracing?: ServiceTracing,
+  metrics?: SubgraphMetrics,
 ): GraphQLSchema {
   const built = buildSubgraphSchema({ typeDefs, resolvers: resolvers as GraphQLResolverMap<unknown> });
-  // Root fields (and `_entities`) in spans of their own, inside the rules: a field a rule refuses never runs.
-  const schema = tracing?.enabled ? applyMiddleware(built, traceRootFields(tracing, built)) : built;
+  // Root fields (and `_entities`) timed and in spans of their own, inside the rules: a field a rule refuses never runs.
+  const timed = metrics ? applyMiddleware(built, metrics.resolvers(built)) : built;
+  const schema = tracing?.enabled ? applyMiddleware(timed, traceRootFields(tracing, built)) : timed;
   return applyMiddleware(
     schema,
     shield(permissions, {
@@ -88,7 +94,13 @@ export async function createSubgraphServer<TContext extends BaseContext>(
     );
   }
   const tracing = options.tracing ?? tracingOff(options.name);
-  const schema = buildProtectedSchema(options.typeDefs, options.resolvers, options.permissions, tracing);
+  const schema = buildProtectedSchema(
+    options.typeDefs,
+    options.resolvers,
+    options.permissions,
+    tracing,
+    options.metrics,
+  );
   const apollo = new ApolloServer<BaseContext>({
     schema,
     // Subgraphs answer only the gateway; the gateway applies the client-facing policies.
@@ -100,12 +112,18 @@ export async function createSubgraphServer<TContext extends BaseContext>(
     // Shutdown is one ordered sequence owned by the process (server/main.ts), not Apollo's own signal handlers.
     stopOnTerminationSignals: false,
     // Federated tracing is for Apollo's cloud reporting, which this project does not use.
-    plugins: [operationInputPlugin(), ApolloServerPluginInlineTraceDisabled(), auditDenialsPlugin(options.name)],
+    plugins: [
+      operationInputPlugin(),
+      ...(options.metrics ? [options.metrics.plugin] : []),
+      ApolloServerPluginInlineTraceDisabled(),
+      auditDenialsPlugin(options.name),
+    ],
   });
   await apollo.start();
 
   // Each signed request is accepted once; see ReplayGuard for its limits (per instance, bounded by the skew window).
   const replays = new ReplayGuard();
+  const serveMetrics = options.metrics ? metricsRoute('/metrics', [options.metrics.registry]) : () => false;
   const handler = graphqlHttpHandler<BaseContext>(apollo, {
     maxBodyBytes: options.maxBodyBytes,
     routes: async (req, res) => {
@@ -114,7 +132,7 @@ export async function createSubgraphServer<TContext extends BaseContext>(
         const ready = options.ready ? await options.ready().catch(() => false) : true;
         return (sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' }), true);
       }
-      return false;
+      return serveMetrics(req, res);
     },
     context: async (req, rawBody) => {
       // The gateway's id for the client's request (telemetry/request-id.ts): one id across the services.
@@ -154,7 +172,7 @@ export async function createSubgraphServer<TContext extends BaseContext>(
     apollo,
     handler: traceHttpServer(
       tracing,
-      withRequestId((req, res) => requestScope.run(true, () => handler(req, res))),
+      withRequestId((req, res) => requestScope.run({ count: 0 }, () => handler(req, res))),
     ),
     serveSubscriptions: (server) =>
       schema.getSubscriptionType()

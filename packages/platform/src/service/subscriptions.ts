@@ -149,18 +149,18 @@ export function serveSubscriptions<TContext extends BaseContext>(
         } satisfies ExecutionArgs;
       },
       subscribe: async (args) => {
-        const source = await requestScope.run(true, () => createSourceEventStream(args));
+        const source = await requestScope.run({ count: 0 }, () => createSourceEventStream(args));
         if (!isAsyncIterable(source)) return source; // the subscribe resolver or its rule refused
         const events = source[Symbol.asyncIterator]();
         const eventContext = eventContexts.get(args.contextValue as object);
         active++;
         return mapStream(
           {
-            next: () => requestScope.run(true, () => events.next()),
+            next: () => requestScope.run({ count: 0 }, () => events.next()),
             return: () => Promise.resolve(events.return?.() ?? { value: undefined, done: true as const }),
           },
           (payload) =>
-            requestScope.run(true, async () => {
+            requestScope.run({ count: 0 }, async () => {
               const push = async (): Promise<ExecutionResult> => {
                 const result = await execute({
                   ...args,

@@ -1,4 +1,5 @@
 import type { EventEnvelope } from '@storefront/platform/events';
+import { Counter } from '@storefront/platform/metrics';
 import type { Emit, ServiceRuntime } from '@storefront/platform/service';
 import type { Notification, NotificationsDb, NotificationsTx } from '../data/client.ts';
 import {
@@ -15,7 +16,7 @@ import { whyNotEmail } from './request.ts';
 /** What a sender needs of the service runtime. */
 export type SenderRuntime = Pick<
   ServiceRuntime<NotificationsDb, NotificationsTx>,
-  'name' | 'db' | 'logger' | 'processOnce'
+  'name' | 'db' | 'logger' | 'processOnce' | 'metrics'
 >;
 
 /** Where an attempt's request was read from, for its dead letter. */
@@ -63,6 +64,13 @@ export const INTERRUPTED_REASON =
 export function createEmailSender(runtime: SenderRuntime, mailer: Mailer, policy: RetryPolicy) {
   const logger = runtime.logger.child({ component: 'email' });
   const unrecorded = new Map<string, Outcome>();
+  // Counted where the SMTP conversation ends (or is found cut off), once per attempt however often it is recorded.
+  const attempts = new Counter({
+    name: 'emails_total',
+    help: 'Email send attempts by outcome: sent, failed (refused or unreachable SMTP server; retried or dead-lettered), logged (SMTP_URL unset), interrupted (the sender stopped mid-send).',
+    labelNames: ['outcome'] as const,
+    registers: [runtime.metrics],
+  });
 
   return async function attemptEmail(
     event: EventEnvelope,
@@ -81,6 +89,7 @@ export function createEmailSender(runtime: SenderRuntime, mailer: Mailer, policy
     }
     if (notification.status === 'SENDING' && notification.claimedBy === event.id) {
       // This very event claimed it before, and its outcome was never written down.
+      if (!unrecorded.has(event.id)) attempts.inc({ outcome: 'interrupted' });
       await record(event, notification, request, unrecorded.get(event.id) ?? { kind: 'interrupted' }, source);
       unrecorded.delete(event.id);
       return;
@@ -124,6 +133,7 @@ export function createEmailSender(runtime: SenderRuntime, mailer: Mailer, policy
     } catch (error) {
       outcome = { kind: 'failed', ...describeSendFailure(error) };
     }
+    attempts.inc({ outcome: outcome.kind });
     unrecorded.set(event.id, outcome);
     await record(event, notification, request, outcome, source);
     unrecorded.delete(event.id);
