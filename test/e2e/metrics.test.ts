@@ -168,7 +168,7 @@ describe('gateway metrics', { timeout: 300_000 }, () => {
     );
   });
 
-  it('keeps 10,000 distinct random operation names to a bounded number of series', { timeout: 300_000 }, async () => {
+  it('keeps a flood of distinct operation names and apps to a bounded number of series', async () => {
     // Rate limits off for this gateway: the point is the flood of names, not the flood of requests.
     const dir = mkdtempSync(join(tmpdir(), 'storefront-metrics-'));
     writeFileSync(join(dir, 'rate-limits.yaml'), 'enabled: false\n');
@@ -178,7 +178,8 @@ describe('gateway metrics', { timeout: 300_000 }, () => {
       RATE_LIMITS_CONFIG: join(dir, 'rate-limits.yaml'),
     });
     try {
-      const names = Array.from({ length: 10_000 }, () => `Flood_${randomBytes(8).toString('hex')}`);
+      // 500 requests through the whole gateway (gateway/test/metrics/cardinality.test.ts sends 10,000 names in process).
+      const names = Array.from({ length: 500 }, () => `Flood_${randomBytes(8).toString('hex')}`);
       let next = 0;
       const worker = async () => {
         while (next < names.length) {

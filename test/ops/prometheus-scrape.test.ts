@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -161,6 +161,8 @@ describe('Prometheus scrapes the gateway and every service', { timeout: 300_000 
     prometheus?.kill('SIGKILL');
     await Promise.all(Object.values(processes).map((p) => p.stop(10_000)));
     for (const p of Object.values(processes)) p.close();
+    // The logs stay for a failure's post-mortem; Prometheus's data goes.
+    rmSync(join(logDir, 'data'), { recursive: true, force: true });
   });
 
   it('finds every target up', async () => {
