@@ -146,7 +146,10 @@ describe('compiled production start (npm run build, node dist/…)', { timeout: 
     assert.equal(catalog.errors, undefined, JSON.stringify(catalog.errors));
     // prom-client works from the bundle too (it is external: resolved from node_modules).
     const metrics = await (await fetch(new URL('/metrics', url))).text();
-    assert.match(metrics, /gateway_graphql_requests_total\{operation_type="query",outcome="ok"\} 1/);
+    assert.match(
+      metrics,
+      /gateway_graphql_requests_total\{operation_type="query",operation_name="",client_name="",client_version="",outcome="ok"\} 1/,
+    );
     assert.equal(await gateway.stop(), 0, gateway.output);
   });
 
