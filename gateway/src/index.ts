@@ -9,6 +9,7 @@ import { createLogger, type Logger } from '@storefront/platform/logger';
 import { graphqlHttpHandler, listen, operationInputPlugin, refuse, sendJson } from '@storefront/platform/server';
 import type { EventBus } from '@storefront/platform/events';
 import { keySetUrl, startAuthentication } from './auth/index.ts';
+import { directiveAuthorization } from './authorization/index.ts';
 import { openBackends } from './backends/index.ts';
 import {
   loadTrustedDocuments,
@@ -237,8 +238,10 @@ export async function startGateway(
   const apollo = new ApolloServer<GatewayContext>({
     // Each wrapper acts at execution, after every plugin (limits, rate limits, a response-cache hit in
     // `responseForOperation`), so plugin order does not matter to them: operation dedup shares identical
-    // queries' executions, warm-up runs stop after planning, subscriptions leave for the socket server.
-    gateway: dedup.admit(caches.admit(subscriptions.admit(gateway))),
+    // queries' executions, warm-up runs stop after planning, fields refused by @authenticated and
+    // @requiresScopes are filtered out (subscriptions with one are refused), subscriptions leave for the
+    // socket server.
+    gateway: dedup.admit(caches.admit(directiveAuthorization({ logger }).admit(subscriptions.admit(gateway)))),
     documentStore: caches.documentStore,
     introspection: config.INTROSPECTION ?? !production,
     includeStacktraceInErrorResponses: false,

@@ -4,6 +4,7 @@ import type { SupergraphSdlHook } from '@apollo/gateway';
 import { Supergraph as FederationSupergraph } from '@apollo/federation-internals';
 import { ConfigError } from '@storefront/platform/config';
 import type { Logger } from '@storefront/platform/logger';
+import { enforcedHere } from '../authorization/index.ts';
 import { fetchDocument, watchFile, watchUrl, type Watcher } from '../reload/index.ts';
 import { composeFromConfig, supergraphFromSdl, type Supergraph } from './compose.ts';
 import type { SupergraphSourceConfig } from './config.ts';
@@ -54,6 +55,8 @@ export async function openSupergraph(config: SupergraphSourceConfig, logger: Log
     throw new ConfigError(['SUPERGRAPH_URL: set either SUPERGRAPH_SDL (a file) or SUPERGRAPH_URL, not both']);
 
   let current: Supergraph;
+  /** The text `current` was read from (its `sdl` is that text as served: see `checked`). */
+  let currentText: string | undefined;
   let watch: ((onChange: (text: string) => void, onError: (error: Error) => void) => Watcher) | undefined;
   const intervalMs = config.SUPERGRAPH_POLL_INTERVAL_MS;
   if (config.SUPERGRAPH_URL) {
@@ -62,6 +65,7 @@ export async function openSupergraph(config: SupergraphSourceConfig, logger: Log
     try {
       document = (await fetchDocument(url))!;
       current = checked(document.text, overrides);
+      currentText = document.text;
     } catch (error) {
       throw new Error(`SUPERGRAPH_URL: ${url}: ${(error as Error).message}`);
     }
@@ -77,12 +81,14 @@ export async function openSupergraph(config: SupergraphSourceConfig, logger: Log
     }
     try {
       current = checked(initial, overrides);
+      currentText = initial;
     } catch (error) {
       throw new Error(`SUPERGRAPH_SDL: ${path}: ${(error as Error).message}`);
     }
     watch = (onChange, onError) => watchFile(path, { intervalMs, initial, onChange, onError });
   } else {
-    current = composeFromConfig(resolve(config.SUPERGRAPH_CONFIG), overrides);
+    const composed = composeFromConfig(resolve(config.SUPERGRAPH_CONFIG), overrides);
+    current = { ...composed, sdl: enforcedHere(composed.sdl) };
   }
   if (intervalMs === 0) watch = undefined;
 
@@ -94,7 +100,7 @@ export async function openSupergraph(config: SupergraphSourceConfig, logger: Log
         const watcher = watch?.(
           (text) => {
             // Back to the text being served (after a refused version): nothing to swap.
-            if (text === current.sdl) return;
+            if (text === currentText) return;
             let next: Supergraph;
             let switchOver: () => void;
             try {
@@ -111,6 +117,7 @@ export async function openSupergraph(config: SupergraphSourceConfig, logger: Log
               return;
             }
             current = next;
+            currentText = text;
             switchOver();
             hooks.onOutcome('applied');
             log.info({ subgraphs: next.subgraphs }, 'new supergraph served');
@@ -127,11 +134,15 @@ export async function openSupergraph(config: SupergraphSourceConfig, logger: Log
   };
 }
 
-/** The supergraph in `sdl`, or a throw saying why it cannot be served. */
+/**
+ * The supergraph in `sdl` as served, or a throw saying why it cannot be served. As served:
+ * `@authenticated` and `@requiresScopes` are enforced by this gateway (authorization/), so
+ * their links lose the SECURITY purpose Apollo's planner would refuse (`enforcedHere`).
+ */
 function checked(sdl: string, overrides: Record<string, string>): Supergraph {
-  const supergraph = supergraphFromSdl(sdl, overrides);
+  const supergraph = supergraphFromSdl(enforcedHere(sdl), overrides);
   // Apollo's own check (what ApolloGateway runs outside production): every subgraph extracted and valid.
-  FederationSupergraph.build(sdl, { validateSupergraph: true });
+  FederationSupergraph.build(supergraph.sdl, { validateSupergraph: true });
   if (supergraph.subgraphs.length === 0) throw new Error('the supergraph names no subgraphs');
   return supergraph;
 }

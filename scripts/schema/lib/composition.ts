@@ -135,9 +135,13 @@ function toProblem(
   return { code, message, subgraphs: [...involved].sort(), locations: [...unique.values()] };
 }
 
-/** The schema clients see: the supergraph without federation machinery and @inaccessible elements. */
+/**
+ * The schema clients see: the supergraph without federation machinery and @inaccessible elements.
+ * No feature check: Apollo's default refuses `@authenticated`/`@requiresScopes` links, which
+ * matters to a gateway that would serve without enforcing them (ours enforces them), not here.
+ */
 export function apiSchemaOf(supergraphSdl: string): GraphQLSchema {
-  return Supergraph.build(supergraphSdl).apiSchema().toGraphQLJSSchema();
+  return Supergraph.build(supergraphSdl, { supportedFeatures: null }).apiSchema().toGraphQLJSSchema();
 }
 
 /**
