@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 // The gateway's own composition (what it does at start with SUPERGRAPH_CONFIG); only that module, not the gateway.
-import { composeFromConfig } from '@storefront/gateway';
+import { composeFromConfig, enforcedHere } from '@storefront/gateway';
 import { GATEWAY_IDS, type BenchOptions, type GatewayId } from './options.ts';
 import { baseEnv, startProcess, waitUntil, type Managed } from './processes.ts';
 import {
@@ -62,7 +62,10 @@ export function writeSupergraph(options: BenchOptions): string {
       throw new Error(`the composed supergraph does not route ${name} to the bench's subgraph`);
     }
   }
-  writeFileSync(file, sdl);
+  // Stock ApolloGateway refuses a supergraph linking @authenticated/@requiresScopes `for: SECURITY`, which it does
+  // not enforce: every gateway gets them without that purpose. Ours enforces them either way; the services' own
+  // rules stand behind all three.
+  writeFileSync(file, enforcedHere(sdl));
   return file;
 }
 

@@ -40,6 +40,7 @@ import { requestIdOf, withRequestId } from '@storefront/platform/telemetry';
 
 export { gatewayConfigSchema, gatewayKeyPatterns, loadGatewayConfig, type GatewayConfig } from './config.ts';
 export { CompositionError, composeFromConfig, openSupergraph } from './supergraph/index.ts';
+export { enforcedHere } from './authorization/index.ts';
 export {
   loadTrafficShaping,
   parseTrafficShaping,

@@ -97,31 +97,11 @@ export function loadTrustedDocuments(config: TrustedDocumentsConfig): TrustedDoc
             });
           }
         },
-        async didEncounterErrors({ errors }) {
-          for (const error of errors) classifyPersistedQueryError(error);
-        },
       };
     },
   };
 
   return { persistedQueries, plugin, documents: manifest, size: manifest.size };
-}
-
-/**
- * Apollo Server refuses a persisted-query extension of another version than 1
- * (or one that is not an object at all) with HTTP 400 but no code, which error
- * masking would turn into INTERNAL_SERVER_ERROR and log as a bug. It is the
- * client's: it gets PERSISTED_QUERY_NOT_SUPPORTED, on which Apollo clients go
- * back to sending the full text. The error is this request's own, made by
- * Apollo Server just before this hook, and is classified before formatting.
- * (The other code-less case, a hash that is not the text's, is classified in
- * limits/client-errors.ts.)
- */
-const UNSUPPORTED_VERSION_MESSAGE = 'Unsupported persisted query version';
-
-function classifyPersistedQueryError(error: GraphQLError): void {
-  if (error.message !== UNSUPPORTED_VERSION_MESSAGE || error.extensions.code !== undefined) return;
-  (error.extensions as Record<string, unknown>).code = 'PERSISTED_QUERY_NOT_SUPPORTED';
 }
 
 function readManifest(path: string): Map<string, string> {

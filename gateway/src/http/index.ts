@@ -1,6 +1,7 @@
 import { sendError, type GraphQLExchange } from '@storefront/platform/server';
 import type { GatewayContext } from '../context.ts';
 import type { FederatedSubscriptions } from '../subscriptions/index.ts';
+import { persistedQueryRefusal } from './persisted-query-checks.ts';
 import { resolveDocumentId } from './document-id.ts';
 import { graphiqlEnv } from './graphiql.ts';
 import { acceptsMultipartSubscription, serveMultipart } from './multipart.ts';
@@ -16,6 +17,7 @@ export { graphiqlRoute, type Route } from './graphiql.ts';
  *
  *   graphiql          GraphiQL for developers at GET /graphql, built offline (graphiql-bundle)
  *   document-id       persisted documents by `documentId`, in a body or a GET
+ *   persisted-query-checks  an APQ extension of another version, or a hash not its query's, refused with a code
  *   subscriptions     subscriptions over HTTP, on the WebSocket's path: multipart (Apollo) and SSE (graphql-sse)
  *   respond           answers compressed (gzip, Brotli; streams flushed per part), ETag and 304 for public ones
  */
@@ -39,6 +41,8 @@ export function gatewayHttp(options: {
     async exchange(exchange) {
       const persisted = resolveDocumentId(exchange.request);
       if (!persisted.ok) return sendError(exchange.res, 400, 'BAD_REQUEST', persisted.message);
+      const refusal = persistedQueryRefusal(persisted.request);
+      if (refusal) return sendError(exchange.res, 400, refusal.code, refusal.message);
       const current = { ...exchange, request: persisted.request };
       const accept = current.request.headers.get('accept') ?? '';
       if (acceptsEventStream(accept)) return serveEventStream(current, streams, answers);

@@ -22,7 +22,7 @@ export { COST_LIMIT_EXCEEDED } from './cost-limit.ts';
  * | more than LIMIT_MAX_DIRECTIVES directives | 400    | GRAPHQL_VALIDATION_FAILED, `extensions.limit: "directives"` | max-directives.ts |
  * | more than LIMIT_MAX_ROOT_FIELDS root fields | 400  | GRAPHQL_VALIDATION_FAILED, `extensions.limit: "rootFields"` | max-root-fields.ts |
  * | cost above LIMIT_MAX_COST                 | 400    | COST_LIMIT_EXCEEDED (`extensions.cost`, `maxCost`)          | cost-limit.ts |
- * | APQ hash that is not the query's sha256   | 400    | PERSISTED_QUERY_HASH_MISMATCH | errors/client-errors.ts |
+ * | APQ hash that is not the query's sha256   | 400    | PERSISTED_QUERY_HASH_MISMATCH | http/persisted-query-checks.ts |
  *
  * Apollo Server and the HTTP adapter refuse the rest: unknown APQ hash →
  * PERSISTED_QUERY_NOT_FOUND (200, the APQ protocol); body over MAX_BODY_BYTES →
