@@ -7,6 +7,7 @@ import {
   subgraphSecretEnv,
 } from '@storefront/platform/config';
 import { z } from 'zod';
+import { accessLogEnv } from './access-log/index.ts';
 import { authEnv, identityProvidersEnv } from './auth/index.ts';
 import { backendsEnv } from './backends/index.ts';
 import { planCacheEnv, responseCacheEnv, trustedDocumentsEnv } from './caching/index.ts';
@@ -34,6 +35,8 @@ export const gatewayConfigSchema = z.object({
     .int(256 * 1024, 1024)
     .describe('Largest request body accepted, after decompression (413 PAYLOAD_TOO_LARGE beyond).'),
   ...shutdownEnv,
+  /** One JSON line per HTTP request: ACCESS_LOG (access-log/index.ts). */
+  ...accessLogEnv,
   INTROSPECTION: env.optionalBool().describe('Answer introspection queries. Unset: on, except in production.'),
   /** Operation limits: LIMIT_MAX_DEPTH, LIMIT_MAX_COST, … (limits/config.ts). */
   ...operationLimitsEnv,

@@ -1,5 +1,6 @@
 import type { Identity } from '@storefront/platform/auth';
 import type { Logger } from '@storefront/platform/logger';
+import type { AccessRecord } from './access-log/index.ts';
 
 /** Per-request context of the gateway; the data sources read the identity from it. */
 export interface GatewayContext {
@@ -12,4 +13,6 @@ export interface GatewayContext {
   client?: { name: string; version?: string } | undefined;
   /** Answer headers subgraphs set that headers.yaml passes back to the client (headers/). */
   answerHeaders?: Map<string, string>;
+  /** This request's access-log line, filled in as it runs (access-log/); absent with ACCESS_LOG=false and on sockets. */
+  access?: AccessRecord;
 }

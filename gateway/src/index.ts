@@ -8,6 +8,7 @@ import { ApolloGateway } from '@apollo/gateway';
 import { createLogger, type Logger } from '@storefront/platform/logger';
 import { graphqlHttpHandler, listen, operationInputPlugin, refuse, sendJson } from '@storefront/platform/server';
 import type { EventBus } from '@storefront/platform/events';
+import { createAccessLog } from './access-log/index.ts';
 import { keySetUrl, startAuthentication } from './auth/index.ts';
 import { directiveAuthorization } from './authorization/index.ts';
 import { openBackends } from './backends/index.ts';
@@ -151,6 +152,8 @@ export async function startGateway(
   const { clientIp } = rateLimits;
   // Metrics: counted per request by a plugin; subscription figures read when scraped.
   const metrics = createGatewayMetrics(config, operationNamesOf(trusted.documents));
+  // One JSON line per HTTP request (access-log/): the GraphQL layer fills in the operation and its fetches.
+  const accessLog = createAccessLog({ enabled: config.ACCESS_LOG, logger });
   const fetches: Record<string, number> = {};
   // Subgraph transport (transport/): one data source per subgraph for buildService; closed on stop.
   const trafficReloads: Record<TrafficReloadOutcome, number> = { applied: 0, refused: 0, unreadable: 0 };
@@ -233,7 +236,10 @@ export async function startGateway(
       caches.gatewayOptions.experimental_didResolveQueryPlan?.(resolved);
     },
     buildService: ({ name, url }) =>
-      subscriptions.dataSource(name, tracing.dataSource(name, transport.dataSource(name, url!))),
+      accessLog.dataSource(
+        name,
+        subscriptions.dataSource(name, tracing.dataSource(name, transport.dataSource(name, url!))),
+      ),
   });
 
   const apollo = new ApolloServer<GatewayContext>({
@@ -261,6 +267,7 @@ export async function startGateway(
     plugins: [
       // First: an operation that cannot be chosen, or ill-formed strings, end here as the client's 400.
       operationInputPlugin(),
+      accessLog.plugin,
       ...metrics.plugins,
       ...tracing.plugins,
       requestIdOnErrors,
@@ -354,16 +361,18 @@ export async function startGateway(
       const requestId = requestIdOf(req);
       const client = clientOf(req.headers);
       clients.count(client);
+      const access = accessLog.recordOf(req);
       return {
         identity: check.identity,
         requestId,
+        ...(access ? { access } : {}),
         clientIp: clientIp(req),
         client,
         logger: logger.child(client ? { requestId, client } : { requestId }),
       };
     },
   });
-  const http = await listen(tracing.http(withRequestId(handler)), {
+  const http = await listen(tracing.http(withRequestId(accessLog.http(handler))), {
     port: config.GATEWAY_PORT,
     host: config.HOST,
     logger,

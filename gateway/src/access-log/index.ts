@@ -1,0 +1,119 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { GraphQLDataSource } from '@apollo/gateway';
+import { env } from '@storefront/platform/config';
+import type { Logger } from '@storefront/platform/logger';
+import { requestIdOf } from '@storefront/platform/telemetry';
+import type { GatewayContext } from '../context.ts';
+
+/**
+ * The access log: one JSON line per HTTP request the gateway answers, with
+ * what an operator asks first — which operation, from which app, answered
+ * how and how fast, at what cost downstream:
+ *
+ *   {"access":true,"requestId":"…","method":"POST","path":"/graphql","status":200,"durationMs":12.4,
+ *    "operationName":"Catalog","operationType":"query","client":{"name":"web","version":"1.4.0"},
+ *    "subgraphFetches":{"products":1},"cacheHit":false,"errorCodes":[], "msg":"request"}
+ *
+ * Never variables, tokens, query strings (a GET carries its variables there)
+ * or personal data: the operation's name is the client's own label, cut to
+ * 100 characters. Refusals before GraphQL (a 400, a 413) are logged too, with
+ * only the HTTP part. Subscriptions streamed over HTTP are logged when their
+ * stream ends.
+ */
+export const accessLogEnv = {
+  ACCESS_LOG: env
+    .bool(true)
+    .describe(
+      'Write one JSON line per HTTP request, at info level ("access": true): operation name and type, client app, status, duration, subgraph fetches, response-cache hit, error codes. Never variables, tokens or personal data.',
+    ),
+};
+
+/** What the GraphQL layer adds to a request's line; shared through the request's context. */
+export interface AccessRecord {
+  client?: { name: string; version?: string };
+  operationName?: string;
+  operationType?: string;
+  subgraphFetches: Record<string, number>;
+  cacheHit: boolean;
+  errorCodes: string[];
+}
+
+const MAX_ERROR_CODES = 10;
+
+export interface AccessLog {
+  /** Wraps the HTTP handler (inside `withRequestId`): the line is written when the answer is done. */
+  http(
+    handler: (req: IncomingMessage, res: ServerResponse) => void,
+  ): (req: IncomingMessage, res: ServerResponse) => void;
+  /** The record of this request, for its GraphQL context. */
+  recordOf(req: IncomingMessage): AccessRecord | undefined;
+  /** Counts the fetches of each subgraph per request. */
+  dataSource<T extends GraphQLDataSource>(name: string, dataSource: T): T;
+  plugin: ApolloServerPlugin<GatewayContext>;
+}
+
+export function createAccessLog(options: { enabled: boolean; logger: Logger }): AccessLog {
+  const records = new WeakMap<IncomingMessage, AccessRecord>();
+  const logger = options.logger.child({ component: 'access' });
+  if (!options.enabled)
+    return { http: (handler) => handler, recordOf: () => undefined, dataSource: (_, ds) => ds, plugin: {} };
+
+  return {
+    http: (handler) => (req, res) => {
+      const started = performance.now();
+      const record: AccessRecord = { subgraphFetches: {}, cacheHit: false, errorCodes: [] };
+      records.set(req, record);
+      res.once('close', () => {
+        logger.info(
+          {
+            access: true,
+            requestId: requestIdOf(req),
+            method: req.method,
+            path: (req.url ?? '').split('?')[0]!.slice(0, 200),
+            status: res.statusCode,
+            durationMs: Math.round((performance.now() - started) * 10) / 10,
+            ...record,
+          },
+          'request',
+        );
+      });
+      handler(req, res);
+    },
+    recordOf: (req) => records.get(req),
+    dataSource: <T extends GraphQLDataSource>(name: string, dataSource: T): T => {
+      const counted = Object.create(dataSource) as GraphQLDataSource<GatewayContext>;
+      counted.process = (request) => {
+        const record = (request.context as Partial<GatewayContext> | undefined)?.access;
+        if (record) record.subgraphFetches[name] = (record.subgraphFetches[name] ?? 0) + 1;
+        return dataSource.process(request);
+      };
+      return counted as T;
+    },
+    plugin: {
+      async requestDidStart({ contextValue }) {
+        const record = contextValue.access;
+        if (!record) return;
+        // Apollo Client's client-awareness headers, as the context checked them (headers/).
+        if (contextValue.client) record.client = contextValue.client;
+        return {
+          async didResolveOperation({ operation }) {
+            if (!operation) return;
+            record.operationType = operation.operation;
+            if (operation.name) record.operationName = operation.name.value.slice(0, 100);
+          },
+          async willSendResponse({ response, metrics, errors }) {
+            record.cacheHit = metrics.responseCacheHit === true;
+            const codes = new Set(record.errorCodes);
+            const sent = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
+            for (const error of sent ?? errors ?? []) {
+              const code = error.extensions?.code;
+              if (typeof code === 'string' && codes.size < MAX_ERROR_CODES) codes.add(code);
+            }
+            record.errorCodes = [...codes];
+          },
+        };
+      },
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { captureLogs, eventually } from '@storefront/platform/testing';
+import { startStack, type Stack } from '../support/stack.ts';
+
+/**
+ * The gateway's access log: one JSON line per HTTP request, with the
+ * operation, the app, the answer and its cost downstream — and nothing a
+ * log must not hold (variables, tokens, emails, query strings).
+ */
+describe('access log', () => {
+  let stack: Stack;
+  const logs = captureLogs();
+  before(async () => {
+    stack = await startStack({ embedded: true, logger: logs.logger });
+  });
+  after(() => stack?.stop());
+
+  const lineOf = (requestId: string) =>
+    eventually(
+      () => {
+        const lines = logs.records.filter((r) => r.access === true && r.requestId === requestId);
+        return lines.length > 0 ? lines : undefined;
+      },
+      5_000,
+      `the access line of ${requestId}`,
+    );
+
+  it('writes one line per GraphQL request: operation, app, status, duration, subgraph fetches, error codes', async () => {
+    const user = await stack.signUp('Ada Secretive');
+    const res = await fetch(stack.gateway.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${user.token}`,
+        'apollographql-client-name': 'storefront-ios',
+        'apollographql-client-version': '7.1.0',
+        'x-request-id': 'access-log-1',
+      },
+      body: JSON.stringify({
+        query: 'query Profile($id: ID!) { me { name email } order(id: $id) { id } }',
+        variables: { id: 'not-an-id' },
+        operationName: 'Profile',
+      }),
+    });
+    await res.text();
+    const lines = await lineOf('access-log-1');
+    assert.equal(lines.length, 1, 'one line');
+    const line = lines[0]!;
+    assert.equal(line.method, 'POST');
+    assert.equal(line.path, '/graphql');
+    assert.equal(line.status, 200);
+    assert.equal(typeof line.durationMs, 'number');
+    assert.equal(line.operationName, 'Profile');
+    assert.equal(line.operationType, 'query');
+    assert.deepEqual(line.client, { name: 'storefront-ios', version: '7.1.0' });
+    assert.equal(line.subgraphFetches.users, 1);
+    assert.deepEqual(line.errorCodes, ['NOT_FOUND']);
+    assert.equal(line.cacheHit, false);
+    const text = JSON.stringify(line);
+    for (const secret of [user.token, user.email, 'not-an-id', 'Ada Secretive'])
+      assert.ok(!text.includes(secret), `the line holds no ${secret.slice(0, 12)}…`);
+  });
+
+  it('logs refusals before GraphQL and GETs without their query string', async () => {
+    const refused = await fetch(stack.gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'access-log-2' },
+      body: '{ not json',
+    });
+    await refused.text();
+    const [line] = await lineOf('access-log-2');
+    assert.equal(line!.status, 400);
+    assert.equal(line!.operationName, undefined);
+
+    const get = await fetch(
+      `${stack.gateway.url}?query=${encodeURIComponent('query Cat($s: String!) { searchProducts(query: $s) { edges { node { id } } } }')}&variables=${encodeURIComponent('{"s":"private-term"}')}`,
+      { headers: { 'x-request-id': 'access-log-3', 'apollo-require-preflight': 'true' } },
+    );
+    await get.text();
+    const [getLine] = await lineOf('access-log-3');
+    assert.equal(getLine!.method, 'GET');
+    assert.equal(getLine!.path, '/graphql');
+    assert.equal(getLine!.operationName, 'Cat', JSON.stringify(getLine));
+    assert.ok(!JSON.stringify(getLine).includes('private-term'));
+  });
+});
