@@ -1,6 +1,5 @@
 import type { Identity } from '@storefront/platform/auth';
 import type { Logger } from '@storefront/platform/logger';
-import type { AccessRecord } from './access-log/index.ts';
 
 /** Per-request context of the gateway; the data sources read the identity from it. */
 export interface GatewayContext {
@@ -15,4 +14,14 @@ export interface GatewayContext {
   answerHeaders?: Map<string, string>;
   /** This request's access-log line, filled in as it runs (access-log/); absent with ACCESS_LOG=false and on sockets. */
   access?: AccessRecord;
+}
+
+/** What the GraphQL layer adds to a request's access-log line (access-log/), shared through its context. */
+export interface AccessRecord {
+  client?: { name: string; version?: string };
+  operationName?: string;
+  operationType?: string;
+  subgraphFetches: Record<string, number>;
+  cacheHit: boolean;
+  errorCodes: string[];
 }

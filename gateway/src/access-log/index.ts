@@ -4,7 +4,9 @@ import type { GraphQLDataSource } from '@apollo/gateway';
 import { env } from '@storefront/platform/config';
 import type { Logger } from '@storefront/platform/logger';
 import { requestIdOf } from '@storefront/platform/telemetry';
-import type { GatewayContext } from '../context.ts';
+import type { AccessRecord, GatewayContext } from '../context.ts';
+
+export type { AccessRecord } from '../context.ts';
 
 /**
  * The access log: one JSON line per HTTP request the gateway answers, with
@@ -28,16 +30,6 @@ export const accessLogEnv = {
       'Write one JSON line per HTTP request, at info level ("access": true): operation name and type, client app, status, duration, subgraph fetches, response-cache hit, error codes. Never variables, tokens or personal data.',
     ),
 };
-
-/** What the GraphQL layer adds to a request's line; shared through the request's context. */
-export interface AccessRecord {
-  client?: { name: string; version?: string };
-  operationName?: string;
-  operationType?: string;
-  subgraphFetches: Record<string, number>;
-  cacheHit: boolean;
-  errorCodes: string[];
-}
 
 const MAX_ERROR_CODES = 10;
 
