@@ -40,8 +40,7 @@ import { startGatewayTracing } from './tracing/index.ts';
 import { requestIdOf, withRequestId } from '@storefront/platform/telemetry';
 
 export { gatewayConfigSchema, gatewayKeyPatterns, loadGatewayConfig, type GatewayConfig } from './config.ts';
-export { CompositionError, composeFromConfig, openSupergraph } from './supergraph/index.ts';
-export { enforcedHere } from './authorization/index.ts';
+export { CompositionError, composeFromConfig, enforcedHere, openSupergraph } from './supergraph/index.ts';
 export {
   loadTrafficShaping,
   parseTrafficShaping,

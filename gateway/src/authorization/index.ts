@@ -6,5 +6,5 @@
  * deny-by-default field rules behind it.
  */
 export { directiveAuthorization, type DirectiveAuthorization } from './enforce.ts';
-export { enforcedHere, readRequirements, type Requirement, type Requirements } from './requirements.ts';
+export { readRequirements, type Requirement, type Requirements } from './requirements.ts';
 export { ROLE_SCOPES } from './scopes.ts';

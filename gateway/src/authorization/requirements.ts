@@ -1,4 +1,5 @@
-import { Kind, parse, print, valueFromASTUntyped, visit, type ConstDirectiveNode, type DocumentNode } from 'graphql';
+import { Kind, parse, valueFromASTUntyped, type ConstDirectiveNode, type DocumentNode } from 'graphql';
+import { AUTHENTICATED_SPEC, REQUIRES_SCOPES_SPEC } from '../supergraph/index.ts';
 
 /**
  * What the supergraph says a caller needs to see each type and field: the
@@ -21,9 +22,6 @@ export interface Requirements {
   /** True when the supergraph places no requirement at all (nothing to check). */
   readonly empty: boolean;
 }
-
-const AUTHENTICATED_SPEC = 'https://specs.apollo.dev/authenticated/';
-const REQUIRES_SCOPES_SPEC = 'https://specs.apollo.dev/requiresScopes/';
 
 export function readRequirements(supergraphSdl: string): Requirements {
   const document = parse(supergraphSdl, { noLocation: true });
@@ -101,28 +99,3 @@ function requirementOf(directives: readonly ConstDirectiveNode[], names: LinkedN
   }
   return authenticated || scopes.length > 0 ? { authenticated, scopes } : undefined;
 }
-
-/**
- * The supergraph as handed to ApolloGateway and the subscription planner.
- * Both refuse a supergraph that links `@authenticated` or `@requiresScopes`
- * `for: SECURITY`, and rightly: they do not enforce them, and a gateway that
- * served such a schema without enforcing it would expose what it protects.
- * This gateway enforces them (enforce.ts), so their links lose only the
- * `for:` purpose here; the directives stay, for readRequirements to find.
- */
-export function enforcedHere(supergraphSdl: string): string {
-  const document = parse(supergraphSdl);
-  let changed = false;
-  const edited = visit(document, {
-    Directive(node) {
-      if (node.name.value !== 'link') return undefined;
-      const url = node.arguments?.find((a) => a.name.value === 'url')?.value;
-      if (url?.kind !== Kind.STRING || !ENFORCED_SPECS.some((spec) => url.value.startsWith(spec))) return undefined;
-      changed = true;
-      return { ...node, arguments: node.arguments?.filter((a) => a.name.value !== 'for') };
-    },
-  });
-  return changed ? print(edited) : supergraphSdl;
-}
-
-const ENFORCED_SPECS = [AUTHENTICATED_SPEC, REQUIRES_SCOPES_SPEC];

@@ -4,9 +4,9 @@ import type { SupergraphSdlHook } from '@apollo/gateway';
 import { Supergraph as FederationSupergraph } from '@apollo/federation-internals';
 import { ConfigError } from '@storefront/platform/config';
 import type { Logger } from '@storefront/platform/logger';
-import { enforcedHere } from '../authorization/index.ts';
 import { fetchDocument, watchFile, watchUrl, type Watcher } from '../reload/index.ts';
 import { composeFromConfig, supergraphFromSdl, type Supergraph } from './compose.ts';
+import { enforcedHere } from './security-features.ts';
 import type { SupergraphSourceConfig } from './config.ts';
 
 /**

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildSchema, parse, print, type OperationDefinitionNode } from 'graphql';
 import { deniedFields, withoutDenied, type Caller } from '../../src/authorization/analysis.ts';
-import { enforcedHere, readRequirements } from '../../src/authorization/requirements.ts';
+import { readRequirements } from '../../src/authorization/requirements.ts';
+import { enforcedHere } from '../../src/supergraph/index.ts';
 
 /**
  * The reading of the directives from a supergraph and the per-caller

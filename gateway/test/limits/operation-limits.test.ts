@@ -13,8 +13,7 @@ import { maxAliasesRule } from '../../src/limits/max-aliases.ts';
 import { maxDepthRule } from '../../src/limits/max-depth.ts';
 import { maxDirectivesRule } from '../../src/limits/max-directives.ts';
 import { maxRootFieldsRule } from '../../src/limits/max-root-fields.ts';
-import { composeFromConfig } from '../../src/supergraph/index.ts';
-import { enforcedHere } from '../../src/authorization/index.ts';
+import { composeFromConfig, enforcedHere } from '../../src/supergraph/index.ts';
 
 /** The limits' arithmetic on the real composed API schema; the hostile-input suite checks them through HTTP. */
 const schema: GraphQLSchema = Supergraph.build(enforcedHere(composeFromConfig('supergraph.yaml').sdl))
