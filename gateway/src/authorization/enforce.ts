@@ -19,6 +19,7 @@ import { audit, type Logger } from '@storefront/platform/logger';
 import { isWarmUpContext } from '../caching/index.ts';
 import type { GatewayContext } from '../context.ts';
 import { wrapExecutor } from '../execution/index.ts';
+import { canStream } from '../subscriptions/index.ts';
 import { deniedFields, withoutDenied, type Caller, type Denial } from './analysis.ts';
 import { readRequirements, type Requirements } from './requirements.ts';
 import { callerOf } from './scopes.ts';
@@ -105,7 +106,9 @@ export function directiveAuthorization(options: { logger: Logger }): DirectiveAu
         if (analysis.denied.size === 0) return execute(requestContext);
 
         auditForbidden(context.logger ?? logger, context.identity ?? null, requestContext, analysis.denied);
-        if (operation.operation === OperationTypeNode.SUBSCRIPTION) return { errors: refusals(analysis.denied) };
+        if (operation.operation === OperationTypeNode.SUBSCRIPTION)
+          // One sent where no stream can be served is told where to go first (subscriptions/admission.ts).
+          return canStream(requestContext.context) ? { errors: refusals(analysis.denied) } : execute(requestContext);
         analysis.shaped ??= shapedDocument(
           schema,
           document,

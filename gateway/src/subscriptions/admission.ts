@@ -41,6 +41,11 @@ export function attachTicket(context: GatewayContext): AdmissionTicket {
 }
 
 /** `planner` gives the current supergraph's planner (it changes when the supergraph is reloaded). */
+/** Whether this context came through a subscription transport (socket, SSE, multipart), which can stream its answer. */
+export function canStream(context: unknown): boolean {
+  return (context as Record<symbol, AdmissionTicket | undefined> | undefined)?.[TICKET] !== undefined;
+}
+
 export function admittingSubscriptions(
   gateway: GatewayInterface,
   planner: () => SubscriptionPlanner,

@@ -19,7 +19,7 @@ import { SubgraphConnection } from './upstream-client.ts';
 import { UpstreamHub } from './upstream-hub.ts';
 
 export { subscriptionEnv, type SubscriptionConfig } from './config.ts';
-export { attachTicket, type Admission } from './admission.ts';
+export { attachTicket, canStream, type Admission } from './admission.ts';
 export { clientError, SUBSCRIPTION_ERRORS } from './errors.ts';
 
 /**
