@@ -97,7 +97,9 @@ function defaultOf(key: string, field: z.ZodType): string {
   if (Array.isArray(value)) return `\`${value.join(',')}\``;
   if (typeof value === 'string') {
     // Paths next to the code are computed from its location: show them from the repository's root.
-    const shown = isAbsolute(value) ? relative(root, value) : value;
+    // Only those inside it: '/metrics' is absolute too, but a URL path, and shown as it is.
+    const inside = isAbsolute(value) && !relative(root, value).startsWith('..');
+    const shown = inside ? relative(root, value) : value;
     return `\`${shown}\``;
   }
   if (typeof value === 'number' || typeof value === 'boolean') return `\`${String(value)}\``;
