@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { sectionsOf } from './results-file.ts';
 import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { GATEWAY_LABELS } from './gateways.ts';
@@ -306,6 +307,8 @@ export function writeResults(results: BenchResults, outputDir: string): string {
     '',
   );
   const file = join(outputDir, 'RESULTS.md');
-  writeFileSync(file, lines.join('\n'));
+  // The sections of the other benches (compression, tracing, the mix) stay as they were.
+  const kept = sectionsOf(file);
+  writeFileSync(file, [lines.join('\n'), ...kept].join('\n'));
   return file;
 }
