@@ -118,9 +118,23 @@ export const startGateway = async (id: GatewayId, context: GatewayContext): Prom
 /** Our gateway for making the bench data before the measured stack starts (not measured). */
 export const startSeedingGateway = (context: GatewayContext) => launch('seeding', context);
 
-async function launch(id: GatewayId | 'seeding', context: GatewayContext): Promise<Omit<RunningGatewayProcess, 'id'>> {
+/** A variant of ours a bench mode compares (npm run bench:tracing): `id`'s settings plus `settings`, on `port`, logged as `name`. */
+export interface OursVariant {
+  name: string;
+  port: number;
+  settings: Record<string, string>;
+}
+
+export const startOursVariant = (id: keyof typeof OURS_VARIANTS, context: GatewayContext, variant: OursVariant) =>
+  launch(id, context, variant);
+
+async function launch(
+  id: GatewayId | 'seeding',
+  context: GatewayContext,
+  variant?: OursVariant,
+): Promise<Omit<RunningGatewayProcess, 'id'>> {
   const { options, supergraphFile, logDir } = context;
-  const port = gatewayPort(options, id);
+  const port = variant?.port ?? gatewayPort(options, id);
   let command: string;
   let args: string[];
   let env: Record<string, string>;
@@ -130,7 +144,10 @@ async function launch(id: GatewayId | 'seeding', context: GatewayContext): Promi
         ? ['--cpu-prof', `--cpu-prof-dir=${join(context.profileDir, id)}`]
         : [];
     args = nodeArgs(context.runtime, 'gateway/src/main.ts', profile);
-    env = oursEnv(options, context.backends, supergraphFile, id);
+    env = {
+      ...oursEnv(options, context.backends, supergraphFile, id),
+      ...(variant ? { ...variant.settings, GATEWAY_PORT: String(port) } : {}),
+    };
     command = `node ${args.map((a) => a.replace(ROOT, '')).join(' ')} with ${Object.entries(OURS_VARIANTS[id])
       .map(([k, v]) => `${k}=${v}`)
       .join(' ')}`;
@@ -155,7 +172,7 @@ async function launch(id: GatewayId | 'seeding', context: GatewayContext): Promi
     command = 'hive-gateway supergraph <file> --fork 1 (defaults otherwise)';
   }
   // cwd = the bench's work dir: Hive's CLI would pick up a gateway.config.ts from its cwd.
-  const managed = startProcess(`gateway-${id}`, process.execPath, args, { env, logDir, cwd: workDir(options) });
+  const managed = startProcess(`gateway-${variant?.name ?? id}`, process.execPath, args, { env, logDir, cwd: workDir(options) });
   const url = `http://127.0.0.1:${port}/graphql`;
   await waitUntil(
     managed,

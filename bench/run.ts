@@ -12,92 +12,22 @@
  * starts (PostgreSQL, Redis, Kafka, subgraphs, gateways) is stopped at the end,
  * also on failure or Ctrl-C. Logs: <BENCH_SERVICES_DIR>.work/logs.
  */
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import {
-  GATEWAY_LABELS,
-  oursEnv,
-  PROFILED,
-  startGateway,
-  startSeedingGateway,
-  writeSupergraph,
-  type GatewayContext,
-  type RunningGatewayProcess,
-} from './gateways.ts';
+import { GATEWAY_LABELS, oursEnv, PROFILED, startGateway, type RunningGatewayProcess } from './gateways.ts';
 import { measure, runLoad, type Sample } from './measure.ts';
 import { loadBenchOptions, type BenchOptions, type GatewayId, type QueryId } from './options.ts';
 import { stopAll } from './processes.ts';
 import { summarizeProfile } from './profile.ts';
 import { QUERIES, requestBody, verifySameData } from './queries.ts';
 import { describeCommit, describeMachine, isSmoke, writeResults, type BenchResults } from './report.ts';
-import { logInCustomer, seedCustomer } from './seed.ts';
-import {
-  chooseRuntime,
-  ROOT,
-  seedCatalog,
-  startBackends,
-  startSubgraphs,
-  stopBackends,
-  SUBGRAPHS,
-  workDir,
-} from './services.ts';
-
-const say = (message: string) => process.stdout.write(`[bench] ${message}\n`);
-
-/** The work dir is ours alone (a marker file says so); anything left from an earlier run is removed. */
-function prepareWorkDir(options: BenchOptions): { logDir: string; profileDir: string } {
-  const dir = workDir(options);
-  const marker = join(dir, '.storefront-bench');
-  if (existsSync(dir) && !existsSync(marker))
-    throw new Error(
-      `BENCH_SERVICES_DIR: ${dir} exists and was not made by the bench; choose another BENCH_SERVICES_DIR`,
-    );
-  rmSync(dir, { recursive: true, force: true });
-  const logDir = join(dir, 'logs');
-  const profileDir = join(dir, 'profile');
-  mkdirSync(logDir, { recursive: true });
-  mkdirSync(profileDir, { recursive: true });
-  writeFileSync(marker, 'made by npm run bench\n');
-  return { logDir, profileDir };
-}
+import { logInCustomer } from './seed.ts';
+import { ROOT, stopBackends, SUBGRAPHS, workDir } from './services.ts';
+import { prepareStack, say } from './stack.ts';
 
 async function main(options: BenchOptions): Promise<void> {
-  const { logDir, profileDir } = prepareWorkDir(options);
-  say(`logs in ${logDir}`);
-  const { runtime, note: runtimeNote } = await chooseRuntime(options, logDir);
-  say(`services run as: ${runtimeNote}`);
-
-  say('starting PostgreSQL, Redis and Kafka (scripts/services/services.sh)…');
-  const backends = await startBackends(options, logDir);
-  say('seeding the catalog (scripts/seed.ts)…');
-  await seedCatalog(options, backends, logDir);
-  const supergraphFile = writeSupergraph(options);
-  const context: GatewayContext = {
-    options,
-    backends,
-    runtime,
-    supergraphFile,
-    logDir,
-    ...(options.BENCH_PROFILE ? { profileDir } : {}),
-  };
-
-  say('seeding the bench customer and 10 orders through the real order flow…');
-  const seedingSubgraphs = await startSubgraphs(options, backends, runtime, logDir, 'seeding');
-  const seeding = await startSeedingGateway(context);
-  const customer = await seedCustomer(seeding.url);
-  await seeding.process.stop();
-  await Promise.all(Object.values(seedingSubgraphs).map((p) => p.stop()));
-
-  say(`starting the measured subgraphs (unsigned loopback calls are customer ${customer.userId})…`);
-  const subgraphs = await startSubgraphs(
-    options,
-    backends,
-    runtime,
-    logDir,
-    'bench',
-    { BENCH_UNSIGNED_LOOPBACK_IDENTITY: JSON.stringify({ userId: customer.userId, role: 'CUSTOMER' }) },
-    options.BENCH_PROFILE ? join(profileDir, 'subgraphs') : undefined,
-  );
+  const { context, subgraphs, runtimeNote, profileDir } = await prepareStack(options);
+  const { backends, supergraphFile } = context;
   const subgraphPids = Object.values(subgraphs).map((p) => p.pid);
 
   const gateways: RunningGatewayProcess[] = [];

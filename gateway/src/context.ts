@@ -12,7 +12,7 @@ export interface GatewayContext {
   client?: { name: string; version?: string } | undefined;
   /** Answer headers subgraphs set that headers.yaml passes back to the client (headers/). */
   answerHeaders?: Map<string, string>;
-  /** This request's access-log line, filled in as it runs (access-log/); absent with ACCESS_LOG=false and on sockets. */
+  /** This request's access-log line, filled in as it runs (access-log/); absent with ACCESS_LOG=false. */
   access?: AccessRecord;
 }
 

@@ -397,6 +397,7 @@ export async function startGateway(
         logger: logger.child(client ? { requestId, client } : { requestId }),
       };
     },
+    accessLog: accessLog.socketOperation,
   });
   logger.info({ url: http.url, subgraphs: supergraph.subgraphs }, 'gateway ready');
 

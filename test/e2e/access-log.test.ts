@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { captureLogs, eventually } from '@storefront/platform/testing';
+import { connectGateway } from '../support/gateway-socket.ts';
+import { prepareOrderJourney } from '../support/order-journey.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 
 /**
@@ -83,5 +85,65 @@ describe('access log', () => {
     assert.equal(getLine!.path, '/graphql');
     assert.equal(getLine!.operationName, 'Cat', JSON.stringify(getLine));
     assert.ok(!JSON.stringify(getLine).includes('private-term'));
+  });
+
+  it('writes one line per WebSocket operation when it ends: queries when answered, subscriptions with their events', async () => {
+    const journey = await prepareOrderJourney(stack);
+    const user = await stack.signUp('Grace Private');
+    const socketLines = (operationName: string) =>
+      logs.records.filter((r) => r.access === true && r.transport === 'websocket' && r.operationName === operationName);
+    const socket = connectGateway(stack.gateway, { token: user.token });
+    try {
+      await socket.acknowledged;
+      const me = await socket.execute('query SocketProfile { me { email } }');
+      assert.equal(me.data?.me?.email, user.email);
+      const [queryLine] = await eventually(() => socketLines('SocketProfile').at(0) && socketLines('SocketProfile'), 5_000, 'the query line');
+      assert.equal(queryLine!.operationType, 'query');
+      assert.equal(queryLine!.results, 1);
+      assert.equal(queryLine!.subgraphFetches.users, 1);
+      assert.deepEqual(queryLine!.errorCodes, []);
+      assert.match(String(queryLine!.requestId), /^[\w-]{8,}$/);
+
+      const orderId = await journey.place(user.token);
+      // after: 0 replays the order's changes so far: the first event proves the stream is open.
+      const live = socket.subscribe<{ orderStatusChanged: { status: string } }>(
+        'subscription Follow($id: ID!) { orderStatusChanged(orderId: $id, after: 0) { status } }',
+        { id: orderId },
+      );
+      await live.waitFor(1);
+      assert.equal(socketLines('Follow').length, 0, 'an open subscription has no line yet');
+      await journey.deliver(orderId, user.token);
+      await eventually(
+        () => live.results.some((r) => r.data?.orderStatusChanged.status === 'DELIVERED'),
+        30_000,
+        'DELIVERED on the socket',
+      );
+      const events = live.results;
+      live.unsubscribe();
+      const [followLine] = await eventually(() => socketLines('Follow').at(0) && socketLines('Follow'), 5_000, 'the subscription line');
+      assert.equal(followLine!.operationType, 'subscription');
+      assert.ok(followLine!.results >= events.length, `${followLine!.results} results logged, ${events.length} received`);
+      assert.equal(typeof followLine!.durationMs, 'number');
+
+      const refused = await socket.execute('query Broken { nope }');
+      assert.ok(refused.errors?.length);
+      // Refused in validation, before its operation (and name) is known: found by its code.
+      const brokenLine = await eventually(
+        () =>
+          logs.records.find(
+            (r) => r.transport === 'websocket' && (r.errorCodes as string[]).includes('GRAPHQL_VALIDATION_FAILED'),
+          ),
+        5_000,
+        'the refusal line',
+      );
+      assert.equal(brokenLine.results, 0);
+      for (const line of [queryLine, followLine, brokenLine]) {
+        const text = JSON.stringify(line);
+        for (const secret of [user.token, user.email, orderId, 'Grace Private'])
+          assert.ok(!text.includes(secret), `the line holds no ${secret.slice(0, 12)}…`);
+      }
+    } finally {
+      await socket.close();
+    }
   });
 });

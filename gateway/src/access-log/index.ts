@@ -22,12 +22,17 @@ export type { AccessRecord } from '../context.ts';
  * 100 characters. Refusals before GraphQL (a 400, a 413) are logged too, with
  * only the HTTP part. Subscriptions streamed over HTTP are logged when their
  * stream ends.
+ *
+ * Operations sent over the WebSocket have no HTTP answer of their own: each
+ * gets its own line ("transport":"websocket", no method or status) when it
+ * ends — a query or mutation when answered, a subscription when it completes,
+ * is cancelled or its socket closes — with the events it delivered.
  */
 export const accessLogEnv = {
   ACCESS_LOG: env
     .bool(true)
     .describe(
-      'Write one JSON line per HTTP request, at info level ("access": true): operation name and type, client app, status, duration, subgraph fetches, response-cache hit, error codes. Never variables, tokens or personal data.',
+      'Write one JSON line per HTTP request and per WebSocket operation, at info level ("access": true): operation name and type, client app, status, duration, subgraph fetches, response-cache hit, error codes. Never variables, tokens or personal data.',
     ),
 };
 
@@ -43,13 +48,34 @@ export interface AccessLog {
   /** Counts the fetches of each subgraph per request. */
   dataSource<T extends GraphQLDataSource>(name: string, dataSource: T): T;
   plugin: ApolloServerPlugin<GatewayContext>;
+  /** A WebSocket operation: gives its context a record, and writes its line when it ends. */
+  socketOperation: (context: GatewayContext) => SocketOperationLine | undefined;
+}
+
+/** The access-log line of one WebSocket operation, written once, by `end`. */
+export interface SocketOperationLine {
+  /** A result (the answer, or a subscription's event) was sent. */
+  sent(result: { errors?: readonly { extensions?: Record<string, unknown> }[] }): void;
+  /** Writes the line; `errorCodes` are those of a refusal sent as graphql-ws's `error` message. */
+  end(errorCodes?: string[]): void;
 }
 
 export function createAccessLog(options: { enabled: boolean; logger: Logger }): AccessLog {
   const records = new WeakMap<IncomingMessage, AccessRecord>();
   const logger = options.logger.child({ component: 'access' });
   if (!options.enabled)
-    return { http: (handler) => handler, recordOf: () => undefined, dataSource: (_, ds) => ds, plugin: {} };
+    return {
+      http: (handler) => handler,
+      recordOf: () => undefined,
+      dataSource: (_, ds) => ds,
+      plugin: {},
+      socketOperation: () => undefined,
+    };
+  const addCodes = (record: AccessRecord, codes: Iterable<unknown>) => {
+    const all = new Set(record.errorCodes);
+    for (const code of codes) if (typeof code === 'string' && all.size < MAX_ERROR_CODES) all.add(code);
+    record.errorCodes = [...all];
+  };
 
   return {
     http: (handler) => (req, res) => {
@@ -96,16 +122,43 @@ export function createAccessLog(options: { enabled: boolean; logger: Logger }): 
           },
           async willSendResponse({ response, metrics, errors }) {
             record.cacheHit = metrics.responseCacheHit === true;
-            const codes = new Set(record.errorCodes);
             const sent = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
-            for (const error of sent ?? errors ?? []) {
-              const code = error.extensions?.code;
-              if (typeof code === 'string' && codes.size < MAX_ERROR_CODES) codes.add(code);
-            }
-            record.errorCodes = [...codes];
+            addCodes(
+              record,
+              (sent ?? errors ?? []).map((error) => error.extensions?.code),
+            );
           },
         };
       },
+    },
+    socketOperation: (context) => {
+      const started = performance.now();
+      const record: AccessRecord = { subgraphFetches: {}, cacheHit: false, errorCodes: [] };
+      context.access = record;
+      let results = 0;
+      let ended = false;
+      return {
+        sent: (result) => {
+          results += 1;
+          addCodes(record, (result.errors ?? []).map((error) => error.extensions?.code));
+        },
+        end: (errorCodes = []) => {
+          if (ended) return;
+          ended = true;
+          addCodes(record, errorCodes);
+          logger.info(
+            {
+              access: true,
+              requestId: context.requestId,
+              transport: 'websocket',
+              durationMs: Math.round((performance.now() - started) * 10) / 10,
+              results,
+              ...record,
+            },
+            'request',
+          );
+        },
+      };
     },
   };
 }

@@ -15,6 +15,7 @@ import { createEventExecutor } from './event-execution.ts';
 import { openFederatedStream } from './federated-stream.ts';
 import { SubscriptionPlanner } from './planner.ts';
 import { serveSocket, type SocketServer } from './socket-server.ts';
+import type { SocketOperationLine } from '../access-log/index.ts';
 import { SubgraphConnection } from './upstream-client.ts';
 import { UpstreamHub } from './upstream-hub.ts';
 
@@ -61,6 +62,8 @@ export interface FederatedSubscriptions {
     authenticate: (authorization: string | undefined, request: IncomingMessage) => Promise<TokenCheck>;
     formatError: FormatError;
     createContext: (identity: Identity | null, request: IncomingMessage) => GatewayContext;
+    /** The access-log line of each socket operation (access-log/). */
+    accessLog?: (context: GatewayContext) => SocketOperationLine | undefined;
   }): void;
   /**
    * A client subscription the pipeline admitted over HTTP (multipart, SSE; gateway/src/http/), streamed
@@ -133,7 +136,7 @@ export function federatedSubscriptions(options: {
   return {
     dataSource: (name, dataSource) => (dataSources.set(name, dataSource), dataSource),
     admit: (gateway) => admittingSubscriptions(gateway, () => planner),
-    serve: ({ server, apollo, authenticate, formatError, createContext }) => {
+    serve: ({ server, apollo, authenticate, formatError, createContext, accessLog }) => {
       const run = createEventExecutor({ dataSources, formatError });
       const { traceEvent } = options;
       const execute: typeof run = traceEvent
@@ -157,6 +160,7 @@ export function federatedSubscriptions(options: {
         apollo,
         authenticate,
         createContext,
+        ...(accessLog ? { accessLog } : {}),
         limits: config,
         logger,
         openStream,

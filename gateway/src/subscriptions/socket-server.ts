@@ -16,6 +16,7 @@ import type WebSocket from 'ws';
 import type { Identity } from '@storefront/platform/auth';
 import type { Logger } from '@storefront/platform/logger';
 import type { TokenCheck } from '../auth/index.ts';
+import type { SocketOperationLine } from '../access-log/index.ts';
 import type { GatewayContext } from '../context.ts';
 import { attachTicket, type Admission } from './admission.ts';
 import type { SubscriptionConfig } from './config.ts';
@@ -50,6 +51,8 @@ export interface SocketServerOptions {
   openStream: (admission: Admission) => AsyncIterableIterator<FormattedExecutionResult>;
   limits: SubscriptionConfig;
   logger: Logger;
+  /** The access-log line of each operation (access-log/), written when it ends. */
+  accessLog?: (context: GatewayContext) => SocketOperationLine | undefined;
 }
 
 export interface SocketServer {
@@ -66,6 +69,8 @@ interface Connection {
   cancelExpiry: () => void;
   /** Errors Apollo Server already formatted, for the `error` message of an operation refused before execution. */
   refusals: Map<string, GraphQLFormattedError[]>;
+  /** The access-log line of each open operation, by id. */
+  lines: Map<string, SocketOperationLine>;
 }
 
 /** What onSubscribe hands graphql-ws's `execute`/`subscribe` (as the context value). */
@@ -97,6 +102,7 @@ export function serveSocket(options: SocketServerOptions): SocketServer {
       flooded: false,
       cancelExpiry: () => {},
       refusals: new Map(),
+      lines: new Map(),
     };
     connections.set(socket, connection);
     limitMessageRate(socket, {
@@ -136,15 +142,16 @@ export function serveSocket(options: SocketServerOptions): SocketServer {
       onSubscribe: async (ctx, id, payload) => {
         const { socket, request } = ctx.extra;
         const connection = connections.get(socket)!;
-        if (connection.flooded) return [clientError('RATE_LIMITED', 'Too many messages on this connection')];
+        const contextValue = options.createContext(connection.identity, request);
+        const line = options.accessLog?.(contextValue);
+        const refuse = (code: string, message: string) => (line?.end([code]), [clientError(code, message)]);
+        if (connection.flooded) return refuse('RATE_LIMITED', 'Too many messages on this connection');
         // The new operation is already in ctx.subscriptions.
         if (Object.keys(ctx.subscriptions).length > limits.WS_MAX_OPERATIONS) {
-          return [
-            clientError(
-              SUBSCRIPTION_ERRORS.tooManyOperations,
-              `At most ${limits.WS_MAX_OPERATIONS} operations may be open on one connection`,
-            ),
-          ];
+          return refuse(
+            SUBSCRIPTION_ERRORS.tooManyOperations,
+            `At most ${limits.WS_MAX_OPERATIONS} operations may be open on one connection`,
+          );
         }
 
         if (connection.authorization) {
@@ -152,11 +159,10 @@ export function serveSocket(options: SocketServerOptions): SocketServer {
           const check = await authenticate(connection.authorization, request);
           if (!check.ok) {
             socket.close(CLOSE.unauthorized, check.message.slice(0, 120));
-            return [clientError('UNAUTHENTICATED', check.message)];
+            return refuse('UNAUTHENTICATED', check.message);
           }
         }
 
-        const contextValue = options.createContext(connection.identity, request);
         const ticket = attachTicket(contextValue);
         let result: FormattedExecutionResult;
         try {
@@ -167,8 +173,10 @@ export function serveSocket(options: SocketServerOptions): SocketServer {
           result = body.kind === 'single' ? body.singleResult : body.initialResult;
         } catch (error) {
           logger.error({ err: error }, 'unexpected error running an operation from a socket');
-          return [clientError('INTERNAL_SERVER_ERROR', 'Internal server error')];
+          return refuse('INTERNAL_SERVER_ERROR', 'Internal server error');
         }
+        // Ended by onComplete (answered, completed, cancelled or the socket closed).
+        if (line) connection.lines.set(id, line);
         if (ticket.admitted) {
           return {
             schema: ROUTE.schema,
@@ -179,6 +187,8 @@ export function serveSocket(options: SocketServerOptions): SocketServer {
         if (!('data' in result) && result.errors?.length) {
           // Refused before execution (syntax, validation, limits): graphql-ws's `error` message, with Apollo's formatting.
           connection.refusals.set(id, [...result.errors]);
+          connection.lines.delete(id);
+          line?.end();
           return result.errors.map((e) => new GraphQLError(e.message, { extensions: e.extensions }));
         }
         return {
@@ -195,12 +205,23 @@ export function serveSocket(options: SocketServerOptions): SocketServer {
           (args.contextValue as Outcome & { admission: Admission }).admission,
         ) as AsyncIterableIterator<ExecutionResult> as AsyncGenerator<ExecutionResult>,
       // Results were formatted by Apollo Server or by the event executor; send them as they are.
-      onNext: (_ctx, _id, _payload, _args, result) => result as FormattedExecutionResult,
+      onNext: (ctx, id, _payload, _args, result) => {
+        connections.get(ctx.extra.socket)?.lines.get(id)?.sent(result);
+        return result;
+      },
       onError: (ctx, id, _payload, errors) => {
-        const refusals = connections.get(ctx.extra.socket)?.refusals;
-        const formatted = refusals?.get(id);
-        refusals?.delete(id);
-        return formatted ?? errors.map((e) => e.toJSON());
+        const connection = connections.get(ctx.extra.socket);
+        const formatted = connection?.refusals.get(id);
+        connection?.refusals.delete(id);
+        const sent = formatted ?? errors.map((e) => e.toJSON());
+        connection?.lines.get(id)?.sent({ errors: sent });
+        return sent;
+      },
+      // Every operation that reached execution ends here: answered, completed, cancelled by the client, or its socket closed.
+      onComplete: (ctx, id) => {
+        const lines = connections.get(ctx.extra.socket)?.lines;
+        lines?.get(id)?.end();
+        lines?.delete(id);
       },
     },
     wss,

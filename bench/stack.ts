@@ -1,0 +1,79 @@
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startSeedingGateway, writeSupergraph, type GatewayContext } from './gateways.ts';
+import type { BenchOptions } from './options.ts';
+import type { Managed } from './processes.ts';
+import { seedCustomer, type SeededCustomer } from './seed.ts';
+import { chooseRuntime, seedCatalog, startBackends, startSubgraphs, workDir, type SubgraphName } from './services.ts';
+
+/**
+ * What every bench mode measures against: fresh PostgreSQL, Redis and Kafka,
+ * the seeded catalog, the bench customer's order history made through the
+ * real order flow, and the four subgraphs started anew for the measurement.
+ */
+export interface BenchStack {
+  context: GatewayContext;
+  customer: SeededCustomer;
+  subgraphs: Record<SubgraphName, Managed>;
+  runtimeNote: string;
+  profileDir: string;
+}
+
+export const say = (message: string) => process.stdout.write(`[bench] ${message}\n`);
+
+/** The work dir is ours alone (a marker file says so); anything left from an earlier run is removed. */
+function prepareWorkDir(options: BenchOptions): { logDir: string; profileDir: string } {
+  const dir = workDir(options);
+  const marker = join(dir, '.storefront-bench');
+  if (existsSync(dir) && !existsSync(marker))
+    throw new Error(
+      `BENCH_SERVICES_DIR: ${dir} exists and was not made by the bench; choose another BENCH_SERVICES_DIR`,
+    );
+  rmSync(dir, { recursive: true, force: true });
+  const logDir = join(dir, 'logs');
+  const profileDir = join(dir, 'profile');
+  mkdirSync(logDir, { recursive: true });
+  mkdirSync(profileDir, { recursive: true });
+  writeFileSync(marker, 'made by npm run bench\n');
+  return { logDir, profileDir };
+}
+
+export async function prepareStack(options: BenchOptions): Promise<BenchStack> {
+  const { logDir, profileDir } = prepareWorkDir(options);
+  say(`logs in ${logDir}`);
+  const { runtime, note: runtimeNote } = await chooseRuntime(options, logDir);
+  say(`services run as: ${runtimeNote}`);
+
+  say('starting PostgreSQL, Redis and Kafka (scripts/services/services.sh)…');
+  const backends = await startBackends(options, logDir);
+  say('seeding the catalog (scripts/seed.ts)…');
+  await seedCatalog(options, backends, logDir);
+  const supergraphFile = writeSupergraph(options);
+  const context: GatewayContext = {
+    options,
+    backends,
+    runtime,
+    supergraphFile,
+    logDir,
+    ...(options.BENCH_PROFILE ? { profileDir } : {}),
+  };
+
+  say('seeding the bench customer and 10 orders through the real order flow…');
+  const seedingSubgraphs = await startSubgraphs(options, backends, runtime, logDir, 'seeding');
+  const seeding = await startSeedingGateway(context);
+  const customer = await seedCustomer(seeding.url);
+  await seeding.process.stop();
+  await Promise.all(Object.values(seedingSubgraphs).map((p) => p.stop()));
+
+  say(`starting the measured subgraphs (unsigned loopback calls are customer ${customer.userId})…`);
+  const subgraphs = await startSubgraphs(
+    options,
+    backends,
+    runtime,
+    logDir,
+    'bench',
+    { BENCH_UNSIGNED_LOOPBACK_IDENTITY: JSON.stringify({ userId: customer.userId, role: 'CUSTOMER' }) },
+    options.BENCH_PROFILE ? join(profileDir, 'subgraphs') : undefined,
+  );
+  return { context, customer, subgraphs, runtimeNote, profileDir };
+}
