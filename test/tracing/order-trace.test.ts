@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { eventually } from '@storefront/platform/testing';
+import { captureLogs, eventually } from '@storefront/platform/testing';
 import { connectGateway, type GatewaySocket } from '../support/gateway-socket.ts';
 import { prepareOrderJourney, type OrderJourney } from '../support/order-journey.ts';
 import { startStack, type Stack } from '../support/stack.ts';
@@ -13,6 +13,9 @@ import { startStack, type Stack } from '../support/stack.ts';
  * gateway and the users, orders and products services, the order's INSERT,
  * the Kafka publish from the outbox, the products service's stock
  * reservation, and the subscription push, all under the app's trace id.
+ * Over that whole flow (sign-up, sign-in, an order with a shipping address,
+ * its saga, its email, the push), no span and no log line of any service
+ * holds the customer's password, token, email or address.
  */
 const OTLP_URL = process.env.JAEGER_OTLP_URL;
 const QUERY_URL = process.env.JAEGER_QUERY_URL;
@@ -30,6 +33,7 @@ interface JaegerTrace {
   processes: Record<string, { serviceName: string }>;
 }
 
+const ADDRESS = { line1: '17 Lantern Quay', city: 'Rotterdam', postalCode: '3011 AB', country: 'NL' };
 const MY_ORDERS = `subscription { myOrderUpdates { id status } }`;
 const PLACE = `mutation Checkout($input: PlaceOrderInput!, $key: String!) {
   placeOrder(input: $input, idempotencyKey: $key) { id user { name } items { product { name } } }
@@ -39,11 +43,14 @@ describe('an order is one trace, from the app through Kafka to the subscription 
   let stack: Stack;
   let journey: OrderJourney;
   let socket: GatewaySocket | undefined;
+  // Every service's log lines, down to debug.
+  const logs = captureLogs('debug');
 
   before(async () => {
     assert.ok(OTLP_URL && QUERY_URL, 'JAEGER_OTLP_URL and JAEGER_QUERY_URL come from `npm run services start`');
     stack = await startStack({
-      env: { OTEL_EXPORTER_OTLP_ENDPOINT: OTLP_URL, OTEL_BSP_SCHEDULE_DELAY: '100' },
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: OTLP_URL, OTEL_BSP_SCHEDULE_DELAY: '100', LOG_LEVEL: 'debug' },
+      logger: logs.logger,
     });
     journey = await prepareOrderJourney(stack);
   });
@@ -75,7 +82,10 @@ describe('an order is one trace, from the app through Kafka to the subscription 
           },
           body: JSON.stringify({
             query: PLACE,
-            variables: { input: { items: [{ productId: journey.productId, quantity: 1 }] }, key: randomUUID() },
+            variables: {
+              input: { items: [{ productId: journey.productId, quantity: 1 }], shippingAddress: ADDRESS },
+              key: randomUUID(),
+            },
           }),
         });
         const body = (await res.json()) as { data?: { placeOrder?: { id: string } } };
@@ -142,10 +152,13 @@ describe('an order is one trace, from the app through Kafka to the subscription 
     assert.equal(tag(gateway, 'graphql.client.name'), 'storefront-ios');
     assert.equal(tag(gateway, 'graphql.client.version'), '7.1.0');
     assert.match(String(tag(gateway, 'graphql.document.hash')), /^[0-9a-f]{64}$/);
-    // No span carries the customer's email, password or token.
-    const everything = JSON.stringify(found);
-    for (const secret of [customer.email, 'a-good-password-1', customer.token]) {
-      assert.ok(!everything.includes(secret), 'no personal data or credentials in spans');
+    // No span and no log line carries the customer's email, password, token or address.
+    const spans = JSON.stringify(found);
+    assert.ok(logs.records.length > 50, `the services logged the flow (${logs.records.length} lines)`);
+    for (const secret of [customer.email, 'a-good-password-1', customer.token, ADDRESS.line1, ADDRESS.postalCode]) {
+      assert.ok(!spans.includes(secret), `no span holds "${secret.slice(0, 16)}…"`);
+      const leaks = logs.records.filter((r) => JSON.stringify(r).includes(secret));
+      assert.deepEqual(leaks, [], `no log line holds "${secret.slice(0, 16)}…"`);
     }
   });
 });

@@ -7,14 +7,14 @@ export const notificationsConfigSchema = serviceConfigSchema.extend({
   /**
    * The SMTP server emails go through, e.g. smtp://user:pass@mail.example.com:587 or
    * smtps://… for implicit TLS. Absent: the email channel still runs end to end, but
-   * the last step writes each message to the log instead of sending it (the embedded default).
+   * the last step logs each message's notification id instead of sending it (the embedded default).
    */
   SMTP_URL: z
     .string()
     .regex(/^smtps?:\/\/[^/]/, 'must be an smtp:// or smtps:// URL')
     .optional()
     .describe(
-      'SMTP server emails go through (smtp://user:pass@host:587, or smtps:// for implicit TLS). Unset: each email is written to the log instead of sent.',
+      'SMTP server emails go through (smtp://user:pass@host:587, or smtps:// for implicit TLS). Unset: emails are not sent; each is logged by its notification id (never its address or text) and can be read with notifications(channel: EMAIL).',
     ),
   EMAIL_FROM: z
     .string()

@@ -30,13 +30,13 @@ export interface Mailer {
 export function createMailer(config: NotificationsConfig, logger: Logger): Mailer {
   const messageIdDomain = domainOf(config.EMAIL_FROM);
   if (!config.SMTP_URL) {
-    logger.warn('email channel: SMTP_URL is not set, so emails are written to the log instead of sent');
+    logger.warn(
+      'email channel: SMTP_URL is not set, so emails are not sent; each is logged by its notification id, and read with notifications(channel: EMAIL)',
+    );
     return {
       send: async (email) => {
-        logger.info(
-          { to: email.to, subject: email.subject, notificationId: email.notificationId },
-          'email not sent (SMTP_URL unset); would send',
-        );
+        // Never the address, subject or text: they hold the customer's email and name (logs hold no personal data).
+        logger.info({ notificationId: email.notificationId }, 'email not sent (SMTP_URL unset)');
         return { kind: 'logged' };
       },
     };
