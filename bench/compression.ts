@@ -42,11 +42,17 @@ function post(url: string, encoding: Encoding, body: string): Promise<{ bytes: B
   return new Promise((resolve, reject) => {
     const req = request(
       url,
-      { method: 'POST', headers: { 'content-type': 'application/json', 'accept-encoding': encoding }, agent: keepAlive },
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'accept-encoding': encoding },
+        agent: keepAlive,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ bytes: Buffer.concat(chunks), contentEncoding: res.headers['content-encoding'] }));
+        res.on('end', () =>
+          resolve({ bytes: Buffer.concat(chunks), contentEncoding: res.headers['content-encoding'] }),
+        );
         res.on('error', reject);
       },
     );
@@ -119,7 +125,7 @@ export async function runCompressionBench(outputDir: string): Promise<Row[]> {
         '',
         `- **Date:** ${new Date().toISOString().slice(0, 10)}; **machine:** ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; **commit:** \`${commit.sha}\`${commit.dirty ? ' (with uncommitted changes)' : ''}`,
         `- \`npm run bench:compression\`: ${perRound * ROUNDS} sequential response-cache hits per encoding in ${ROUNDS} alternating rounds, after a warm-up of each;`,
-        '  CPU is the whole process\'s (the gateway, the client, the idle subgraphs), so the differences between rows are what compression costs.',
+        "  CPU is the whole process's (the gateway, the client, the idle subgraphs), so the differences between rows are what compression costs.",
         `- Each answer decodes to the same ${catalog.length}-product catalog. It compresses this well because the products repeat the same fields and demo texts.`,
         '',
         '| encoding | bytes | vs identity | CPU ms/answer | vs identity |',

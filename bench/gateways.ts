@@ -172,7 +172,11 @@ async function launch(
     command = 'hive-gateway supergraph <file> --fork 1 (defaults otherwise)';
   }
   // cwd = the bench's work dir: Hive's CLI would pick up a gateway.config.ts from its cwd.
-  const managed = startProcess(`gateway-${variant?.name ?? id}`, process.execPath, args, { env, logDir, cwd: workDir(options) });
+  const managed = startProcess(`gateway-${variant?.name ?? id}`, process.execPath, args, {
+    env,
+    logDir,
+    cwd: workDir(options),
+  });
   const url = `http://127.0.0.1:${port}/graphql`;
   await waitUntil(
     managed,

@@ -91,7 +91,8 @@ async function main(options: BenchOptions): Promise<void> {
     const query = QUERIES[queryId];
     // The same data from each: tracing must never change an answer. (Keyed by id, all three are ours-noshare.)
     const expected = new Map<string, string>();
-    for (const gateway of gateways) expected.set(gateway.name, (await verifySameData(query, [gateway], token)).get(gateway.id)!);
+    for (const gateway of gateways)
+      expected.set(gateway.name, (await verifySameData(query, [gateway], token)).get(gateway.id)!);
     if (new Set(expected.values()).size !== 1) throw new Error(`query (${queryId}): the variants answer differently`);
     const load = (gateway: (typeof gateways)[number], durationSeconds: number) => ({
       url: gateway.url,
@@ -132,11 +133,17 @@ async function main(options: BenchOptions): Promise<void> {
   const commit = describeCommit(ROOT);
   const rows: string[] = [];
   for (const queryId of options.BENCH_QUERIES) {
-    const off = median(samples.get(VARIANTS[0].name)!.get(queryId)!.map((s) => s.cpuMsPerRequest));
+    const off = median(
+      samples
+        .get(VARIANTS[0].name)!
+        .get(queryId)!
+        .map((s) => s.cpuMsPerRequest),
+    );
     for (const variant of VARIANTS) {
       const runs = samples.get(variant.name)!.get(queryId)!;
       const cpu = median(runs.map((s) => s.cpuMsPerRequest));
-      const change = variant === VARIANTS[0] ? '' : `${cpu >= off ? '+' : ''}${(((cpu - off) / off) * 100).toFixed(1)}%`;
+      const change =
+        variant === VARIANTS[0] ? '' : `${cpu >= off ? '+' : ''}${(((cpu - off) / off) * 100).toFixed(1)}%`;
       rows.push(
         `| ${queryId} | ${variant.name} | ${median(runs.map((s) => s.rps)).toFixed(0)} | ${median(runs.map((s) => s.p99Ms)).toFixed(1)} | ${cpu.toFixed(3)} | ${change} |`,
       );
@@ -149,10 +156,12 @@ async function main(options: BenchOptions): Promise<void> {
     [
       '## What tracing costs the gateway',
       '',
-      ...(smoke ? ['> **SMOKE RUN — these figures mean nothing**; run `npm run bench:tracing` on a quiet machine.', ''] : []),
+      ...(smoke
+        ? ['> **SMOKE RUN — these figures mean nothing**; run `npm run bench:tracing` on a quiet machine.', '']
+        : []),
       `- **Date:** ${new Date().toISOString().slice(0, 10)}; **machine:** ${machine.cpu}, ${machine.cores} cores, ${machine.ramGb} GB RAM, Node ${machine.node}; **commit:** \`${commit.sha}\`${commit.dirty ? ' (with uncommitted changes)' : ''}; services as ${runtimeNote}`,
       `- \`npm run bench:tracing\`: our gateway (every protection on, cache off, no sharing) three times on the same subgraphs — tracing off (no endpoint), 10% of traces sampled, every trace sampled — ${options.BENCH_ROUNDS} alternating round(s) of ${options.BENCH_DURATION_SECONDS} s at ${options.BENCH_CONNECTIONS} connections per variant and query; medians over rounds.`,
-      '- Spans are exported over OTLP/HTTP to a receiver that accepts them (a collector\'s part is not counted); the subgraphs run untraced. Requests carry no `traceparent`, so the gateway starts (and samples) each trace.',
+      "- Spans are exported over OTLP/HTTP to a receiver that accepts them (a collector's part is not counted); the subgraphs run untraced. Requests carry no `traceparent`, so the gateway starts (and samples) each trace.",
       `- Target: at 10% sampling at most 5% more gateway CPU per request than with tracing off.`,
       '',
       '| query | gateway | req/s | p99 ms | gateway CPU ms/req | vs off |',

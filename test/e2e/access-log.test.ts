@@ -97,7 +97,11 @@ describe('access log', () => {
       await socket.acknowledged;
       const me = await socket.execute('query SocketProfile { me { email } }');
       assert.equal(me.data?.me?.email, user.email);
-      const [queryLine] = await eventually(() => socketLines('SocketProfile').at(0) && socketLines('SocketProfile'), 5_000, 'the query line');
+      const [queryLine] = await eventually(
+        () => socketLines('SocketProfile').at(0) && socketLines('SocketProfile'),
+        5_000,
+        'the query line',
+      );
       assert.equal(queryLine!.operationType, 'query');
       assert.equal(queryLine!.results, 1);
       assert.equal(queryLine!.subgraphFetches.users, 1);
@@ -120,9 +124,16 @@ describe('access log', () => {
       );
       const events = live.results;
       live.unsubscribe();
-      const [followLine] = await eventually(() => socketLines('Follow').at(0) && socketLines('Follow'), 5_000, 'the subscription line');
+      const [followLine] = await eventually(
+        () => socketLines('Follow').at(0) && socketLines('Follow'),
+        5_000,
+        'the subscription line',
+      );
       assert.equal(followLine!.operationType, 'subscription');
-      assert.ok(followLine!.results >= events.length, `${followLine!.results} results logged, ${events.length} received`);
+      assert.ok(
+        followLine!.results >= events.length,
+        `${followLine!.results} results logged, ${events.length} received`,
+      );
       assert.equal(typeof followLine!.durationMs, 'number');
 
       const refused = await socket.execute('query Broken { nope }');

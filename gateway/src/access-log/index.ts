@@ -140,7 +140,10 @@ export function createAccessLog(options: { enabled: boolean; logger: Logger }): 
       return {
         sent: (result) => {
           results += 1;
-          addCodes(record, (result.errors ?? []).map((error) => error.extensions?.code));
+          addCodes(
+            record,
+            (result.errors ?? []).map((error) => error.extensions?.code),
+          );
         },
         end: (errorCodes = []) => {
           if (ended) return;
