@@ -10,9 +10,10 @@ import { generateSigningJwk, loadUsersConfig, startUsers } from '@storefront/use
 
 /**
  * BENCH_UNSIGNED_LOOPBACK_IDENTITY: the benchmark's peer gateways neither sign
- * their subgraph calls nor forward the caller's token, so a subgraph started
+ * their subgraph calls nor verify the caller's token, so a subgraph started
  * for `npm run bench` may accept UNSIGNED calls from loopback as one fixed
- * identity. Off unless set, refused in production, and signed calls are still
+ * identity (or, for the many customers of the mix, as the customer a header
+ * names). Off unless set, refused in production, and signed calls are still
  * verified as always.
  */
 const KEY = 'BENCH_UNSIGNED_LOOPBACK_IDENTITY';
@@ -126,12 +127,35 @@ describe(`${KEY}: unsigned loopback calls for the benchmark`, { timeout: 120_000
     assert.equal(res.data?.me, null);
   });
 
+  it('"customer-header": an unsigned loopback call acts as the customer its x-bench-customer-id header names', async () => {
+    const users = await start({ [KEY]: 'customer-header' });
+    const as = async (headers: Record<string, string>) => {
+      const res = await fetch(users.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ query: ME }),
+      });
+      return { status: res.status, ...((await res.json()) as object) } as GraphQLResult<Record<string, any>>;
+    };
+    const named = await as({ 'x-bench-customer-id': customerId });
+    assert.equal(named.status, 200, JSON.stringify(named));
+    assert.equal(named.data?.me?.id, customerId);
+    assert.equal(named.data?.me?.role, 'CUSTOMER');
+    // Nobody without (or with a malformed) header.
+    assert.equal((await as({})).data?.me, null);
+    assert.equal((await as({ 'x-bench-customer-id': 'admin' })).data?.me, null);
+    // A signed call still carries its own identity, header or not.
+    const signed = await callSubgraph(users.url, ME, {}, null, env.SUBGRAPH_SECRET);
+    assert.equal(signed.data?.me, null);
+  });
+
   it('a malformed value is a config error naming the key', () => {
     for (const bad of ['{not json', '{"userId":"u1","role":"KING"}', '{"role":"CUSTOMER"}', 'nobody']) {
       assert.throws(
         () => loadUsersConfig({ ...env, [KEY]: bad }),
         (error: unknown) =>
-          error instanceof ConfigError && error.message.includes(`${KEY}: must be "anonymous" or JSON`),
+          error instanceof ConfigError &&
+          error.message.includes(`${KEY}: must be "anonymous", "customer-header" or JSON`),
         bad,
       );
     }

@@ -7,17 +7,26 @@ import { telemetryEnv } from '../telemetry/config.ts';
  * Benchmark-only: the subgraph also accepts UNSIGNED requests from a loopback
  * address and treats them as this fixed identity (`identity: null` = anonymous).
  * Peer gateways in `npm run bench` (stock Apollo, Hive) neither sign requests
- * nor forward the caller's token; signed requests are still verified as usual.
+ * nor verify the caller's token; signed requests are still verified as usual.
+ *
+ * `customerHeader`: the realistic mix (`npm run bench -- --mix`) has many
+ * customers, so one fixed identity will not do. The peers pass the header
+ * `x-bench-customer-id` on, and an unsigned loopback request acts as the
+ * customer it names (anonymous without it).
  */
 export interface UnsignedLoopback {
   identity: Identity | null;
+  customerHeader?: typeof BENCH_CUSTOMER_HEADER;
 }
 
-const UNSIGNED_LOOPBACK_FORMAT = 'must be "anonymous" or JSON like {"userId":"…","role":"CUSTOMER"}';
+export const BENCH_CUSTOMER_HEADER = 'x-bench-customer-id';
+
+const UNSIGNED_LOOPBACK_FORMAT = 'must be "anonymous", "customer-header" or JSON like {"userId":"…","role":"CUSTOMER"}';
 
 const unsignedLoopbackIdentity = () =>
   z.string().transform((text, ctx): UnsignedLoopback => {
     if (text.trim() === 'anonymous') return { identity: null };
+    if (text.trim() === 'customer-header') return { identity: null, customerHeader: BENCH_CUSTOMER_HEADER };
     try {
       const value = JSON.parse(text) as { userId?: unknown; role?: unknown };
       if (typeof value?.userId === 'string' && value.userId && isRole(value.role)) {
@@ -52,7 +61,7 @@ export const serviceConfigSchema = z.object({
   BENCH_UNSIGNED_LOOPBACK_IDENTITY: unsignedLoopbackIdentity()
     .optional()
     .describe(
-      'Benchmark only: accept unsigned requests from loopback as this identity (`anonymous` or JSON like {"userId":"…","role":"CUSTOMER"}); refused in production.',
+      'Benchmark only: accept unsigned requests from loopback as this identity (`anonymous`, JSON like {"userId":"…","role":"CUSTOMER"}, or `customer-header`: the customer whose id is in the `x-bench-customer-id` header); refused in production.',
     ),
   METRICS: env
     .bool(true)

@@ -8,6 +8,7 @@ import { applyMiddleware } from 'graphql-middleware';
 import { deny as denyRule, shield, type IRules } from 'graphql-shield';
 import { ReplayGuard, SIGNATURE_HEADERS, verifySubgraphRequest } from '../auth/gateway-signature.ts';
 import { requestScope } from '../db/statement-counter.ts';
+import type { Identity } from '../auth/identity.ts';
 import type { BaseContext } from './context.ts';
 import { ForbiddenError } from '../errors/index.ts';
 import type { Logger } from '../logger/logger.ts';
@@ -89,7 +90,11 @@ export async function createSubgraphServer<TContext extends BaseContext>(
   if (unsignedLoopback && options.production) throw new Error(UNSIGNED_LOOPBACK_IN_PRODUCTION);
   if (unsignedLoopback) {
     options.logger.warn(
-      { identity: unsignedLoopback.identity ?? 'anonymous' },
+      {
+        identity: unsignedLoopback.customerHeader
+          ? `the customer named by ${unsignedLoopback.customerHeader}`
+          : (unsignedLoopback.identity ?? 'anonymous'),
+      },
       'BENCH_UNSIGNED_LOOPBACK_IDENTITY is set: UNSIGNED requests from loopback are accepted as this identity. Benchmarks only, never in a deployment!',
     );
   }
@@ -139,7 +144,7 @@ export async function createSubgraphServer<TContext extends BaseContext>(
       const requestId = requestIdOf(req);
       if (unsignedLoopback && isUnsigned(req) && isLoopback(req.socket.remoteAddress)) {
         return options.createContext({
-          identity: unsignedLoopback.identity,
+          identity: loopbackIdentity(unsignedLoopback, req),
           requestId,
           logger: options.logger.child({ requestId }),
         });
@@ -189,6 +194,15 @@ export async function createSubgraphServer<TContext extends BaseContext>(
         : undefined,
   };
 }
+
+/** The fixed identity, or with `customer-header` the customer the header names (a malformed id is anonymous). */
+function loopbackIdentity(loopback: UnsignedLoopback, req: IncomingMessage): Identity | null {
+  if (!loopback.customerHeader) return loopback.identity;
+  const id = req.headers[loopback.customerHeader];
+  return typeof id === 'string' && UUID.test(id) ? { userId: id, role: 'CUSTOMER' } : null;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** No signature header at all: a request with some of them is a (bad) signed request and is verified as one. */
 const isUnsigned = (req: IncomingMessage): boolean =>
