@@ -103,7 +103,8 @@ export async function chooseRuntime(
 export function nodeArgs(runtime: Runtime, source: string, extraNodeArgs: string[] = []): string[] {
   return runtime === 'compiled'
     ? [...extraNodeArgs, join(ROOT, distOf(source))]
-    : [...extraNodeArgs, '--import', 'tsx', join(ROOT, source)];
+    : // Resolved here: the gateways run in the bench's work dir, where a bare `tsx` is not found.
+      [...extraNodeArgs, '--import', import.meta.resolve('tsx'), join(ROOT, source)];
 }
 
 export const subgraphPort = (options: BenchOptions, name: SubgraphName) =>
