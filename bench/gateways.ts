@@ -108,6 +108,11 @@ export interface GatewayContext {
   logDir: string;
   /** Set: our gateway with the cache off (with and without sharing) runs under --cpu-prof and writes its profile to <profileDir>/<id> on exit. */
   profileDir?: string;
+  /**
+   * The mix (many customers): the peers pass the header naming the customer on to the subgraphs
+   * (BENCH_UNSIGNED_LOOPBACK_IDENTITY=customer-header), configured as their docs forward credentials.
+   */
+  forwardCustomerHeader?: boolean;
 }
 
 export const startGateway = async (id: GatewayId, context: GatewayContext): Promise<RunningGatewayProcess> => ({
@@ -153,8 +158,14 @@ async function launch(
       .join(' ')}`;
   } else if (id === 'stock') {
     args = [join(ROOT, 'bench/peers/stock-gateway.mjs')];
-    env = { ...baseEnv(), NODE_ENV: 'production', SUPERGRAPH_SDL: supergraphFile, PORT: String(port) };
-    command = 'node bench/peers/stock-gateway.mjs (ApolloServer + ApolloGateway, defaults, startStandaloneServer)';
+    env = {
+      ...baseEnv(),
+      NODE_ENV: 'production',
+      SUPERGRAPH_SDL: supergraphFile,
+      PORT: String(port),
+      ...(context.forwardCustomerHeader ? { FORWARD_HEADERS: 'x-bench-customer-id' } : {}),
+    };
+    command = `node bench/peers/stock-gateway.mjs (ApolloServer + ApolloGateway, defaults, startStandaloneServer${context.forwardCustomerHeader ? '; x-bench-customer-id passed on through buildService/willSendRequest' : ''})`;
   } else {
     // The CLI as its docs show it; --fork 1 is its default, spelled out: one process like the others.
     args = [
@@ -167,9 +178,14 @@ async function launch(
       String(port),
       '--fork',
       '1',
+      ...(context.forwardCustomerHeader
+        ? ['--config-path', join(ROOT, 'bench/peers/hive-forward-headers.config.mjs')]
+        : []),
     ];
     env = { ...baseEnv(), NODE_ENV: 'production' };
-    command = 'hive-gateway supergraph <file> --fork 1 (defaults otherwise)';
+    command = context.forwardCustomerHeader
+      ? 'hive-gateway supergraph <file> --fork 1 --config-path bench/peers/hive-forward-headers.config.mjs (defaults, plus propagateHeaders of x-bench-customer-id)'
+      : 'hive-gateway supergraph <file> --fork 1 (defaults otherwise)';
   }
   // cwd = the bench's work dir: Hive's CLI would pick up a gateway.config.ts from its cwd.
   const managed = startProcess(`gateway-${variant?.name ?? id}`, process.execPath, args, {

@@ -4,7 +4,11 @@ import { z } from 'zod';
 /**
  * The bench's settings: environment variables, or the same as flags
  * (`npm run bench -- --duration=5 --rounds=1 --profile`). Read once; a bad
- * value stops the bench with a message naming the key.
+ * value stops the bench with a message naming the key and its flag.
+ *
+ * `--mix` switches to the realistic open-loop mix (bench/mix/): many
+ * customers, a weighted mix of operations at a constant arrival rate, and a
+ * search for the highest rate each gateway sustains.
  */
 export const GATEWAY_IDS = ['ours-off', 'ours-on', 'ours-noshare', 'stock', 'hive'] as const;
 export type GatewayId = (typeof GATEWAY_IDS)[number];
@@ -18,6 +22,21 @@ const subsetOf = <T extends string>(all: readonly T[]) =>
       z.array(z.enum(all as unknown as [T, ...T[]], { error: `must be a comma-separated list of: ${all.join(', ')}` })),
     )
     .default([...all]);
+
+const percent = (fallback: number) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .min(0, { error: 'must be between 0 and 100' })
+    .max(100, { error: 'must be between 0 and 100' })
+    .default(fallback);
+const positive = (fallback: number) =>
+  z.coerce.number({ error: 'must be a number' }).positive({ error: 'must be greater than 0' }).default(fallback);
+const atLeast = (fallback: number, min: number) =>
+  z.coerce
+    .number({ error: 'must be a whole number' })
+    .int({ error: 'must be a whole number' })
+    .min(min, { error: `must be at least ${min}` })
+    .default(fallback);
 
 const optionsSchema = z.object({
   /** Seconds of load per gateway per query per round. */
@@ -44,6 +63,38 @@ const optionsSchema = z.object({
   BENCH_KAFKA_PORT: env.port(19_492),
   /** Where RESULTS.md and results.json go. */
   BENCH_OUTPUT_DIR: z.string().default('bench'),
+
+  /** The realistic open-loop mix instead of the three fixed queries (bench/mix/). */
+  BENCH_MIX: env.bool(false),
+  /** Distinct signed-in customers, each with a token and an order history of their own. */
+  BENCH_MIX_CUSTOMERS: atLeast(1000, 1),
+  /** Orders seeded per customer (about half of them CONFIRMED, so the mix can pay them). */
+  BENCH_MIX_ORDERS_PER_CUSTOMER: atLeast(10, 1),
+  /** Catalog size added for the mix (on top of the demo catalog), and its categories. */
+  BENCH_MIX_PRODUCTS: atLeast(500, 1),
+  BENCH_MIX_CATEGORIES: atLeast(25, 1),
+  /** Zipf exponent of product and category popularity (1 = classic Zipf; larger = more skewed). */
+  BENCH_MIX_ZIPF: positive(1),
+  /** Share of requests that are placeOrder, and that are payOrder, in percent. */
+  BENCH_MIX_PLACE_ORDER_PERCENT: percent(4),
+  BENCH_MIX_PAY_PERCENT: percent(2),
+  /** Open orderStatusChanged subscriptions during each step (graphql-ws, one socket per customer). */
+  BENCH_MIX_OPEN_SUBSCRIPTIONS: atLeast(200, 0),
+  /** Arrival rate (requests per second) of the first step, and the highest the search tries. */
+  BENCH_MIX_START_RATE: positive(50),
+  BENCH_MIX_MAX_RATE: positive(5000),
+  /** Seconds at each rate of the search. */
+  BENCH_MIX_STEP_SECONDS: atLeast(15, 1),
+  /** A rate is sustained when its p99 latency is at most this (and nothing failed). */
+  BENCH_MIX_P99_MS: positive(100),
+  /** The search stops when the highest sustained and the lowest failed rate are this close (0.1 = 10%). */
+  BENCH_MIX_PRECISION: z.coerce
+    .number({ error: 'must be a number' })
+    .gt(0, { error: 'must be between 0 and 1 (exclusive)' })
+    .lt(1, { error: 'must be between 0 and 1 (exclusive)' })
+    .default(0.1),
+  /** Connections the open-loop generator may open to a gateway (requests beyond them wait, and that wait counts). */
+  BENCH_MIX_CONNECTIONS: atLeast(256, 1),
 });
 
 export type BenchOptions = z.infer<typeof optionsSchema>;
@@ -58,7 +109,54 @@ const FLAGS: Record<string, keyof BenchOptions> = {
   queries: 'BENCH_QUERIES',
   profile: 'BENCH_PROFILE',
   output: 'BENCH_OUTPUT_DIR',
+  mix: 'BENCH_MIX',
+  customers: 'BENCH_MIX_CUSTOMERS',
+  'orders-per-customer': 'BENCH_MIX_ORDERS_PER_CUSTOMER',
+  products: 'BENCH_MIX_PRODUCTS',
+  categories: 'BENCH_MIX_CATEGORIES',
+  zipf: 'BENCH_MIX_ZIPF',
+  'place-order-percent': 'BENCH_MIX_PLACE_ORDER_PERCENT',
+  'pay-percent': 'BENCH_MIX_PAY_PERCENT',
+  'open-subscriptions': 'BENCH_MIX_OPEN_SUBSCRIPTIONS',
+  rate: 'BENCH_MIX_START_RATE',
+  'max-rate': 'BENCH_MIX_MAX_RATE',
+  'step-seconds': 'BENCH_MIX_STEP_SECONDS',
+  'p99-ms': 'BENCH_MIX_P99_MS',
+  precision: 'BENCH_MIX_PRECISION',
+  'mix-connections': 'BENCH_MIX_CONNECTIONS',
 };
+
+/** The gateways the mix compares unless told otherwise: ours as it ships (response cache on) and the two peers. */
+export const MIX_GATEWAYS: GatewayId[] = ['ours-on', 'stock', 'hive'];
+
+/** Settings that are each fine alone but impossible together; each problem names its key. */
+function crossCheck(options: BenchOptions): string[] {
+  const problems: string[] = [];
+  if (options.BENCH_MIX_PLACE_ORDER_PERCENT + options.BENCH_MIX_PAY_PERCENT > 100)
+    problems.push(
+      `BENCH_MIX_PLACE_ORDER_PERCENT: placeOrder (${options.BENCH_MIX_PLACE_ORDER_PERCENT}%) and payOrder (BENCH_MIX_PAY_PERCENT, ${options.BENCH_MIX_PAY_PERCENT}%) together exceed 100%`,
+    );
+  if (options.BENCH_MIX_START_RATE > options.BENCH_MIX_MAX_RATE)
+    problems.push(
+      `BENCH_MIX_START_RATE: the first rate (${options.BENCH_MIX_START_RATE}/s) is above BENCH_MIX_MAX_RATE (${options.BENCH_MIX_MAX_RATE}/s)`,
+    );
+  if (options.BENCH_MIX_CATEGORIES > options.BENCH_MIX_PRODUCTS)
+    problems.push(
+      `BENCH_MIX_CATEGORIES: ${options.BENCH_MIX_CATEGORIES} categories for ${options.BENCH_MIX_PRODUCTS} products (BENCH_MIX_PRODUCTS) leaves some empty`,
+    );
+  if (options.BENCH_MIX_OPEN_SUBSCRIPTIONS > options.BENCH_MIX_CUSTOMERS)
+    problems.push(
+      `BENCH_MIX_OPEN_SUBSCRIPTIONS: ${options.BENCH_MIX_OPEN_SUBSCRIPTIONS} subscriptions, one per customer, but only ${options.BENCH_MIX_CUSTOMERS} customers (BENCH_MIX_CUSTOMERS)`,
+    );
+  return problems;
+}
+
+/** `KEY: message` → `KEY (--flag): message`, so a message names what the user typed either way. */
+function withFlags(message: string): string {
+  let out = message;
+  for (const [flag, key] of Object.entries(FLAGS)) out = out.replaceAll(`${key}:`, `${key} (--${flag}):`);
+  return out;
+}
 
 export function loadBenchOptions(
   argv: string[],
@@ -66,7 +164,7 @@ export function loadBenchOptions(
 ): BenchOptions {
   const fromFlags: Record<string, string> = {};
   for (const arg of argv) {
-    const match = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    const match = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(arg);
     const key = match && FLAGS[match[1]!];
     if (!key) {
       throw new Error(
@@ -78,6 +176,18 @@ export function loadBenchOptions(
     fromFlags[key] = match[2] ?? 'true';
   }
   const benchEnv = Object.fromEntries(Object.entries(source).filter(([key]) => key.startsWith('BENCH_')));
-  const options = loadConfig(optionsSchema, { ...benchEnv, ...fromFlags });
+  const given = { ...benchEnv, ...fromFlags };
+  let options: BenchOptions;
+  try {
+    options = loadConfig(optionsSchema, given);
+  } catch (error) {
+    throw new Error(withFlags((error as Error).message));
+  }
+  const problems = crossCheck(options);
+  if (problems.length)
+    throw new Error(withFlags(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`));
+  if (options.BENCH_MIX && options.BENCH_PROFILE)
+    throw new Error(withFlags('BENCH_PROFILE: profiles are taken of the fixed queries; leave it off with BENCH_MIX'));
+  if (options.BENCH_MIX && !given.BENCH_GATEWAYS) options = { ...options, BENCH_GATEWAYS: MIX_GATEWAYS };
   return options.BENCH_PROFILE ? { ...options, BENCH_ROUNDS: 1 } : options;
 }

@@ -7,6 +7,7 @@
  *   npm run bench                                  # defaults: 3 rounds × 10 s, 50 connections
  *   npm run bench -- --duration=2 --rounds=1       # a smoke run
  *   npm run bench -- --profile                     # one round, with a CPU profile of our gateway
+ *   npm run bench -- --mix                         # the realistic open-loop mix (bench/mix/run.ts)
  *
  * Settings: bench/options.ts (BENCH_* variables or flags). Everything it
  * starts (PostgreSQL, Redis, Kafka, subgraphs, gateways) is stopped at the end,
@@ -23,9 +24,11 @@ import { QUERIES, requestBody, verifySameData } from './queries.ts';
 import { describeCommit, describeMachine, isSmoke, writeResults, type BenchResults } from './report.ts';
 import { logInCustomer } from './seed.ts';
 import { ROOT, stopBackends, SUBGRAPHS, workDir } from './services.ts';
-import { prepareStack, say } from './stack.ts';
+import { runMix } from './mix/run.ts';
+import { prepareStack, prepareWorkDir, say } from './stack.ts';
 
 async function main(options: BenchOptions): Promise<void> {
+  if (options.BENCH_MIX) return runMix(options, prepareWorkDir(options).logDir);
   const { context, subgraphs, runtimeNote, profileDir } = await prepareStack(options);
   const { backends, supergraphFile } = context;
   const subgraphPids = Object.values(subgraphs).map((p) => p.pid);

@@ -22,7 +22,7 @@ export interface BenchStack {
 export const say = (message: string) => process.stdout.write(`[bench] ${message}\n`);
 
 /** The work dir is ours alone (a marker file says so); anything left from an earlier run is removed. */
-function prepareWorkDir(options: BenchOptions): { logDir: string; profileDir: string } {
+export function prepareWorkDir(options: BenchOptions): { logDir: string; profileDir: string } {
   const dir = workDir(options);
   const marker = join(dir, '.storefront-bench');
   if (existsSync(dir) && !existsSync(marker))
@@ -35,12 +35,12 @@ function prepareWorkDir(options: BenchOptions): { logDir: string; profileDir: st
   mkdirSync(logDir, { recursive: true });
   mkdirSync(profileDir, { recursive: true });
   writeFileSync(marker, 'made by npm run bench\n');
+  say(`logs in ${logDir}`);
   return { logDir, profileDir };
 }
 
 export async function prepareStack(options: BenchOptions): Promise<BenchStack> {
   const { logDir, profileDir } = prepareWorkDir(options);
-  say(`logs in ${logDir}`);
   const { runtime, note: runtimeNote } = await chooseRuntime(options, logDir);
   say(`services run as: ${runtimeNote}`);
 

@@ -32,4 +32,46 @@ describe('benchmark settings', () => {
       );
     });
   }
+
+  it('--mix: the realistic mix over ours as shipped and both peers, with at least 1,000 customers by default', () => {
+    const options = loadBenchOptions(['--mix'], {});
+    assert.equal(options.BENCH_MIX, true);
+    assert.ok(options.BENCH_MIX_CUSTOMERS >= 1000);
+    assert.deepEqual(options.BENCH_GATEWAYS, ['ours-on', 'stock', 'hive']);
+    assert.ok(options.BENCH_MIX_PLACE_ORDER_PERCENT >= 3 && options.BENCH_MIX_PLACE_ORDER_PERCENT <= 5);
+    assert.equal(options.BENCH_MIX_P99_MS, 100);
+    // Gateways chosen explicitly stay as chosen.
+    assert.deepEqual(loadBenchOptions(['--mix', '--gateways=ours-off,hive'], {}).BENCH_GATEWAYS, ['ours-off', 'hive']);
+  });
+
+  // Impossible mixes are refused before anything starts, naming the flag as typed and its variable.
+  for (const [argv, key, flag] of [
+    [['--mix', '--customers=0'], 'BENCH_MIX_CUSTOMERS', '--customers'],
+    [['--mix', '--customers=many'], 'BENCH_MIX_CUSTOMERS', '--customers'],
+    [['--mix', '--place-order-percent=120'], 'BENCH_MIX_PLACE_ORDER_PERCENT', '--place-order-percent'],
+    [['--mix', '--place-order-percent=-1'], 'BENCH_MIX_PLACE_ORDER_PERCENT', '--place-order-percent'],
+    [
+      ['--mix', '--place-order-percent=60', '--pay-percent=50'],
+      'BENCH_MIX_PLACE_ORDER_PERCENT',
+      '--place-order-percent',
+    ],
+    [['--mix', '--rate=0'], 'BENCH_MIX_START_RATE', '--rate'],
+    [['--mix', '--rate=-5'], 'BENCH_MIX_START_RATE', '--rate'],
+    [['--mix', '--rate=900', '--max-rate=100'], 'BENCH_MIX_START_RATE', '--rate'],
+    [['--mix', '--max-rate=0'], 'BENCH_MIX_MAX_RATE', '--max-rate'],
+    [['--mix', '--step-seconds=0'], 'BENCH_MIX_STEP_SECONDS', '--step-seconds'],
+    [['--mix', '--p99-ms=0'], 'BENCH_MIX_P99_MS', '--p99-ms'],
+    [['--mix', '--precision=1'], 'BENCH_MIX_PRECISION', '--precision'],
+    [['--mix', '--zipf=0'], 'BENCH_MIX_ZIPF', '--zipf'],
+    [['--mix', '--products=10', '--categories=20'], 'BENCH_MIX_CATEGORIES', '--categories'],
+    [['--mix', '--customers=5', '--open-subscriptions=10'], 'BENCH_MIX_OPEN_SUBSCRIPTIONS', '--open-subscriptions'],
+    [['--mix', '--profile'], 'BENCH_PROFILE', '--profile'],
+  ] as const) {
+    it(`refuses ${argv.join(' ')} naming ${flag}`, () => {
+      assert.throws(
+        () => loadBenchOptions([...argv], {}),
+        (error: Error) => error.message.includes(key) && error.message.includes(flag),
+      );
+    });
+  }
 });

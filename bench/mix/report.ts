@@ -1,0 +1,184 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BenchOptions, GatewayId } from '../options.ts';
+import type { BenchResults } from '../report.ts';
+import { writeSection } from '../results-file.ts';
+import type { StepResult } from './load.ts';
+import { OPERATION_QUERIES, READ_WEIGHTS, type OperationKind } from './operations.ts';
+import type { SearchOutcome } from './search.ts';
+
+/** The mix's figures: its own section of bench/RESULTS.md and every step in bench/mix-results.json. */
+export interface MixResults {
+  smoke: boolean;
+  date: string;
+  machine: BenchResults['machine'];
+  commit: BenchResults['commit'];
+  /** 1/5/15-minute load averages at the start and the end of the run. */
+  loadAverage: { start: string; end: string };
+  runtime: string;
+  wallSeconds: number;
+  seedSeconds: number;
+  settings: Record<string, unknown>;
+  data: {
+    customers: number;
+    products: number;
+    categories: number;
+    searchTerms: number;
+    seededOrders: number;
+    publicReferences: number;
+  };
+  gateways: { id: GatewayId; label: string; command: string; subscriptions: boolean }[];
+  rounds: ({ round: number; gateway: GatewayId } & SearchOutcome)[];
+}
+
+/** Below these the figures only prove the mix works: the headline run is 15 s steps, ≥ 2 rounds, ≥ 1,000 customers. */
+export const isMixSmoke = (options: BenchOptions) =>
+  options.BENCH_MIX_STEP_SECONDS < 15 || options.BENCH_ROUNDS < 2 || options.BENCH_MIX_CUSTOMERS < 1000;
+
+const fmt = (value: number | undefined, digits = 1) =>
+  value === undefined || !Number.isFinite(value) ? 'n/a' : value.toFixed(digits);
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (!sorted.length) return NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+export function writeMixResults(results: MixResults, outputDir: string): string {
+  writeFileSync(join(outputDir, 'mix-results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const s = results.settings;
+  const lines: string[] = [];
+  lines.push(
+    `## Realistic mix: the highest rate each gateway sustains (p99 ≤ ${String(s.BENCH_MIX_P99_MS)} ms, no errors)`,
+    '',
+  );
+  if (results.smoke)
+    lines.push(
+      '> **SMOKE RUN — these figures only show that the mix works end to end.** Short steps, one round or fewer',
+      '> customers than the headline run (≥ 15 s steps, ≥ 2 rounds, ≥ 1,000 customers, on a quiet machine). Run',
+      '> `npm run bench -- --mix` to replace them.',
+      '',
+    );
+  lines.push(
+    `- **Date:** ${results.date}`,
+    `- **Machine:** ${results.machine.cpu}, ${results.machine.cores} cores, ${results.machine.ramGb} GB RAM; ${results.machine.os}; Node ${results.machine.node}; load average ${results.loadAverage.start} at the start, ${results.loadAverage.end} at the end`,
+    `- **Commit:** \`${results.commit.sha}\`${results.commit.dirty ? ' (with uncommitted changes)' : ''}`,
+    `- **Settings:** ${Object.entries(s)
+      .map(([k, v]) => `\`${k}=${String(v)}\``)
+      .join(', ')}`,
+    `- **Our services ran as:** ${results.runtime}; the whole run took ${fmt(results.wallSeconds / 60)} min (seeding ${fmt(results.seedSeconds)} s)`,
+    '',
+    '### The load',
+    '',
+    `${results.data.customers} customers, each signed up through the real \`signUp\` (their own access token) with ${results.data.seededOrders / results.data.customers} orders of their own (about half CONFIRMED, the rest PAID, SHIPPED or DELIVERED; written straight into the orders tables in batches); a catalog of ${results.data.products} products in ${results.data.categories} categories (written straight into the products tables, announced to orders). Requests arrive at a constant rate (an open model: request *i* is due at *i*/rate whatever the gateway answers, and its latency counts from that moment, so a gateway that falls behind shows it). Customers are drawn uniformly; products, categories and the ${results.data.searchTerms} search terms by Zipf popularity (exponent ${String(s.BENCH_MIX_ZIPF)}).`,
+    '',
+    '| operation | share | what |',
+    '|---|---:|---|',
+  );
+  const place = Number(s.BENCH_MIX_PLACE_ORDER_PERCENT);
+  const pay = Number(s.BENCH_MIX_PAY_PERCENT);
+  const readTotal = Object.values(READ_WEIGHTS).reduce((a, b) => a + b, 0);
+  const what: Record<OperationKind, string> = {
+    home: 'home page: categories and the newest 20 products (public)',
+    category: 'a category page, 20 products (public, Zipf)',
+    search: 'full-text search, 10 hits (public, Zipf)',
+    product: 'a product page (public, Zipf)',
+    history: "the customer's last 10 orders with items, products and prices",
+    order: 'one of their own orders with items, history and user',
+    profile: 'their profile',
+    placeOrder: 'placeOrder of 1–3 popular products (the real saga: Kafka, stock reservation, CONFIRMED)',
+    payOrder: 'payOrder of one of their CONFIRMED orders (watched ones first)',
+  };
+  for (const [kind, weight] of Object.entries(READ_WEIGHTS))
+    lines.push(`| ${kind} | ${fmt(((100 - place - pay) * weight) / readTotal)}% | ${what[kind as OperationKind]} |`);
+  lines.push(
+    `| placeOrder | ${fmt(place)}% | ${what.placeOrder} |`,
+    `| payOrder | ${fmt(pay)}% | ${what.payOrder} |`,
+    '',
+  );
+  lines.push(
+    `Subscriptions: during every step ${String(s.BENCH_MIX_OPEN_SUBSCRIPTIONS)} customers each hold a graphql-ws socket with an \`orderStatusChanged\` subscription on one of their CONFIRMED orders; payments pay watched orders first, and each payment must reach its socket as a PAID event within ${10} s, or the step fails like an error.`,
+    '',
+    "**Checked before counted:** every answer. Public answers (home, category, search, product pages: the reference of all of them was taken from each gateway before the run, and every gateway's data was the same) must equal their reference. Personal answers must be the asking customer's own — `me.id`, each order's `user.id`, no order id another customer owns, the lines each order was placed with, and the profile as signed up. An answer with errors, a non-200 status or a timeout (10 s) is an *error* (it fails the step, as overload does); data that is not the right data is a *wrong answer* and stops the whole run.",
+    '',
+    '**Search:** from the start rate, the rate doubles while a step holds (p99 within the limit, no errors, every expected event), then is bisected between the highest rate that held and the lowest that failed until they are within the precision setting; each step runs for the step time on fresh connections.',
+    '',
+    '| gateway | how it runs | subscriptions |',
+    '|---|---|---|',
+    ...results.gateways.map(
+      (g) =>
+        `| ${g.label} | ${g.command} | ${g.subscriptions ? 'yes' : g.id === 'stock' ? 'no: @apollo/gateway does not execute subscriptions' : 'not measured: the subgraphs accept subscription sockets only signed by our gateway'} |`,
+    ),
+    '',
+    "How the peers act for many customers: they verify no token and sign nothing, so the subgraphs run with `BENCH_UNSIGNED_LOOPBACK_IDENTITY=customer-header`: an unsigned call from loopback acts as the customer its `x-bench-customer-id` header names. Each peer passes that header on (stock: `buildService` + `willSendRequest`; Hive: `propagateHeaders`), the way their docs forward credentials. Every gateway gets the same requests, the customer's token and that header included; ours verifies the token, checks revocation and rate limits and signs its subgraph calls, and ignores the header.",
+    '',
+    '### Results',
+    '',
+    '| gateway | highest sustained rate (median over rounds) | each round | fails at | p50 / p99 ms at that rate | gateway CPU ms/req | subgraphs CPU ms/req | load gen CPU ms/req | gateway RSS MB | events received / expected | event p99 ms |',
+    '|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|',
+  );
+  const byGateway = new Map<GatewayId, MixResults['rounds']>();
+  for (const r of results.rounds) byGateway.set(r.gateway, [...(byGateway.get(r.gateway) ?? []), r]);
+  const medians = new Map<GatewayId, number>();
+  for (const g of results.gateways) {
+    const rounds = byGateway.get(g.id) ?? [];
+    const rates = rounds.map((r) => r.sustained?.rate ?? 0);
+    const m = median(rates);
+    medians.set(g.id, m);
+    // The figures of the round whose sustained rate is the median (or nearest it).
+    const typical = [...rounds].sort(
+      (a, b) => Math.abs((a.sustained?.rate ?? 0) - m) - Math.abs((b.sustained?.rate ?? 0) - m),
+    )[0];
+    const st: StepResult | undefined = typical?.sustained;
+    const sub = st?.subscriptions;
+    lines.push(
+      `| ${g.label} | **${fmt(m, 0)}/s** | ${rates.map((r) => `${r}`).join(', ')} | ${rounds.map((r) => (r.failed ? `${r.failed.rate}` : '—')).join(', ')} | ${fmt(st?.p50Ms)} / ${fmt(st?.p99Ms)} | ${fmt(st?.gatewayCpuMsPerRequest, 3)} | ${fmt(st?.subgraphsCpuMsPerRequest, 3)} | ${fmt(st?.loadGeneratorCpuMsPerRequest, 3)} | ${fmt(st?.gatewayRssMb, 0)} | ${sub ? `${sub.received} / ${sub.expected}` : '—'} | ${sub ? fmt(sub.p99Ms, 0) : '—'} |`,
+    );
+  }
+  lines.push('');
+  const ours = results.gateways.filter((g) => g.id.startsWith('ours'));
+  const peers = results.gateways.filter((g) => !g.id.startsWith('ours'));
+  if (ours.length && peers.length) {
+    lines.push('| ratio of sustained rates | measured | target |', '|---|---:|---|');
+    for (const o of ours)
+      for (const p of peers) {
+        const r = medians.get(o.id)! / medians.get(p.id)!;
+        const target = p.id === 'stock' ? '≥ 3×' : p.id === 'hive' ? '≥ 1.5×' : '';
+        const met = p.id === 'stock' ? r >= 3 : r >= 1.5;
+        lines.push(
+          `| ${o.label} ÷ ${p.label} | ${Number.isFinite(r) ? `${r.toFixed(2)}×` : 'n/a'} | ${target} ${Number.isFinite(r) ? (met ? '(met)' : '(**NOT met**)') : ''} |`,
+        );
+      }
+    lines.push('');
+  }
+  lines.push("Latency by operation at each gateway's sustained rate (the round shown above):", '');
+  const kinds = Object.keys(OPERATION_QUERIES) as OperationKind[];
+  lines.push(`| gateway | ${kinds.join(' | ')} |`, `|---|${kinds.map(() => '---:').join('|')}|`);
+  for (const g of results.gateways) {
+    const rounds = byGateway.get(g.id) ?? [];
+    const m = medians.get(g.id)!;
+    const st = [...rounds].sort(
+      (a, b) => Math.abs((a.sustained?.rate ?? 0) - m) - Math.abs((b.sustained?.rate ?? 0) - m),
+    )[0]?.sustained;
+    lines.push(
+      `| ${g.label} | ${kinds.map((k) => (st?.byKind[k] ? `${fmt(st.byKind[k].p50Ms)} / ${fmt(st.byKind[k].p99Ms)}` : '—')).join(' | ')} |`,
+    );
+  }
+  lines.push('', 'p50 / p99 ms from due time to answer.', '', '### Every step', '');
+  lines.push(
+    '| round | gateway | rate /s | answers /s | p50 ms | p99 ms | errors | held | e.g. |',
+    '|---:|---|---:|---:|---:|---:|---:|---|---|',
+  );
+  for (const r of results.rounds)
+    for (const st of r.steps)
+      lines.push(
+        `| ${r.round} | ${results.gateways.find((g) => g.id === r.gateway)!.label} | ${st.rate} | ${fmt(st.throughput, 0)} | ${fmt(st.p50Ms)} | ${fmt(st.p99Ms)} | ${st.errors} | ${st.sustained ? 'yes' : 'no'} | ${(st.errorSamples[0] ?? (st.subscriptions && st.subscriptions.received < st.subscriptions.expected ? `events ${st.subscriptions.received}/${st.subscriptions.expected}` : '')).replaceAll('|', '\\|').slice(0, 120)} |`,
+      );
+  lines.push(
+    '',
+    'Every step, with per-operation figures: `bench/mix-results.json`. Reproduce: `npm run bench -- --mix` (settings: `bench/options.ts`, `bench/README.md`).',
+  );
+  const file = join(outputDir, 'RESULTS.md');
+  writeSection(file, 'mix', lines.join('\n'));
+  return file;
+}
