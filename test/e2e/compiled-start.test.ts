@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { eventually } from '@storefront/platform/testing';
+import { eventually, freePort } from '@storefront/platform/testing';
 import { buildAll, ENTRY_POINTS } from '../../scripts/build.ts';
 
 /**
@@ -15,15 +14,6 @@ import { buildAll, ENTRY_POINTS } from '../../scripts/build.ts';
  * subgraphs from a process of its own. Both must find the files they read
  * at run time (schemas, migrations, supergraph.yaml, rate-limits.yaml).
  */
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 
 class NodeProcess {
   readonly child: ChildProcess;

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { signSubgraphRequest } from '@storefront/platform/auth';
-import { eventually, serviceTestEnv, TEST_SECRET } from '@storefront/platform/testing';
+import { eventually, serviceTestEnv, TEST_SECRET, freePort } from '@storefront/platform/testing';
 import { startStack, type Stack } from '../support/stack.ts';
 
 /**
@@ -23,16 +22,6 @@ import { startStack, type Stack } from '../support/stack.ts';
  * refused connection (never accepted), not by a reset or a 5xx.
  */
 const DELAY_MS = 2_000;
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 
 /** A service's own process (`npm run start:<service>`), its output kept for failure messages. */
 function startProcess(entry: string, env: Record<string, string>) {

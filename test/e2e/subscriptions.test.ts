@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { eventually, type SubscriptionResult, type TestSubscription } from '@storefront/platform/testing';
+import { eventually, freePort, type SubscriptionResult, type TestSubscription } from '@storefront/platform/testing';
 import { createLogger } from '@storefront/platform/logger';
 import type { RunningGateway } from '@storefront/gateway';
 import { loadOrdersConfig, startOrders } from '@storefront/orders';
@@ -228,7 +227,7 @@ describe('federated subscriptions through the gateway', { timeout: 300_000 }, ()
     const ordersA = stack.services.orders;
     try {
       // Listed first, so the balancer's first pick: the subscription never reaches it and goes on to a live instance.
-      const dead = `http://127.0.0.1:${await closedPort()}/graphql`;
+      const dead = `http://127.0.0.1:${await freePort()}/graphql`;
       const gateway = await stack.startGateway(
         {},
         { subgraphUrls: { orders: `${dead}, ${ordersA.url}, ${ordersB.url}` } },
@@ -572,12 +571,3 @@ const closeOf = (socket: WebSocket) =>
   new Promise<{ code: number; reason: string }>((resolve) =>
     socket.once('close', (code, reason) => resolve({ code, reason: String(reason) })),
   );
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

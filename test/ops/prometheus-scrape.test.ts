@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { eventually, serviceTestEnv } from '@storefront/platform/testing';
+import { eventually, serviceTestEnv, freePort } from '@storefront/platform/testing';
 import { buildAll, ENTRY_POINTS } from '../../scripts/build.ts';
 import { ENTRIES, ServiceProcess, type ServiceName } from '../faults/support/supervisor.ts';
 
@@ -23,16 +22,6 @@ import { ENTRIES, ServiceProcess, type ServiceName } from '../faults/support/sup
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SUBGRAPHS = ['users', 'products', 'orders', 'notifications'] as const;
 const SERVICES: ServiceName[] = [...SUBGRAPHS, 'gateway'];
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 
 interface Sample {
   metric: Record<string, string>;

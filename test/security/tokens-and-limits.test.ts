@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import { createHmac, randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type CryptoKey } from 'jose';
-import { captureLogs, eventually } from '@storefront/platform/testing';
+import { captureLogs, eventually, freePort } from '@storefront/platform/testing';
 import type { RunningService } from '@storefront/platform/service';
 import { loadGatewayConfig, startGateway, type RunningGateway } from '@storefront/gateway';
 import { loadUsersConfig, startUsers } from '@storefront/users';
@@ -115,14 +114,6 @@ function assertRateLimited(reply: Reply, what: string, maxRetryAfter = 60): numb
   assert.equal(reply.body.errors?.[0]?.extensions?.retryAfter, retryAfter, what);
   assert.doesNotMatch(reply.raw, /rl:|user=|ip=|stack/, `${what}: no bucket internals`);
   return retryAfter;
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe('security: tokens and rate limits', { timeout: 240_000 }, () => {
@@ -588,7 +579,7 @@ describe('security: tokens and rate limits', { timeout: 240_000 }, () => {
       const own = captureLogs();
       const gateway = await startExtraGateway(
         gatewayEnv({
-          REDIS_URL: `redis://127.0.0.1:${await closedPort()}`,
+          REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
           RATE_LIMITS_CONFIG: '/nonexistent/rate-limits.yaml',
         }),
         own.logger,
@@ -599,7 +590,7 @@ describe('security: tokens and rate limits', { timeout: 240_000 }, () => {
       const limitsFile = join(process.env.TMPDIR ?? '/tmp', `rate-limits-${randomUUID()}.yaml`);
       writeFileSync(limitsFile, LIMITS);
       const degraded = await startExtraGateway(
-        gatewayEnv({ REDIS_URL: `redis://127.0.0.1:${await closedPort()}`, RATE_LIMITS_CONFIG: limitsFile }),
+        gatewayEnv({ REDIS_URL: `redis://127.0.0.1:${await freePort()}`, RATE_LIMITS_CONFIG: limitsFile }),
         own.logger,
       );
       const user = await signUp();

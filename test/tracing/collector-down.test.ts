@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { freePort } from '@storefront/platform/testing';
 import { startStack, type Stack } from '../support/stack.ts';
 
 /**
@@ -8,21 +8,13 @@ import { startStack, type Stack } from '../support/stack.ts';
  * port nothing listens on), every request is answered as usual and the
  * stack still stops promptly (each service waits at most 2 s for its spans).
  */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 describe('tracing with the collector down', () => {
   let stack: Stack;
   before(async () => {
     stack = await startStack({
       embedded: true,
       env: {
-        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await closedPort()}`,
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await freePort()}`,
         OTEL_BSP_SCHEDULE_DELAY: '50',
       },
     });

@@ -5,7 +5,7 @@ import { after, describe, it } from 'node:test';
 import { FallbackStore } from '../src/store/fallback-store.ts';
 import { MemoryStore } from '../src/store/memory-store.ts';
 import { RedisStore } from '../src/store/redis-store.ts';
-import { captureLogs, eventually } from '../src/testing/index.ts';
+import { captureLogs, eventually, freePort } from '../src/testing/index.ts';
 
 /**
  * Redis going away must not take the caller down: the store answers from
@@ -15,14 +15,6 @@ import { captureLogs, eventually } from '../src/testing/index.ts';
  */
 const UNREACHABLE = /redis is unreachable/;
 const BACK = /redis is reachable again/;
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** A cuttable line to Redis. */
 class Proxy {
@@ -60,7 +52,7 @@ describe('fallback store: Redis outages', { timeout: 30_000 }, () => {
   it('serves from memory when Redis was never reachable, and logs that once', async () => {
     const logs = captureLogs();
     const store = new FallbackStore(
-      new RedisStore({ url: `redis://127.0.0.1:${await closedPort()}` }),
+      new RedisStore({ url: `redis://127.0.0.1:${await freePort()}` }),
       new MemoryStore(),
       logs.logger,
     );
@@ -85,7 +77,7 @@ describe('fallback store: Redis outages', { timeout: 30_000 }, () => {
     'falls back when Redis goes away and returns to it when it is back',
     { skip: !process.env.REDIS_URL && 'needs REDIS_URL' },
     async () => {
-      const proxy = new Proxy(await closedPort(), new URL(process.env.REDIS_URL!));
+      const proxy = new Proxy(await freePort(), new URL(process.env.REDIS_URL!));
       await proxy.open();
       closers.push(() => proxy.cut());
       const logs = captureLogs();

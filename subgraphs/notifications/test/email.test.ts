@@ -11,7 +11,7 @@ import {
 } from '@storefront/platform/events';
 import { createLogger } from '@storefront/platform/logger';
 import type { RunningService } from '@storefront/platform/service';
-import { eventually, recordEvents, serviceTestEnv } from '@storefront/platform/testing';
+import { eventually, freePort, recordEvents, serviceTestEnv } from '@storefront/platform/testing';
 import { createRegistry } from '@storefront/platform/metrics';
 import type { NotificationsDb } from '../src/data/client.ts';
 import {
@@ -35,7 +35,7 @@ import {
   settledEmailsOf,
   userSnapshot,
 } from './helpers.ts';
-import { closedPort, startTestSmtpServer, type TestSmtpServer } from './smtp.ts';
+import { startTestSmtpServer, type TestSmtpServer } from './smtp.ts';
 
 /**
  * The email channel against a real SMTP server on loopback, on whichever
@@ -448,7 +448,7 @@ describe('notifications: email when the SMTP server is down', () => {
   let deadLetters: EventEnvelope[];
 
   before(async () => {
-    service = await startWithSmtp(`smtp://127.0.0.1:${await closedPort()}`);
+    service = await startWithSmtp(`smtp://127.0.0.1:${await freePort()}`);
     deadLetters = (await recordEvents(service.bus, [EMAIL_DEAD_LETTER_TOPIC])).events;
   });
   after(() => service?.stop());

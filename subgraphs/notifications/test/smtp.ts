@@ -1,4 +1,4 @@
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
 
 /** What a send cut short by a crash is recorded with: tests that audit an inbox against the records need it. */
@@ -102,15 +102,6 @@ export async function startTestSmtpServer(): Promise<TestSmtpServer> {
     attemptsTo: (address, stage) => attempts.filter((a) => a.address === address.toLowerCase() && a.stage === stage),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
-}
-
-/** A loopback port nothing listens on (found by listening and closing), for a "server down" test. */
-export async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 /** Just enough RFC 5322/2045 for what nodemailer writes for a plain-text message. */

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -19,6 +20,22 @@ import type { Logger } from '../logger/logger.ts';
  * topic prefix, so files run in parallel without seeing each other's data.
  */
 export const TEST_SECRET = 'test-subgraph-secret-0123456789';
+
+/**
+ * A loopback port nothing listens on right now (the system picks it; we
+ * listen and close): for a process a test starts on a port of its own, or a
+ * "server down" address that refuses connections.
+ */
+export function freePort(): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 export interface GraphQLResult<T = Record<string, unknown>> {
   status: number;
