@@ -5,6 +5,7 @@ import { env } from '@storefront/platform/config';
 import type { Logger } from '@storefront/platform/logger';
 import { requestIdOf } from '@storefront/platform/telemetry';
 import type { AccessRecord, GatewayContext } from '../context.ts';
+import { aroundFetch } from '../transport/around-fetch.ts';
 
 export type { AccessRecord } from '../context.ts';
 
@@ -100,13 +101,11 @@ export function createAccessLog(options: { enabled: boolean; logger: Logger }): 
     },
     recordOf: (req) => records.get(req),
     dataSource: <T extends GraphQLDataSource>(name: string, dataSource: T): T => {
-      const counted = Object.create(dataSource) as GraphQLDataSource<GatewayContext>;
-      counted.process = (request) => {
+      return aroundFetch(dataSource, (fetch, request) => {
         const record = (request.context as Partial<GatewayContext> | undefined)?.access;
         if (record) record.subgraphFetches[name] = (record.subgraphFetches[name] ?? 0) + 1;
-        return dataSource.process(request);
-      };
-      return counted as T;
+        return fetch();
+      });
     },
     plugin: {
       async requestDidStart({ contextValue }) {

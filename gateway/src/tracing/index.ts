@@ -14,6 +14,7 @@ import {
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { GatewayContext } from '../context.ts';
+import { aroundFetch } from '../transport/around-fetch.ts';
 
 /**
  * The gateway's traces (off unless OTEL_EXPORTER_OTLP_ENDPOINT is set):
@@ -125,20 +126,19 @@ export async function startGatewayTracing(
     didResolveQueryPlan: ({ requestContext }) => endPlan(requestContext.context),
     dataSource: <T extends GraphQLDataSource>(name: string, dataSource: T): T => {
       if (!tracing.enabled) return dataSource;
-      const traced = Object.create(dataSource) as GraphQLDataSource;
-      traced.process = (options) =>
+      return aroundFetch(dataSource, (fetch) =>
         inSpan(
           tracing,
           `fetch ${name}`,
           { kind: SpanKind.CLIENT, attributes: { 'graphql.subgraph.name': name } },
           async (span) => {
-            const response = await dataSource.process(options);
+            const response = await fetch();
             if (response.http?.status) span.setAttribute('http.response.status_code', response.http.status);
             if (response.errors?.length) span.setAttribute('graphql.errors', response.errors.length);
             return response;
           },
-        );
-      return traced as T;
+        ),
+      );
     },
     push: (event, operationName, run) => {
       const parent = tracing.enabled ? contextOf(event.extensions?.traceparent) : undefined;
