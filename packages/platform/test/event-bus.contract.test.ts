@@ -227,6 +227,25 @@ for (const [name, makeBus] of adapters) {
       await second.stop();
     });
 
+    it('reports a consumer running once consume() resolves, and stopped after stop()', async () => {
+      const bus = open();
+      await bus.ensureTopics(['watched']);
+      const seen = collect();
+      const consumer = await bus.consume({ groupId: 'watched-reader', topics: ['watched'], handler: seen.handler });
+      assert.equal(consumer.state(), 'running');
+      await bus.publish('watched', [ev('w', 1)]);
+      await eventually(() => seen.seen.length === 1, 30_000, 'the event');
+      assert.equal(consumer.state(), 'running', 'handling events leaves it running');
+      await consumer.stop();
+      assert.equal(consumer.state(), 'stopped');
+      // `failed` is only for a consumer the bus gave up on: a stop is not one.
+      const settled = await Promise.race([
+        consumer.failed.then(() => true),
+        new Promise((r) => setTimeout(r, 200, false)),
+      ]);
+      assert.equal(settled, false, 'failed settled after an ordinary stop');
+    });
+
     it('shares a group’s events between its members without duplicates', async () => {
       const bus = open();
       await bus.ensureTopics(['shared']);

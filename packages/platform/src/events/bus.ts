@@ -12,7 +12,11 @@ import type { EventEnvelope } from './envelope.ts';
  *   goes to one member;
  * - at-least-once: an event counts as consumed only when its handler
  *   resolves; a handler that keeps failing is retried `maxAttempts` times
- *   with backoff and then the event goes to `<topic>.dlq` with the reason.
+ *   with backoff and then the event goes to `<topic>.dlq` with the reason;
+ * - a consumer reports its state (`ConsumerHandle.state`) and says when the
+ *   adapter gave up on it (`ConsumerHandle.failed`); a consumer that
+ *   vanished without a word would stop a service's work while it still
+ *   looked healthy.
  */
 export interface DeliveredEvent {
   topic: string;
@@ -52,9 +56,31 @@ export interface ConsumeOptions {
   retryDelayMs?: number;
 }
 
+/**
+ * Where a consumer is, for readiness:
+ * - `joining`: started, not in its group yet (its owner's state until consume() resolves);
+ * - `running`: in its group, fetching;
+ * - `restarting`: the adapter lost it to an error it retries (the broker is
+ *   unreachable, the coordinator moved) and rejoins on its own;
+ * - `stopped`: reads nothing more: stop() was called, or the adapter gave up
+ *   on it (`failed` settles) and its owner must start a new one.
+ */
+export type ConsumerState = 'joining' | 'running' | 'restarting' | 'stopped';
+
 export interface ConsumerHandle {
-  /** Stops fetching and waits for the handler in flight. */
+  /** Stops fetching and waits for the handler in flight; an ephemeral group is deleted. */
   stop(): Promise<void>;
+  /** Never `joining`: consume() resolves once the consumer has joined (or is already restarting). */
+  state(): ConsumerState;
+  /**
+   * Settles, with the error, when the adapter gave up on the consumer without
+   * stop() being called (Kafka: kafkajs stopped it after an error it does
+   * not restart on). The adapter has released it by then; what it had not
+   * committed is delivered again to the group's next member, so a new
+   * consumer of the same group continues where it ended. Never settles on
+   * the embedded bus, whose consumers cannot crash.
+   */
+  readonly failed: Promise<Error>;
 }
 
 /** One partition of a topic a group reads: how many events it has not consumed yet. */

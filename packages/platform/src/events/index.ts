@@ -4,7 +4,16 @@
  * transaction wrote, idempotent consumers, and the live feed that pushes
  * events to subscription clients.
  */
-export type { ConsumeOptions, ConsumerHandle, DeadLetter, DeliveredEvent, EventBus, EventHandler } from './bus.ts';
+export type {
+  ConsumeOptions,
+  ConsumerHandle,
+  ConsumerState,
+  DeadLetter,
+  DeliveredEvent,
+  EventBus,
+  EventHandler,
+} from './bus.ts';
+export { consumeSupervised, type SupervisedConsumer } from './supervised-consumer.ts';
 export { TOPICS, createEvent, deadLetterTopic, isEventEnvelope, type EventEnvelope } from './envelope.ts';
 export { KafkaEventBus, type KafkaBusOptions } from './kafka-bus.ts';
 export { MemoryEventBus } from './memory-bus.ts';

@@ -1,6 +1,6 @@
 import { Kafka, logLevel, Partitioners, type Consumer, type Producer, type Admin, type LogEntry } from 'kafkajs';
 import type { Logger } from '../logger/logger.ts';
-import type { ConsumeOptions, ConsumerHandle, EventBus, PartitionLag } from './bus.ts';
+import type { ConsumeOptions, ConsumerHandle, ConsumerState, EventBus, PartitionLag } from './bus.ts';
 import { deliverWithRetry } from './deliver.ts';
 import { createEvent, deadLetterTopic, isEventEnvelope, type EventEnvelope } from './envelope.ts';
 
@@ -17,6 +17,9 @@ export interface KafkaBusOptions {
    */
   createTopics?: boolean;
 }
+
+/** How long a STOP kafkajs emitted by itself may wait for its CRASH report (which follows within milliseconds). */
+const SILENT_STOP_GRACE_MS = 5_000;
 
 /** The event-bus port on Apache Kafka (kafkajs). See bus.ts for the semantics. */
 export class KafkaEventBus implements EventBus {
@@ -125,7 +128,42 @@ export class KafkaEventBus implements EventBus {
       retry: { retries: 10, initialRetryTime: 200 },
     });
     let stopping = false;
-    await consumer.connect();
+    // Listening before run(): kafkajs may crash the consumer while run() is still joining.
+    const watch = this.watchConsumer(consumer, () => stopping);
+    try {
+      await consumer.connect();
+      await this.run(consumer, options, () => stopping);
+    } catch (error) {
+      watch.release();
+      await consumer.disconnect().catch(() => {});
+      throw error;
+    }
+    // kafkajs' run() resolves even when the consumer crashed while joining and will not restart.
+    const gaveUp = watch.gaveUp();
+    if (gaveUp) {
+      await consumer.disconnect().catch(() => {});
+      throw gaveUp;
+    }
+    this.consumers.add(consumer);
+    // Released by kafkajs already: the group's next member (its owner starts one) continues from the last commit.
+    void watch.failed.then(() => {
+      this.consumers.delete(consumer);
+      return consumer.disconnect().catch(() => {});
+    });
+    return {
+      state: watch.state,
+      failed: watch.failed,
+      stop: async () => {
+        stopping = true;
+        watch.release();
+        this.consumers.delete(consumer);
+        await consumer.disconnect();
+        if (options.ephemeral) await this.deleteGroup(this.prefix + options.groupId);
+      },
+    };
+  }
+
+  private async run(consumer: Consumer, options: ConsumeOptions, isStopping: () => boolean): Promise<void> {
     await consumer.subscribe({
       topics: options.topics.map((t) => this.prefix + t),
       fromBeginning: options.fromBeginning ?? true,
@@ -156,18 +194,69 @@ export class KafkaEventBus implements EventBus {
           options,
           (t, e) => this.publish(t, e),
           this.logger,
-          () => stopping,
+          isStopping,
         );
       },
     });
-    this.consumers.add(consumer);
     await live;
+  }
+
+  /**
+   * The consumer's state from kafkajs' instrumentation events (kafkajs 2.2.4,
+   * src/consumer/index.js `onCrash`). Every crash first disconnects the
+   * consumer (STOP), then emits CRASH with `restart`: true when the error is
+   * retriable (a connection or protocol error that says so, or retries
+   * exhausted on one: kafkajs rejoins after `retryTime` by itself), false
+   * when it is not (an error marked non-retriable, a TypeError, RangeError,
+   * ReferenceError or SyntaxError out of `eachMessage`, a broker error such
+   * as MESSAGE_TOO_LARGE from the dead-letter publish): then nobody restarts
+   * it and it would stop silently. `retry.restartOnFailure` is not set: it
+   * could only turn more crashes into silent stops. A STOP we did not ask for
+   * and no CRASH after it (kafkajs skips CRASH when its own disconnect fails)
+   * is a consumer given up too.
+   */
+  private watchConsumer(consumer: Consumer, isStopping: () => boolean) {
+    let state: ConsumerState = 'joining';
+    let gaveUp: Error | undefined;
+    let reportFailure!: (error: Error) => void;
+    const failed = new Promise<Error>((resolve) => (reportFailure = resolve));
+    let silentStop: NodeJS.Timeout | undefined;
+    const giveUp = (error: Error) => {
+      clearTimeout(silentStop);
+      if (isStopping() || gaveUp) return;
+      state = 'stopped';
+      gaveUp = error;
+      reportFailure(error);
+    };
+    const removers = [
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        clearTimeout(silentStop);
+        if (!isStopping() && !gaveUp) state = 'running';
+      }),
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        clearTimeout(silentStop);
+        if (isStopping() || gaveUp) return;
+        // kafkajs has logged the crash (and the restart it schedules) through logKafka.
+        if (payload.restart) state = 'restarting';
+        else giveUp(payload.error);
+      }),
+      consumer.on(consumer.events.STOP, () => {
+        if (isStopping() || gaveUp) return;
+        clearTimeout(silentStop);
+        silentStop = setTimeout(
+          () => giveUp(new Error('kafkajs stopped the consumer without a crash report')),
+          SILENT_STOP_GRACE_MS,
+        );
+        silentStop.unref();
+      }),
+    ];
     return {
-      stop: async () => {
-        stopping = true;
-        this.consumers.delete(consumer);
-        await consumer.disconnect();
-        if (options.ephemeral) await this.deleteGroup(this.prefix + options.groupId);
+      state: (): ConsumerState => (isStopping() ? 'stopped' : state),
+      failed,
+      gaveUp: () => gaveUp,
+      release: () => {
+        clearTimeout(silentStop);
+        for (const remove of removers) remove();
       },
     };
   }

@@ -4,7 +4,8 @@ import { createPushQueue, type Stream } from '../streams/index.ts';
 import { traceConsumer } from '../telemetry/events.ts';
 import { traceparentOf } from '../telemetry/propagation.ts';
 import type { ServiceTracing } from '../telemetry/tracing.ts';
-import type { ConsumerHandle, DeliveredEvent, EventBus } from './bus.ts';
+import type { ConsumerState, DeliveredEvent, EventBus } from './bus.ts';
+import { consumeSupervised, type SupervisedConsumer } from './supervised-consumer.ts';
 
 /**
  * The events a service instance pushes to its subscription clients.
@@ -71,7 +72,7 @@ export class LiveFeed {
   /** `${topic}\0${key}` → listeners for one aggregate; `${topic}` → listeners for the whole topic. */
   private readonly listeners = new Map<string, Set<Listener>>();
   private count = 0;
-  private consumer: ConsumerHandle | undefined;
+  private consumer: SupervisedConsumer | undefined;
   private stopped = false;
 
   constructor(private readonly options: LiveFeedOptions) {
@@ -83,20 +84,30 @@ export class LiveFeed {
   async start(): Promise<void> {
     if (this.consumer || this.stopped) return;
     await this.options.bus.ensureTopics(this.options.topics);
-    this.consumer = await this.options.bus.consume({
-      groupId: this.groupId,
-      topics: this.options.topics,
-      fromBeginning: false,
-      ephemeral: true,
-      maxAttempts: 1,
-      handler: this.options.tracing
-        ? traceConsumer(this.options.tracing, this.options.bus.kind, this.groupId, async (delivered) =>
-            // Subscribers' pushes are children of this delivery's span.
-            this.dispatch({ ...delivered, traceparent: traceparentOf() ?? delivered.traceparent }),
-          )
-        : async (delivered) => this.dispatch(delivered),
-    });
+    // Started again in the same group if the bus gives up on it: the events it missed meanwhile come after all.
+    this.consumer = await consumeSupervised(
+      this.options.bus,
+      {
+        groupId: this.groupId,
+        topics: this.options.topics,
+        fromBeginning: false,
+        ephemeral: true,
+        maxAttempts: 1,
+        handler: this.options.tracing
+          ? traceConsumer(this.options.tracing, this.options.bus.kind, this.groupId, async (delivered) =>
+              // Subscribers' pushes are children of this delivery's span.
+              this.dispatch({ ...delivered, traceparent: traceparentOf() ?? delivered.traceparent }),
+            )
+          : async (delivered) => this.dispatch(delivered),
+      },
+      this.options.logger,
+    );
     this.options.logger.debug({ groupId: this.groupId, topics: this.topics }, 'live feed started');
+  }
+
+  /** For readiness: `joining` until started. */
+  state(): ConsumerState {
+    return this.consumer?.state() ?? (this.stopped ? 'stopped' : 'joining');
   }
 
   /**

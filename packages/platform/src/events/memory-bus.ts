@@ -27,6 +27,9 @@ interface Group {
   deleted?: boolean;
 }
 
+/** The embedded bus never gives up on a consumer (see ConsumerHandle.failed). */
+const NEVER = new Promise<Error>(() => {});
+
 export class MemoryEventBus implements EventBus {
   readonly kind = 'memory' as const;
   private readonly logs = new Map<string, EventEnvelope[][]>();
@@ -77,6 +80,9 @@ export class MemoryEventBus implements EventBus {
     }
     this.wake(); // idle partitions may now have an owner
     return {
+      // In its group from the start and nothing here can crash it: running until stopped.
+      state: () => (member.stopped ? 'stopped' : 'running'),
+      failed: NEVER,
       stop: async () => {
         member.stopped = true;
         group.members = group.members.filter((m) => m !== member);

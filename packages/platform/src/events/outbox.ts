@@ -42,6 +42,8 @@ export class OutboxRelay {
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
+  private started = false;
+  private failing = false;
 
   constructor(
     private readonly db: TransactionalSql,
@@ -51,6 +53,7 @@ export class OutboxRelay {
   ) {}
 
   start(): void {
+    this.started = true;
     this.stopped = false;
     this.schedule(0);
   }
@@ -60,6 +63,16 @@ export class OutboxRelay {
     if (this.stopped) return;
     if (this.running) this.again = true;
     else this.schedule(0);
+  }
+
+  /**
+   * For readiness: `running` (started and publishing), `retrying` (started,
+   * the last attempt failed: the bus or the database is unreachable; the
+   * events wait in the table) or `stopped`.
+   */
+  status(): 'running' | 'retrying' | 'stopped' {
+    if (!this.started || this.stopped) return 'stopped';
+    return this.failing ? 'retrying' : 'running';
   }
 
   async stop(): Promise<void> {
@@ -82,8 +95,11 @@ export class OutboxRelay {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.running = this.flush()
-        .then(() => undefined)
-        .catch((error: unknown) => this.logger.error({ err: error }, 'outbox relay failed; will retry'))
+        .then(() => void (this.failing = false))
+        .catch((error: unknown) => {
+          this.failing = true;
+          this.logger.error({ err: error }, 'outbox relay failed; will retry');
+        })
         .finally(() => {
           this.running = undefined;
           if (this.stopped) return;

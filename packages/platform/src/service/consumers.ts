@@ -1,4 +1,5 @@
-import type { ConsumeOptions, ConsumerHandle, EventBus } from '../events/bus.ts';
+import type { ConsumeOptions, ConsumerState, EventBus } from '../events/bus.ts';
+import { consumeSupervised, type RestartBackoff, type SupervisedConsumer } from '../events/supervised-consumer.ts';
 import type { Logger } from '../logger/logger.ts';
 
 /**
@@ -13,11 +14,14 @@ import type { Logger } from '../logger/logger.ts';
  * start from the beginning, so nothing is skipped.
  *
  * A consumer that cannot start (the broker is down) is retried with backoff
- * until it does, or until the service stops.
+ * until it does, or until the service stops. One the bus gives up on later
+ * is started again (events/supervised-consumer.ts).
  */
 export interface BackgroundConsumers {
   /** Settles once every consumer has joined its group (or the service stopped first). */
   running: Promise<void>;
+  /** Each group's state (readiness): `joining` until its first start succeeds. */
+  states(): Record<string, ConsumerState>;
   /** Waits for consumers still joining, then stops every consumer (each finishes its handler in flight and commits). */
   stop(): Promise<void>;
 }
@@ -26,7 +30,7 @@ export function startConsumersInBackground(
   bus: EventBus,
   consumers: ConsumeOptions[],
   logger: Logger,
-  retry: { initialDelayMs: number; maxDelayMs: number } = { initialDelayMs: 500, maxDelayMs: 10_000 },
+  retry: RestartBackoff = { initialDelayMs: 500, maxDelayMs: 10_000 },
 ): BackgroundConsumers {
   let stopping = false;
   const sleepers = new Set<() => void>();
@@ -41,12 +45,14 @@ export function startConsumersInBackground(
       sleepers.add(wake);
     });
 
-  const startOne = async (options: ConsumeOptions): Promise<ConsumerHandle | undefined> => {
+  const supervised = new Map<string, SupervisedConsumer>();
+  const startOne = async (options: ConsumeOptions): Promise<SupervisedConsumer | undefined> => {
     for (let attempt = 1, delay = retry.initialDelayMs; !stopping; attempt++) {
       try {
-        const handle = await bus.consume(options);
+        const consumer = await consumeSupervised(bus, options, logger, retry);
+        supervised.set(options.groupId, consumer);
         logger.info({ groupId: options.groupId, attempt }, 'consumer joined its group');
-        return handle;
+        return consumer;
       } catch (error) {
         if (stopping) return undefined;
         logger.error({ err: error, groupId: options.groupId, attempt }, 'consumer could not start; retrying');
@@ -60,6 +66,13 @@ export function startConsumersInBackground(
   const handles = Promise.all(consumers.map(startOne));
   return {
     running: handles.then(() => undefined),
+    states: () =>
+      Object.fromEntries(
+        consumers.map(({ groupId }) => [
+          groupId,
+          supervised.get(groupId)?.state() ?? (stopping ? 'stopped' : 'joining'),
+        ]),
+      ),
     stop: async () => {
       stopping = true;
       for (const wake of sleepers) wake();

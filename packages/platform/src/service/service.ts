@@ -18,6 +18,7 @@ import { assertProductionReady, assertSharedBus, type ServiceConfig } from './se
 import { startConsumersInBackground, type BackgroundConsumers } from './consumers.ts';
 import type { BaseContext } from './context.ts';
 import { createSubgraphServer } from './subgraph.ts';
+import { assessReadiness } from './readiness.ts';
 import { startTracing } from '../telemetry/tracing.ts';
 import { traceConsumer } from '../telemetry/events.ts';
 import type { MetricsRegistry } from '../metrics/registry.ts';
@@ -255,11 +256,19 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
     unsignedLoopback: config.BENCH_UNSIGNED_LOOPBACK_IDENTITY,
     tracing,
     ...(config.METRICS ? { metrics } : {}),
-    ready: async () => {
-      if (draining) return false;
-      await db.$queryRawUnsafe('SELECT 1');
-      return true;
-    },
+    // See service/readiness.ts for what makes an instance unready and what deliberately does not.
+    ready: async () =>
+      assessReadiness(
+        {
+          database: await db.$queryRawUnsafe('SELECT 1').then(
+            () => 'ok' as const,
+            () => 'unreachable' as const,
+          ),
+          outbox: relay.status(),
+          consumers: { ...consumers?.states(), ...(liveFeed ? { [liveFeed.groupId]: liveFeed.state() } : {}) },
+        },
+        draining,
+      ),
   }).catch(abandon);
   const handler = parts.routes
     ? (req: IncomingMessage, res: ServerResponse) => {

@@ -25,6 +25,7 @@ import { traceRootFields } from '../telemetry/graphql.ts';
 import { tracingOff, type ServiceTracing } from '../telemetry/tracing.ts';
 import { metricsRoute } from '../metrics/registry.ts';
 import type { SubgraphMetrics } from './metrics.ts';
+import type { Readiness } from './readiness.ts';
 
 export interface SubgraphOptions<TContext extends BaseContext> {
   name: string;
@@ -40,8 +41,8 @@ export interface SubgraphOptions<TContext extends BaseContext> {
   logger: Logger;
   production: boolean;
   maxBodyBytes?: number;
-  /** Answers /readyz; e.g. checks the database. */
-  ready?: () => Promise<boolean>;
+  /** Answers /readyz (service/readiness.ts); without it the server is ready while it runs. */
+  ready?: () => Promise<Readiness>;
   /** Benchmark only (BENCH_UNSIGNED_LOOPBACK_IDENTITY): unsigned loopback requests run as this identity. */
   unsignedLoopback?: UnsignedLoopback;
   /** A server span per request (continuing the gateway's trace) and a span per root field and entity fetch. */
@@ -134,8 +135,10 @@ export async function createSubgraphServer<TContext extends BaseContext>(
     routes: async (req, res) => {
       if (req.url === '/healthz') return (sendJson(res, 200, { status: 'ok' }), true);
       if (req.url === '/readyz') {
-        const ready = options.ready ? await options.ready().catch(() => false) : true;
-        return (sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' }), true);
+        const { ready, body } = options.ready
+          ? await options.ready().catch(() => ({ ready: false, body: { status: 'not ready' } }))
+          : { ready: true, body: { status: 'ready' } };
+        return (sendJson(res, ready ? 200 : 503, body), true);
       }
       return serveMetrics(req, res);
     },
