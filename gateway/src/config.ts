@@ -17,6 +17,7 @@ import { httpEnv } from './http/index.ts';
 import { operationLimitsEnv } from './limits/index.ts';
 import { metricsEnv } from './metrics/index.ts';
 import { rateLimitEnv } from './rate-limit/index.ts';
+import { readinessEnv } from './readiness/index.ts';
 import { subscriptionEnv } from './subscriptions/index.ts';
 import { refuseMovedSettings, subgraphTransportEnv, validateSubgraphUrls } from './transport/index.ts';
 import { supergraphEnv } from './supergraph/index.ts';
@@ -35,6 +36,8 @@ export const gatewayConfigSchema = z.object({
     .int(256 * 1024, 1024)
     .describe('Largest request body accepted, after decompression (413 PAYLOAD_TOO_LARGE beyond).'),
   ...shutdownEnv,
+  /** What GET /readyz requires: READINESS_REQUIRE_SUBGRAPHS (readiness/index.ts). */
+  ...readinessEnv,
   /** One JSON line per HTTP request: ACCESS_LOG (access-log/index.ts). */
   ...accessLogEnv,
   INTROSPECTION: env.optionalBool().describe('Answer introspection queries. Unset: on, except in production.'),

@@ -28,6 +28,7 @@ import { operationDedup, type OperationDedupStats } from './execution/index.ts';
 import { operationLimits } from './limits/index.ts';
 import { createGatewayMetrics, listenForMetrics, operationNamesOf, type GatewayMetrics } from './metrics/index.ts';
 import { startRateLimits } from './rate-limit/index.ts';
+import { gatewayReadiness } from './readiness/index.ts';
 import { federatedSubscriptions, type SubscriptionStats } from './subscriptions/index.ts';
 import { openSupergraph, type ReloadOutcome, type Supergraph } from './supergraph/index.ts';
 import {
@@ -321,6 +322,14 @@ export async function startGateway(
 
   // Set on stop: /readyz answers 503 for SHUTDOWN_DELAY_MS while requests are still served.
   let draining = false;
+  // What /readyz answers and why a broken subgraph or Redis does not make it 503 (readiness/).
+  const readiness = gatewayReadiness(config, {
+    draining: () => draining,
+    supergraph: () => source.current(),
+    subgraphs: transport.health,
+    store: backends.storeState,
+    consumers: () => ({ revocations: auth.revocationFeed(), 'response-cache': responseCache.invalidationFeed() }),
+  });
   const introspection = config.INTROSPECTION ?? !production;
   const graphiql =
     (config.GRAPHIQL ?? !production)
@@ -347,8 +356,10 @@ export async function startGateway(
     onRefusal: metrics.refused,
     routes: (req, res) => {
       if (req.url === '/healthz') return (sendJson(res, 200, { status: 'ok' }), true);
-      if (req.url === '/readyz')
-        return (sendJson(res, draining ? 503 : 200, { status: draining ? 'draining' : 'ok' }), true);
+      if (req.url === '/readyz') {
+        const { statusCode, body } = readiness();
+        return (sendJson(res, statusCode, body), true);
+      }
       if (graphiql?.(req, res)) return true;
       // Metrics on the public port only when no METRICS_PORT of their own is set.
       return config.METRICS_PORT === undefined && metrics.route(req, res);

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { audit, auditSampler, type Logger } from '@storefront/platform/logger';
-import type { ConsumerHandle, EventBus } from '@storefront/platform/events';
+import type { ConsumerState, EventBus, SupervisedConsumer } from '@storefront/platform/events';
 import type { KeyValueStore } from '@storefront/platform/store';
 import type { SubgraphEndpoint } from '../supergraph/index.ts';
 import { createAccessTokenVerifier, type TokenCheck } from './access-token.ts';
@@ -25,6 +25,8 @@ export interface Authentication {
    * another way, e.g. a WebSocket's connectionParams); refusals are audited.
    */
   authenticate(req: IncomingMessage, authorization?: string): Promise<TokenCheck>;
+  /** The revocation feed's consumer (the gateway's /readyz); undefined without an event bus. */
+  revocationFeed(): ConsumerState | undefined;
   stop(): Promise<void>;
 }
 
@@ -54,7 +56,7 @@ export async function startAuthentication(options: {
     // A revoked token lives at most this long after its revocation.
     ttlSeconds: config.ACCESS_TOKEN_MAX_TTL_SECONDS + config.JWT_CLOCK_TOLERANCE_SECONDS + 5,
   });
-  let feed: ConsumerHandle | undefined;
+  let feed: SupervisedConsumer | undefined;
   const stop = async () => {
     await feed?.stop();
     await revocations.close();
@@ -94,6 +96,7 @@ export async function startAuthentication(options: {
   const auditRejection = auditSampler();
   return {
     stop,
+    revocationFeed: () => feed?.state(),
     async authenticate(req, authorization = req.headers.authorization) {
       const check = await tokens.verify(authorization);
       if (!check.ok) {

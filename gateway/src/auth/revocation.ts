@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type ConsumerHandle, type EventBus, TOPICS } from '@storefront/platform/events';
+import { consumeSupervised, type EventBus, type SupervisedConsumer, TOPICS } from '@storefront/platform/events';
 import type { Logger } from '@storefront/platform/logger';
 import { MemoryStore, type KeyValueStore } from '@storefront/platform/store';
 
@@ -70,27 +70,38 @@ export function createRevocationList(
   };
 }
 
-/** Feeds the list from user-events. Starts at the end of the topic: older revocations are in the shared store already. */
-export async function consumeRevocations(bus: EventBus, list: RevocationList, logger: Logger): Promise<ConsumerHandle> {
+/**
+ * Feeds the list from user-events. Starts at the end of the topic: older revocations are in the shared store already.
+ * A consumer the bus gives up on is started again in the same group, so the revocations published meanwhile still come.
+ */
+export async function consumeRevocations(
+  bus: EventBus,
+  list: RevocationList,
+  logger: Logger,
+): Promise<SupervisedConsumer> {
   await bus.ensureTopics([TOPICS.userEvents]);
-  return bus.consume({
-    groupId: `gateway.revocations.${randomUUID()}`,
-    topics: [TOPICS.userEvents],
-    fromBeginning: false,
-    ephemeral: true,
-    handler: async ({ event }) => {
-      const data = event.data as { userId?: unknown; sid?: unknown; role?: unknown };
-      // Up to the end of the second it happened in, and a second more: `iat` has whole seconds.
-      const at = Math.floor(Date.parse(event.occurredAt) / 1000) + 1;
-      if (event.type === 'SessionRevoked' && typeof data.sid === 'string') {
-        await list.revokeSession(data.sid);
-        logger.debug({ userId: data.userId, sid: data.sid }, 'session revoked');
-      } else if (event.type === 'UserDeactivated' && typeof data.userId === 'string') {
-        await list.revokeUser(data.userId, at);
-        logger.debug({ userId: data.userId }, 'user revoked');
-      } else if (event.type === 'UserUpdated' && typeof data.userId === 'string' && typeof data.role === 'string') {
-        await list.recordRole(data.userId, data.role, at);
-      }
+  return consumeSupervised(
+    bus,
+    {
+      groupId: `gateway.revocations.${randomUUID()}`,
+      topics: [TOPICS.userEvents],
+      fromBeginning: false,
+      ephemeral: true,
+      handler: async ({ event }) => {
+        const data = event.data as { userId?: unknown; sid?: unknown; role?: unknown };
+        // Up to the end of the second it happened in, and a second more: `iat` has whole seconds.
+        const at = Math.floor(Date.parse(event.occurredAt) / 1000) + 1;
+        if (event.type === 'SessionRevoked' && typeof data.sid === 'string') {
+          await list.revokeSession(data.sid);
+          logger.debug({ userId: data.userId, sid: data.sid }, 'session revoked');
+        } else if (event.type === 'UserDeactivated' && typeof data.userId === 'string') {
+          await list.revokeUser(data.userId, at);
+          logger.debug({ userId: data.userId }, 'user revoked');
+        } else if (event.type === 'UserUpdated' && typeof data.userId === 'string' && typeof data.role === 'string') {
+          await list.recordRole(data.userId, data.role, at);
+        }
+      },
     },
-  });
+    logger,
+  );
 }

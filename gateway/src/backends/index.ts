@@ -1,6 +1,6 @@
 import { type EventBus, KafkaEventBus } from '@storefront/platform/events';
 import type { Logger } from '@storefront/platform/logger';
-import { openStore, type KeyValueStore } from '@storefront/platform/store';
+import { FallbackStore, openStore, type KeyValueStore } from '@storefront/platform/store';
 import type { BackendsConfig } from './config.ts';
 
 export { backendsEnv, type BackendsConfig } from './config.ts';
@@ -15,9 +15,13 @@ export interface Backends {
   store: KeyValueStore;
   /** Undefined when there is no bus at all: features that follow events then say so at start. */
   bus: EventBus | undefined;
+  /** Where shared state goes now (the gateway's /readyz). */
+  storeState: () => StoreState;
   /** Closes what was opened here (a bus that was given is its owner's to close). */
   close: () => Promise<void>;
 }
+
+export type StoreState = 'connected' | 'unreachable (in-memory fallback)' | 'not configured (in-memory fallback)';
 
 export function openBackends(options: { config: BackendsConfig; logger: Logger; bus?: EventBus }): Backends {
   const { config, logger } = options;
@@ -37,6 +41,12 @@ export function openBackends(options: { config: BackendsConfig; logger: Logger; 
   return {
     store,
     bus: options.bus ?? ownBus,
+    storeState: () =>
+      !(store instanceof FallbackStore)
+        ? 'not configured (in-memory fallback)'
+        : store.usingFallback
+          ? 'unreachable (in-memory fallback)'
+          : 'connected',
     close: async () => {
       await ownBus?.close();
       await store.close();

@@ -34,7 +34,7 @@ export {
  * traffic-shaping file's `subgraphs.<name>.instances`, else
  * SUBGRAPH_URL_<NAME>, else the supergraph's routing URL — each with a
  * keep-alive undici pool and a circuit breaker, balanced round-robin or by
- * weight, health-checked when there are several; queries retried within a
+ * weight, health-checked (a lone instance only for /readyz); queries retried within a
  * budget; identical query fetches in flight shared; every request signed.
  * Timeouts, retries, breakers and pool sizes come from traffic.yaml
  * (traffic-config.ts). `dataSource` is what `buildService` returns;
@@ -56,6 +56,8 @@ export interface SubgraphTransport {
   pickInstance(name: string): string | undefined;
   /** A subscription socket could not reach (or lost) `instance` of `name`: no traffic to it until a health check passes. */
   reportUnreachable(name: string, instance: string, detail: string): boolean;
+  /** Per subgraph: its instances and how many are healthy (the gateway's /readyz). */
+  health: () => Record<string, { instances: number; healthyInstances: number }>;
   /** The circuit breaker state of every instance (metrics). */
   circuitStates: () => { subgraph: string; instance: string; state: CircuitState }[];
   /** Applies new settings (a checked traffic-shaping file) to every subgraph whose settings or instances changed. */
@@ -164,6 +166,7 @@ export function createSubgraphTransport(
     pickInstance: (name) => clients.get(name)?.client.pickInstance(),
     reportUnreachable: (name, instance, detail) =>
       clients.get(name)?.client.reportUnreachable(instance, detail) ?? false,
+    health: () => Object.fromEntries([...clients].map(([name, { client }]) => [name, client.health()])),
     circuitStates: () =>
       [...clients.values()].flatMap(({ client }) =>
         client.circuitStates().map((entry) => ({ subgraph: client.subgraph, ...entry })),

@@ -61,11 +61,13 @@ type Attempt = { exchange: Exchange; failure?: undefined } | { exchange?: undefi
 export class SubgraphClient {
   private readonly upstreams: Upstream[];
   private readonly balancer: Balancer<Upstream>;
-  private readonly health: { stop(): Promise<void> } | undefined;
+  private readonly healthChecks: { stop(): Promise<void> };
   private readonly logger: Logger;
   private readonly budget: RetryBudget;
   private readonly shaping: SubgraphShaping;
   private retiring: NodeJS.Timeout | undefined;
+  /** A lone instance's last verdict (health check or fetch): reported by /readyz, never acted on (it is all there is). */
+  private loneUp = true;
 
   constructor(
     readonly subgraph: string,
@@ -98,17 +100,21 @@ export class SubgraphClient {
       };
     });
     this.balancer = new Balancer(this.upstreams);
-    // With one instance there is nothing to choose between: it is always tried (its breaker permitting).
-    this.health =
-      this.upstreams.length > 1
-        ? startHealthChecks({
-            targets: this.upstreams,
-            intervalMs: shaping.health_check.interval_ms,
-            timeoutMs: Math.min(shaping.health_check.interval_ms, timeouts.request_ms),
-            connectTimeoutMs: timeouts.connect_ms,
-            onResult: (upstream, ready, detail) => this.setHealth(upstream, ready, detail),
-          })
-        : undefined;
+    // With one instance there is nothing to choose between: it is always tried (its breaker permitting), and
+    // its checks only tell the gateway's /readyz whether the subgraph has a healthy instance.
+    this.healthChecks = startHealthChecks({
+      targets: this.upstreams,
+      intervalMs: shaping.health_check.interval_ms,
+      timeoutMs: Math.min(shaping.health_check.interval_ms, timeouts.request_ms),
+      connectTimeoutMs: timeouts.connect_ms,
+      onResult: (upstream, ready, detail) => this.setHealth(upstream, ready, detail),
+    });
+  }
+
+  /** For the gateway's /readyz: instances that are up (health checks, fetches) and whose breaker is not open. */
+  health(): { instances: number; healthyInstances: number } {
+    const healthy = this.upstreams.filter((u) => this.isUp(u) && u.breaker?.state !== 'open');
+    return { instances: this.upstreams.length, healthyInstances: healthy.length };
   }
 
   /**
@@ -201,7 +207,7 @@ export class SubgraphClient {
 
   async close(): Promise<void> {
     clearTimeout(this.retiring);
-    await this.health?.stop();
+    await this.healthChecks.stop();
     // A retired client's pools may be closed already: destroying them again is harmless.
     await Promise.all(this.upstreams.map((upstream) => upstream.pool.destroy().catch(() => {})));
   }
@@ -212,7 +218,7 @@ export class SubgraphClient {
    * retries, is over within `timeouts.total_ms`), then the pools close.
    */
   retire(onClosed: () => void): void {
-    void this.health?.stop();
+    void this.healthChecks.stop();
     this.retiring = setTimeout(() => {
       void Promise.all(this.upstreams.map((upstream) => upstream.pool.close().catch(() => {}))).then(onClosed);
     }, this.shaping.timeouts.total_ms).unref();
@@ -253,7 +259,7 @@ export class SubgraphClient {
       outcome = status >= 200 && status < 300 ? 'ok' : 'http_error';
       if (ticket) upstream.breaker!.record(ticket, !RETRY_STATUSES.has(status));
       // A good answer from an instance marked down (tried because every instance was) proves it is back.
-      if (outcome === 'ok' && !this.balancer.isUp(upstream)) this.setHealth(upstream, true, `answered HTTP ${status}`);
+      if (outcome === 'ok' && !this.isUp(upstream)) this.setHealth(upstream, true, `answered HTTP ${status}`);
       return { exchange: { status, headers: response.headers, text } };
     } catch (error) {
       const kind = classifyFailure(error, signal.aborted);
@@ -287,9 +293,22 @@ export class SubgraphClient {
     this.options.onCircuitChange?.({ subgraph: this.subgraph, instance, from, to });
   }
 
+  private isUp(upstream: Upstream): boolean {
+    return this.upstreams.length > 1 ? this.balancer.isUp(upstream) : this.loneUp;
+  }
+
   /** Records an instance's health; true when that changed it. A lone instance is never ejected: it is all there is. */
   private setHealth(upstream: Upstream, up: boolean, detail: string): boolean {
-    if (!this.health || up === this.balancer.isUp(upstream)) return false;
+    if (this.upstreams.length === 1) {
+      if (up !== this.loneUp)
+        this.logger[up ? 'info' : 'warn'](
+          { instance: upstream.url, detail },
+          up ? 'subgraph instance is ready again' : 'subgraph instance is not ready (it is the only one: still tried)',
+        );
+      this.loneUp = up;
+      return false;
+    }
+    if (up === this.balancer.isUp(upstream)) return false;
     if (up) {
       this.balancer.markUp(upstream);
       this.logger.info({ instance: upstream.url, detail }, 'subgraph instance is up again');

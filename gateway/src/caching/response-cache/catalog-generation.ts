@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type ConsumerHandle, type EventBus, TOPICS } from '@storefront/platform/events';
+import { consumeSupervised, type ConsumerState, type EventBus, TOPICS } from '@storefront/platform/events';
 import type { Logger } from '@storefront/platform/logger';
 import type { KeyValueStore } from '@storefront/platform/store';
 
@@ -35,6 +35,8 @@ import type { KeyValueStore } from '@storefront/platform/store';
 export interface CatalogGeneration {
   /** The current generation, for the cache key. */
   current(): string;
+  /** The feed's consumer (the gateway's /readyz). */
+  state(): ConsumerState;
   /** Stops the consumer; call before the bus closes. */
   stop(): Promise<void>;
 }
@@ -78,25 +80,30 @@ export async function followCatalogChanges(options: {
   };
 
   await bus.ensureTopics([TOPICS.inventoryEvents]);
-  const feed: ConsumerHandle = await bus.consume({
-    groupId: `gateway.response-cache.${randomUUID()}`,
-    topics: [TOPICS.inventoryEvents],
-    // Older events are in the recorded positions already; this group belongs to this instance only.
-    fromBeginning: false,
-    ephemeral: true,
-    handler: async ({ partition, offset, event }) => {
-      if (!CATALOG_CHANGES.has(event.type)) return;
-      // One partition is consumed in order, so the latest offset is always the one to keep.
-      positions[partition] = offset;
-      recompute();
-      options.onChange?.(generation);
-      logger.debug({ type: event.type, partition, offset }, 'catalog changed: cached responses dropped');
-      // Sharing the position is for instances started later; a store outage must not stall invalidation here.
-      await record().catch((error: unknown) =>
-        logger.warn({ err: error }, 'could not record the inventory-events position'),
-      );
+  // Started again in the same group if the bus gives up on it: the changes published meanwhile still come.
+  const feed = await consumeSupervised(
+    bus,
+    {
+      groupId: `gateway.response-cache.${randomUUID()}`,
+      topics: [TOPICS.inventoryEvents],
+      // Older events are in the recorded positions already; this group belongs to this instance only.
+      fromBeginning: false,
+      ephemeral: true,
+      handler: async ({ partition, offset, event }) => {
+        if (!CATALOG_CHANGES.has(event.type)) return;
+        // One partition is consumed in order, so the latest offset is always the one to keep.
+        positions[partition] = offset;
+        recompute();
+        options.onChange?.(generation);
+        logger.debug({ type: event.type, partition, offset }, 'catalog changed: cached responses dropped');
+        // Sharing the position is for instances started later; a store outage must not stall invalidation here.
+        await record().catch((error: unknown) =>
+          logger.warn({ err: error }, 'could not record the inventory-events position'),
+        );
+      },
     },
-  });
+    logger,
+  );
 
   // After joining at the end of the topic: whatever the others recorded is at most what this consumer will not see.
   try {
@@ -110,7 +117,7 @@ export async function followCatalogChanges(options: {
     );
   }
 
-  return { current: () => generation, stop: () => feed.stop() };
+  return { current: () => generation, state: () => feed.state(), stop: () => feed.stop() };
 }
 
 function parsePositions(stored: string | undefined): Positions {

@@ -3,7 +3,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
 import ApolloServerPluginResponseCache from '@apollo/server-plugin-response-cache';
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
-import type { EventBus } from '@storefront/platform/events';
+import type { ConsumerState, EventBus } from '@storefront/platform/events';
 import type { Logger } from '@storefront/platform/logger';
 import type { KeyValueStore } from '@storefront/platform/store';
 import { httpCacheHeaders } from '../http-cache-headers.ts';
@@ -69,6 +69,8 @@ export interface ResponseCache {
    */
   plugins: ApolloServerPlugin<GatewayContext>[];
   enabled: boolean;
+  /** The invalidation feed's consumer (the gateway's /readyz); undefined when the cache is off. */
+  invalidationFeed(): ConsumerState | undefined;
   stats: () => ResponseCacheStats;
   /** Stops the invalidation feed; call before the bus and store close. */
   stop(): Promise<void>;
@@ -91,7 +93,13 @@ export async function startResponseCache(options: {
   ];
   const off = (reason?: string): ResponseCache => {
     if (reason) logger.warn(reason);
-    return { plugins: headers, enabled: false, stats: () => ({ ...stats }), stop: async () => {} };
+    return {
+      plugins: headers,
+      enabled: false,
+      invalidationFeed: () => undefined,
+      stats: () => ({ ...stats }),
+      stop: async () => {},
+    };
   };
 
   if (!config.RESPONSE_CACHE) return off();
@@ -140,6 +148,7 @@ export async function startResponseCache(options: {
   return {
     plugins: [...headers, responseCache],
     enabled: true,
+    invalidationFeed: () => generation.state(),
     stats: () => ({ ...stats }),
     stop: () => generation.stop(),
   };

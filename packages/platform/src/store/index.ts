@@ -7,3 +7,4 @@ export { openStore } from './open.ts';
 export type { BucketLimit, BucketTake, KeyValueStore } from './store.ts';
 export { MemoryStore, type MemoryStoreOptions } from './memory-store.ts';
 export { RedisStore, type RedisStoreOptions } from './redis-store.ts';
+export { FallbackStore } from './fallback-store.ts';
