@@ -22,7 +22,7 @@ import {
 import type { GatewayConfig } from './config.ts';
 import type { GatewayContext } from './context.ts';
 import { gatewayFormatError, requestIdOnErrors } from './errors/index.ts';
-import { clientCounter, clientOf, loadHeaderRules } from './headers/index.ts';
+import { clientOf, loadHeaderRules } from './headers/index.ts';
 import { gatewayHttp, graphiqlRoute } from './http/index.ts';
 import { operationDedup, type OperationDedupStats } from './execution/index.ts';
 import { operationLimits } from './limits/index.ts';
@@ -335,14 +335,6 @@ export async function startGateway(
     (config.GRAPHIQL ?? !production)
       ? await graphiqlRoute({ path: '/graphql', introspection, development: !production, log: (m) => logger.info(m) })
       : undefined;
-  // Requests per app (Apollo Client's client awareness), a bounded set of label values.
-  const clients = clientCounter();
-  metrics.counter(
-    'gateway_client_requests_total',
-    'Requests by client app (apollographql-client-name@version; at most 50 values, then "other").',
-    clients.read,
-    'client',
-  );
   // Subscriptions over HTTP (multipart, SSE) stream through the same federated subscriptions as the socket's.
   const edge = gatewayHttp({ config, subscriptions });
   metrics.gauge(
@@ -370,7 +362,6 @@ export async function startGateway(
       if (!check.ok) return refuse(401, 'UNAUTHENTICATED', check.message, { 'www-authenticate': 'Bearer' });
       const requestId = requestIdOf(req);
       const client = clientOf(req.headers);
-      clients.count(client);
       const access = accessLog.recordOf(req);
       return {
         identity: check.identity,

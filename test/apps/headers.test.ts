@@ -110,7 +110,10 @@ describe('header propagation and client awareness', { timeout: 240_000 }, () => 
     assert.equal(res.headers.get('x-internal-note'), null);
 
     const metrics = await (await fetch(gateway.metricsUrl!)).text();
-    assert.match(metrics, /gateway_client_requests_total\{client="storefront-web@1\.2\.3"\} [1-9]/);
+    assert.match(
+      metrics,
+      /gateway_graphql_requests_total\{[^}]*client_name="storefront-web",client_version="1\.2\.3"[^}]*\} [1-9]/,
+    );
   });
 
   it("lets a subgraph read the caller's locale", () => {

@@ -70,24 +70,3 @@ export function clientOf(
 
 const clean = (value: string | string[] | undefined) =>
   typeof value === 'string' && /^[\w.@/+-]{1,64}$/.test(value) ? value : undefined;
-
-/**
- * Requests per client app for metrics, by `name@version`: at most `max`
- * distinct values are kept (the headers are the client's to choose), the rest
- * count as `other`.
- */
-export function clientCounter(max = 50) {
-  const counts: Record<string, number> = {};
-  let distinct = 0;
-  return {
-    count(client: { name: string; version?: string } | undefined) {
-      let key = client ? (client.version ? `${client.name}@${client.version}` : client.name) : 'unknown';
-      if (counts[key] === undefined) {
-        if (distinct >= max) key = 'other';
-        else distinct++;
-      }
-      counts[key] = (counts[key] ?? 0) + 1;
-    },
-    read: () => ({ ...counts }),
-  };
-}
