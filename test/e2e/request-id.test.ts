@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { captureLogs, freePort } from '@storefront/platform/testing';
 import { startStack, type Stack } from '../support/stack.ts';
 
 /**
@@ -56,5 +57,62 @@ describe('request ids', () => {
     const invalid = await post({ query: '{ nosuchfield }' });
     const invalidBody = (await invalid.json()) as { errors: { extensions?: { requestId?: string } }[] };
     assert.equal(invalidBody.errors[0]!.extensions?.requestId, invalid.headers.get('x-request-id'));
+  });
+});
+
+/**
+ * Headers a client controls never reach a log line as sent when they are
+ * malformed: a bad `x-request-id` is replaced, a bad `traceparent` is not
+ * continued, a bad app name is dropped. Tracing is on (its collector is
+ * down, which must not matter either), so the trace context is really parsed.
+ */
+describe('malformed correlation headers', () => {
+  let stack: Stack;
+  const logs = captureLogs('debug');
+  before(async () => {
+    stack = await startStack({
+      embedded: true,
+      logger: logs.logger,
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await freePort()}`, LOG_LEVEL: 'debug' },
+    });
+  });
+  after(() => stack?.stop());
+
+  it('are replaced or ignored, and never written to a log as sent', async () => {
+    const hostile = {
+      requestIds: ['r'.repeat(5_000), '{"requestId":"forged"}', 'id with spaces and <script>'],
+      traceparents: [
+        `00-${'g'.repeat(32)}-${'1'.repeat(16)}-01`,
+        `00-${'0'.repeat(32)}-${'1'.repeat(16)}-01`,
+        `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01-${'c'.repeat(8_000)}`,
+      ],
+      clientNames: ['{"name":"forged"}', 'n'.repeat(300), 'app name with spaces'],
+    };
+    for (let i = 0; i < 3; i += 1) {
+      const res = await fetch(stack.gateway.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-request-id': hostile.requestIds[i]!,
+          traceparent: hostile.traceparents[i]!,
+          'apollographql-client-name': hostile.clientNames[i]!,
+          'apollographql-client-version': `v${'9'.repeat(200)}`,
+        },
+        body: JSON.stringify({ query: 'query Hostile { categories { id } nosuchfield }' }),
+      });
+      assert.equal(res.status, 400, 'answered (a validation error), not failed');
+      const id = res.headers.get('x-request-id') ?? '';
+      assert.match(id, /^[0-9a-f-]{36}$/, 'a new request id');
+      const body = (await res.json()) as { errors: { extensions?: { requestId?: string } }[] };
+      assert.equal(body.errors[0]!.extensions?.requestId, id);
+    }
+    const written = JSON.stringify(logs.records);
+    assert.ok(
+      logs.records.some((r) => r.access === true),
+      'the requests were logged',
+    );
+    for (const raw of [...hostile.requestIds, ...hostile.traceparents, ...hostile.clientNames, '9'.repeat(200)])
+      assert.ok(!written.includes(raw), `no log line holds ${JSON.stringify(raw.slice(0, 40))}`);
+    for (const line of logs.records.filter((r) => r.access === true)) assert.equal(line.client, undefined);
   });
 });
