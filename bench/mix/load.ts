@@ -31,6 +31,9 @@ export interface StepResult {
   byKind: Partial<Record<OperationKind, { count: number; p50Ms: number; p99Ms: number }>>;
   gatewayCpuMsPerRequest: number;
   subgraphsCpuMsPerRequest: number;
+  /** The same, less what the processes burn when idle (Kafka consumers, relays, timers) over the step's time. */
+  gatewayCpuNetMsPerRequest: number;
+  subgraphsCpuNetMsPerRequest: number;
   loadGeneratorCpuMsPerRequest: number;
   gatewayRssMb: number;
   skippedPayments: number;
@@ -51,6 +54,8 @@ export interface StepSpec {
   data: MixData;
   watchers?: OrderWatchers;
   pids: { gateway: number; subgraphs: number[] };
+  /** CPU ms per second the gateway and the subgraphs use without load (measured before the rounds). */
+  idle: { gatewayMsPerSecond: number; subgraphsMsPerSecond: number };
 }
 
 /** A wrong answer ends the run: its message says which customer saw what. */
@@ -176,6 +181,8 @@ export async function runStep(spec: StepSpec): Promise<StepResult> {
     byKind,
     gatewayCpuMsPerRequest: gatewayCpu / total,
     subgraphsCpuMsPerRequest: subgraphsCpu / total,
+    gatewayCpuNetMsPerRequest: Math.max(0, gatewayCpu - spec.idle.gatewayMsPerSecond * elapsedSeconds) / total,
+    subgraphsCpuNetMsPerRequest: Math.max(0, subgraphsCpu - spec.idle.subgraphsMsPerSecond * elapsedSeconds) / total,
     loadGeneratorCpuMsPerRequest: (load.user + load.system) / 1000 / total,
     gatewayRssMb: treeRssKb(spec.pids.gateway) / 1024,
     skippedPayments: spec.skippedPayments() - skippedBefore,

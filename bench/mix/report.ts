@@ -28,6 +28,8 @@ export interface MixResults {
     publicReferences: number;
   };
   gateways: { id: GatewayId; label: string; command: string; subscriptions: boolean }[];
+  /** CPU ms per second with no load, all gateways up. */
+  idle: { subgraphsMsPerSecond: number; gatewaysMsPerSecond: Partial<Record<GatewayId, number>> };
   rounds: ({ round: number; gateway: GatewayId } & SearchOutcome)[];
 }
 
@@ -114,6 +116,8 @@ export function writeMixResults(results: MixResults, outputDir: string): string 
     '',
     '### Results',
     '',
+    `CPU per request is the process's CPU time over the step divided by the requests sent, less what the process burns with no load over the same time (measured once before the rounds, every gateway up: subgraphs ${fmt(results.idle.subgraphsMsPerSecond, 0)} ms/s; ${results.gateways.map((g) => `${g.label} ${fmt(results.idle.gatewaysMsPerSecond[g.id], 0)} ms/s`).join(', ')}); the raw figures are in the JSON.`,
+    '',
     '| gateway | highest sustained rate (median over rounds) | each round | fails at | p50 / p99 ms at that rate | gateway CPU ms/req | subgraphs CPU ms/req | load gen CPU ms/req | gateway RSS MB | events received / expected | event p99 ms |',
     '|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|',
   );
@@ -132,7 +136,7 @@ export function writeMixResults(results: MixResults, outputDir: string): string 
     const st: StepResult | undefined = typical?.sustained;
     const sub = st?.subscriptions;
     lines.push(
-      `| ${g.label} | **${fmt(m, 0)}/s** | ${rates.map((r) => `${r}`).join(', ')} | ${rounds.map((r) => (r.failed ? `${r.failed.rate}` : '—')).join(', ')} | ${fmt(st?.p50Ms)} / ${fmt(st?.p99Ms)} | ${fmt(st?.gatewayCpuMsPerRequest, 3)} | ${fmt(st?.subgraphsCpuMsPerRequest, 3)} | ${fmt(st?.loadGeneratorCpuMsPerRequest, 3)} | ${fmt(st?.gatewayRssMb, 0)} | ${sub ? `${sub.received} / ${sub.expected}` : '—'} | ${sub ? fmt(sub.p99Ms, 0) : '—'} |`,
+      `| ${g.label} | **${fmt(m, 0)}/s** | ${rates.map((r) => `${r}`).join(', ')} | ${rounds.map((r) => (r.failed ? `${r.failed.rate}` : '—')).join(', ')} | ${fmt(st?.p50Ms)} / ${fmt(st?.p99Ms)} | ${fmt(st?.gatewayCpuNetMsPerRequest, 3)} | ${fmt(st?.subgraphsCpuNetMsPerRequest, 3)} | ${fmt(st?.loadGeneratorCpuMsPerRequest, 3)} | ${fmt(st?.gatewayRssMb, 0)} | ${sub ? `${sub.received} / ${sub.expected}` : '—'} | ${sub ? fmt(sub.p99Ms, 0) : '—'} |`,
     );
   }
   lines.push('');
@@ -166,13 +170,13 @@ export function writeMixResults(results: MixResults, outputDir: string): string 
   }
   lines.push('', 'p50 / p99 ms from due time to answer.', '', '### Every step', '');
   lines.push(
-    '| round | gateway | rate /s | answers /s | p50 ms | p99 ms | errors | held | e.g. |',
-    '|---:|---|---:|---:|---:|---:|---:|---|---|',
+    '| round | gateway | rate /s | answers /s | p50 ms | p99 ms | errors | gateway CPU ms/req | subgraphs CPU ms/req | held | e.g. |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|',
   );
   for (const r of results.rounds)
     for (const st of r.steps)
       lines.push(
-        `| ${r.round} | ${results.gateways.find((g) => g.id === r.gateway)!.label} | ${st.rate} | ${fmt(st.throughput, 0)} | ${fmt(st.p50Ms)} | ${fmt(st.p99Ms)} | ${st.errors} | ${st.sustained ? 'yes' : 'no'} | ${(st.errorSamples[0] ?? (st.subscriptions && st.subscriptions.received < st.subscriptions.expected ? `events ${st.subscriptions.received}/${st.subscriptions.expected}` : '')).replaceAll('|', '\\|').slice(0, 120)} |`,
+        `| ${r.round} | ${results.gateways.find((g) => g.id === r.gateway)!.label} | ${st.rate} | ${fmt(st.throughput, 0)} | ${fmt(st.p50Ms)} | ${fmt(st.p99Ms)} | ${st.errors} | ${fmt(st.gatewayCpuNetMsPerRequest, 2)} | ${fmt(st.subgraphsCpuNetMsPerRequest, 2)} | ${st.sustained ? 'yes' : 'no'} | ${(st.errorSamples[0] ?? (st.subscriptions && st.subscriptions.received < st.subscriptions.expected ? `events ${st.subscriptions.received}/${st.subscriptions.expected}` : '')).replaceAll('|', '\\|').slice(0, 120)} |`,
       );
   lines.push(
     '',

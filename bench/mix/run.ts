@@ -10,6 +10,7 @@ import {
 } from '../gateways.ts';
 import type { BenchOptions, GatewayId } from '../options.ts';
 import { describeCommit, describeMachine } from '../report.ts';
+import { treeCpuMs } from '../measure.ts';
 import { chooseRuntime, ROOT, seedCatalog, startBackends, startSubgraphs } from '../services.ts';
 import { AnswerChecker } from './check.ts';
 import { percentile, runStep, type StepResult } from './load.ts';
@@ -72,6 +73,11 @@ export async function runMix(options: BenchOptions, logDir: string): Promise<voi
 
   const { references, count } = await takeReferences(gateways, data);
   say(`reference: ${count} public answers, the same data on every gateway`);
+  say(`idle CPU: measuring ${IDLE_SECONDS}s with no load…`);
+  const idle = await measureIdle(gateways, subgraphPids);
+  say(
+    `idle CPU: subgraphs ${idle.subgraphs.toFixed(0)} ms/s; ${gateways.map((g) => `${GATEWAY_LABELS[g.id]} ${idle.gateways.get(g.id)!.toFixed(0)} ms/s`).join(', ')}`,
+  );
   const checkers = new Map(gateways.map((g) => [g.id, new AnswerChecker(data, references.get(g.id)!)]));
   const picker = createPicker(options, data, random);
   const payments: PaymentPool = { watched: [], payable: data.payable };
@@ -100,6 +106,7 @@ export async function runMix(options: BenchOptions, logDir: string): Promise<voi
       data,
       ...(watchers ? { watchers } : {}),
       pids: { gateway: gateway.process.pid, subgraphs: subgraphPids },
+      idle: { gatewayMsPerSecond: idle.gateways.get(gateway.id) ?? 0, subgraphsMsPerSecond: idle.subgraphs },
     });
     // Watched orders nobody paid go back to the pool.
     payments.payable.push(...payments.watched.splice(0));
@@ -174,11 +181,38 @@ export async function runMix(options: BenchOptions, logDir: string): Promise<voi
       command: g.command,
       subscriptions: servesSubscriptions(g.id),
     })),
+    idle: {
+      subgraphsMsPerSecond: idle.subgraphs,
+      gatewaysMsPerSecond: Object.fromEntries(idle.gateways),
+    },
     rounds,
   };
   const outputDir = resolve(ROOT, options.BENCH_OUTPUT_DIR);
   mkdirSync(outputDir, { recursive: true });
   say(`wrote ${writeMixResults(results, outputDir)}${results.smoke ? ' (marked as a smoke run)' : ''}`);
+}
+
+const IDLE_SECONDS = 5;
+
+/**
+ * What the processes burn with no load at all (Kafka consumers polling, outbox relays, timers): at low
+ * rates it is a large part of the CPU per request, so the report also shows CPU per request without it.
+ */
+async function measureIdle(
+  gateways: RunningGatewayProcess[],
+  subgraphPids: number[],
+): Promise<{ subgraphs: number; gateways: Map<GatewayId, number> }> {
+  const read = () => ({
+    subgraphs: subgraphPids.reduce((sum, pid) => sum + treeCpuMs(pid), 0),
+    gateways: gateways.map((g) => treeCpuMs(g.process.pid)),
+  });
+  const before = read();
+  await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
+  const after = read();
+  return {
+    subgraphs: (after.subgraphs - before.subgraphs) / IDLE_SECONDS,
+    gateways: new Map(gateways.map((g, i) => [g.id, (after.gateways[i]! - before.gateways[i]!) / IDLE_SECONDS])),
+  };
 }
 
 /** The machine's load average when the run ended (1, 5, 15 min): the figures are only as good as the machine was quiet. */
@@ -194,7 +228,7 @@ function describeStep(id: GatewayId, s: StepResult): string {
   return (
     `${GATEWAY_LABELS[id].padEnd(18)} ${String(s.rate).padStart(5)}/s → ${s.throughput.toFixed(0).padStart(5)}/s  ` +
     `p50 ${s.p50Ms.toFixed(1)} p99 ${s.p99Ms.toFixed(1)} ms  errors ${s.errors}  ` +
-    `CPU gw ${s.gatewayCpuMsPerRequest.toFixed(2)} sub ${s.subgraphsCpuMsPerRequest.toFixed(2)} gen ${s.loadGeneratorCpuMsPerRequest.toFixed(2)} ms/req${events}  ` +
+    `CPU (net of idle) gw ${s.gatewayCpuNetMsPerRequest.toFixed(2)} sub ${s.subgraphsCpuNetMsPerRequest.toFixed(2)} gen ${s.loadGeneratorCpuMsPerRequest.toFixed(2)} ms/req${events}  ` +
     `${s.sustained ? 'held' : 'FAILED'}${s.errorSamples.length ? `  e.g. ${s.errorSamples[0]}` : ''}`
   );
 }
