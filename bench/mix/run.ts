@@ -92,7 +92,10 @@ export async function runMix(options: BenchOptions, logDir: string): Promise<voi
             options.BENCH_MIX_OPEN_SUBSCRIPTIONS,
           )
         : undefined;
-    if (watchers) payments.watched = watchers.watched;
+    if (watchers) {
+      payments.watched = watchers.watched;
+      await new Promise((r) => setTimeout(r, 1000)); // what opening them set going settles before the clock starts
+    }
     const result = await runStep({
       url: gateway.url,
       rate,

@@ -22,6 +22,7 @@ export interface SubscriptionStats {
   failures: string[];
 }
 
+const ESTABLISH_TIMEOUT_MS = 30_000;
 const QUERY = `subscription Watch($orderId: ID!, $after: Int) { orderStatusChanged(orderId: $orderId, after: $after) { id status version } }`;
 
 export class OrderWatchers {
@@ -69,24 +70,34 @@ export class OrderWatchers {
       const done = client.on('connected', () => (done(), failed(), resolve()));
       const failed = client.on('closed', () => (done(), failed(), resolve()));
     });
+    // `after: 1`: the history is replayed from there, so the seeded CONFIRMED change (version 2) arrives at
+    // once: proof the subscription is established end to end before the step's clock starts.
+    let established: () => void = () => {};
+    const ready = new Promise<void>((resolve) => (established = resolve));
     client.subscribe<{ orderStatusChanged: { id: string; status: string; version: number } }>(
-      // `after: 2`: the seeded history ends at CONFIRMED (version 2); changes after it come without gaps.
-      { query: QUERY, variables: { orderId: order.id, after: 2 } },
+      { query: QUERY, variables: { orderId: order.id, after: 1 } },
       {
         next: ({ data: event, errors }) => {
           if (errors?.length) return void this.stats.failures.push(`event error: ${errors[0]!.message}`);
           const change = event?.orderStatusChanged;
           const sentAt = this.paidAt.get(order.id);
-          if (change?.id === order.id && change.status === 'PAID' && sentAt !== undefined) {
+          if (change?.id === order.id && change.status === 'CONFIRMED' && change.version === 2) established();
+          else if (change?.id === order.id && change.status === 'PAID' && sentAt !== undefined) {
             this.stats.received += 1;
             this.stats.latenciesMs.push(performance.now() - sentAt);
             this.paidAt.delete(order.id);
           } else this.stats.unexpected.push(JSON.stringify(change).slice(0, 200));
         },
-        error: (error) => this.stats.failures.push(`subscription: ${describe(error)}`),
-        complete: () => {},
+        error: (error) => (this.stats.failures.push(`subscription: ${describe(error)}`), established()),
+        complete: () => established(),
       },
     );
+    const timeout = setTimeout(() => {
+      this.stats.failures.push(`subscription on ${order.id}: not established within ${ESTABLISH_TIMEOUT_MS / 1000}s`);
+      established();
+    }, ESTABLISH_TIMEOUT_MS);
+    await ready;
+    clearTimeout(timeout);
     this.watched.push(order);
     this.watchedIds.add(order.id);
     this.stats.open += 1;
