@@ -9,6 +9,10 @@ import { z } from 'zod';
  * `--mix` switches to the realistic open-loop mix (bench/mix/): many
  * customers, a weighted mix of operations at a constant arrival rate, and a
  * search for the highest rate each gateway sustains.
+ *
+ * `--subscriptions` switches to subscriptions at scale (bench/subscriptions/):
+ * many orderStatusChanged subscriptions into one gateway process of ours,
+ * with orders changing status at a steady rate.
  */
 export const GATEWAY_IDS = ['ours-off', 'ours-on', 'ours-noshare', 'stock', 'hive'] as const;
 export type GatewayId = (typeof GATEWAY_IDS)[number];
@@ -95,6 +99,19 @@ const optionsSchema = z.object({
     .default(0.1),
   /** Connections the open-loop generator may open to a gateway (requests beyond them wait, and that wait counts). */
   BENCH_MIX_CONNECTIONS: atLeast(256, 1),
+
+  /** Subscriptions at scale instead of the three fixed queries (bench/subscriptions/): our gateway only. */
+  BENCH_SUBSCRIPTIONS: env.bool(false),
+  /** orderStatusChanged subscriptions open at once in the one gateway process. */
+  BENCH_SUBS_TOTAL: atLeast(10_000, 1),
+  /** Subscriptions on each socket: one socket per customer's app, watching a few of their orders. */
+  BENCH_SUBS_PER_SOCKET: atLeast(4, 1),
+  /** Status changes a second (payOrder, shipOrder, deliverOrder), each one event to one subscription. */
+  BENCH_SUBS_EVENT_RATE: positive(100),
+  /** Seconds of changes measured. */
+  BENCH_SUBS_SECONDS: atLeast(60, 1),
+  /** Seconds with every subscription open and nothing happening, for the gateway's idle CPU (0: skip). */
+  BENCH_SUBS_IDLE_SECONDS: atLeast(10, 0),
 });
 
 export type BenchOptions = z.infer<typeof optionsSchema>;
@@ -124,10 +141,18 @@ const FLAGS: Record<string, keyof BenchOptions> = {
   'p99-ms': 'BENCH_MIX_P99_MS',
   precision: 'BENCH_MIX_PRECISION',
   'mix-connections': 'BENCH_MIX_CONNECTIONS',
+  subscriptions: 'BENCH_SUBSCRIPTIONS',
+  'subscription-count': 'BENCH_SUBS_TOTAL',
+  'per-socket': 'BENCH_SUBS_PER_SOCKET',
+  'event-rate': 'BENCH_SUBS_EVENT_RATE',
+  'event-seconds': 'BENCH_SUBS_SECONDS',
+  'idle-seconds': 'BENCH_SUBS_IDLE_SECONDS',
 };
 
 /** The gateways the mix compares unless told otherwise: ours as it ships (response cache on) and the two peers. */
 export const MIX_GATEWAYS: GatewayId[] = ['ours-on', 'stock', 'hive'];
+/** Our gateway's default WS_MAX_OPERATIONS: operations one socket may hold open (gateway/src/subscriptions/config.ts). */
+export const GATEWAY_WS_MAX_OPERATIONS = 20;
 
 /** Settings that are each fine alone but impossible together; each problem names its key. */
 function crossCheck(options: BenchOptions): string[] {
@@ -147,6 +172,18 @@ function crossCheck(options: BenchOptions): string[] {
   if (options.BENCH_MIX_OPEN_SUBSCRIPTIONS > options.BENCH_MIX_CUSTOMERS)
     problems.push(
       `BENCH_MIX_OPEN_SUBSCRIPTIONS: ${options.BENCH_MIX_OPEN_SUBSCRIPTIONS} subscriptions, one per customer, but only ${options.BENCH_MIX_CUSTOMERS} customers (BENCH_MIX_CUSTOMERS)`,
+    );
+  if (options.BENCH_SUBS_PER_SOCKET > GATEWAY_WS_MAX_OPERATIONS)
+    problems.push(
+      `BENCH_SUBS_PER_SOCKET: ${options.BENCH_SUBS_PER_SOCKET} subscriptions on one socket, but our gateway allows ${GATEWAY_WS_MAX_OPERATIONS} operations per connection (WS_MAX_OPERATIONS); an app needs a handful`,
+    );
+  if (options.BENCH_SUBS_PER_SOCKET > options.BENCH_SUBS_TOTAL)
+    problems.push(
+      `BENCH_SUBS_PER_SOCKET: ${options.BENCH_SUBS_PER_SOCKET} subscriptions per socket is more than all of them (BENCH_SUBS_TOTAL, ${options.BENCH_SUBS_TOTAL})`,
+    );
+  if (options.BENCH_SUBS_EVENT_RATE > options.BENCH_SUBS_TOTAL)
+    problems.push(
+      `BENCH_SUBS_EVENT_RATE: ${options.BENCH_SUBS_EVENT_RATE} changes a second for ${options.BENCH_SUBS_TOTAL} subscriptions (BENCH_SUBS_TOTAL): an order changes status a few times in its life, not every second`,
     );
   return problems;
 }
@@ -188,6 +225,18 @@ export function loadBenchOptions(
     throw new Error(withFlags(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`));
   if (options.BENCH_MIX && options.BENCH_PROFILE)
     throw new Error(withFlags('BENCH_PROFILE: profiles are taken of the fixed queries; leave it off with BENCH_MIX'));
+  if (options.BENCH_SUBSCRIPTIONS && options.BENCH_MIX)
+    throw new Error(withFlags('BENCH_SUBSCRIPTIONS: choose one of BENCH_MIX and BENCH_SUBSCRIPTIONS per run'));
+  if (options.BENCH_SUBSCRIPTIONS && options.BENCH_PROFILE)
+    throw new Error(
+      withFlags('BENCH_PROFILE: profiles are taken of the fixed queries; leave it off with BENCH_SUBSCRIPTIONS'),
+    );
+  if (options.BENCH_SUBSCRIPTIONS && given.BENCH_GATEWAYS)
+    throw new Error(
+      withFlags(
+        'BENCH_GATEWAYS: the subscriptions bench measures our gateway as it ships (the stock gateway executes no subscriptions, and the subgraphs take subscription sockets only signed by ours); leave it unset',
+      ),
+    );
   if (options.BENCH_MIX && !given.BENCH_GATEWAYS) options = { ...options, BENCH_GATEWAYS: MIX_GATEWAYS };
   return options.BENCH_PROFILE ? { ...options, BENCH_ROUNDS: 1 } : options;
 }

@@ -8,6 +8,7 @@
  *   npm run bench -- --duration=2 --rounds=1       # a smoke run
  *   npm run bench -- --profile                     # one round, with a CPU profile of our gateway
  *   npm run bench -- --mix                         # the realistic open-loop mix (bench/mix/run.ts)
+ *   npm run bench -- --subscriptions               # 10,000 subscriptions in one gateway (bench/subscriptions/run.ts)
  *
  * Settings: bench/options.ts (BENCH_* variables or flags). Everything it
  * starts (PostgreSQL, Redis, Kafka, subgraphs, gateways) is stopped at the end,
@@ -25,10 +26,12 @@ import { describeCommit, describeMachine, isSmoke, writeResults, type BenchResul
 import { logInCustomer } from './seed.ts';
 import { ROOT, stopBackends, SUBGRAPHS, workDir } from './services.ts';
 import { runMix } from './mix/run.ts';
+import { runSubscriptions } from './subscriptions/run.ts';
 import { prepareStack, prepareWorkDir, say } from './stack.ts';
 
 async function main(options: BenchOptions): Promise<void> {
   if (options.BENCH_MIX) return runMix(options, prepareWorkDir(options).logDir);
+  if (options.BENCH_SUBSCRIPTIONS) return runSubscriptions(options, prepareWorkDir(options).logDir);
   const { context, subgraphs, runtimeNote, profileDir } = await prepareStack(options);
   const { backends, supergraphFile } = context;
   const subgraphPids = Object.values(subgraphs).map((p) => p.pid);

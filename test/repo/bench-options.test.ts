@@ -74,4 +74,41 @@ describe('benchmark settings', () => {
       );
     });
   }
+
+  it("--subscriptions: 10,000 subscriptions by default, a few per socket, within the gateway's per-socket limit", () => {
+    const options = loadBenchOptions(['--subscriptions'], {});
+    assert.equal(options.BENCH_SUBSCRIPTIONS, true);
+    assert.equal(options.BENCH_SUBS_TOTAL, 10_000);
+    assert.ok(options.BENCH_SUBS_PER_SOCKET >= 2 && options.BENCH_SUBS_PER_SOCKET <= 20);
+    assert.ok(options.BENCH_SUBS_SECONDS >= 60);
+    const small = loadBenchOptions(
+      ['--subscriptions', '--subscription-count=400', '--per-socket=5', '--event-rate=20'],
+      {},
+    );
+    assert.deepEqual([small.BENCH_SUBS_TOTAL, small.BENCH_SUBS_PER_SOCKET, small.BENCH_SUBS_EVENT_RATE], [400, 5, 20]);
+  });
+
+  // Impossible subscription runs are refused before anything starts, naming the flag as typed and its variable.
+  for (const [argv, key, flag] of [
+    [['--subscriptions', '--subscription-count=0'], 'BENCH_SUBS_TOTAL', '--subscription-count'],
+    [['--subscriptions', '--subscription-count=lots'], 'BENCH_SUBS_TOTAL', '--subscription-count'],
+    [['--subscriptions', '--per-socket=0'], 'BENCH_SUBS_PER_SOCKET', '--per-socket'],
+    [['--subscriptions', '--per-socket=21'], 'BENCH_SUBS_PER_SOCKET', '--per-socket'],
+    [['--subscriptions', '--subscription-count=3', '--per-socket=4'], 'BENCH_SUBS_PER_SOCKET', '--per-socket'],
+    [['--subscriptions', '--event-rate=0'], 'BENCH_SUBS_EVENT_RATE', '--event-rate'],
+    [['--subscriptions', '--event-rate=-1'], 'BENCH_SUBS_EVENT_RATE', '--event-rate'],
+    [['--subscriptions', '--subscription-count=100', '--event-rate=500'], 'BENCH_SUBS_EVENT_RATE', '--event-rate'],
+    [['--subscriptions', '--event-seconds=0'], 'BENCH_SUBS_SECONDS', '--event-seconds'],
+    [['--subscriptions', '--idle-seconds=-1'], 'BENCH_SUBS_IDLE_SECONDS', '--idle-seconds'],
+    [['--subscriptions', '--mix'], 'BENCH_SUBSCRIPTIONS', '--subscriptions'],
+    [['--subscriptions', '--profile'], 'BENCH_PROFILE', '--profile'],
+    [['--subscriptions', '--gateways=ours-on,stock'], 'BENCH_GATEWAYS', '--gateways'],
+  ] as const) {
+    it(`refuses ${argv.join(' ')} naming ${flag}`, () => {
+      assert.throws(
+        () => loadBenchOptions([...argv], {}),
+        (error: Error) => error.message.includes(key) && error.message.includes(flag),
+      );
+    });
+  }
 });
