@@ -33,7 +33,7 @@ const say = (message: string) => process.stdout.write(`[bench --mix] ${message}\
 /** Gateways that serve subscriptions over graphql-ws on the bench's subgraphs (see the report for the others). */
 const servesSubscriptions = (id: GatewayId) => id.startsWith('ours');
 const EVENT_GRACE_MS = 10_000;
-const MAX_STEPS = 12;
+const MAX_STEPS = 16;
 const SEED = 20_261_207;
 
 export async function runMix(options: BenchOptions, logDir: string): Promise<void> {

@@ -5,7 +5,10 @@ import type { StepResult } from './load.ts';
  * errors): double the rate from the start rate while it holds, then bisect
  * between the highest rate that held and the lowest that did not until they
  * are within `precision` of each other. When even the start rate fails, halve
- * it until one holds. At most `maxSteps` steps, so a run's length is bounded.
+ * it until one holds. A step that fails is run once more at the same rate and
+ * the rate fails only when both do: one stall of a shared machine does not
+ * decide the search (every gateway gets the same second chance). At most
+ * `maxSteps` steps, so a run's length is bounded.
  */
 export interface SearchSettings {
   start: number;
@@ -31,8 +34,12 @@ export async function searchSustainedRate(
   let failed: StepResult | undefined;
   let rate = settings.start;
   while (steps.length < settings.maxSteps) {
-    const step = await runAt(rate);
+    let step = await runAt(rate);
     steps.push(step);
+    if (!step.sustained && steps.length < settings.maxSteps) {
+      step = await runAt(rate);
+      steps.push(step);
+    }
     if (step.sustained) held = step;
     else failed = step;
     let next: number;
