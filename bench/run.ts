@@ -18,16 +18,15 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { GATEWAY_LABELS, oursEnv, PROFILED, startGateway, type RunningGatewayProcess } from './gateways.ts';
 import { measure, runLoad, type Sample } from './measure.ts';
-import { loadBenchOptions, type BenchOptions, type GatewayId, type QueryId } from './options.ts';
-import { stopAll } from './processes.ts';
+import { type BenchOptions, type GatewayId, type QueryId } from './options.ts';
 import { summarizeProfile } from './profile.ts';
 import { QUERIES, requestBody, verifySameData } from './queries.ts';
 import { describeCommit, describeMachine, isSmoke, writeResults, type BenchResults } from './report.ts';
 import { logInCustomer } from './seed.ts';
-import { ROOT, stopBackends, SUBGRAPHS, workDir } from './services.ts';
+import { ROOT, SUBGRAPHS } from './services.ts';
 import { runMix } from './mix/run.ts';
 import { runSubscriptions } from './subscriptions/run.ts';
-import { prepareStack, prepareWorkDir, say } from './stack.ts';
+import { prepareStack, prepareWorkDir, runBench, say } from './stack.ts';
 
 async function main(options: BenchOptions): Promise<void> {
   if (options.BENCH_MIX) return runMix(options, prepareWorkDir(options).logDir);
@@ -175,33 +174,4 @@ function describeSample(round: number, rounds: number, query: QueryId, gateway: 
   );
 }
 
-let options: BenchOptions;
-try {
-  options = loadBenchOptions(process.argv.slice(2));
-} catch (error) {
-  process.stderr.write(`npm run bench: ${(error as Error).message}\n`);
-  process.exit(2);
-}
-
-let cleaning: Promise<void> | undefined;
-const cleanUp = () =>
-  (cleaning ??= (async () => {
-    await stopAll();
-    await stopBackends(options, join(workDir(options), 'logs'));
-  })());
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    process.stderr.write(`\n[bench] ${signal}: stopping everything the bench started…\n`);
-    void cleanUp().finally(() => process.exit(130));
-  });
-}
-
-try {
-  await main(options);
-  await cleanUp();
-} catch (error) {
-  process.stderr.write(`\n[bench] FAILED: ${(error as Error).message}\n`);
-  await cleanUp();
-  process.exit(1);
-}
+await runBench('npm run bench', main);

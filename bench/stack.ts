@@ -1,10 +1,18 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSeedingGateway, writeSupergraph, type GatewayContext } from './gateways.ts';
-import type { BenchOptions } from './options.ts';
-import type { Managed } from './processes.ts';
+import { loadBenchOptions, type BenchOptions } from './options.ts';
+import { stopAll, type Managed } from './processes.ts';
 import { seedCustomer, type SeededCustomer } from './seed.ts';
-import { chooseRuntime, seedCatalog, startBackends, startSubgraphs, workDir, type SubgraphName } from './services.ts';
+import {
+  chooseRuntime,
+  seedCatalog,
+  startBackends,
+  startSubgraphs,
+  stopBackends,
+  workDir,
+  type SubgraphName,
+} from './services.ts';
 
 /**
  * What every bench mode measures against: fresh PostgreSQL, Redis and Kafka,
@@ -76,4 +84,44 @@ export async function prepareStack(options: BenchOptions): Promise<BenchStack> {
     options.BENCH_PROFILE ? join(profileDir, 'subgraphs') : undefined,
   );
   return { context, customer, subgraphs, runtimeNote, profileDir };
+}
+
+/**
+ * Runs a bench mode (`npm run bench`, `bench:tracing`) to its end: the
+ * options are read (a bad one stops it with its message, exit 2), and
+ * everything it started — processes, PostgreSQL, Redis and Kafka — is stopped
+ * when it ends, fails (exit 1) or is interrupted (exit 130).
+ */
+export async function runBench(
+  command: string,
+  main: (options: BenchOptions) => Promise<void>,
+  defaults: Record<string, string> = {},
+): Promise<void> {
+  let options: BenchOptions;
+  try {
+    options = loadBenchOptions(process.argv.slice(2), { ...defaults, ...process.env });
+  } catch (error) {
+    process.stderr.write(`${command}: ${(error as Error).message}\n`);
+    process.exit(2);
+  }
+  let cleaning: Promise<void> | undefined;
+  const cleanUp = () =>
+    (cleaning ??= (async () => {
+      await stopAll();
+      await stopBackends(options, join(workDir(options), 'logs'));
+    })());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`\n[bench] ${signal}: stopping everything the bench started…\n`);
+      void cleanUp().finally(() => process.exit(130));
+    });
+  }
+  try {
+    await main(options);
+    await cleanUp();
+  } catch (error) {
+    process.stderr.write(`\n[bench] FAILED: ${(error as Error).message}\n`);
+    await cleanUp();
+    process.exit(1);
+  }
 }

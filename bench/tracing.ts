@@ -23,14 +23,13 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { startOursVariant, type RunningGatewayProcess } from './gateways.ts';
 import { measure, runLoad, type Sample } from './measure.ts';
-import { loadBenchOptions, type BenchOptions, type QueryId } from './options.ts';
-import { stopAll } from './processes.ts';
+import { type BenchOptions, type QueryId } from './options.ts';
 import { QUERIES, requestBody, verifySameData } from './queries.ts';
 import { describeCommit, describeMachine, isSmoke } from './report.ts';
 import { writeSection } from './results-file.ts';
 import { logInCustomer } from './seed.ts';
-import { ROOT, stopBackends, workDir } from './services.ts';
-import { prepareStack, say } from './stack.ts';
+import { ROOT } from './services.ts';
+import { prepareStack, runBench, say } from './stack.ts';
 
 const VARIANTS = [
   { name: 'tracing off', settings: {} },
@@ -172,22 +171,5 @@ async function main(options: BenchOptions): Promise<void> {
   say('wrote its section of bench/RESULTS.md');
 }
 
-let options: BenchOptions;
-try {
-  options = loadBenchOptions(process.argv.slice(2), { BENCH_QUERIES: 'b', ...process.env });
-} catch (error) {
-  process.stderr.write(`npm run bench:tracing: ${(error as Error).message}\n`);
-  process.exit(2);
-}
-const cleanUp = async () => {
-  await stopAll();
-  await stopBackends(options, join(workDir(options), 'logs'));
-};
-try {
-  await main(options);
-  await cleanUp();
-} catch (error) {
-  process.stderr.write(`\n[bench] FAILED: ${(error as Error).message}\n`);
-  await cleanUp();
-  process.exit(1);
-}
+// Query b (the order history) unless BENCH_QUERIES or --queries says otherwise.
+await runBench('npm run bench:tracing', main, { BENCH_QUERIES: 'b' });
