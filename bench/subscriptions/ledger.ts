@@ -23,6 +23,8 @@ interface Change {
 export interface LedgerSummary {
   changes: number;
   received: number;
+  /** Events of changes whose mutation failed or timed out for the bench but committed all the same. */
+  late: number;
   missed: number;
   /** Events that broke a rule, with what was wrong (the first few). */
   violations: number;
@@ -70,10 +72,21 @@ export class Ledger {
     if (this.measuring) this.fromAnswer.push(receivedAt - answeredAt);
   }
 
-  /** A mutation that failed changed nothing: nothing is expected of it. */
+  /**
+   * A mutation that failed or timed out may still have changed the order (a timeout does not undo a commit):
+   * its event is not expected, but is no violation if it comes; then it counts, timed from the send.
+   */
   failed(order: string, version: number): void {
-    if (this.pending.delete(`${order}:${version}`)) this.changes--;
+    const key = `${order}:${version}`;
+    const change = this.pending.get(key);
+    if (!change) return;
+    this.pending.delete(key);
+    this.uncertain.set(key, change);
+    this.changes--;
   }
+
+  private readonly uncertain = new Map<string, Change>();
+  private late = 0;
 
   receive(event: ReceivedEvent): void {
     const problem = this.check(event);
@@ -84,9 +97,12 @@ export class Ledger {
     }
     this.last.set(event.watched, event.version);
     const key = `${event.id}:${event.version}`;
-    const change = this.pending.get(key)!;
-    this.pending.delete(key);
-    this.received++;
+    const change = this.pending.get(key) ?? this.uncertain.get(key)!;
+    if (this.pending.delete(key)) this.received++;
+    else {
+      this.uncertain.delete(key);
+      this.late++;
+    }
     if (!this.measuring) return;
     this.fromSend.push(event.at - change.sentAt);
     if (change.answeredAt !== undefined) this.fromAnswer.push(event.at - change.answeredAt);
@@ -103,7 +119,8 @@ export class Ledger {
     if (event.version !== expected) return `${what}: expected version ${expected} (a gap or a repeat)`;
     if (STATUS_AT_VERSION[event.version] !== event.status)
       return `${what}: version ${event.version} is ${STATUS_AT_VERSION[event.version]}`;
-    if (!this.pending.has(`${event.id}:${event.version}`)) return `${what}: a change the bench did not make`;
+    const key = `${event.id}:${event.version}`;
+    if (!this.pending.has(key) && !this.uncertain.has(key)) return `${what}: a change the bench did not make`;
     return undefined;
   }
 
@@ -121,6 +138,7 @@ export class Ledger {
     return {
       changes: this.changes,
       received: this.received,
+      late: this.late,
       missed: this.pending.size,
       violations: this.violations,
       violationSamples: this.samples,

@@ -23,7 +23,7 @@ export interface SubscriptionResults {
   gatewayCounts: Record<string, number>;
   countsAfter: Record<string, number>;
   rss: { beforeMb: number; openMb: number; peakMb: number };
-  idle?: { seconds: number; gatewayCpuPercent: number };
+  idle?: { seconds: number; gatewayCpuPercent: number; withoutSocketsCpuPercent: number };
   run: {
     seconds: number;
     rate: number;
@@ -32,6 +32,8 @@ export interface SubscriptionResults {
     gatewayCpuPercent: number;
     gatewayCpuMsPerEvent: number;
     subgraphsCpuPercent: number;
+    /** Each subgraph's CPU per event (its mutation and everything the change sets off: relay, consumers, notifications). */
+    subgraphCpuMsPerEvent: Record<string, number>;
     clientsCpuPercent: number;
     benchCpuPercent: number;
     lowestOpen: number;
@@ -94,21 +96,27 @@ export function writeSubscriptionResults(results: SubscriptionResults, outputDir
     '| measure | value | target |',
     '|---|---:|---|',
     `| subscriptions open (the gateway's \`gateway_subscriptions_active\`) | ${fmt(results.gatewayCounts.gateway_subscriptions_active, 0)} on ${fmt(results.gatewayCounts.gateway_websocket_connections, 0)} sockets | ${TARGET.subscriptions.toLocaleString('en')} |`,
-    `| gateway RSS: before any socket / all open / peak while events flowed | ${fmt(rss.beforeMb, 0)} / ${fmt(rss.openMb, 0)} / **${fmt(rss.peakMb, 0)} MB** | < ${TARGET.rssMb} MB (${met(rss.peakMb < TARGET.rssMb)}${total < TARGET.subscriptions ? ', at this smaller count' : ''}) |`,
+    `| gateway RSS: before any socket / all open / peak while events flowed | ${fmt(rss.beforeMb, 0)} / ${fmt(rss.openMb, 0)} / **${fmt(rss.peakMb, 0)} MB** (${fmt(((rss.openMb - rss.beforeMb) * 1024) / Math.max(1, opening.subscriptions), 0)} KB per open subscription, its socket's share included) | < ${TARGET.rssMb} MB (${met(rss.peakMb < TARGET.rssMb)}${total < TARGET.subscriptions ? ', at this smaller count' : ''}) |`,
     `| mutation send → app, p50 / p99 / max | ${fmt(ledger.fromSend.p50Ms)} / **${fmt(ledger.fromSend.p99Ms)}** / ${fmt(ledger.fromSend.maxMs)} ms | p99 < ${TARGET.p99Ms} ms (${met(ledger.fromSend.p99Ms < TARGET.p99Ms)}) |`,
     `| mutation answer → app, p50 / p99 | ${fmt(ledger.fromAnswer.p50Ms)} / ${fmt(ledger.fromAnswer.p99Ms)} ms | |`,
     `| the mutation itself, p50 / p99 | ${fmt(run.changes.mutationP50Ms)} / ${fmt(run.changes.mutationP99Ms)} ms | |`,
     `| gateway CPU while events flowed | ${fmt(run.gatewayCpuPercent)}% of one core (${fmt(run.gatewayCpuMsPerEvent, 2)} ms per event, its mutation included) | |`,
     ...(results.idle
       ? [
-          `| gateway CPU, every subscription open, nothing happening (${results.idle.seconds} s) | ${fmt(results.idle.gatewayCpuPercent)}% of one core | |`,
+          `| gateway CPU with nothing happening (${results.idle.seconds} s each): no socket open / every subscription open | ${fmt(results.idle.withoutSocketsCpuPercent)}% / ${fmt(results.idle.gatewayCpuPercent)}% of one core | |`,
         ]
       : []),
     `| opening the subscriptions | ${fmt(opening.seconds)} s, ${fmt(opening.gatewayCpuMsPerSubscription, 2)} ms of gateway CPU each | |`,
-    `| changes made / events received / missed / wrong | ${ledger.changes} / ${ledger.received} / ${ledger.missed} / ${ledger.violations} | all received, none wrong |`,
+    `| changes made / events received / missed / wrong | ${ledger.changes} / ${ledger.received} / ${ledger.missed} / ${ledger.violations}${ledger.late ? ` (and ${ledger.late} events of changes whose mutation failed or timed out for the bench)` : ''} | all received, none wrong |`,
     `| the foreign-order probe | ${results.probe.leaked ? '**LEAKED**' : 'refused'}: ${results.probe.outcome.replaceAll('|', '\\|').slice(0, 120)} | refused |`,
     '',
-    `Latency runs from the moment the bench sent the mutation (its own time on the gateway included) to the moment the app's socket delivered the event, both stamped on this machine's clock, over the ${fmt(run.seconds, 0)} s measured (the warm-up's events are checked, not timed). The path in between: the orders service commits the change with an outbox row, its relay publishes it to Kafka, every orders instance's live feed consumes it and pushes it on the gateway's upstream subscription, and the gateway completes and sends it. Other processes during the run: subgraphs ${fmt(run.subgraphsCpuPercent)}%, the apps' client process ${fmt(run.clientsCpuPercent)}%, the bench (driver and ledger) ${fmt(run.benchCpuPercent)}% of one core; the machine has ${results.machine.cores}.`,
+    `Latency runs from the moment the bench sent the mutation (its own time on the gateway included) to the moment the app's socket delivered the event, both stamped on this machine's clock, over the ${fmt(run.seconds, 0)} s measured (the warm-up's events are checked, not timed). The path in between: the orders service commits the change with an outbox row, its relay publishes it to Kafka, every orders instance's live feed consumes it and pushes it on the gateway's upstream subscription, and the gateway completes and sends it. Other processes during the run: subgraphs ${fmt(run.subgraphsCpuPercent)}% (per event, its mutation and everything the change sets off: ${Object.entries(
+      run.subgraphCpuMsPerEvent,
+    )
+      .map(([name, ms]) => `${name} ${fmt(ms, 1)} ms`)
+      .join(
+        ', ',
+      )}), the apps' client process ${fmt(run.clientsCpuPercent)}%, the bench (driver and ledger) ${fmt(run.benchCpuPercent)}% of one core; the machine has ${results.machine.cores}.`,
     '',
     'Everything: `bench/subscriptions-results.json`. Reproduce: `npm run bench -- --subscriptions` (settings: `bench/options.ts`, `bench/README.md`).',
   );
