@@ -55,6 +55,9 @@ export const isSubscriptionsSmoke = (options: BenchOptions) =>
 
 const fmt = (value: number | undefined, digits = 1) =>
   value === undefined || !Number.isFinite(value) ? 'n/a' : value.toFixed(digits);
+/** Gateway RSS each open subscription added, its socket's share included. */
+const perSubscriptionKb = ({ rss, opening }: SubscriptionResults) =>
+  ((rss.openMb - rss.beforeMb) * 1024) / Math.max(1, opening.subscriptions);
 const met = (ok: boolean) => (ok ? 'met' : '**NOT met**');
 
 export function writeSubscriptionResults(results: SubscriptionResults, outputDir: string): string {
@@ -70,6 +73,13 @@ export function writeSubscriptionResults(results: SubscriptionResults, outputDir
       `> **SMALLER RUN — not the headline figures.** ${total.toLocaleString('en')} subscriptions for ${fmt(run.seconds, 0)} s; the`,
       '> headline run is 10,000 subscriptions with a minute of changes, on a quiet machine (load average below 2):',
       '> `npm run bench -- --subscriptions`. It is still to be run.',
+      `> At the ${fmt(perSubscriptionKb(results), 0)} KB of gateway RSS each open subscription added here, 10,000 would take about ${fmt(rss.beforeMb + (perSubscriptionKb(results) * TARGET.subscriptions) / 1024, 0)} MB: an estimate, not a measurement.`,
+      '',
+    );
+  const busy = Number(results.loadAverage.start.split(' ')[0]);
+  if (busy > 2)
+    lines.push(
+      `> **A busy machine:** the load average was ${results.loadAverage.start} at the start (other work on the same ${results.machine.cores} cores). Every hop of an event (the gateway, the orders service, PostgreSQL, Kafka, the relay) waited for a core, so the latencies below are the machine's queue more than the path's; memory, CPU time and the checks are not affected.`,
       '',
     );
   if (results.problems.length)
@@ -96,7 +106,7 @@ export function writeSubscriptionResults(results: SubscriptionResults, outputDir
     '| measure | value | target |',
     '|---|---:|---|',
     `| subscriptions open (the gateway's \`gateway_subscriptions_active\`) | ${fmt(results.gatewayCounts.gateway_subscriptions_active, 0)} on ${fmt(results.gatewayCounts.gateway_websocket_connections, 0)} sockets | ${TARGET.subscriptions.toLocaleString('en')} |`,
-    `| gateway RSS: before any socket / all open / peak while events flowed | ${fmt(rss.beforeMb, 0)} / ${fmt(rss.openMb, 0)} / **${fmt(rss.peakMb, 0)} MB** (${fmt(((rss.openMb - rss.beforeMb) * 1024) / Math.max(1, opening.subscriptions), 0)} KB per open subscription, its socket's share included) | < ${TARGET.rssMb} MB (${met(rss.peakMb < TARGET.rssMb)}${total < TARGET.subscriptions ? ', at this smaller count' : ''}) |`,
+    `| gateway RSS: before any socket / all open / peak while events flowed | ${fmt(rss.beforeMb, 0)} / ${fmt(rss.openMb, 0)} / **${fmt(rss.peakMb, 0)} MB** (${fmt(perSubscriptionKb(results), 0)} KB per open subscription, its socket's share included) | < ${TARGET.rssMb} MB (${met(rss.peakMb < TARGET.rssMb)}${total < TARGET.subscriptions ? ', at this smaller count' : ''}) |`,
     `| mutation send → app, p50 / p99 / max | ${fmt(ledger.fromSend.p50Ms)} / **${fmt(ledger.fromSend.p99Ms)}** / ${fmt(ledger.fromSend.maxMs)} ms | p99 < ${TARGET.p99Ms} ms (${met(ledger.fromSend.p99Ms < TARGET.p99Ms)}) |`,
     `| mutation answer → app, p50 / p99 | ${fmt(ledger.fromAnswer.p50Ms)} / ${fmt(ledger.fromAnswer.p99Ms)} ms | |`,
     `| the mutation itself, p50 / p99 | ${fmt(run.changes.mutationP50Ms)} / ${fmt(run.changes.mutationP99Ms)} ms | |`,
