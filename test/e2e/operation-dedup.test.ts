@@ -23,7 +23,7 @@ const ME = `{ me { id email orders(first: 5) { edges { node { id } } } } }`;
 interface HoldingProxy {
   url: string;
   requests(): number;
-  /** Holds every request from now until `ready()` and one has come (or 10 s), then lets them through (or fails them, with `fail`). */
+  /** Holds every GraphQL request from now until `ready()` and one has come (or 10 s), then lets them through (or fails them, with `fail`). */
   hold(ready: () => boolean, options?: { fail?: boolean }): void;
   close(): Promise<void>;
 }
@@ -32,6 +32,11 @@ async function holdingProxy(target: string): Promise<HoldingProxy> {
   let requests = 0;
   let gate: { opened: Promise<void>; fail: boolean; used: boolean } | undefined;
   const server: Server = createServer(async (req, res) => {
+    // The gateway's health checks (GET /readyz) pass through uncounted and never held.
+    if (req.method !== 'POST') {
+      const upstream = await fetch(new URL(req.url ?? '/', target), { method: req.method });
+      return void res.writeHead(upstream.status).end(Buffer.from(await upstream.arrayBuffer()));
+    }
     requests++;
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
