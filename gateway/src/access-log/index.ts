@@ -5,7 +5,7 @@ import { env } from '@storefront/platform/config';
 import type { Logger } from '@storefront/platform/logger';
 import { requestIdOf } from '@storefront/platform/telemetry';
 import type { AccessRecord, GatewayContext } from '../context.ts';
-import { aroundFetch } from '../transport/around-fetch.ts';
+import { aroundFetch } from '../transport/index.ts';
 
 export type { AccessRecord } from '../context.ts';
 

@@ -14,7 +14,7 @@ import {
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { GatewayContext } from '../context.ts';
-import { aroundFetch } from '../transport/around-fetch.ts';
+import { aroundFetch } from '../transport/index.ts';
 
 /**
  * The gateway's traces (off unless OTEL_EXPORTER_OTLP_ENDPOINT is set):
