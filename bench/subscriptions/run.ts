@@ -234,6 +234,9 @@ export async function runSubscriptions(options: BenchOptions, logDir: string): P
       : []),
     ...(failureCount ? [`${failureCount} sockets or subscriptions failed, e.g. ${failures[0]}`] : []),
     ...(opened.subscriptions < total ? [`only ${opened.subscriptions} of ${total} subscriptions opened`] : []),
+    ...(gatewayCounts.gateway_subscriptions_active !== total
+      ? [`the gateway counted ${gatewayCounts.gateway_subscriptions_active} subscriptions streaming, not ${total}`]
+      : []),
     ...(!probeOutcome
       ? ['the foreign-order probe got no answer']
       : probeOutcome.leaked || !/FORBIDDEN/.test(probeOutcome.outcome)
