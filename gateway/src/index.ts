@@ -42,6 +42,7 @@ import { requestIdOf, withRequestId } from '@storefront/platform/telemetry';
 
 export { gatewayConfigSchema, gatewayKeyPatterns, loadGatewayConfig, type GatewayConfig } from './config.ts';
 export { CompositionError, composeFromConfig, enforcedHere, openSupergraph } from './supergraph/index.ts';
+export { compressors as answerCompressors } from './http/index.ts';
 export {
   loadTrafficShaping,
   parseTrafficShaping,

@@ -10,6 +10,7 @@ import { acceptsEventStream, serveEventStream } from './sse.ts';
 import { httpSubscriptionEnv, httpSubscriptions, type HttpSubscriptionConfig } from './subscriptions.ts';
 
 export { graphiqlRoute, type Route } from './graphiql.ts';
+export { compressors } from './respond.ts';
 
 /**
  * What web and mobile apps meet at the gateway's HTTP edge, beyond GraphQL
