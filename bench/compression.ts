@@ -31,13 +31,17 @@ type Encoding = (typeof ENCODINGS)[number];
 interface Row {
   encoding: Encoding;
   bytes: number;
+  /** Median over the rounds. */
   cpuMsPerAnswer: number;
+  /** The lowest and highest round. */
+  spread: readonly [number, number];
   /** CPU of the compression alone (the gateway's compressor on this answer). */
   compressMs: number;
 }
 
 const REQUESTS = Number(process.env.BENCH_COMPRESSION_REQUESTS ?? 2000);
-const ROUNDS = 4;
+const ROUNDS = 10;
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
 
 function post(url: string, encoding: Encoding, body: string): Promise<{ bytes: Buffer; contentEncoding?: string }> {
@@ -94,7 +98,8 @@ export async function runCompressionBench(outputDir: string): Promise<Row[]> {
 
     // Warm-up of every encoding (plans, the response cache entry, JIT of each path) before any measurement.
     for (let i = 0; i < 300; i += 1) for (const encoding of ENCODINGS) await post(gateway.url, encoding, body);
-    const cpuMs = new Map<Encoding, number>(ENCODINGS.map((e) => [e, 0]));
+    // CPU per answer in each round, per encoding: the median is reported, with the spread.
+    const perAnswer = new Map<Encoding, number[]>(ENCODINGS.map((e) => [e, []]));
     const perRound = Math.ceil(REQUESTS / ROUNDS);
     for (let round = 0; round < ROUNDS; round += 1) {
       const order = ENCODINGS.map((_, i) => ENCODINGS[(i + round) % ENCODINGS.length]!);
@@ -102,7 +107,7 @@ export async function runCompressionBench(outputDir: string): Promise<Row[]> {
         const before = process.cpuUsage();
         for (let i = 0; i < perRound; i += 1) await post(gateway.url, encoding, body);
         const used = process.cpuUsage(before);
-        cpuMs.set(encoding, cpuMs.get(encoding)! + (used.user + used.system) / 1000);
+        perAnswer.get(encoding)!.push((used.user + used.system) / 1000 / perRound);
       }
     }
     // The compression alone, as the gateway does it (its own compressors), on this answer.
@@ -118,7 +123,8 @@ export async function runCompressionBench(outputDir: string): Promise<Row[]> {
     const rows: Row[] = ENCODINGS.map((encoding) => ({
       encoding,
       bytes: answers.get(encoding)!.bytes.length,
-      cpuMsPerAnswer: cpuMs.get(encoding)! / (perRound * ROUNDS),
+      cpuMsPerAnswer: median(perAnswer.get(encoding)!),
+      spread: [Math.min(...perAnswer.get(encoding)!), Math.max(...perAnswer.get(encoding)!)] as const,
       compressMs: compressMs.get(encoding)!,
     }));
     for (const r of rows)
@@ -142,11 +148,11 @@ export async function runCompressionBench(outputDir: string): Promise<Row[]> {
         '  "Compressing" is the gateway\'s own compressor (Brotli quality 4, gzip level 6) on this answer, timed apart: what compression alone costs per answer.',
         `- Each answer decodes to the same ${catalog.length}-product catalog. It compresses this well because the products repeat the same fields and demo texts.`,
         '',
-        '| encoding | bytes | vs identity | CPU ms/answer | vs identity | compressing, ms |',
+        '| encoding | bytes | vs identity | CPU ms/answer, median (range over rounds) | vs identity | compressing, ms |',
         '|---|---:|---:|---:|---:|---:|',
         ...rows.map(
           (r) =>
-            `| ${r.encoding} | ${r.bytes} | ${((r.bytes / identity.bytes) * 100).toFixed(0)}% | ${r.cpuMsPerAnswer.toFixed(3)} | ${signed(r.cpuMsPerAnswer - identity.cpuMsPerAnswer)} | ${r.compressMs.toFixed(3)} |`,
+            `| ${r.encoding} | ${r.bytes} | ${((r.bytes / identity.bytes) * 100).toFixed(0)}% | ${r.cpuMsPerAnswer.toFixed(3)} (${r.spread[0].toFixed(3)}–${r.spread[1].toFixed(3)}) | ${signed(r.cpuMsPerAnswer - identity.cpuMsPerAnswer)} | ${r.compressMs.toFixed(3)} |`,
         ),
       ].join('\n'),
     );
