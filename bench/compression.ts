@@ -146,6 +146,7 @@ export async function runCompressionBench(outputDir: string): Promise<Row[]> {
         `- \`npm run bench:compression\`: ${perRound * ROUNDS} sequential response-cache hits per encoding in ${ROUNDS} alternating rounds, after a warm-up of each;`,
         "  CPU per answer is the whole process's (the gateway, the client, the idle subgraphs): compressing costs the gateway, but fewer bytes to write and read cost both ends less.",
         '  "Compressing" is the gateway\'s own compressor (Brotli quality 4, gzip level 6) on this answer, timed apart: what compression alone costs per answer.',
+        "  Rounds on a shared virtual machine vary widely: where two medians differ by less than their ranges, the difference is noise, and the compressor's own cost is the figure to plan with.",
         `- Each answer decodes to the same ${catalog.length}-product catalog. It compresses this well because the products repeat the same fields and demo texts.`,
         '',
         '| encoding | bytes | vs identity | CPU ms/answer, median (range over rounds) | vs identity | compressing, ms |',
