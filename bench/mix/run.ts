@@ -19,7 +19,7 @@ import { seededRandom } from './random.ts';
 import { takeReferences } from './reference.ts';
 import { isMixSmoke, writeMixResults, type MixResults } from './report.ts';
 import { searchSustainedRate } from './search.ts';
-import { seedMix } from './seed.ts';
+import { orderOwners, seedMix } from './seed.ts';
 import { OrderWatchers } from './subscriptions.ts';
 
 /**
@@ -113,7 +113,7 @@ export async function runMix(options: BenchOptions, logDir: string): Promise<voi
     });
     // Watched orders nobody paid go back to the pool.
     payments.payable.push(...payments.watched.splice(0));
-    const unresolved = checkers.get(gateway.id)!.unresolved();
+    const unresolved = await checkers.get(gateway.id)!.unresolved((ids) => orderOwners(backends, ids));
     if (unresolved.length) throw new Error(`a wrong answer on ${GATEWAY_LABELS[gateway.id]}: ${unresolved[0]}`);
     if (watchers) {
       const { latenciesMs, ...stats } = await watchers.close(EVENT_GRACE_MS);

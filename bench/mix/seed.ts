@@ -307,3 +307,14 @@ export async function seedMix(options: BenchOptions, backends: Backends, random:
   const history = await seedOrders(options, backends, random, customers, catalog.products);
   return { ...catalog, customers, ...history };
 }
+
+/** Who placed each of these orders, from the orders table (for answers the run could not check against its own ledger). */
+export async function orderOwners(backends: Backends, ids: string[]): Promise<Map<string, string>> {
+  return withClient(backends, async (client) => {
+    const { rows } = await client.query<{ id: string; user_id: string }>(
+      'SELECT id::text, user_id::text FROM orders.orders WHERE id = ANY($1::uuid[])',
+      [ids],
+    );
+    return new Map(rows.map((row) => [row.id, row.user_id]));
+  });
+}
