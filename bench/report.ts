@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { sectionsOf } from './results-file.ts';
-import { cpus, release, totalmem } from 'node:os';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { GATEWAY_LABELS } from './gateways.ts';
 import type { Sample } from './measure.ts';
@@ -311,4 +311,44 @@ export function writeResults(results: BenchResults, outputDir: string): string {
   const kept = sectionsOf(file);
   writeFileSync(file, [lines.join('\n'), ...kept].join('\n'));
   return file;
+}
+
+/** The machine's load average now (1, 5, 15 min): a bench's figures are only as good as the machine was quiet. */
+export const loadAverage = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+
+/** What the report of a bench mode that seeds its own data (the mix, subscriptions) begins with. */
+export interface RunHeader {
+  smoke: boolean;
+  date: string;
+  machine: BenchResults['machine'];
+  commit: BenchResults['commit'];
+  /** 1/5/15-minute load averages at the start and the end of the run. */
+  loadAverage: { start: string; end: string };
+  runtime: string;
+  wallSeconds: number;
+  seedSeconds: number;
+}
+
+/** The header of a run that began at `startedAt` (ms) with load `loadAtStart`, written when it ends. */
+export function runHeader(run: {
+  smoke: boolean;
+  startedAt: number;
+  loadAtStart: string;
+  runtime: string;
+  seedSeconds: number;
+  root: string;
+}): RunHeader {
+  return {
+    smoke: run.smoke,
+    date: new Date().toISOString(),
+    machine: describeMachine(),
+    commit: describeCommit(run.root),
+    loadAverage: { start: run.loadAtStart, end: loadAverage() },
+    runtime: run.runtime,
+    wallSeconds: (Date.now() - run.startedAt) / 1000,
+    seedSeconds: run.seedSeconds,
+  };
 }

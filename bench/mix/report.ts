@@ -1,23 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchOptions, GatewayId } from '../options.ts';
-import type { BenchResults } from '../report.ts';
+import type { RunHeader } from '../report.ts';
 import { writeSection } from '../results-file.ts';
 import type { StepResult } from './load.ts';
 import { OPERATION_QUERIES, READ_WEIGHTS, type OperationKind } from './operations.ts';
 import type { SearchOutcome } from './search.ts';
 
 /** The mix's figures: its own section of bench/RESULTS.md and every step in bench/mix-results.json. */
-export interface MixResults {
-  smoke: boolean;
-  date: string;
-  machine: BenchResults['machine'];
-  commit: BenchResults['commit'];
-  /** 1/5/15-minute load averages at the start and the end of the run. */
-  loadAverage: { start: string; end: string };
-  runtime: string;
-  wallSeconds: number;
-  seedSeconds: number;
+export interface MixResults extends RunHeader {
   settings: Record<string, unknown>;
   data: {
     customers: number;

@@ -1,5 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import {
   GATEWAY_LABELS,
@@ -9,7 +8,7 @@ import {
   type RunningGatewayProcess,
 } from '../gateways.ts';
 import type { BenchOptions, GatewayId } from '../options.ts';
-import { describeCommit, describeMachine } from '../report.ts';
+import { loadAverage, runHeader } from '../report.ts';
 import { treeCpuMs } from '../measure.ts';
 import { chooseRuntime, ROOT, seedCatalog, startBackends, startSubgraphs } from '../services.ts';
 import { AnswerChecker } from './check.ts';
@@ -157,14 +156,7 @@ export async function runMix(options: BenchOptions, logDir: string): Promise<voi
   }
 
   const results: MixResults = {
-    smoke: isMixSmoke(options),
-    date: new Date().toISOString(),
-    machine: describeMachine(),
-    commit: describeCommit(ROOT),
-    loadAverage: { start: loadAtStart, end: loadAverage() },
-    runtime: runtimeNote,
-    wallSeconds: (Date.now() - startedAt) / 1000,
-    seedSeconds,
+    ...runHeader({ smoke: isMixSmoke(options), startedAt, loadAtStart, runtime: runtimeNote, seedSeconds, root: ROOT }),
     settings: Object.fromEntries(
       Object.entries(options).filter(
         ([k]) => k.startsWith('BENCH_MIX_') || ['BENCH_ROUNDS', 'BENCH_WARMUP_SECONDS'].includes(k),
@@ -217,12 +209,6 @@ async function measureIdle(
     gateways: new Map(gateways.map((g, i) => [g.id, (after.gateways[i]! - before.gateways[i]!) / IDLE_SECONDS])),
   };
 }
-
-/** The machine's load average when the run ended (1, 5, 15 min): the figures are only as good as the machine was quiet. */
-const loadAverage = () =>
-  loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
 
 function describeStep(id: GatewayId, s: StepResult): string {
   const events = s.subscriptions

@@ -1,21 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GATEWAY_WS_MAX_OPERATIONS, type BenchOptions } from '../options.ts';
-import type { BenchResults } from '../report.ts';
+import type { RunHeader } from '../report.ts';
 import { writeSection } from '../results-file.ts';
 import type { DriverStats } from './driver.ts';
 import type { LedgerSummary } from './ledger.ts';
 
 /** The subscriptions bench's figures: its own section of bench/RESULTS.md, and everything in bench/subscriptions-results.json. */
-export interface SubscriptionResults {
-  smoke: boolean;
-  date: string;
-  machine: BenchResults['machine'];
-  commit: BenchResults['commit'];
-  loadAverage: { start: string; end: string };
-  runtime: string;
-  wallSeconds: number;
-  seedSeconds: number;
+export interface SubscriptionResults extends RunHeader {
   settings: Record<string, unknown>;
   gateway: { label: string; command: string };
   shape: { sockets: number; perSocket: number; customers: number; ordersPerCustomer: number };

@@ -1,13 +1,12 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { GATEWAY_LABELS, postGraphQL, startGateway, writeSupergraph, type GatewayContext } from '../gateways.ts';
 import { treeCpuMs, treeRssKb } from '../measure.ts';
 import { seededRandom } from '../mix/random.ts';
 import { seedMix } from '../mix/seed.ts';
 import type { BenchOptions } from '../options.ts';
-import { describeCommit, describeMachine } from '../report.ts';
+import { loadAverage, runHeader } from '../report.ts';
 import { chooseRuntime, ROOT, seedCatalog, startBackends, startSubgraphs } from '../services.ts';
 import { OrderDriver } from './driver.ts';
 import { Ledger } from './ledger.ts';
@@ -246,14 +245,14 @@ export async function runSubscriptions(options: BenchOptions, logDir: string): P
   ];
 
   const results: SubscriptionResults = {
-    smoke: isSubscriptionsSmoke(options),
-    date: new Date().toISOString(),
-    machine: describeMachine(),
-    commit: describeCommit(ROOT),
-    loadAverage: { start: loadAtStart, end: loadAverage() },
-    runtime: runtimeNote,
-    wallSeconds: (Date.now() - startedAt) / 1000,
-    seedSeconds,
+    ...runHeader({
+      smoke: isSubscriptionsSmoke(options),
+      startedAt,
+      loadAtStart,
+      runtime: runtimeNote,
+      seedSeconds,
+      root: ROOT,
+    }),
     settings: Object.fromEntries(
       Object.entries(options).filter(([k]) => k.startsWith('BENCH_SUBS_') || k === 'BENCH_WARMUP_SECONDS'),
     ),
@@ -297,10 +296,6 @@ export async function runSubscriptions(options: BenchOptions, logDir: string): P
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const loadAverage = () =>
-  loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
 
 /** Waits until every change made has arrived, or `graceMs` passed. */
 async function drain(ledger: Ledger, graceMs: number): Promise<void> {
