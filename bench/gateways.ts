@@ -109,10 +109,10 @@ export interface GatewayContext {
   /** Set: our gateway with the cache off (with and without sharing) runs under --cpu-prof and writes its profile to <profileDir>/<id> on exit. */
   profileDir?: string;
   /**
-   * The mix (many customers): the peers pass the header naming the customer on to the subgraphs
-   * (BENCH_UNSIGNED_LOOPBACK_IDENTITY=customer-header), configured as their docs forward credentials.
+   * Whom the peers' signed subgraph calls act for when the client names no customer in `x-bench-customer-id`
+   * (the mix names one in every request): the bench customer.
    */
-  forwardCustomerHeader?: boolean;
+  signAs?: { userId: string; role: 'CUSTOMER' };
 }
 
 export const startGateway = async (id: GatewayId, context: GatewayContext): Promise<RunningGatewayProcess> => ({
@@ -158,14 +158,9 @@ async function launch(
       .join(' ')}`;
   } else if (id === 'stock') {
     args = [join(ROOT, 'bench/peers/stock-gateway.mjs')];
-    env = {
-      ...baseEnv(),
-      NODE_ENV: 'production',
-      SUPERGRAPH_SDL: supergraphFile,
-      PORT: String(port),
-      ...(context.forwardCustomerHeader ? { FORWARD_HEADERS: 'x-bench-customer-id' } : {}),
-    };
-    command = `node bench/peers/stock-gateway.mjs (ApolloServer + ApolloGateway, defaults, startStandaloneServer${context.forwardCustomerHeader ? '; x-bench-customer-id passed on through buildService/willSendRequest' : ''})`;
+    env = { ...baseEnv(), ...peerEnv(context), SUPERGRAPH_SDL: supergraphFile, PORT: String(port) };
+    command =
+      'node bench/peers/stock-gateway.mjs (ApolloServer + ApolloGateway, defaults, startStandaloneServer; subgraph calls signed through buildService)';
   } else {
     // The CLI as its docs show it; --fork 1 is its default, spelled out: one process like the others.
     args = [
@@ -178,14 +173,12 @@ async function launch(
       String(port),
       '--fork',
       '1',
-      ...(context.forwardCustomerHeader
-        ? ['--config-path', join(ROOT, 'bench/peers/hive-forward-headers.config.mjs')]
-        : []),
+      '--config-path',
+      join(ROOT, 'bench/peers/hive.config.mjs'),
     ];
-    env = { ...baseEnv(), NODE_ENV: 'production' };
-    command = context.forwardCustomerHeader
-      ? 'hive-gateway supergraph <file> --fork 1 --config-path bench/peers/hive-forward-headers.config.mjs (defaults, plus propagateHeaders of x-bench-customer-id)'
-      : 'hive-gateway supergraph <file> --fork 1 (defaults otherwise)';
+    env = { ...baseEnv(), ...peerEnv(context) };
+    command =
+      'hive-gateway supergraph <file> --fork 1 --config-path bench/peers/hive.config.mjs (defaults, plus an onFetch plugin signing subgraph calls)';
   }
   // cwd = the bench's work dir: Hive's CLI would pick up a gateway.config.ts from its cwd.
   const managed = startProcess(`gateway-${variant?.name ?? id}`, process.execPath, args, {
@@ -201,6 +194,13 @@ async function launch(
   );
   return { url, process: managed, command };
 }
+
+/** What a peer needs to sign its subgraph calls as our gateway does (bench/peers/sign.mjs). */
+const peerEnv = (context: GatewayContext): Record<string, string> => ({
+  NODE_ENV: 'production',
+  SUBGRAPH_SECRET: BENCH_SECRET,
+  ...(context.signAs ? { SIGN_AS: JSON.stringify(context.signAs) } : {}),
+});
 
 export interface GraphQLResponse {
   status: number;

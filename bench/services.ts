@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchOptions } from './options.ts';
 import { baseEnv, runToEnd, startProcess, waitUntil, type Managed } from './processes.ts';
@@ -12,7 +13,7 @@ import { baseEnv, runToEnd, startProcess, waitUntil, type Managed } from './proc
 export const ROOT = new URL('../', import.meta.url).pathname;
 export const SUBGRAPHS = ['users', 'products', 'orders', 'notifications'] as const;
 export type SubgraphName = (typeof SUBGRAPHS)[number];
-/** Shared by our gateway and the subgraphs; the peers sign nothing. Bench-only, never deployed. */
+/** Shared by every gateway (the peers sign with it too: bench/peers/sign.mjs) and the subgraphs. Bench-only, never deployed. */
 export const BENCH_SECRET = 'bench-only-subgraph-secret-0123456789';
 /** Long enough for a whole bench: the token of the bench customer is issued once. */
 export const TOKEN_TTL_SECONDS = 24 * 3600;
@@ -112,7 +113,27 @@ export const subgraphPort = (options: BenchOptions, name: SubgraphName) =>
 export const subgraphUrl = (options: BenchOptions, name: SubgraphName) =>
   `http://127.0.0.1:${subgraphPort(options, name)}/graphql`;
 
-/** Settings every subgraph process gets; `extra` adds the unsigned-loopback identity for the measured phase. */
+/** The admin the seed creates (production refuses the public development password). */
+export const BENCH_ADMIN = { email: 'admin@storefront.local', password: 'bench-only-admin-password-0123' };
+
+/**
+ * The users service's token signing key for the whole bench (production requires JWT_SIGNING_KEYS: one
+ * key every users process signs with, so a token from the seeding phase stays valid). Made once per
+ * work dir; bench-only, never deployed.
+ */
+function benchSigningKeys(options: BenchOptions): string {
+  const file = join(workDir(options), 'jwt-signing-keys.json');
+  if (!existsSync(file)) {
+    const jwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });
+    writeFileSync(file, JSON.stringify([{ ...jwk, kid: 'bench', alg: 'EdDSA', use: 'sig' }]), { mode: 0o600 });
+  }
+  return readFileSync(file, 'utf8');
+}
+
+/**
+ * Settings every subgraph process gets: production, as deployed (every call's signature verified, no
+ * development aids), with the bench's own secrets. `extra` adds a phase's own settings.
+ */
 function subgraphEnv(
   options: BenchOptions,
   backends: Backends,
@@ -121,8 +142,7 @@ function subgraphEnv(
 ): Record<string, string> {
   return {
     ...baseEnv(),
-    // Not production: the unsigned-loopback mode the peers need is refused there (on purpose).
-    NODE_ENV: 'development',
+    NODE_ENV: 'production',
     LOG_LEVEL: 'warn',
     HOST: '127.0.0.1',
     [`${name.toUpperCase()}_PORT`]: String(subgraphPort(options, name)),
@@ -131,6 +151,13 @@ function subgraphEnv(
     SUBGRAPH_SECRET: BENCH_SECRET,
     DATA_DIR: join(workDir(options), 'data'),
     ACCESS_TOKEN_TTL_SECONDS: String(TOKEN_TTL_SECONDS),
+    ...(name === 'users'
+      ? {
+          JWT_SIGNING_KEYS: benchSigningKeys(options),
+          SEED_ADMIN_EMAIL: BENCH_ADMIN.email,
+          SEED_ADMIN_PASSWORD: BENCH_ADMIN.password,
+        }
+      : {}),
     ...extra,
   };
 }
@@ -166,7 +193,7 @@ export async function startSubgraphs(
   return started;
 }
 
-/** The project's own seed (`npm run seed`): admin, demo customer and the demo catalog, announced on Kafka. Not measured: always tsx. */
+/** The project's own seed (`npm run seed`, production: no demo customer): admin and the demo catalog, announced on Kafka. Not measured: always tsx. */
 export async function seedCatalog(options: BenchOptions, backends: Backends, logDir: string): Promise<void> {
   const env = subgraphEnv(options, backends, 'users', {});
   await runToEnd('seed', process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/seed.ts')], {

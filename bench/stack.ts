@@ -73,14 +73,16 @@ export async function prepareStack(options: BenchOptions): Promise<BenchStack> {
   await seeding.process.stop();
   await Promise.all(Object.values(seedingSubgraphs).map((p) => p.stop()));
 
-  say(`starting the measured subgraphs (unsigned loopback calls are customer ${customer.userId})…`);
+  // The peers sign their subgraph calls as acting for the bench customer (bench/peers/sign.mjs).
+  context.signAs = { userId: customer.userId, role: 'CUSTOMER' };
+  say('starting the measured subgraphs…');
   const subgraphs = await startSubgraphs(
     options,
     backends,
     runtime,
     logDir,
     'bench',
-    { BENCH_UNSIGNED_LOOPBACK_IDENTITY: JSON.stringify({ userId: customer.userId, role: 'CUSTOMER' }) },
+    {},
     options.BENCH_PROFILE ? join(profileDir, 'subgraphs') : undefined,
   );
   return { context, customer, subgraphs, runtimeNote, profileDir };

@@ -103,7 +103,7 @@ export async function runStep(spec: StepSpec): Promise<StepResult> {
         headers: {
           'content-type': 'application/json',
           authorization: `Bearer ${customer.token}`,
-          // Read only by the subgraphs behind the peers (BENCH_UNSIGNED_LOOPBACK_IDENTITY=customer-header).
+          // Read only by the peers, which sign their subgraph calls as this customer (bench/peers/sign.mjs).
           'x-bench-customer-id': customer.id,
         },
         body: request.body,

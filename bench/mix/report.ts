@@ -115,7 +115,7 @@ export function writeMixResults(results: MixResults, outputDir: string): string 
         `| ${g.label} | ${g.command} | ${g.subscriptions ? 'yes' : g.id === 'stock' ? 'no: @apollo/gateway does not execute subscriptions' : 'not measured: the subgraphs accept subscription sockets only signed by our gateway'} |`,
     ),
     '',
-    "How the peers act for many customers: they verify no token and sign nothing, so the subgraphs run with `BENCH_UNSIGNED_LOOPBACK_IDENTITY=customer-header`: an unsigned call from loopback acts as the customer its `x-bench-customer-id` header names. Each peer passes that header on (stock: `buildService` + `willSendRequest`; Hive: `propagateHeaders`), the way their docs forward credentials. Every gateway gets the same requests, the customer's token and that header included; ours verifies the token, checks revocation and rate limits and signs its subgraph calls, and ignores the header.",
+    "How the peers act for many customers: they verify no token; each signs its subgraph calls as our gateway does (bench/peers/sign.mjs: stock through `buildService`, Hive through an `onFetch` plugin), acting for the customer the request's `x-bench-customer-id` header names, so the subgraphs run in production mode and verify every call. Every gateway gets the same requests, the customer's token and that header included; ours verifies the token, checks revocation and rate limits and signs its subgraph calls, and ignores the header.",
     '',
     '### Results',
     '',

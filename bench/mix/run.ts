@@ -58,12 +58,10 @@ export async function runMix(options: BenchOptions, logDir: string): Promise<voi
   const seedSeconds = (Date.now() - seedStart) / 1000;
   say(`seeded in ${seedSeconds.toFixed(1)}s (${data.payable.length} CONFIRMED orders to pay)`);
 
-  say('starting the measured subgraphs (unsigned loopback calls act as the customer x-bench-customer-id names)…');
-  const subgraphs = await startSubgraphs(options, backends, runtime, logDir, 'mix', {
-    BENCH_UNSIGNED_LOOPBACK_IDENTITY: 'customer-header',
-  });
+  say('starting the measured subgraphs…');
+  const subgraphs = await startSubgraphs(options, backends, runtime, logDir, 'mix');
   const subgraphPids = Object.values(subgraphs).map((p) => p.pid);
-  const context: GatewayContext = { options, backends, runtime, supergraphFile, logDir, forwardCustomerHeader: true };
+  const context: GatewayContext = { options, backends, runtime, supergraphFile, logDir };
   const gateways: RunningGatewayProcess[] = [];
   for (const id of options.BENCH_GATEWAYS) {
     say(`starting ${GATEWAY_LABELS[id]}…`);

@@ -7,7 +7,7 @@ import { seededRandom } from '../mix/random.ts';
 import { seedMix } from '../mix/seed.ts';
 import type { BenchOptions } from '../options.ts';
 import { loadAverage, runHeader } from '../report.ts';
-import { chooseRuntime, ROOT, seedCatalog, startBackends, startSubgraphs } from '../services.ts';
+import { BENCH_ADMIN, chooseRuntime, ROOT, seedCatalog, startBackends, startSubgraphs } from '../services.ts';
 import { OrderDriver } from './driver.ts';
 import { Ledger } from './ledger.ts';
 import type { ClientSocketPlan, FromClients, ToClients } from './protocol.ts';
@@ -33,7 +33,6 @@ const sparesPerSocket = (options: BenchOptions, sockets: number) =>
   Math.ceil(
     (2 * options.BENCH_SUBS_EVENT_RATE * (options.BENCH_SUBS_SECONDS + options.BENCH_WARMUP_SECONDS)) / 3 / sockets,
   ) + 1;
-const ADMIN = { email: 'admin@storefront.local', password: 'admin-password-1' };
 
 export async function runSubscriptions(options: BenchOptions, logDir: string): Promise<void> {
   const startedAt = Date.now();
@@ -79,7 +78,7 @@ export async function runSubscriptions(options: BenchOptions, logDir: string): P
   const staff = await postGraphQL(
     gateway.url,
     'mutation($email: String!, $password: String!) { logIn(email: $email, password: $password) { accessToken } }',
-    ADMIN,
+    BENCH_ADMIN,
   );
   const staffToken = (staff.json?.data as { logIn?: { accessToken: string } } | undefined)?.logIn?.accessToken;
   if (!staffToken) throw new Error(`logging the staff in failed: ${staff.text.slice(0, 300)}`);

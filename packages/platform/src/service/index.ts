@@ -15,11 +15,6 @@ export {
   type StartDependencies,
 } from './service.ts';
 export type { BaseContext } from './context.ts';
-export {
-  BENCH_CUSTOMER_HEADER,
-  SEPARATE_PROCESSES_NEED_KAFKA,
-  serviceConfigSchema,
-  type ServiceConfig,
-} from './service-config.ts';
+export { SEPARATE_PROCESSES_NEED_KAFKA, serviceConfigSchema, type ServiceConfig } from './service-config.ts';
 export { buildProtectedSchema } from './subgraph.ts';
 export { isAdmin, isAuthenticated, isPublic, isStaff, ownerOrStaff } from './rules.ts';

@@ -1,43 +1,6 @@
 import { z } from 'zod';
-import { isRole, type Identity } from '../auth/identity.ts';
 import { assertOwnSubgraphSecret, env, kafkaEnv, processEnv, shutdownEnv, subgraphSecretEnv } from '../config/index.ts';
 import { telemetryEnv } from '../telemetry/config.ts';
-
-/**
- * Benchmark-only: the subgraph also accepts UNSIGNED requests from a loopback
- * address and treats them as this fixed identity (`identity: null` = anonymous).
- * Peer gateways in `npm run bench` (stock Apollo, Hive) neither sign requests
- * nor verify the caller's token; signed requests are still verified as usual.
- *
- * `customerHeader`: the realistic mix (`npm run bench -- --mix`) has many
- * customers, so one fixed identity will not do. The peers pass the header
- * `x-bench-customer-id` on, and an unsigned loopback request acts as the
- * customer it names (anonymous without it).
- */
-export interface UnsignedLoopback {
-  identity: Identity | null;
-  customerHeader?: typeof BENCH_CUSTOMER_HEADER;
-}
-
-export const BENCH_CUSTOMER_HEADER = 'x-bench-customer-id';
-
-const UNSIGNED_LOOPBACK_FORMAT = 'must be "anonymous", "customer-header" or JSON like {"userId":"…","role":"CUSTOMER"}';
-
-const unsignedLoopbackIdentity = () =>
-  z.string().transform((text, ctx): UnsignedLoopback => {
-    if (text.trim() === 'anonymous') return { identity: null };
-    if (text.trim() === 'customer-header') return { identity: null, customerHeader: BENCH_CUSTOMER_HEADER };
-    try {
-      const value = JSON.parse(text) as { userId?: unknown; role?: unknown };
-      if (typeof value?.userId === 'string' && value.userId && isRole(value.role)) {
-        return { identity: { userId: value.userId, role: value.role } };
-      }
-    } catch {
-      // falls through to the same message as a well-formed but wrong value
-    }
-    ctx.addIssue({ code: 'custom', message: UNSIGNED_LOOPBACK_FORMAT });
-    return z.NEVER;
-  });
 
 /** Settings every subgraph shares; each service extends this object with its own. */
 export const serviceConfigSchema = z.object({
@@ -58,11 +21,6 @@ export const serviceConfigSchema = z.object({
   ...subgraphSecretEnv,
   MAX_BODY_BYTES: env.int(1024 * 1024, 1024).describe('Largest request body accepted (413 beyond).'),
   ...shutdownEnv,
-  BENCH_UNSIGNED_LOOPBACK_IDENTITY: unsignedLoopbackIdentity()
-    .optional()
-    .describe(
-      'Benchmark only: accept unsigned requests from loopback as this identity (`anonymous`, JSON like {"userId":"…","role":"CUSTOMER"}, or `customer-header`: the customer whose id is in the `x-bench-customer-id` header); refused in production.',
-    ),
   METRICS: env
     .bool(true)
     .describe(
@@ -74,12 +32,9 @@ export const serviceConfigSchema = z.object({
 
 export type ServiceConfig = z.infer<typeof serviceConfigSchema>;
 
-/** Production must not run on the dev secret, nor accept unsigned calls (the bench-only mode). */
+/** Production must not run on the dev secret. */
 export function assertProductionReady(config: ServiceConfig): void {
   assertOwnSubgraphSecret(config);
-  if (config.NODE_ENV === 'production' && config.BENCH_UNSIGNED_LOOPBACK_IDENTITY) {
-    throw new Error(UNSIGNED_LOOPBACK_IN_PRODUCTION);
-  }
 }
 
 /**
@@ -94,6 +49,3 @@ export function assertSharedBus(config: ServiceConfig): void {
 export const SEPARATE_PROCESSES_NEED_KAFKA =
   'KAFKA_BROKERS: required when DATABASE_URL is set. With DATABASE_URL the services run as separate processes, ' +
   'which exchange events over Kafka only (unset DATABASE_URL for the embedded single-process mode)';
-
-export const UNSIGNED_LOOPBACK_IN_PRODUCTION =
-  "BENCH_UNSIGNED_LOOPBACK_IDENTITY: refused in production (it lets any local process call this service without the gateway's signature); unset it";

@@ -252,8 +252,6 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
     logger,
     production: config.NODE_ENV === 'production',
     maxBodyBytes: config.MAX_BODY_BYTES,
-    // Benchmark only (npm run bench): unsigned loopback calls of the peer gateways.
-    unsignedLoopback: config.BENCH_UNSIGNED_LOOPBACK_IDENTITY,
     tracing,
     ...(config.METRICS ? { metrics } : {}),
     // See service/readiness.ts for what makes an instance unready and what deliberately does not.

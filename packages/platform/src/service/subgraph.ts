@@ -6,9 +6,8 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/res
 import type { DocumentNode, GraphQLSchema } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
 import { deny as denyRule, shield, type IRules } from 'graphql-shield';
-import { ReplayGuard, SIGNATURE_HEADERS, verifySubgraphRequest } from '../auth/gateway-signature.ts';
+import { ReplayGuard, verifySubgraphRequest } from '../auth/gateway-signature.ts';
 import { requestScope } from '../db/statement-counter.ts';
-import type { Identity } from '../auth/identity.ts';
 import type { BaseContext } from './context.ts';
 import { ForbiddenError } from '../errors/index.ts';
 import type { Logger } from '../logger/logger.ts';
@@ -18,7 +17,6 @@ import { auditDenialsPlugin } from './audit-denials.ts';
 import { graphqlHttpHandler, refuse, sendJson } from '../server/http.ts';
 import { localeOf } from '../server/locale.ts';
 import { serveSubscriptions, type SubscriptionServer } from './subscriptions.ts';
-import { UNSIGNED_LOOPBACK_IN_PRODUCTION, type UnsignedLoopback } from './service-config.ts';
 import { traceHttpServer } from '../telemetry/http.ts';
 import { requestIdOf, withRequestId } from '../telemetry/request-id.ts';
 import { traceRootFields } from '../telemetry/graphql.ts';
@@ -43,8 +41,6 @@ export interface SubgraphOptions<TContext extends BaseContext> {
   maxBodyBytes?: number;
   /** Answers /readyz (service/readiness.ts); without it the server is ready while it runs. */
   ready?: () => Promise<Readiness>;
-  /** Benchmark only (BENCH_UNSIGNED_LOOPBACK_IDENTITY): unsigned loopback requests run as this identity. */
-  unsignedLoopback?: UnsignedLoopback;
   /** A server span per request (continuing the gateway's trace) and a span per root field and entity fetch. */
   tracing?: ServiceTracing;
   /** Prometheus series of the requests and resolvers, served at /metrics. */
@@ -87,18 +83,6 @@ export function buildProtectedSchema(
 export async function createSubgraphServer<TContext extends BaseContext>(
   options: SubgraphOptions<TContext>,
 ): Promise<SubgraphServer> {
-  const { unsignedLoopback } = options;
-  if (unsignedLoopback && options.production) throw new Error(UNSIGNED_LOOPBACK_IN_PRODUCTION);
-  if (unsignedLoopback) {
-    options.logger.warn(
-      {
-        identity: unsignedLoopback.customerHeader
-          ? `the customer named by ${unsignedLoopback.customerHeader}`
-          : (unsignedLoopback.identity ?? 'anonymous'),
-      },
-      'BENCH_UNSIGNED_LOOPBACK_IDENTITY is set: UNSIGNED requests from loopback are accepted as this identity. Benchmarks only, never in a deployment!',
-    );
-  }
   const tracing = options.tracing ?? tracingOff(options.name);
   const schema = buildProtectedSchema(
     options.typeDefs,
@@ -145,13 +129,6 @@ export async function createSubgraphServer<TContext extends BaseContext>(
     context: async (req, rawBody) => {
       // The gateway's id for the client's request (telemetry/request-id.ts): one id across the services.
       const requestId = requestIdOf(req);
-      if (unsignedLoopback && isUnsigned(req) && isLoopback(req.socket.remoteAddress)) {
-        return options.createContext({
-          identity: loopbackIdentity(unsignedLoopback, req),
-          requestId,
-          logger: options.logger.child({ requestId }),
-        });
-      }
       const check = verifySubgraphRequest(options.secret, rawBody, req.headers);
       if (!check.ok) {
         options.logger.warn(
@@ -197,20 +174,3 @@ export async function createSubgraphServer<TContext extends BaseContext>(
         : undefined,
   };
 }
-
-/** The fixed identity, or with `customer-header` the customer the header names (a malformed id is anonymous). */
-function loopbackIdentity(loopback: UnsignedLoopback, req: IncomingMessage): Identity | null {
-  if (!loopback.customerHeader) return loopback.identity;
-  const id = req.headers[loopback.customerHeader];
-  return typeof id === 'string' && UUID.test(id) ? { userId: id, role: 'CUSTOMER' } : null;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** No signature header at all: a request with some of them is a (bad) signed request and is verified as one. */
-const isUnsigned = (req: IncomingMessage): boolean =>
-  Object.values(SIGNATURE_HEADERS).every((name) => req.headers[name] === undefined);
-
-/** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 (a dual-stack socket reports ::ffff:127.0.0.1). */
-const isLoopback = (address: string | undefined): boolean =>
-  address === '::1' || /^(::ffff:)?127\./.test(address ?? '');
