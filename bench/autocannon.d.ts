@@ -10,6 +10,8 @@ declare module 'autocannon' {
     /** Responses whose body differs count as `mismatches`. */
     expectBody?: string;
     timeout?: number;
+    /** Requests a second over all connections: a fixed offered load instead of as fast as possible. */
+    overallRate?: number;
   }
   interface Histogram {
     average: number;

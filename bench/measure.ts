@@ -32,6 +32,8 @@ export interface LoadSpec {
   expectBody?: string;
   connections: number;
   durationSeconds: number;
+  /** Requests a second over all connections (autocannon's overallRate); unset: as fast as the connections go. */
+  rate?: number;
 }
 
 export async function runLoad(spec: LoadSpec): Promise<Awaited<ReturnType<typeof autocannon>>> {
@@ -43,6 +45,7 @@ export async function runLoad(spec: LoadSpec): Promise<Awaited<ReturnType<typeof
     connections: spec.connections,
     duration: spec.durationSeconds,
     ...(spec.expectBody ? { expectBody: spec.expectBody } : {}),
+    ...(spec.rate ? { overallRate: spec.rate } : {}),
     timeout: 10,
   });
 }

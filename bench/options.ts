@@ -16,16 +16,18 @@ import { z } from 'zod';
  */
 export const GATEWAY_IDS = ['ours-off', 'ours-on', 'ours-noshare', 'stock', 'hive'] as const;
 export type GatewayId = (typeof GATEWAY_IDS)[number];
-export const QUERY_IDS = ['a', 'b', 'c'] as const;
+export const QUERY_IDS = ['a', 'b', 'c', 'd'] as const;
+/** The queries `npm run bench` runs unless told otherwise (d, the product page, is the services bench's). */
+export const DEFAULT_QUERY_IDS: QueryId[] = ['a', 'b', 'c'];
 export type QueryId = (typeof QUERY_IDS)[number];
 
-const subsetOf = <T extends string>(all: readonly T[]) =>
+const subsetOf = <T extends string>(all: readonly T[], defaults: readonly T[] = all) =>
   env
     .list()
     .pipe(
       z.array(z.enum(all as unknown as [T, ...T[]], { error: `must be a comma-separated list of: ${all.join(', ')}` })),
     )
-    .default([...all]);
+    .default([...defaults]);
 
 const percent = (fallback: number) =>
   z.coerce
@@ -55,7 +57,7 @@ const optionsSchema = z.object({
   BENCH_RUNTIME: z.enum(['auto', 'compiled', 'tsx'], { error: 'must be auto, compiled or tsx' }).default('auto'),
   /** Which gateways and queries to run (all by default); a subset is for quick looks, not for the report. */
   BENCH_GATEWAYS: subsetOf(GATEWAY_IDS),
-  BENCH_QUERIES: subsetOf(QUERY_IDS),
+  BENCH_QUERIES: subsetOf(QUERY_IDS, DEFAULT_QUERY_IDS),
   /** Profile our gateway (cache off) with --cpu-prof and print where its time goes; forces one round. */
   BENCH_PROFILE: env.bool(false),
   /** Subgraphs listen on BASE+1…+4, gateways on BASE+10…+14, the seeding gateway on BASE+9. */
@@ -99,6 +101,17 @@ const optionsSchema = z.object({
     .default(0.1),
   /** Connections the open-loop generator may open to a gateway (requests beyond them wait, and that wait counts). */
   BENCH_MIX_CONNECTIONS: atLeast(256, 1),
+
+  /**
+   * `npm run bench:services`: requests a second offered to the gateway per query, constant (open model): moderate,
+   * so the two cores are not saturated (CPU per request inflates under saturation).
+   */
+  BENCH_SERVICES_RATE: positive(40),
+  /** Under which name `npm run bench:services` keeps this run's figures (`before`, `after`, …; the table shows each). */
+  BENCH_SERVICES_LABEL: z
+    .string()
+    .regex(/^[\w-]{1,20}$/, { error: 'must be 1–20 letters, digits, - or _' })
+    .default('after'),
 
   /** Subscriptions at scale instead of the three fixed queries (bench/subscriptions/): our gateway only. */
   BENCH_SUBSCRIPTIONS: env.bool(false),
@@ -151,6 +164,8 @@ const FLAGS: Record<string, keyof BenchOptions> = {
   'event-rate': 'BENCH_SUBS_EVENT_RATE',
   'event-seconds': 'BENCH_SUBS_SECONDS',
   'idle-seconds': 'BENCH_SUBS_IDLE_SECONDS',
+  'services-rate': 'BENCH_SERVICES_RATE',
+  label: 'BENCH_SERVICES_LABEL',
 };
 
 /** The gateways the mix compares unless told otherwise: ours as it ships (response cache on) and the two peers. */

@@ -11,6 +11,9 @@ export interface BenchQuery {
   title: string;
   subgraphs: string;
   query: string;
+  /** Variables it needs from the seeded data (ids differ per run): found by `prepareVariables` before the first request. */
+  needs?: 'productId';
+  variables?: Record<string, unknown>;
 }
 
 export const QUERIES: Record<QueryId, BenchQuery> = {
@@ -62,10 +65,40 @@ export const QUERIES: Record<QueryId, BenchQuery> = {
   }
 }`,
   },
+  d: {
+    id: 'd',
+    title: 'a product page (one product by id with price, category, stock, and four more of its category)',
+    subgraphs: 'products',
+    needs: 'productId',
+    query: `query ProductPage($id: ID!) {
+  product(id: $id) {
+    id sku name description inStock createdAt
+    price { amount currency }
+    category { id name products(first: 4) { edges { node { id name price { amount currency } inStock } } } }
+  }
+}`,
+  },
+};
+
+/** Fills in the variables of the queries that need some, from the seeded catalog (the first product of the catalog page). */
+export async function prepareVariables(queries: BenchQuery[], url: string, token: string): Promise<void> {
+  if (!queries.some((q) => q.needs === 'productId')) return;
+  const res = await postGraphQL(url, '{ products(first: 1) { edges { node { id } } } }', {}, token);
+  const id = (res.json?.data as { products?: { edges: { node: { id: string } }[] } } | undefined)?.products?.edges[0]
+    ?.node.id;
+  if (!id) throw new Error(`no product to show on the product page: ${res.text.slice(0, 300)}`);
+  for (const query of queries) if (query.needs === 'productId') query.variables = { id };
+}
+
+const variablesOf = (query: BenchQuery): Record<string, unknown> => {
+  if (query.needs && !query.variables)
+    throw new Error(`query (${query.id}) needs a ${query.needs} from the seeded data: call prepareVariables first`);
+  return query.variables ?? {};
 };
 
 /** The exact request body every gateway gets (same bytes, so parsing costs the same), as postGraphQL sends it. */
-export const requestBody = (query: BenchQuery): string => JSON.stringify({ query: query.query, variables: {} });
+export const requestBody = (query: BenchQuery): string =>
+  JSON.stringify({ query: query.query, variables: variablesOf(query) });
 
 /**
  * Asks each gateway once and checks that all return the same data, errors-free
@@ -80,7 +113,7 @@ export async function verifySameData(
   const bodies = new Map<string, string>();
   let reference: { id: string; data: unknown } | undefined;
   for (const gateway of gateways) {
-    const res = await postGraphQL(gateway.url, query.query, {}, token);
+    const res = await postGraphQL(gateway.url, query.query, variablesOf(query), token);
     const label = `query (${query.id}) on ${GATEWAY_LABELS[gateway.id]}`;
     if (res.status !== 200 || !res.json || res.json.errors?.length || res.json.data == null) {
       throw new Error(`${label}: expected data without errors, got HTTP ${res.status}: ${res.text.slice(0, 800)}`);

@@ -20,7 +20,7 @@ import { GATEWAY_LABELS, oursEnv, PROFILED, startGateway, type RunningGatewayPro
 import { measure, runLoad, type Sample } from './measure.ts';
 import { type BenchOptions, type GatewayId, type QueryId } from './options.ts';
 import { summarizeProfile } from './profile.ts';
-import { QUERIES, requestBody, verifySameData } from './queries.ts';
+import { prepareVariables, QUERIES, requestBody, verifySameData } from './queries.ts';
 import { describeCommit, describeMachine, isSmoke, writeResults, type BenchResults } from './report.ts';
 import { logInCustomer } from './seed.ts';
 import { ROOT, SUBGRAPHS } from './services.ts';
@@ -51,6 +51,7 @@ async function main(options: BenchOptions): Promise<void> {
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
 
   const queries = options.BENCH_QUERIES.map((id) => QUERIES[id]);
+  await prepareVariables(queries, gateways[0]!.url, token);
   const expected = new Map<QueryId, Map<string, string>>();
   for (const query of queries) {
     expected.set(query.id, await verifySameData(query, gateways, token));
