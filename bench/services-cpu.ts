@@ -13,7 +13,7 @@
  * every kept label side by side: run it once on the code before a change and
  * once after.
  *
- *   npm run bench:services -- --label=before               # 5 rounds × 10 s per query, 60 req/s
+ *   npm run bench:services -- --label=before               # 5 rounds × 10 s per query, 40 req/s
  *   npm run bench:services -- --duration=2 --rounds=1      # a smoke run
  *   npm run bench:services -- --profile --label=profile    # one round, the subgraphs under --cpu-prof
  *
@@ -48,6 +48,8 @@ interface QuerySamples {
 }
 
 export interface ServicesRun {
+  /** Set by hand in the results file when a run was made differently (what was changed, and why). */
+  note?: string;
   date: string;
   commit: { sha: string; dirty: boolean };
   machine: string;
@@ -255,7 +257,7 @@ export function renderServicesSection(runs: Record<string, ServicesRun>): string
   for (const label of Object.keys(runs)) {
     const run = runs[label]!;
     lines.push(
-      `- **${label}**: ${run.date.slice(0, 16).replace('T', ' ')} UTC, commit \`${run.commit.sha.slice(0, 12)}\`${run.commit.dirty ? ' (with uncommitted changes)' : ''}; ${run.machine}; load average ${run.loadAverage.start} at the start, ${run.loadAverage.end} at the end; ${run.settings.rounds} round(s) of ${run.settings.durationSeconds} s per query at ${run.settings.rate} req/s; services as ${run.runtime}; idle CPU ms/s: ${PROCESSES.map((p) => `${p} ${run.idleMsPerSecond[p].toFixed(1)}`).join(', ')}.`,
+      `- **${label}**: ${run.note ? `${run.note}; ` : ''}${run.date.slice(0, 16).replace('T', ' ')} UTC, commit \`${run.commit.sha.slice(0, 12)}\`${run.commit.dirty ? ' (with uncommitted changes)' : ''}; ${run.machine}; load average ${run.loadAverage.start} at the start, ${run.loadAverage.end} at the end; ${run.settings.rounds} round(s) of ${run.settings.durationSeconds} s per query at ${run.settings.rate} req/s; services as ${run.runtime}; idle CPU ms/s: ${PROCESSES.map((p) => `${p} ${run.idleMsPerSecond[p].toFixed(1)}`).join(', ')}.`,
     );
   }
   for (const label of labels) {
