@@ -52,13 +52,19 @@ export interface RunningGatewayProcess {
   command: string;
 }
 
-/** Composes supergraph.yaml with the bench's routing URLs (the gateway's own composition code) into one SDL file. */
-export function writeSupergraph(options: BenchOptions): string {
-  const file = join(workDir(options), 'supergraph.graphql');
-  const urls = Object.fromEntries(SUBGRAPHS.map((name) => [name, subgraphUrl(options, name)]));
+/**
+ * Composes supergraph.yaml with the bench's routing URLs (the gateway's own composition code) into one SDL file:
+ * the real subgraphs, or other `urls` (bench/replay.ts) written to `fileName`.
+ */
+export function writeSupergraph(
+  options: BenchOptions,
+  urls: Record<string, string> = Object.fromEntries(SUBGRAPHS.map((name) => [name, subgraphUrl(options, name)])),
+  fileName = 'supergraph.graphql',
+): string {
+  const file = join(workDir(options), fileName);
   const { sdl, subgraphs } = composeFromConfig(join(ROOT, 'supergraph.yaml'), urls);
   for (const { name } of subgraphs) {
-    if (!sdl.includes(`url: "${subgraphUrl(options, name as (typeof SUBGRAPHS)[number])}"`)) {
+    if (!sdl.includes(`url: "${urls[name]}"`)) {
       throw new Error(`the composed supergraph does not route ${name} to the bench's subgraph`);
     }
   }
@@ -133,10 +139,17 @@ export interface OursVariant {
 export const startOursVariant = (id: keyof typeof OURS_VARIANTS, context: GatewayContext, variant: OursVariant) =>
   launch(id, context, variant);
 
+/** A peer on `port`, logged as `name`; Hive Gateway with `configFile` (its --config-path) when one is given. */
+export const startPeerVariant = (
+  id: 'stock' | 'hive',
+  context: GatewayContext,
+  variant: { name: string; port: number; configFile?: string; configNote?: string },
+) => launch(id, context, { ...variant, settings: {} });
+
 async function launch(
   id: GatewayId | 'seeding',
   context: GatewayContext,
-  variant?: OursVariant,
+  variant?: OursVariant & { configFile?: string; configNote?: string },
 ): Promise<Omit<RunningGatewayProcess, 'id'>> {
   const { options, supergraphFile, logDir } = context;
   const port = variant?.port ?? gatewayPort(options, id);
@@ -163,6 +176,7 @@ async function launch(
       'node bench/peers/stock-gateway.mjs (ApolloServer + ApolloGateway, defaults, startStandaloneServer; subgraph calls signed through buildService)';
   } else {
     // The CLI as its docs show it; --fork 1 is its default, spelled out: one process like the others.
+    const configFile = variant?.configFile ?? join(ROOT, 'bench/peers/hive.config.mjs');
     args = [
       join(ROOT, 'node_modules/@graphql-hive/gateway/dist/bin.js'),
       'supergraph',
@@ -174,11 +188,12 @@ async function launch(
       '--fork',
       '1',
       '--config-path',
-      join(ROOT, 'bench/peers/hive.config.mjs'),
+      configFile,
     ];
     env = { ...baseEnv(), ...peerEnv(context) };
-    command =
-      'hive-gateway supergraph <file> --fork 1 --config-path bench/peers/hive.config.mjs (defaults, plus an onFetch plugin signing subgraph calls)';
+    command = variant?.configFile
+      ? `hive-gateway supergraph <file> --fork 1 --config-path ${variant.configFile.replace(ROOT, '')} (${variant.configNote ?? 'its defaults otherwise'})`
+      : 'hive-gateway supergraph <file> --fork 1 --config-path bench/peers/hive.config.mjs (defaults, plus an onFetch plugin signing subgraph calls)';
   }
   // cwd = the bench's work dir: Hive's CLI would pick up a gateway.config.ts from its cwd.
   const managed = startProcess(`gateway-${variant?.name ?? id}`, process.execPath, args, {

@@ -80,6 +80,42 @@ export async function measure(
   };
 }
 
+/**
+ * Several gateways measured at once, each under its own load: whatever else
+ * the machine does in that window (a noisy neighbour, a slow core) weighs on
+ * all of them alike, so their CPU per request can be compared within a
+ * round far more precisely than across rounds measured one after another.
+ */
+export async function measureTogether(
+  runs: { spec: LoadSpec; gatewayPid: number }[],
+  round: number,
+): Promise<Sample[]> {
+  const before = runs.map((run) => treeCpuMs(run.gatewayPid));
+  const loadBefore = process.cpuUsage();
+  const results = await Promise.all(runs.map((run) => runLoad(run.spec)));
+  const load = process.cpuUsage(loadBefore);
+  const totalRequests = sum(results.map((r) => r.requests.total));
+  return results.map((result, index) => {
+    const gatewayCpuMs = treeCpuMs(runs[index]!.gatewayPid) - before[index]!;
+    const requests = result.requests.total;
+    const perRequest = (ms: number) => (requests ? ms / requests : NaN);
+    return {
+      round,
+      rps: requests / result.duration,
+      requests,
+      p50Ms: result.latency.p50,
+      p99Ms: result.latency.p99,
+      failed: result.non2xx + result.errors + result.timeouts,
+      mismatches: result.mismatches,
+      gatewayCpuMs,
+      cpuMsPerRequest: perRequest(gatewayCpuMs),
+      rssMb: treeRssKb(runs[index]!.gatewayPid) / 1024,
+      subgraphsCpuMsPerRequest: NaN,
+      loadGeneratorCpuMsPerRequest: totalRequests ? (load.user + load.system) / 1000 / totalRequests : NaN,
+    };
+  });
+}
+
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
 const CLOCK_TICKS_PER_SECOND = (() => {

@@ -16,8 +16,8 @@ import { z } from 'zod';
  */
 export const GATEWAY_IDS = ['ours-off', 'ours-on', 'ours-noshare', 'stock', 'hive'] as const;
 export type GatewayId = (typeof GATEWAY_IDS)[number];
-export const QUERY_IDS = ['a', 'b', 'c', 'd'] as const;
-/** The queries `npm run bench` runs unless told otherwise (d, the product page, is the services bench's). */
+export const QUERY_IDS = ['a', 'b', 'c', 'd', 'w'] as const;
+/** The queries `npm run bench` runs unless told otherwise (d, the product page, is the services bench's; w, the wide answer, the gateway bench's). */
 export const DEFAULT_QUERY_IDS: QueryId[] = ['a', 'b', 'c'];
 export type QueryId = (typeof QUERY_IDS)[number];
 
@@ -51,6 +51,11 @@ const optionsSchema = z.object({
   BENCH_ROUNDS: env.int(3, 1),
   /** Concurrent connections of the load generator (the targets are stated at 50). */
   BENCH_CONNECTIONS: env.int(50, 1),
+  /**
+   * Requests per second each gateway is offered (`npm run bench:tracing`, `bench:gateway`, which measure gateways
+   * side by side); 0: as fast as they answer.
+   */
+  BENCH_FIXED_RATE: z.coerce.number({ error: 'must be a number' }).min(0, { error: 'must be 0 or more' }).default(0),
   /** Seconds of unmeasured load per gateway per query before round 1 (JIT, plan caches, pools). */
   BENCH_WARMUP_SECONDS: env.int(3, 0),
   /** How services run: `compiled` (npm run build, then node), `tsx` (TypeScript loader), `auto` (compiled when the build succeeds). */
@@ -138,6 +143,7 @@ const FLAGS: Record<string, keyof BenchOptions> = {
   rounds: 'BENCH_ROUNDS',
   connections: 'BENCH_CONNECTIONS',
   warmup: 'BENCH_WARMUP_SECONDS',
+  'fixed-rate': 'BENCH_FIXED_RATE',
   runtime: 'BENCH_RUNTIME',
   gateways: 'BENCH_GATEWAYS',
   queries: 'BENCH_QUERIES',

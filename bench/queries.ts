@@ -78,6 +78,27 @@ export const QUERIES: Record<QueryId, BenchQuery> = {
   }
 }`,
   },
+  w: {
+    id: 'w',
+    title:
+      'a wide answer: the first 100 products, and the customer with 50 notifications and every order with its items',
+    subgraphs: 'products; users → notifications, orders → products, users',
+    query: `query WidePage {
+  products(first: 100) { edges { node { id name price { amount currency } category { id name } inStock } } }
+  me {
+    name
+    notifications(first: 50) { edges { node { id subject createdAt user { name } } } }
+    orders(first: 50) {
+      edges { node {
+        id status createdAt
+        total { amount currency }
+        items { quantity unitPrice { amount } product { id name price { amount currency } category { name } } }
+        user { name email }
+      } }
+    }
+  }
+}`,
+  },
 };
 
 /** Fills in the variables of the queries that need some, from the seeded catalog (the first product of the catalog page). */
@@ -102,32 +123,34 @@ export const requestBody = (query: BenchQuery): string =>
 
 /**
  * Asks each gateway once and checks that all return the same data, errors-free
- * (key order aside). Returns each gateway's response text, which the load
- * generator then expects of every response (a differing body is counted).
+ * (key order aside). Returns each gateway's response text (by its `name`,
+ * else its id), which the load generator then expects of every response (a
+ * differing body is counted).
  */
 export async function verifySameData(
   query: BenchQuery,
-  gateways: RunningGatewayProcess[],
+  gateways: (RunningGatewayProcess & { name?: string })[],
   token: string,
 ): Promise<Map<string, string>> {
   const bodies = new Map<string, string>();
   let reference: { id: string; data: unknown } | undefined;
   for (const gateway of gateways) {
     const res = await postGraphQL(gateway.url, query.query, variablesOf(query), token);
-    const label = `query (${query.id}) on ${GATEWAY_LABELS[gateway.id]}`;
+    const label = `query (${query.id}) on ${gateway.name ?? GATEWAY_LABELS[gateway.id]}`;
     if (res.status !== 200 || !res.json || res.json.errors?.length || res.json.data == null) {
       throw new Error(`${label}: expected data without errors, got HTTP ${res.status}: ${res.text.slice(0, 800)}`);
     }
     if (!hasContent(res.json.data))
       throw new Error(`${label}: the answer is empty (${res.text.slice(0, 300)}); is the bench data seeded?`);
-    if (!reference) reference = { id: gateway.id, data: res.json.data };
+    const key = gateway.name ?? gateway.id;
+    if (!reference) reference = { id: key, data: res.json.data };
     else if (!isDeepStrictEqual(sortKeys(res.json.data), sortKeys(reference.data))) {
       throw new Error(
-        `${label} returns other data than ${GATEWAY_LABELS[reference.id as keyof typeof GATEWAY_LABELS]}; the bench would compare different work.\n` +
-          `  ${reference.id}: ${JSON.stringify(sortKeys(reference.data)).slice(0, 600)}\n  ${gateway.id}: ${JSON.stringify(sortKeys(res.json.data)).slice(0, 600)}`,
+        `${label} returns other data than ${GATEWAY_LABELS[reference.id as keyof typeof GATEWAY_LABELS] ?? reference.id}; the bench would compare different work.\n` +
+          `  ${reference.id}: ${JSON.stringify(sortKeys(reference.data)).slice(0, 600)}\n  ${key}: ${JSON.stringify(sortKeys(res.json.data)).slice(0, 600)}`,
       );
     }
-    bodies.set(gateway.id, res.text);
+    bodies.set(key, res.text);
   }
   return bodies;
 }

@@ -1,3 +1,4 @@
+import type { Context } from '@opentelemetry/api';
 import type { Identity } from '@storefront/platform/auth';
 import type { Logger } from '@storefront/platform/logger';
 
@@ -14,6 +15,11 @@ export interface GatewayContext {
   answerHeaders?: Map<string, string>;
   /** This request's access-log line, filled in as it runs (access-log/); absent with ACCESS_LOG=false. */
   access?: AccessRecord;
+  /**
+   * The trace context of this request's span (tracing/): spans of its parse,
+   * plan and fetches are its children. Absent with tracing off.
+   */
+  trace?: Context;
 }
 
 /** What the GraphQL layer adds to a request's access-log line (access-log/), shared through its context. */

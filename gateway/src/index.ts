@@ -37,7 +37,7 @@ import {
   type SubgraphFetchEvent,
   type TrafficReloadOutcome,
 } from './transport/index.ts';
-import { startGatewayTracing } from './tracing/index.ts';
+import { startGatewayTracing, traceIdsOf } from './tracing/index.ts';
 import { requestIdOf, withRequestId } from '@storefront/platform/telemetry';
 
 export { gatewayConfigSchema, gatewayKeyPatterns, loadGatewayConfig, type GatewayConfig } from './config.ts';
@@ -364,13 +364,15 @@ export async function startGateway(
       const requestId = requestIdOf(req);
       const client = clientOf(req.headers);
       const access = accessLog.recordOf(req);
+      const trace = tracing.contextOf(req);
       return {
         identity: check.identity,
         requestId,
         ...(access ? { access } : {}),
+        ...(trace ? { trace } : {}),
         clientIp: clientIp(req),
         client,
-        logger: logger.child(client ? { requestId, client } : { requestId }),
+        logger: logger.child({ requestId, ...(client ? { client } : {}), ...traceIdsOf(trace) }),
       };
     },
   });

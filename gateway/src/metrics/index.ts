@@ -160,10 +160,10 @@ export function createGatewayMetrics(
   });
 
   const plugin: ApolloServerPlugin<GatewayContext> = {
-    async requestDidStart() {
+    async requestDidStart({ contextValue }) {
       const started = performance.now();
-      // Read now: the request's span is the active one while Apollo starts the request.
-      const exemplar = traceExemplar();
+      // The request's span (tracing/), when it is sampled: the exemplar of its duration.
+      const exemplar = contextValue.trace ? traceExemplar(contextValue.trace) : {};
       return {
         async willSendResponse({ operation, operationName, request, contextValue, response }) {
           const type = operation?.operation ?? 'none';

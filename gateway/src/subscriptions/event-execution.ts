@@ -1,3 +1,4 @@
+import type { Context } from '@opentelemetry/api';
 import { executeQueryPlan, type GraphQLDataSource, type ServiceMap } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { GraphQLError, type FormattedExecutionResult } from 'graphql';
@@ -15,6 +16,8 @@ import { formatErrors, type FormatError } from './errors.ts';
 export type EventExecutor = (
   admission: Admission,
   event: FormattedExecutionResult,
+  /** The push span's context (tracing/): the event's entity fetches are its children. */
+  trace?: Context,
 ) => Promise<FormattedExecutionResult>;
 
 export function createEventExecutor(options: {
@@ -24,7 +27,7 @@ export function createEventExecutor(options: {
 }): EventExecutor {
   const { dataSources, formatError } = options;
   // Against the supergraph the subscription was planned on: one opened before a reload keeps it (see index.ts).
-  return async ({ plan, planner, requestContext, operationContext }, event) => {
+  return async ({ plan, planner, requestContext, operationContext }, event, trace) => {
     const subgraph = plan.primary.serviceName;
     if (event.data === null || event.data === undefined) {
       // The subgraph refused or failed the subscription (FORBIDDEN, NOT_FOUND…): nothing to complete, only errors to pass on.
@@ -43,7 +46,12 @@ export function createEventExecutor(options: {
     const result = await executeQueryPlan(
       plan.eventPlan,
       serviceMap,
-      { ...requestContext, metrics: {} },
+      {
+        ...requestContext,
+        // The subscriber's context, with this event's trace for the fetches (the rest is shared, as it was).
+        ...(trace ? { context: { ...requestContext.context, trace } } : {}),
+        metrics: {},
+      },
       operationContext,
       planner.supergraphSchema,
       planner.apiSchema,

@@ -1,3 +1,4 @@
+import type { Context } from '@opentelemetry/api';
 import type { IncomingMessage, Server } from 'node:http';
 import type { GraphQLDataSource } from '@apollo/gateway';
 import type { ApolloServer } from '@apollo/server';
@@ -101,7 +102,7 @@ export function federatedSubscriptions(options: {
   traceEvent?: <T>(
     event: { extensions?: Record<string, unknown> | undefined },
     operationName: string | undefined,
-    run: () => Promise<T>,
+    run: (trace?: Context) => Promise<T>,
   ) => Promise<T>;
 }): FederatedSubscriptions {
   const { config, instances } = options;
@@ -141,7 +142,9 @@ export function federatedSubscriptions(options: {
       const { traceEvent } = options;
       const execute: typeof run = traceEvent
         ? (admission, event) =>
-            traceEvent(event, admission.requestContext.request.operationName ?? undefined, () => run(admission, event))
+            traceEvent(event, admission.requestContext.request.operationName ?? undefined, (trace) =>
+              run(admission, event, trace),
+            )
         : run;
       openStream = (admission) => {
         streaming++;

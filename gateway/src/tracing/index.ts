@@ -1,20 +1,22 @@
 import type { ApolloServerPlugin, GraphQLRequestListener } from '@apollo/server';
 import type { GraphQLDataSource } from '@apollo/gateway';
-import { SpanKind, trace, type Span } from '@opentelemetry/api';
+import { isSpanContextValid, ROOT_CONTEXT, SpanKind, trace, type Context, type Span } from '@opentelemetry/api';
 import {
   contextOf,
   failSpan,
-  inSpan,
+  inChildSpan,
+  requestTraceContext,
   startTracing,
   telemetryEnv,
   traceHttpServer,
+  traceparentOf,
   type ServiceTracing,
   type TelemetryConfig,
 } from '@storefront/platform/telemetry';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { GatewayContext } from '../context.ts';
-import { aroundFetch } from '../transport/index.ts';
+import { aroundFetch, carryTraceparent } from '../transport/index.ts';
 
 /**
  * The gateway's traces (off unless OTEL_EXPORTER_OTLP_ENDPOINT is set):
@@ -26,6 +28,12 @@ import { aroundFetch } from '../transport/index.ts';
  *   `traceparent` (transport/data-source.ts);
  * - each subscription event pushed to a client, continuing the trace the
  *   subgraph's push carries (`extensions.traceparent`).
+ *
+ * Spans are never made active here: each request's context travels in its
+ * GatewayContext (`trace`) and is handed on by hand (the `explicit` mode of
+ * @storefront/platform/telemetry). An active context would need an
+ * AsyncLocalStorage, whose promise hook taxes every request of the process,
+ * sampled or not.
  */
 export const tracingEnv = {
   /** The OTEL_* variables (packages/platform/src/telemetry/config.ts). */
@@ -43,21 +51,29 @@ export const tracingEnv = {
     ),
 };
 
+/** The trace and span ids a request's log lines carry (its span's), or nothing with tracing off. */
+export function traceIdsOf(context: Context | undefined): { traceId?: string; spanId?: string } {
+  const span = context && trace.getSpanContext(context);
+  return span && isSpanContextValid(span) ? { traceId: span.traceId, spanId: span.spanId } : {};
+}
+
 export interface GatewayTracing {
   readonly enabled: boolean;
   readonly tracing: ServiceTracing;
   http(
     handler: (req: IncomingMessage, res: ServerResponse) => void,
   ): (req: IncomingMessage, res: ServerResponse) => void;
+  /** The context of `req`'s request span, for its GatewayContext (`trace`); undefined with tracing off. */
+  contextOf(req: IncomingMessage): Context | undefined;
   plugins: ApolloServerPlugin<GatewayContext>[];
   /** ApolloGateway's `experimental_didResolveQueryPlan`: ends the plan span. */
   didResolveQueryPlan(options: { requestContext: { context: unknown } }): void;
   dataSource<T extends GraphQLDataSource>(name: string, dataSource: T): T;
-  /** Wraps the execution of one subscription event for a client. */
+  /** Wraps the execution of one subscription event for a client; `run` gets the push span's context. */
   push<T>(
     event: { extensions?: Record<string, unknown> | undefined },
     operationName: string | undefined,
-    run: () => Promise<T>,
+    run: (trace?: Context) => Promise<T>,
   ): Promise<T>;
   shutdown(): Promise<void>;
 }
@@ -65,15 +81,15 @@ export interface GatewayTracing {
 export async function startGatewayTracing(
   config: TelemetryConfig & { TRACE_CLIENT_CONTEXT: 'continue' | 'link' },
 ): Promise<GatewayTracing> {
-  const tracing = await startTracing('gateway', config);
+  const tracing = await startTracing('gateway', config, { context: 'explicit' });
   const planning = new WeakMap<object, Span>();
   const endPlan = (contextValue: unknown) => {
     if (typeof contextValue !== 'object' || contextValue === null) return;
     planning.get(contextValue)?.end();
     planning.delete(contextValue);
   };
-  const phase = (name: string) => {
-    const span = tracing.tracer.startSpan(name, { kind: SpanKind.INTERNAL });
+  const phase = (name: string, parent: Context) => {
+    const span = tracing.tracer.startSpan(name, { kind: SpanKind.INTERNAL }, parent);
     return async (error?: unknown) => {
       if (error) failSpan(span, error);
       span.end();
@@ -81,8 +97,9 @@ export async function startGatewayTracing(
   };
   const plugin: ApolloServerPlugin<GatewayContext> = {
     async requestDidStart({ contextValue }): Promise<GraphQLRequestListener<GatewayContext> | void> {
-      const request = trace.getActiveSpan();
-      if (!request?.isRecording()) return;
+      const parent = contextValue.trace;
+      const request = parent && trace.getSpan(parent);
+      if (!parent || !request?.isRecording()) return;
       const client = contextValue.client;
       if (client) {
         request.setAttribute('graphql.client.name', client.name);
@@ -90,10 +107,10 @@ export async function startGatewayTracing(
       }
       return {
         async parsingDidStart() {
-          return phase('graphql.parse');
+          return phase('graphql.parse', parent);
         },
         async validationDidStart() {
-          return phase('graphql.validate');
+          return phase('graphql.validate', parent);
         },
         async didResolveOperation({ operation, operationName, queryHash }) {
           if (operation) request.setAttribute('graphql.operation.type', operation.operation);
@@ -101,7 +118,7 @@ export async function startGatewayTracing(
           request.setAttribute('graphql.document.hash', queryHash);
         },
         async executionDidStart({ contextValue: context }) {
-          planning.set(context, tracing.tracer.startSpan('graphql.plan', { kind: SpanKind.INTERNAL }));
+          planning.set(context, tracing.tracer.startSpan('graphql.plan', { kind: SpanKind.INTERNAL }, parent));
         },
         async willSendResponse({ contextValue: context, errors }) {
           endPlan(context);
@@ -121,17 +138,21 @@ export async function startGatewayTracing(
   return {
     enabled: tracing.enabled,
     tracing,
-    http: (handler) => traceHttpServer(tracing, handler, { callerContext: config.TRACE_CLIENT_CONTEXT }),
+    http: (handler) =>
+      traceHttpServer(tracing, handler, { callerContext: config.TRACE_CLIENT_CONTEXT, context: 'explicit' }),
+    contextOf: (req) => (tracing.enabled ? requestTraceContext(req) : undefined),
     plugins: tracing.enabled ? [plugin] : [],
     didResolveQueryPlan: ({ requestContext }) => endPlan(requestContext.context),
     dataSource: <T extends GraphQLDataSource>(name: string, dataSource: T): T => {
       if (!tracing.enabled) return dataSource;
-      return aroundFetch(dataSource, (fetch) =>
-        inSpan(
+      return aroundFetch(dataSource, (fetch, options) =>
+        inChildSpan(
           tracing,
+          (options.context as Partial<GatewayContext> | undefined)?.trace ?? ROOT_CONTEXT,
           `fetch ${name}`,
           { kind: SpanKind.CLIENT, attributes: { 'graphql.subgraph.name': name } },
-          async (span) => {
+          async (span, context) => {
+            carryTraceparent(options.request, traceparentOf(context));
             const response = await fetch();
             if (response.http?.status) span.setAttribute('http.response.status_code', response.http.status);
             if (response.errors?.length) span.setAttribute('graphql.errors', response.errors.length);
@@ -143,8 +164,9 @@ export async function startGatewayTracing(
     push: (event, operationName, run) => {
       const parent = tracing.enabled ? contextOf(event.extensions?.traceparent) : undefined;
       if (!parent) return run();
-      return inSpan(
+      return inChildSpan(
         tracing,
+        parent,
         `push ${operationName ?? 'subscription'}`,
         {
           kind: SpanKind.PRODUCER,
@@ -153,8 +175,7 @@ export async function startGatewayTracing(
             ...(operationName ? { 'graphql.operation.name': operationName.slice(0, 100) } : {}),
           },
         },
-        run,
-        parent,
+        (_span, context) => run(context),
       );
     },
     shutdown: () => tracing.shutdown(),

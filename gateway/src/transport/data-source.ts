@@ -6,7 +6,6 @@ import type {
   GatewayHTTPRequest,
 } from '@apollo/server-gateway-interface';
 import { signSubgraphRequest } from '@storefront/platform/auth';
-import { traceparentOf } from '@storefront/platform/telemetry';
 import type { GatewayContext } from '../context.ts';
 import { badResponse, subgraphError } from './errors.ts';
 import { ReceivedHeaders, type Exchange } from './received-response.ts';
@@ -17,7 +16,23 @@ import type { SubgraphClient } from './subgraph-client.ts';
 const QUERY_FETCH = Symbol('storefront.queryFetch');
 /** Set by willSendRequest: the client's headers this subgraph receives (headers/). */
 const PROPAGATED = Symbol('storefront.propagatedHeaders');
-type MarkedHttp = GatewayHTTPRequest & { [QUERY_FETCH]?: true; [PROPAGATED]?: Record<string, string> };
+/** Set by the tracing layer (carryTraceparent): the fetch span's `traceparent`. */
+const TRACEPARENT = Symbol('storefront.traceparent');
+type MarkedHttp = GatewayHTTPRequest & {
+  [QUERY_FETCH]?: true;
+  [PROPAGATED]?: Record<string, string>;
+  [TRACEPARENT]?: string;
+};
+
+/**
+ * Gives one subgraph fetch the `traceparent` its request carries (the fetch
+ * span's, gateway/src/tracing/). The gateway passes trace contexts
+ * explicitly rather than through an active context, so it is handed over
+ * here, on the fetch's own request.
+ */
+export function carryTraceparent(request: GatewayGraphQLRequest, traceparent: string | undefined): void {
+  if (traceparent && request.http) (request.http as MarkedHttp)[TRACEPARENT] = traceparent;
+}
 
 /** Which client headers go to a subgraph, and which answer headers come back (gateway/src/headers/). */
 export interface HeaderPropagation {
@@ -115,6 +130,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     const marked: MarkedHttp | undefined = request.http;
     const query = marked?.[QUERY_FETCH] === true;
     const propagated = marked?.[PROPAGATED];
+    const traceparent = marked?.[TRACEPARENT];
     let exchange: Exchange;
     try {
       exchange =
@@ -126,9 +142,9 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
             // Propagated headers may change the answer (a locale): they are part of the key.
             await fetchDedup.run(
               `${identity ? `${identity.role}:${identity.userId}` : '-'}\n${propagated ? JSON.stringify(propagated) : ''}\n${body}`,
-              () => client.send(body, () => this.headers(body, context, propagated), true),
+              () => client.send(body, () => this.headers(body, context, propagated, traceparent), true),
             )
-          : await client.send(body, () => this.headers(body, context, propagated), query);
+          : await client.send(body, () => this.headers(body, context, propagated, traceparent), query);
     } catch (error) {
       throw subgraphError(name, error);
     }
@@ -139,13 +155,13 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     body: string,
     context: Partial<GatewayContext> | undefined,
     propagated: Record<string, string> | undefined,
+    traceparent: string | undefined,
   ): Record<string, string> {
     // Propagated first: nothing of the client's can replace a header the gateway sets (the rules refuse those anyway).
     const headers = { ...propagated, ...signSubgraphRequest(this.options.secret, body, context?.identity ?? null) };
     headers['content-type'] = 'application/json';
     if (context?.requestId) headers['x-request-id'] = context.requestId;
     // The fetch span's context (gateway/src/tracing/); nothing when tracing is off.
-    const traceparent = traceparentOf();
     if (traceparent) headers.traceparent = traceparent;
     return headers;
   }

@@ -17,6 +17,7 @@ import {
 export { refuseMovedSettings, subgraphTransportEnv, type TransportConfig } from './config.ts';
 export type { CircuitState } from './circuit-breaker.ts';
 export { aroundFetch } from './around-fetch.ts';
+export { carryTraceparent } from './data-source.ts';
 export { SUBGRAPH_ERROR_CODES } from './errors.ts';
 export { parseInstances, urlKey, validateSubgraphUrls } from './instances.ts';
 export type { ShapingEvents, SubgraphFetchEvent } from './subgraph-client.ts';

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { trace } from '@opentelemetry/api';
+import { context, trace, type Context } from '@opentelemetry/api';
 import { collectDefaultMetrics, Registry, type OpenMetricsContentType } from 'prom-client';
 import { sendError } from '../server/http.ts';
 
@@ -113,12 +113,12 @@ export function metricsRoute(
 }
 
 /**
- * The exemplar of an observation: the trace id of the span active now, when
- * it is sampled (an unsampled trace exists nowhere to link to). Empty, so no
- * exemplar, when tracing is off.
+ * The exemplar of an observation: the trace id of the span in `ctx` (by
+ * default the active one), when it is sampled (an unsampled trace exists
+ * nowhere to link to). Empty, so no exemplar, when tracing is off.
  */
-export function traceExemplar(): Record<string, string> {
-  const span = trace.getActiveSpan()?.spanContext();
+export function traceExemplar(ctx: Context = context.active()): Record<string, string> {
+  const span = trace.getSpanContext(ctx);
   return span && span.traceFlags & 1 ? { trace_id: span.traceId } : {};
 }
 

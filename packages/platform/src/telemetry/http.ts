@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Link } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Link } from '@opentelemetry/api';
 import { parseTraceparent } from './propagation.ts';
 import type { ServiceTracing } from './tracing.ts';
 
@@ -12,11 +12,26 @@ export interface HttpTracingOptions {
    * @default 'continue'
    */
   callerContext?: 'continue' | 'link';
+  /**
+   * `active`: the request's span is the active one while the handler runs.
+   * `explicit`: it is not; the handler asks `requestTraceContext(req)` for it
+   * and passes it on (TracingOptions in tracing.ts).
+   * @default 'active'
+   */
+  context?: 'active' | 'explicit';
+}
+
+const REQUEST_CONTEXTS = new WeakMap<IncomingMessage, Context>();
+
+/** The context holding `req`'s server span (traceHttpServer with `context: 'explicit'`); undefined with tracing off. */
+export function requestTraceContext(req: IncomingMessage): Context | undefined {
+  return REQUEST_CONTEXTS.get(req);
 }
 
 /**
  * Wraps an HTTP handler in a SERVER span per request, active while the
- * handler runs (so everything it does is its child), ended when the answer
+ * handler runs (so everything it does is its child) or handed to it
+ * (`context: 'explicit'`), ended when the answer
  * is sent or the connection closes. A malformed `traceparent` is ignored.
  * Attributes follow the HTTP semantic conventions, without the query string
  * (a GET carries its variables there) or the client's address.
@@ -28,6 +43,7 @@ export function traceHttpServer(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   if (!tracing.enabled) return handler;
   const link = options.callerContext === 'link';
+  const explicit = options.context === 'explicit';
   return (req, res) => {
     const header = req.headers.traceparent;
     const caller = typeof header === 'string' ? parseTraceparent(header) : undefined;
@@ -60,7 +76,11 @@ export function traceHttpServer(
     };
     res.once('finish', end);
     res.once('close', end);
-    context.with(trace.setSpan(parent, span), () => handler(req, res));
+    const spanContext = trace.setSpan(parent, span);
+    if (explicit) {
+      REQUEST_CONTEXTS.set(req, spanContext);
+      handler(req, res);
+    } else context.with(spanContext, () => handler(req, res));
   };
 }
 

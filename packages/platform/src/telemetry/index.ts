@@ -4,9 +4,17 @@
  * the gateway and the services (HTTP server, SQL, events).
  */
 export { telemetryEnv, tracesEndpoint, type TelemetryConfig } from './config.ts';
-export { startTracing, tracingOff, inSpan, failSpan, type ServiceTracing } from './tracing.ts';
+export {
+  startTracing,
+  tracingOff,
+  inSpan,
+  inChildSpan,
+  failSpan,
+  type ServiceTracing,
+  type TracingOptions,
+} from './tracing.ts';
 export { contextOf, formatTraceparent, parseTraceparent, traceparentOf } from './propagation.ts';
-export { traceHttpServer, type HttpTracingOptions } from './http.ts';
+export { requestTraceContext, traceHttpServer, type HttpTracingOptions } from './http.ts';
 export { startPublishSpans, traceConsumer, traceOf } from './events.ts';
 export { traceStatements } from './sql.ts';
 export { acceptRequestId, requestIdOf, withRequestId } from './request-id.ts';

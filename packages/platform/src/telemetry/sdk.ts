@@ -19,14 +19,22 @@ import { parseKeyValues, type TelemetryConfig } from './config.ts';
  *
  * One tracer provider per service rather than the global one: services that
  * share a process (the embedded default, the tests) each report under their
- * own `service.name`. The context manager is global and installed once: it
- * is what carries the active span across `await`s, in every service alike.
+ * own `service.name`. The context manager is global and installed once, by
+ * the first service that makes its spans active (`context: 'active'`): it
+ * is what carries the active span across `await`s. A process of a service
+ * that passes contexts explicitly (the gateway) installs none, and so pays
+ * nothing for it.
  */
 let contextManager: AsyncLocalStorageContextManager | undefined;
 
 // Its return type is checked where tracing.ts takes it (as ServiceTracing): a type import back would make a cycle.
-export function createServiceTracing(service: string, config: TelemetryConfig, url: string) {
-  if (!contextManager) {
+export function createServiceTracing(
+  service: string,
+  config: TelemetryConfig,
+  url: string,
+  spanContext: 'active' | 'explicit',
+) {
+  if (!contextManager && spanContext === 'active') {
     contextManager = new AsyncLocalStorageContextManager().enable();
     context.setGlobalContextManager(contextManager);
   }

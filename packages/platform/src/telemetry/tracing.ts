@@ -39,16 +39,36 @@ export const tracingOff = (service: string): ServiceTracing => ({
   shutdown: async () => {},
 });
 
+export interface TracingOptions {
+  /**
+   * How a span reaches the work it covers. `active` (the services): the span
+   * is made the active one and travels across `await`s in an
+   * AsyncLocalStorage, so SQL, events and log lines find it on their own.
+   * `explicit` (the gateway): the caller hands each span's context on
+   * itself (`inChildSpan`), and no AsyncLocalStorage is installed for this
+   * service. The difference is cost: once an AsyncLocalStorage is in use,
+   * Node 20 runs a hook on every promise the process creates, traced or not,
+   * which made the gateway's every request ~8% dearer even with 10% of
+   * traces sampled (bench/RESULTS.md, "What tracing costs the gateway").
+   * @default 'active'
+   */
+  context?: 'active' | 'explicit';
+}
+
 /**
  * Starts tracing for one service when the configuration asks for it (an
  * OTLP endpoint set, OTEL_SDK_DISABLED not true). The SDK is imported only
  * then, so a process with tracing off never loads it.
  */
-export async function startTracing(service: string, config: TelemetryConfig): Promise<ServiceTracing> {
+export async function startTracing(
+  service: string,
+  config: TelemetryConfig,
+  options: TracingOptions = {},
+): Promise<ServiceTracing> {
   const endpoint = tracesEndpoint(config);
   if (!endpoint) return tracingOff(service);
   const { createServiceTracing } = await import('./sdk.ts');
-  return createServiceTracing(service, config, endpoint);
+  return createServiceTracing(service, config, endpoint, options.context ?? 'active');
 }
 
 /**
@@ -68,6 +88,32 @@ export async function inSpan<T>(
   const span = tracing.tracer.startSpan(name, options, base);
   try {
     return await context.with(trace.setSpan(base, span), () => work(span));
+  } catch (error) {
+    failSpan(span, error);
+    throw error;
+  } finally {
+    span.end();
+  }
+}
+
+/**
+ * Runs `work` in a new span, the child of `parent`, ending it when `work`
+ * settles; a thrown error marks the span failed and is rethrown. Unlike
+ * `inSpan`, the span is not made active: `work` gets its context to pass on
+ * (TracingOptions `explicit`). With tracing off it only runs `work`, with
+ * `parent` as the context.
+ */
+export async function inChildSpan<T>(
+  tracing: ServiceTracing,
+  parent: Context,
+  name: string,
+  options: SpanOptions,
+  work: (span: Span, context: Context) => Promise<T> | T,
+): Promise<T> {
+  if (!tracing.enabled) return work(NOOP_SPAN, parent);
+  const span = tracing.tracer.startSpan(name, options, parent);
+  try {
+    return await work(span, trace.setSpan(parent, span));
   } catch (error) {
     failSpan(span, error);
     throw error;
