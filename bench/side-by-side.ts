@@ -1,6 +1,6 @@
 import type { GatewayContext, RunningGatewayProcess } from './gateways.ts';
 import { writeSupergraph } from './gateways.ts';
-import { measureTogether, runLoad, type Sample } from './measure.ts';
+import { measureTogether, runLoad, treeCpuMs, type Sample } from './measure.ts';
 import type { BenchOptions, QueryId } from './options.ts';
 import { prepareVariables, QUERIES, requestBody, verifySameData } from './queries.ts';
 import { startReplayingSubgraphs, type ReplayingSubgraphs } from './replay.ts';
@@ -81,7 +81,7 @@ export async function measureSideBySide(
   recorded: Recorded,
   queryId: QueryId,
   load: { rounds: number; durationSeconds: number; warmupSeconds: number; connections: number; rate: number },
-): Promise<Map<string, Sample[]>> {
+): Promise<Map<string, SideBySideSample[]>> {
   const expected = recorded.expected.get(queryId)!;
   const spec = (gateway: NamedGateway, durationSeconds: number) => ({
     url: gateway.url,
@@ -93,9 +93,10 @@ export async function measureSideBySide(
     ...(load.rate ? { rate: load.rate } : {}),
   });
   if (load.warmupSeconds > 0) await Promise.all(gateways.map((g) => runLoad(spec(g, load.warmupSeconds))));
-  const samples = new Map<string, Sample[]>(gateways.map((g) => [g.name, []]));
+  const samples = new Map<string, SideBySideSample[]>(gateways.map((g) => [g.name, []]));
   for (let round = 1; round <= load.rounds; round += 1) {
     await new Promise((r) => setTimeout(r, 500));
+    const idle = await idleCpuMsPerSecond(gateways, IDLE_SECONDS);
     const measured = await measureTogether(
       gateways.map((gateway) => ({ spec: spec(gateway, load.durationSeconds), gatewayPid: gateway.process.pid })),
       round,
@@ -107,14 +108,44 @@ export async function measureSideBySide(
         throw new Error(
           `(${queryId}) ${gateway.name}: ${sample.failed} failed, ${sample.mismatches} wrong answers, ${misses} subgraph fetches not in the recording${misses ? ` (${stack.replay.missed().join(' | ')})` : ''}`,
         );
-      samples.get(gateway.name)!.push(sample);
+      const idleMs = idle[index]! * load.durationSeconds;
+      const busy = {
+        ...sample,
+        idleCpuMsPerSecond: idle[index]!,
+        busyCpuMsPerRequest: (sample.gatewayCpuMs - idleMs) / sample.requests,
+      };
+      samples.get(gateway.name)!.push(busy);
       say(
         `round ${round}/${load.rounds} (${queryId}) ${gateway.name.padEnd(34)} ${sample.rps.toFixed(0).padStart(6)} req/s  ` +
-          `p99 ${sample.p99Ms.toFixed(1).padStart(6)} ms  CPU ${sample.cpuMsPerRequest.toFixed(3)} ms/req`,
+          `p99 ${sample.p99Ms.toFixed(1).padStart(6)} ms  CPU ${sample.cpuMsPerRequest.toFixed(3)} ms/req ` +
+          `(${busy.busyCpuMsPerRequest.toFixed(3)} without the ${idle[index]!.toFixed(0)} ms/s it burns idle)`,
       );
     }
   }
   return samples;
+}
+
+/**
+ * A sample with the gateway's idle CPU taken out. A gateway burns CPU with no
+ * request at all (timers, health checks, Kafka heartbeats, metrics): at the
+ * moderate rates these benches offer, that would be charged to the few
+ * requests of each second and blur what one request costs. `idle` is
+ * measured just before each round, side by side, with no load.
+ */
+export interface SideBySideSample extends Sample {
+  idleCpuMsPerSecond: number;
+  /** (CPU over the round − idle CPU over as long) ÷ requests: what the requests themselves cost. */
+  busyCpuMsPerRequest: number;
+}
+
+const IDLE_SECONDS = 3;
+
+async function idleCpuMsPerSecond(gateways: NamedGateway[], seconds: number): Promise<number[]> {
+  const before = gateways.map((g) => treeCpuMs(g.process.pid));
+  const started = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const elapsed = (performance.now() - started) / 1000;
+  return gateways.map((g, i) => (treeCpuMs(g.process.pid) - before[i]!) / elapsed);
 }
 
 export const median = (values: number[]) => {
