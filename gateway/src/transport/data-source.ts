@@ -16,13 +16,14 @@ import type { SubgraphClient } from './subgraph-client.ts';
 const QUERY_FETCH = Symbol('storefront.queryFetch');
 /** Set by willSendRequest: the client's headers this subgraph receives (headers/). */
 const PROPAGATED = Symbol('storefront.propagatedHeaders');
-/** Set by the tracing layer (carryTraceparent): the fetch span's `traceparent`. */
+type MarkedHttp = GatewayHTTPRequest & { [QUERY_FETCH]?: true; [PROPAGATED]?: Record<string, string> };
+/**
+ * Set by the tracing layer (carryTraceparent) on the fetch's request object
+ * itself: `process` replaces `request.http` before sending, but the copy it
+ * sends keeps the request's own properties, symbols included.
+ */
 const TRACEPARENT = Symbol('storefront.traceparent');
-type MarkedHttp = GatewayHTTPRequest & {
-  [QUERY_FETCH]?: true;
-  [PROPAGATED]?: Record<string, string>;
-  [TRACEPARENT]?: string;
-};
+type TracedRequest = GatewayGraphQLRequest & { [TRACEPARENT]?: string };
 
 /**
  * Gives one subgraph fetch the `traceparent` its request carries (the fetch
@@ -31,7 +32,7 @@ type MarkedHttp = GatewayHTTPRequest & {
  * here, on the fetch's own request.
  */
 export function carryTraceparent(request: GatewayGraphQLRequest, traceparent: string | undefined): void {
-  if (traceparent && request.http) (request.http as MarkedHttp)[TRACEPARENT] = traceparent;
+  if (traceparent) (request as TracedRequest)[TRACEPARENT] = traceparent;
 }
 
 /** Which client headers go to a subgraph, and which answer headers come back (gateway/src/headers/). */
@@ -130,7 +131,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     const marked: MarkedHttp | undefined = request.http;
     const query = marked?.[QUERY_FETCH] === true;
     const propagated = marked?.[PROPAGATED];
-    const traceparent = marked?.[TRACEPARENT];
+    const traceparent = (request as TracedRequest)[TRACEPARENT];
     let exchange: Exchange;
     try {
       exchange =
