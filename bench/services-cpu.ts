@@ -192,12 +192,10 @@ async function main(options: BenchOptions): Promise<void> {
   };
   const outputDir = resolve(ROOT, options.BENCH_OUTPUT_DIR);
   const jsonFile = join(outputDir, 'services-cpu-results.json');
-  const kept = existsSync(jsonFile)
-    ? (JSON.parse(readFileSync(jsonFile, 'utf8')) as { runs: Record<string, ServicesRun> })
-    : { runs: {} };
+  const kept = existsSync(jsonFile) ? (JSON.parse(readFileSync(jsonFile, 'utf8')) as ServicesResults) : { runs: {} };
   kept.runs[options.BENCH_SERVICES_LABEL] = run;
   writeFileSync(jsonFile, `${JSON.stringify(kept, null, 2)}\n`);
-  writeSection(join(outputDir, 'RESULTS.md'), 'services-cpu', renderServicesSection(kept.runs));
+  writeSection(join(outputDir, 'RESULTS.md'), 'services-cpu', renderServicesSection(kept));
   say(`kept as "${options.BENCH_SERVICES_LABEL}" in ${jsonFile}; wrote its section of RESULTS.md`);
 }
 
@@ -206,8 +204,15 @@ const cell = (values: number[] | undefined) =>
     ? `${median(values).toFixed(2)} (${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)})`
     : '–';
 
-/** The section: one table of every kept run (label) per query, then how each run was made. */
-export function renderServicesSection(runs: Record<string, ServicesRun>): string {
+/** What the results file keeps: every labelled run, and what was found reading them (written by hand, kept). */
+export interface ServicesResults {
+  runs: Record<string, ServicesRun>;
+  /** Where the time goes and why a target is missed: markdown list items, shown under the tables. */
+  findings?: string[];
+}
+
+/** The section: one table of every kept run (label) per query, the findings, then how each run was made. */
+export function renderServicesSection({ runs, findings }: ServicesResults): string {
   // A profiled run's CPU is inflated by the profiler: it shows where the time goes, not how much.
   const labels = Object.keys(runs).filter((l) => !runs[l]!.profiles);
   const queryIds = [...new Set(labels.flatMap((l) => Object.keys(runs[l]!.queries)))] as QueryId[];
@@ -253,6 +258,7 @@ export function renderServicesSection(runs: Record<string, ServicesRun>): string
     }
     lines.push('');
   }
+  if (findings?.length) lines.push('What the profiles and these runs say:', '', ...findings.map((f) => `- ${f}`), '');
   lines.push('How each run was made:', '');
   for (const label of Object.keys(runs)) {
     const run = runs[label]!;
