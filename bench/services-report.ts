@@ -88,7 +88,8 @@ export function renderServicesSection({ runs, findings }: ServicesResults): stri
     }
     lines.push('');
   }
-  const latest = labels.at(-1);
+  // The targets are judged on `after` (the default label: the code as it is) when kept, else on the last run.
+  const latest = labels.includes('after') ? 'after' : labels.at(-1);
   if (latest) {
     lines.push(`Targets (issue 14), in **${latest}**:`, '');
     for (const [queryId, target] of Object.entries(TARGETS_MS) as [QueryId, number][]) {
