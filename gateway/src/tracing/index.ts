@@ -1,6 +1,14 @@
 import type { ApolloServerPlugin, GraphQLRequestListener } from '@apollo/server';
 import type { GraphQLDataSource } from '@apollo/gateway';
-import { isSpanContextValid, ROOT_CONTEXT, SpanKind, trace, type Context, type Span } from '@opentelemetry/api';
+import {
+  isSpanContextValid,
+  ROOT_CONTEXT,
+  SpanKind,
+  trace,
+  TraceFlags,
+  type Context,
+  type Span,
+} from '@opentelemetry/api';
 import {
   contextOf,
   failSpan,
@@ -145,10 +153,19 @@ export async function startGatewayTracing(
     didResolveQueryPlan: ({ requestContext }) => endPlan(requestContext.context),
     dataSource: <T extends GraphQLDataSource>(name: string, dataSource: T): T => {
       if (!tracing.enabled) return dataSource;
-      return aroundFetch(dataSource, (fetch, options) =>
-        inChildSpan(
+      return aroundFetch(dataSource, (fetch, options) => {
+        const parent = (options.context as Partial<GatewayContext> | undefined)?.trace ?? ROOT_CONTEXT;
+        const parentSpan = trace.getSpanContext(parent);
+        if (parentSpan && !(parentSpan.traceFlags & TraceFlags.SAMPLED)) {
+          // An unsampled trace records nothing, and every sampler offered (parent-based, or by trace id, which
+          // the child shares) leaves its children unsampled too: no fetch span, only the request's context
+          // passed on, so the subgraph continues the trace unsampled. Most requests take this path at 10%.
+          carryTraceparent(options.request, traceparentOf(parent));
+          return fetch();
+        }
+        return inChildSpan(
           tracing,
-          (options.context as Partial<GatewayContext> | undefined)?.trace ?? ROOT_CONTEXT,
+          parent,
           `fetch ${name}`,
           { kind: SpanKind.CLIENT, attributes: { 'graphql.subgraph.name': name } },
           async (span, context) => {
@@ -158,8 +175,8 @@ export async function startGatewayTracing(
             if (response.errors?.length) span.setAttribute('graphql.errors', response.errors.length);
             return response;
           },
-        ),
-      );
+        );
+      });
     },
     push: (event, operationName, run) => {
       const parent = tracing.enabled ? contextOf(event.extensions?.traceparent) : undefined;

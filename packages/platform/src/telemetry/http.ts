@@ -65,18 +65,21 @@ export function traceHttpServer(
       },
       parent,
     );
-    let ended = false;
-    const end = () => {
-      if (ended) return;
-      ended = true;
-      span.setAttribute('http.response.status_code', res.statusCode);
-      if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-      if (!res.writableFinished) span.setAttribute('http.response.aborted', true);
-      span.end();
-    };
-    res.once('finish', end);
-    res.once('close', end);
     const spanContext = trace.setSpan(parent, span);
+    if (span.isRecording()) {
+      // An unsampled span records nothing: no need to watch for the end of its answer.
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        span.setAttribute('http.response.status_code', res.statusCode);
+        if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+        if (!res.writableFinished) span.setAttribute('http.response.aborted', true);
+        span.end();
+      };
+      res.once('finish', end);
+      res.once('close', end);
+    }
     if (explicit) {
       REQUEST_CONTEXTS.set(req, spanContext);
       handler(req, res);
