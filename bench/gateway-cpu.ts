@@ -223,6 +223,8 @@ async function main(options: BenchOptions): Promise<void> {
       ...targets,
       '',
       ...options.BENCH_QUERIES.map((id) => `- (${id}) ${QUERIES[id].title}; subgraphs: ${QUERIES[id].subgraphs}.`),
+      '',
+      'Where the rest of our gateway’s time goes (its profile), and why a target is missed: bench/README.md, “Where the time goes”.',
     ].join('\n'),
   );
   say('wrote its section of bench/RESULTS.md');
