@@ -38,13 +38,13 @@ import { writeSection } from './results-file.ts';
 import { ROOT } from './services.ts';
 import {
   measureSideBySide,
-  median,
   prepareReplayedStack,
   recordAndStopSubgraphs,
   type NamedGateway,
   type SideBySideSample,
 } from './side-by-side.ts';
 import { runBench, say } from './stack.ts';
+import { median } from './stats.ts';
 
 /**
  * Requests per second each gateway is offered without sharing: about a third

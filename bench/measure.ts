@@ -62,8 +62,22 @@ export async function measure(
   const load = process.cpuUsage(loadBefore);
   const gatewayCpuMs = treeCpuMs(pids.gateway) - gatewayBefore;
   const subgraphsCpuMs = sum(pids.subgraphs.map(treeCpuMs)) - subgraphsBefore;
+  const perRequest = (ms: number) => (result.requests.total ? ms / result.requests.total : NaN);
+  return sampleOf(result, round, pids.gateway, gatewayCpuMs, {
+    subgraphsCpuMsPerRequest: perRequest(subgraphsCpuMs),
+    loadGeneratorCpuMsPerRequest: perRequest((load.user + load.system) / 1000),
+  });
+}
+
+/** A Sample from autocannon's result and the CPU figures read around it. */
+function sampleOf(
+  result: Awaited<ReturnType<typeof autocannon>>,
+  round: number,
+  gatewayPid: number,
+  gatewayCpuMs: number,
+  others: Pick<Sample, 'subgraphsCpuMsPerRequest' | 'loadGeneratorCpuMsPerRequest'>,
+): Sample {
   const requests = result.requests.total;
-  const perRequest = (ms: number) => (requests ? ms / requests : NaN);
   return {
     round,
     rps: requests / result.duration,
@@ -73,10 +87,9 @@ export async function measure(
     failed: result.non2xx + result.errors + result.timeouts,
     mismatches: result.mismatches,
     gatewayCpuMs,
-    cpuMsPerRequest: perRequest(gatewayCpuMs),
-    rssMb: treeRssKb(pids.gateway) / 1024,
-    subgraphsCpuMsPerRequest: perRequest(subgraphsCpuMs),
-    loadGeneratorCpuMsPerRequest: perRequest((load.user + load.system) / 1000),
+    cpuMsPerRequest: requests ? gatewayCpuMs / requests : NaN,
+    rssMb: treeRssKb(gatewayPid) / 1024,
+    ...others,
   };
 }
 
@@ -96,23 +109,11 @@ export async function measureTogether(
   const load = process.cpuUsage(loadBefore);
   const totalRequests = sum(results.map((r) => r.requests.total));
   return results.map((result, index) => {
-    const gatewayCpuMs = treeCpuMs(runs[index]!.gatewayPid) - before[index]!;
-    const requests = result.requests.total;
-    const perRequest = (ms: number) => (requests ? ms / requests : NaN);
-    return {
-      round,
-      rps: requests / result.duration,
-      requests,
-      p50Ms: result.latency.p50,
-      p99Ms: result.latency.p99,
-      failed: result.non2xx + result.errors + result.timeouts,
-      mismatches: result.mismatches,
-      gatewayCpuMs,
-      cpuMsPerRequest: perRequest(gatewayCpuMs),
-      rssMb: treeRssKb(runs[index]!.gatewayPid) / 1024,
+    const { gatewayPid } = runs[index]!;
+    return sampleOf(result, round, gatewayPid, treeCpuMs(gatewayPid) - before[index]!, {
       subgraphsCpuMsPerRequest: NaN,
       loadGeneratorCpuMsPerRequest: totalRequests ? (load.user + load.system) / 1000 / totalRequests : NaN,
-    };
+    });
   });
 }
 

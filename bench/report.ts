@@ -9,6 +9,7 @@ import type { BenchOptions, GatewayId, QueryId } from './options.ts';
 import type { ProfileSummary } from './profile.ts';
 import type { SubgraphName } from './services.ts';
 import { QUERIES } from './queries.ts';
+import { median } from './stats.ts';
 
 /** bench/RESULTS.md (for people) and bench/results.json (every sample, for tools). */
 export interface BenchResults {
@@ -60,13 +61,6 @@ export function describeCommit(root: string): BenchResults['commit'] {
     return { sha: 'unknown (not a git checkout)', dirty: false };
   }
 }
-
-const median = (values: number[]): number => {
-  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
-  if (!sorted.length) return NaN;
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 type Summary = Record<
   'rps' | 'p50Ms' | 'p99Ms' | 'cpuMsPerRequest' | 'rssMb' | 'subgraphsCpuMsPerRequest' | 'loadGeneratorCpuMsPerRequest',

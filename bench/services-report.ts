@@ -1,6 +1,7 @@
 import type { QueryId } from './options.ts';
 import { QUERIES } from './queries.ts';
 import { SUBGRAPHS, type SubgraphName } from './services.ts';
+import { median } from './stats.ts';
 
 /**
  * What `npm run bench:services` keeps (bench/services-cpu-results.json) and
@@ -35,12 +36,6 @@ export interface ServicesRun {
 
 /** Service CPU per request (all four subgraphs) the issue asks for, without sharing. */
 const TARGETS_MS: Partial<Record<QueryId, number>> = { a: 0.5, b: 2 };
-
-export const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 const cell = (values: number[] | undefined) =>
   values?.length

@@ -148,11 +148,5 @@ async function idleCpuMsPerSecond(gateways: NamedGateway[], seconds: number): Pr
   return gateways.map((g, i) => (treeCpuMs(g.process.pid) - before[i]!) / elapsed);
 }
 
-export const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-
 /** `value` as a signed percentage change: +4.2%. */
 export const percent = (change: number) => `${change >= 0 ? '+' : ''}${(change * 100).toFixed(1)}%`;

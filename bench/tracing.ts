@@ -29,7 +29,6 @@ import { writeSection } from './results-file.ts';
 import { ROOT } from './services.ts';
 import {
   measureSideBySide,
-  median,
   percent,
   prepareReplayedStack,
   recordAndStopSubgraphs,
@@ -37,6 +36,7 @@ import {
   type SideBySideSample,
 } from './side-by-side.ts';
 import { runBench, say } from './stack.ts';
+import { median } from './stats.ts';
 
 const VARIANTS = [
   { name: 'tracing off', settings: {} },

@@ -84,16 +84,9 @@ export async function inSpan<T>(
   parent?: Context,
 ): Promise<T> {
   if (!tracing.enabled) return work(NOOP_SPAN);
-  const base = parent ?? context.active();
-  const span = tracing.tracer.startSpan(name, options, base);
-  try {
-    return await context.with(trace.setSpan(base, span), () => work(span));
-  } catch (error) {
-    failSpan(span, error);
-    throw error;
-  } finally {
-    span.end();
-  }
+  return inChildSpan(tracing, parent ?? context.active(), name, options, (span, spanContext) =>
+    context.with(spanContext, () => work(span)),
+  );
 }
 
 /**
