@@ -24,7 +24,7 @@ import type { GatewayContext } from './context.ts';
 import { gatewayFormatError, requestIdOnErrors } from './errors/index.ts';
 import { clientOf, loadHeaderRules } from './headers/index.ts';
 import { gatewayHttp, graphiqlRoute } from './http/index.ts';
-import { operationDedup, type OperationDedupStats } from './execution/index.ts';
+import { operationDedup, stringifyAnswer, type OperationDedupStats } from './execution/index.ts';
 import { operationLimits } from './limits/index.ts';
 import { createGatewayMetrics, listenForMetrics, operationNamesOf, type GatewayMetrics } from './metrics/index.ts';
 import { startRateLimits } from './rate-limit/index.ts';
@@ -251,6 +251,8 @@ export async function startGateway(
     // socket server.
     gateway: dedup.admit(caches.admit(directiveAuthorization({ logger }).admit(subscriptions.admit(gateway)))),
     documentStore: caches.documentStore,
+    // A shared answer (operation dedup) is serialized once for all who share it; any other as Apollo does.
+    stringifyResult: stringifyAnswer,
     introspection: config.INTROSPECTION ?? !production,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: production,

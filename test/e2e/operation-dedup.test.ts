@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { type RunningGateway } from '@storefront/gateway';
 import { startStack, type Stack } from '../support/stack.ts';
 
@@ -162,6 +163,48 @@ describe('operation dedup', { timeout: 240_000 }, () => {
       assert.deepEqual(res.data, burst.result[0]!.data);
     }
     assert.equal(gateway.operationDedup.inFlight(), 0);
+  });
+
+  it('serializes a shared answer once, and every sharer gets the same bytes in its encoding', async () => {
+    // Every answer compressed, however small, so both encodings are exercised.
+    const compressing = await startProxiedGateway({ COMPRESSION_MIN_BYTES: '0' });
+    // Raw bytes, as the gateway wrote them (fetch would decompress them).
+    const sendRaw = (encoding: 'gzip' | 'br') =>
+      new Promise<Buffer>((resolve, reject) => {
+        const req = request(
+          compressing.url,
+          { method: 'POST', headers: { 'content-type': 'application/json', 'accept-encoding': encoding } },
+          (res) => {
+            assert.equal(res.headers['content-encoding'], encoding);
+            const chunks: Buffer[] = [];
+            res.on('data', (chunk: Buffer) => chunks.push(chunk));
+            res.on('end', () => resolve(Buffer.concat(chunks)));
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.end(JSON.stringify({ query: PRODUCT, variables: { id: productIds[5] } }));
+      });
+    const serialized = compressing.operationDedup.answersSerialized();
+    const alone = (await send(compressing, PRODUCT, { id: productIds[5] })) as { data: unknown };
+    assert.equal(compressing.operationDedup.answersSerialized(), serialized, 'an answer not shared is not counted');
+
+    const shared = compressing.operationDedup.shared();
+    products.hold(() => compressing.operationDedup.waiting() >= N - 1);
+    const encodings = Array.from({ length: N }, (_, i): 'gzip' | 'br' => (i % 2 === 0 ? 'gzip' : 'br'));
+    const bodies = await Promise.all(encodings.map(sendRaw));
+
+    assert.equal(compressing.operationDedup.shared() - shared, N - 1);
+    assert.equal(compressing.operationDedup.answersSerialized() - serialized, 1, 'one text for all N');
+    const byEncoding = (encoding: string) => bodies.filter((_, i) => encodings[i] === encoding);
+    for (const encoding of ['gzip', 'br']) {
+      const [first, ...rest] = byEncoding(encoding);
+      for (const body of rest) assert.ok(body.equals(first!), `every ${encoding} sharer gets the same bytes`);
+    }
+    for (const [i, body] of bodies.entries()) {
+      const text = (encodings[i] === 'gzip' ? gunzipSync(body) : brotliDecompressSync(body)).toString('utf8');
+      assert.deepEqual(JSON.parse(text), { data: alone.data });
+    }
   });
 
   it('shares between identical queries whose variables come in another key order', async () => {

@@ -8,6 +8,7 @@ import { env } from '@storefront/platform/config';
 import { OperationTypeNode } from 'graphql';
 import { stableStringify } from '@storefront/platform/auth';
 import type { GatewayContext } from '../context.ts';
+import { shareAnswer } from './shared-answer.ts';
 import { wrapExecutor } from './wrap-executor.ts';
 
 /**
@@ -42,6 +43,9 @@ import { wrapExecutor } from './wrap-executor.ts';
  * follower awaits the leader's own promise, which settles when its execution
  * does (bounded by the subgraph timeouts of traffic.yaml); an error or a rejection reaches every
  * follower as it reaches the leader, and the entry is removed either way.
+ *
+ * A shared answer is also serialized and compressed once (shared-answer.ts):
+ * every sharer's context carries it, and the HTTP layer writes its bytes.
  */
 export const operationDedupEnv = {
   OPERATION_DEDUP: env
@@ -56,6 +60,8 @@ export interface OperationDedupStats {
   waiting(): number;
   /** Requests answered so far by another request's execution. */
   shared: () => number;
+  /** Shared answers turned into text so far: once each, however many requests share one. */
+  answersSerialized: () => number;
 }
 
 export interface OperationDedup {
@@ -67,21 +73,33 @@ export interface OperationDedup {
 interface Flight {
   result: Promise<GatewayExecutionResult>;
   leader: GatewayGraphQLRequestContext;
+  /** Requests that joined while the leader ran. */
+  followers: number;
 }
 
 export function operationDedup(options: { enabled: boolean }): OperationDedup {
   const flights = new Map<string, Flight>();
   let waiting = 0;
   let shared = 0;
+  let answersSerialized = 0;
+  const countSerialization = () => void answersSerialized++;
+
+  /** Hands a sharer of the flight's answer its SharedAnswer, so its text and bytes are made once for all. */
+  const attachAnswer = (requestContext: GatewayGraphQLRequestContext, result: GatewayExecutionResult) => {
+    if (typeof result.data !== 'object' || result.data === null) return;
+    (requestContext.context as Partial<GatewayContext>).sharedAnswer = shareAnswer(result.data, countSerialization);
+  };
 
   const follow = async (
     flight: Flight,
     requestContext: GatewayGraphQLRequestContext,
   ): Promise<GatewayExecutionResult> => {
     waiting++;
+    flight.followers++;
     try {
       const result = await flight.result;
       shared++;
+      attachAnswer(requestContext, result);
       // What the subgraphs said about caching this answer (Cache-Control) was recorded on the leader's policy.
       // (The gateway interface types the policy as `any`; Apollo Server hands its CachePolicy.)
       (requestContext.overallCachePolicy as GatewayCachePolicy | undefined)?.restrict?.(
@@ -95,7 +113,12 @@ export function operationDedup(options: { enabled: boolean }): OperationDedup {
   };
 
   return {
-    stats: { inFlight: () => flights.size, waiting: () => waiting, shared: () => shared },
+    stats: {
+      inFlight: () => flights.size,
+      waiting: () => waiting,
+      shared: () => shared,
+      answersSerialized: () => answersSerialized,
+    },
     admit(gateway) {
       if (!options.enabled) return gateway;
       return wrapExecutor(gateway, (execute) => async (requestContext) => {
@@ -106,10 +129,13 @@ export function operationDedup(options: { enabled: boolean }): OperationDedup {
         const flight: Flight = {
           result: Promise.resolve().then(() => execute(requestContext)),
           leader: requestContext,
+          followers: 0,
         };
         flights.set(key, flight);
         try {
-          return await flight.result;
+          const result = await flight.result;
+          if (flight.followers > 0) attachAnswer(requestContext, result);
+          return result;
         } finally {
           flights.delete(key);
         }

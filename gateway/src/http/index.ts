@@ -49,7 +49,8 @@ export function gatewayHttp(options: {
       if (acceptsEventStream(accept)) return serveEventStream(current, streams, answers);
       if (acceptsMultipartSubscription(accept))
         return serveMultipart(current, streams, answers, options.config.MULTIPART_HEARTBEAT_MS);
-      await answers.write(current.req, current.res, await current.execute(current.request));
+      const response = await current.execute(current.request);
+      await answers.write(current.req, current.res, response, current.context.sharedAnswer);
     },
   };
 }

@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { brotliCompress, constants, gzip } from 'node:zlib';
 import type { HTTPGraphQLResponse } from '@apollo/server';
 import { env } from '@storefront/platform/config';
+import type { SharedAnswer } from '../execution/index.ts';
 import { addVary, startStream, type Encoding } from './stream-writer.ts';
 
 /**
@@ -66,7 +67,12 @@ export function answerWriter(config: CompressionConfig) {
 
   return {
     encodingFor,
-    async write(req: IncomingMessage, res: ServerResponse, response: HTTPGraphQLResponse): Promise<void> {
+    async write(
+      req: IncomingMessage,
+      res: ServerResponse,
+      response: HTTPGraphQLResponse,
+      sharedAnswer?: SharedAnswer,
+    ): Promise<void> {
       const status = response.status ?? 200;
       const vary = response.headers.get('vary');
       for (const [key, value] of response.headers) if (key !== 'vary') res.setHeader(key, value);
@@ -89,11 +95,17 @@ export function answerWriter(config: CompressionConfig) {
       }
 
       const text = response.body.string;
-      const encoding = Buffer.byteLength(text) >= config.COMPRESSION_MIN_BYTES ? encodingFor(req) : undefined;
+      // The shared answer's bytes only for its own text: a sharer whose answer differs is written on its own.
+      const shared = sharedAnswer?.isText(text) ? sharedAnswer : undefined;
+      const plain = shared ? await shared.bytes('identity', async () => Buffer.from(text)) : text;
+      const size = typeof plain === 'string' ? Buffer.byteLength(plain) : plain.length;
+      const encoding = size >= config.COMPRESSION_MIN_BYTES ? encodingFor(req) : undefined;
       const cacheable =
         req.method === 'GET' && status === 200 && /^public\b/.test(response.headers.get('cache-control') ?? '');
       if (cacheable) {
-        const tag = `"${createHash('sha256').update(text).digest('base64url')}${encoding ? `-${encoding}` : ''}"`;
+        const makeTag = () =>
+          `"${createHash('sha256').update(text).digest('base64url')}${encoding ? `-${encoding}` : ''}"`;
+        const tag = shared ? shared.tag(encoding ?? 'identity', makeTag) : makeTag();
         res.setHeader('etag', tag);
         if (matches(req.headers['if-none-match'], tag)) {
           res.statusCode = 304;
@@ -104,10 +116,11 @@ export function answerWriter(config: CompressionConfig) {
       }
       res.statusCode = status;
       if (!encoding) {
-        res.end(text);
+        res.end(plain);
         return;
       }
-      const body = await compressors[encoding](text);
+      const compress = () => compressors[encoding](text);
+      const body = await (shared ? shared.bytes(encoding, compress) : compress());
       res.setHeader('content-encoding', encoding);
       res.setHeader('content-length', body.length);
       res.end(body);
