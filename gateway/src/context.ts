@@ -1,7 +1,6 @@
 import type { Context } from '@opentelemetry/api';
 import type { Identity } from '@storefront/platform/auth';
 import type { Logger } from '@storefront/platform/logger';
-import type { SharedAnswer } from './execution/index.ts';
 
 /** Per-request context of the gateway; the data sources read the identity from it. */
 export interface GatewayContext {
@@ -21,8 +20,6 @@ export interface GatewayContext {
    * plan and fetches are its children. Absent with tracing off.
    */
   trace?: Context;
-  /** The answer this request shares with identical ones in flight (execution/): written from its bytes. */
-  sharedAnswer?: SharedAnswer;
 }
 
 /** What the GraphQL layer adds to a request's access-log line (access-log/), shared through its context. */

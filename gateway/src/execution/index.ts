@@ -6,4 +6,4 @@
  */
 export { wrapExecutor } from './wrap-executor.ts';
 export { operationDedup, operationDedupEnv, type OperationDedup, type OperationDedupStats } from './operation-dedup.ts';
-export { stringifyAnswer, type SharedAnswer } from './shared-answer.ts';
+export { sharedAnswerOf, stringifyAnswer, type SharedAnswer } from './shared-answer.ts';

@@ -45,7 +45,7 @@ import { wrapExecutor } from './wrap-executor.ts';
  * follower as it reaches the leader, and the entry is removed either way.
  *
  * A shared answer is also serialized and compressed once (shared-answer.ts):
- * every sharer's context carries it, and the HTTP layer writes its bytes.
+ * the HTTP layer finds it by each sharer's context and writes its bytes.
  */
 export const operationDedupEnv = {
   OPERATION_DEDUP: env
@@ -87,7 +87,7 @@ export function operationDedup(options: { enabled: boolean }): OperationDedup {
   /** Hands a sharer of the flight's answer its SharedAnswer, so its text and bytes are made once for all. */
   const attachAnswer = (requestContext: GatewayGraphQLRequestContext, result: GatewayExecutionResult) => {
     if (typeof result.data !== 'object' || result.data === null) return;
-    (requestContext.context as Partial<GatewayContext>).sharedAnswer = shareAnswer(result.data, countSerialization);
+    shareAnswer(requestContext.context, result.data, countSerialization);
   };
 
   const follow = async (

@@ -11,8 +11,8 @@ import type { FormattedExecutionResult } from 'graphql';
  * but not the request; the gateway's HTTP layer (http/respond.ts) writes the
  * text, knowing the request. The result's `data` object is what sharers have
  * in common (dedup hands each one the leader's `data`), so the text is kept
- * per `data` object, and each sharer's context carries the SharedAnswer for
- * its writer to find the bytes.
+ * per `data` object; and each sharer's context object is linked to the
+ * SharedAnswer (`sharedAnswerOf`), for its writer to find the bytes.
  *
  * Only an answer without errors or extensions is shared as text: errors are
  * formatted per request (masking, request ids), and a plugin may add an
@@ -60,12 +60,18 @@ export class SharedAnswer {
 /** Shared answers by the `data` object their sharers hold; gone with it. */
 const answersByData = new WeakMap<object, SharedAnswer>();
 
-/** Marks a result's data as shared; sharers of it get its one SharedAnswer. */
-export function shareAnswer(data: object, onSerialize: () => void): SharedAnswer {
+/** The shared answer of each request that shares one, by its context object; gone with it. */
+const answersByContext = new WeakMap<object, SharedAnswer>();
+
+/** Marks a request as a sharer of the answer whose data is `data`: all its sharers get one SharedAnswer. */
+export function shareAnswer(context: object, data: object, onSerialize: () => void): void {
   let answer = answersByData.get(data);
   if (!answer) answersByData.set(data, (answer = new SharedAnswer(onSerialize)));
-  return answer;
+  answersByContext.set(context, answer);
 }
+
+/** The answer a request (by its context object) shares with identical ones in flight, if it does. */
+export const sharedAnswerOf = (context: object): SharedAnswer | undefined => answersByContext.get(context);
 
 /** Apollo Server's own serialization (its `prettyJSONStringify`), for answers not shared. */
 const serialize = (value: FormattedExecutionResult): string => `${JSON.stringify(value)}\n`;

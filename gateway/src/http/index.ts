@@ -1,5 +1,6 @@
 import { sendError, type GraphQLExchange } from '@storefront/platform/server';
 import type { GatewayContext } from '../context.ts';
+import { sharedAnswerOf } from '../execution/index.ts';
 import type { FederatedSubscriptions } from '../subscriptions/index.ts';
 import { persistedQueryRefusal } from './persisted-query-checks.ts';
 import { resolveDocumentId } from './document-id.ts';
@@ -50,7 +51,7 @@ export function gatewayHttp(options: {
       if (acceptsMultipartSubscription(accept))
         return serveMultipart(current, streams, answers, options.config.MULTIPART_HEARTBEAT_MS);
       const response = await current.execute(current.request);
-      await answers.write(current.req, current.res, response, current.context.sharedAnswer);
+      await answers.write(current.req, current.res, response, sharedAnswerOf(current.context));
     },
   };
 }
