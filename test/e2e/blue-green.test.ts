@@ -7,7 +7,7 @@ import { captureLogs, eventually } from '@storefront/platform/testing';
 import type { RunningGateway, SubgraphFetchEvent } from '@storefront/gateway';
 import { loadProductsConfig, startProducts } from '@storefront/products';
 import { startFaultProxy, trafficFile, type FaultProxy } from '../support/fault-proxy.ts';
-import { startStack, type Stack } from '../support/stack.ts';
+import { besideDependencies, startStack, type Stack } from '../support/stack.ts';
 
 /**
  * The blue-green and canary procedure of docs/rollouts.md, run against real
@@ -44,7 +44,7 @@ describe('blue-green and canary of a subgraph', { timeout: 300_000 }, () => {
   before(async () => {
     stack = await startStack();
     await stack.services.products.seed();
-    green = await startProducts(loadProductsConfig(stack.env), { logger: silent });
+    green = await startProducts(loadProductsConfig(stack.env), besideDependencies(stack.services.products, silent));
     greenProxy = await startFaultProxy(green.url);
     blue = stack.services.products.url;
   });

@@ -9,7 +9,7 @@ import { eventually } from '@storefront/platform/testing';
 import { loadGatewayConfig, loadTrafficShaping, startGateway, type SubgraphFetchEvent } from '@storefront/gateway';
 import { loadProductsConfig, startProducts } from '@storefront/products';
 import { trafficFile } from '../support/fault-proxy.ts';
-import { startStack, type Stack } from '../support/stack.ts';
+import { besideDependencies, startStack, type Stack } from '../support/stack.ts';
 
 /**
  * Several instances of one subgraph behind the gateway (SUBGRAPH_URL_PRODUCTS
@@ -32,7 +32,7 @@ describe('load balancing over subgraph instances', { timeout: 300_000 }, () => {
   before(async () => {
     stack = await startStack();
     await stack.services.products.seed();
-    second = await startProducts(loadProductsConfig(stack.env), { logger: silent });
+    second = await startProducts(loadProductsConfig(stack.env), besideDependencies(stack.services.products, silent));
     cleanups.push(() => second.stop());
     a = stack.services.products.url;
     b = second.url;
@@ -186,9 +186,10 @@ describe('load balancing over subgraph instances', { timeout: 300_000 }, () => {
       assert.equal(slowSeen.post, postsBefore, 'no query reached the slow instance');
 
       // The dead instance comes back: a products instance starts on its port.
-      const revived = await startProducts(loadProductsConfig({ ...stack.env, PRODUCTS_PORT: String(deadPort) }), {
-        logger: silent,
-      });
+      const revived = await startProducts(
+        loadProductsConfig({ ...stack.env, PRODUCTS_PORT: String(deadPort) }),
+        besideDependencies(stack.services.products, silent),
+      );
       cleanups.push(() => revived.stop());
       await eventually(
         async () => {

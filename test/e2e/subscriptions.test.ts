@@ -10,7 +10,7 @@ import { createLogger } from '@storefront/platform/logger';
 import type { RunningGateway } from '@storefront/gateway';
 import { loadOrdersConfig, startOrders } from '@storefront/orders';
 import { connectGateway, signAccessToken, startExtraGateway, type GatewaySocket } from '../support/gateway-socket.ts';
-import { startStack, type Stack } from '../support/stack.ts';
+import { besideDependencies, startStack, type Stack } from '../support/stack.ts';
 
 /**
  * Federated subscriptions end to end: real graphql-ws clients on the
@@ -214,13 +214,12 @@ describe('federated subscriptions through the gateway', { timeout: 300_000 }, ()
     await noUpstreamLeft([stack.gateway, second]);
   });
 
-  const startOrdersInstance = (port = '0') => {
-    const bus = stack.services.orders.bus;
-    return startOrders(loadOrdersConfig({ ...stack.env, ORDERS_PORT: port }), {
-      logger: createLogger({ name: 'test', level: 'silent' }),
-      ...(bus.kind === 'memory' ? { bus } : {}),
-    });
-  };
+  /** Another orders instance on the stack's data and events (embedded: the very same PGlite and bus). */
+  const startOrdersInstance = (port = '0') =>
+    startOrders(
+      loadOrdersConfig({ ...stack.env, ORDERS_PORT: port }),
+      besideDependencies(stack.services.orders, createLogger({ name: 'test', level: 'silent' })),
+    );
 
   it('spreads upstream subscriptions over the instances of a subgraph, skipping a dead one; when an instance stops, its subscriptions go on from another', async () => {
     const ordersB = await startOrdersInstance();

@@ -6,7 +6,7 @@ import { createLogger } from '@storefront/platform/logger';
 import { loadGatewayConfig, loadTrafficShaping, SHAPING_DEFAULTS, type RunningGateway } from '@storefront/gateway';
 import { loadProductsConfig, startProducts } from '@storefront/products';
 import { startFaultProxy, trafficFile, type FaultProxy } from '../support/fault-proxy.ts';
-import { startStack, type Stack } from '../support/stack.ts';
+import { besideDependencies, startStack, type Stack } from '../support/stack.ts';
 
 /**
  * Traffic shaping per subgraph (gateway/traffic.yaml) against a real
@@ -259,7 +259,10 @@ describe('traffic shaping per subgraph', { timeout: 300_000 }, () => {
   });
 
   it('with several instances, a failing one is retried on another, and its breaker opens while the others serve', async () => {
-    const second = await startProducts(loadProductsConfig(stack.env), { logger: silent });
+    const second = await startProducts(
+      loadProductsConfig(stack.env),
+      besideDependencies(stack.services.products, silent),
+    );
     try {
       const { ask, metric } = await gatewayWith(
         {

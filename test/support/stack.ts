@@ -44,6 +44,21 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/**
+ * What another instance of `service` needs to run beside it, as production runs
+ * several: the same data and the same events. On PostgreSQL and Kafka each
+ * instance connects on its own; on the embedded default it must share the
+ * in-process bus and the opened PGlite (a data directory has one opener:
+ * a second one would read a stale copy and lose writes).
+ */
+export function besideDependencies(service: RunningService, logger: Logger): StartDependencies {
+  return {
+    logger,
+    ...(service.bus.kind === 'memory' ? { bus: service.bus } : {}),
+    ...(service.database.kind === 'pglite' ? { database: service.database } : {}),
+  };
+}
+
 export async function startStack(
   options: {
     embedded?: boolean;

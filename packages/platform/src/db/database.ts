@@ -4,6 +4,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import pg from 'pg';
+import { lockDataDir } from './data-dir-lock.ts';
 import { applyMigrations, type MigrationReport, type ScriptRunner } from './migrate.ts';
 import { countStatements, type StatementCounter } from './statement-counter.ts';
 import type { ServiceTracing } from '../telemetry/tracing.ts';
@@ -12,7 +13,8 @@ import { traceStatements } from '../telemetry/sql.ts';
 /**
  * The database port. A service gets one of two adapters:
  * - PostgreSQL (`url` set): a pg pool pinned to the service's own schema.
- * - PGlite (no `url`): an embedded Postgres in `dataDir`, or in memory.
+ * - PGlite (no `url`): an embedded Postgres in `dataDir`, or in memory; a
+ *   `dataDir` has one opener at a time (see data-dir-lock.ts).
  * Both run the same committed migrations and the same generated Prisma client.
  */
 export interface DatabaseConfig {
@@ -88,8 +90,15 @@ async function openPostgres(url: string, config: DatabaseConfig): Promise<Databa
 }
 
 async function openPGlite(config: DatabaseConfig): Promise<Database> {
-  if (config.dataDir) mkdirSync(config.dataDir, { recursive: true });
-  const db = await PGlite.create(config.dataDir ?? 'memory://');
+  let unlock = () => {};
+  if (config.dataDir) {
+    mkdirSync(config.dataDir, { recursive: true });
+    unlock = lockDataDir(config.dataDir);
+  }
+  const db = await PGlite.create(config.dataDir ?? 'memory://').catch((error: unknown) => {
+    unlock();
+    throw error;
+  });
   const statements: StatementCounter = { count: 0, inRequests: 0 };
   const adapter = countStatements(traced(new PrismaPGlite(db), config), statements);
   const runScript: ScriptRunner = (work) =>
@@ -102,6 +111,12 @@ async function openPGlite(config: DatabaseConfig): Promise<Database> {
     adapter,
     statements,
     migrate: (dir) => applyMigrations(dir, runScript),
-    close: () => db.close(),
+    close: async () => {
+      try {
+        await db.close();
+      } finally {
+        unlock();
+      }
+    },
   };
 }

@@ -16,7 +16,9 @@ export const serviceConfigSchema = z.object({
   DATA_DIR: z
     .string()
     .default('.data')
-    .describe('Directory of the embedded databases (one per service) and of the development signing key.'),
+    .describe(
+      'Directory of the embedded databases (one per service) and of the development signing key. One process at a time may use it: a second one on the same directory is refused at start, naming the process that holds it.',
+    ),
   ...kafkaEnv,
   ...subgraphSecretEnv,
   MAX_BODY_BYTES: env.int(1024 * 1024, 1024).describe('Largest request body accepted (413 beyond).'),

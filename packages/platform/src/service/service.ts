@@ -99,6 +99,8 @@ export interface RunningService<Db = unknown> {
   schema: GraphQLSchema;
   db: Db;
   bus: EventBus;
+  /** The database port it runs on: another instance of the service on the embedded database must share it (StartDependencies.database). */
+  database: Database;
   relay: OutboxRelay;
   /** SQL statements this service has sent while serving GraphQL requests (batching tests, metrics). */
   statementCount(): number;
@@ -119,7 +121,7 @@ export interface StartDependencies {
   /**
    * A database opened by the caller and shared with another instance of the
    * same service (tests of several instances on the embedded database, which
-   * one process cannot open twice). The caller closes it.
+   * cannot be opened twice: see db/data-dir-lock.ts). The caller closes it.
    */
   database?: Database;
 }
@@ -148,6 +150,9 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
       dataDir: config.DATABASE_URL ? undefined : join(config.DATA_DIR, name),
       poolSize: config.DATABASE_POOL_SIZE,
       tracing,
+    }).catch(async (error: unknown) => {
+      await tracing.shutdown();
+      throw error;
     }));
   const migrated = await database.migrate(definition.migrationsDir).catch(async (error: unknown) => {
     if (ownsDatabase) await database.close().catch(() => {});
@@ -294,6 +299,7 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
     schema: subgraph.schema,
     db,
     bus,
+    database,
     relay,
     statementCount: () => database.statements.inRequests,
     activeSubscriptions: () => subscriptions?.activeSubscriptions() ?? 0,
