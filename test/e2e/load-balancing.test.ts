@@ -177,9 +177,10 @@ describe('load balancing over subgraph instances', { timeout: 300_000 }, () => {
           all: { timeouts: { request_ms: 2000, total_ms: 2000 }, health_check: { interval_ms: 500 } },
         }),
       });
-      // A second check of the slow instance starts only after the first gave up on it; the dead
-      // instance's check (refused at once) has long ended by then.
-      await eventually(() => slowSeen.readyz >= readyzBefore + 2, 10_000, 'two health checks of the slow instance');
+      // Each check of the slow instance starts only after the one before gave up on it (500 ms): when the
+      // fourth arrives, three have failed in a row (health_check.unhealthy_threshold) and it is out. The
+      // dead instance's checks (refused at once) have failed as often by then.
+      await eventually(() => slowSeen.readyz >= readyzBefore + 4, 15_000, 'four health checks of the slow instance');
 
       for (let i = 0; i < 12; i++) await askOk(ask);
       assert.deepEqual(perInstance(), { [a]: 12 });

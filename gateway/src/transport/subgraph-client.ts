@@ -107,6 +107,9 @@ export class SubgraphClient {
       intervalMs: shaping.health_check.interval_ms,
       timeoutMs: Math.min(shaping.health_check.interval_ms, timeouts.request_ms),
       connectTimeoutMs: timeouts.connect_ms,
+      unhealthyThreshold: shaping.health_check.unhealthy_threshold,
+      healthyThreshold: shaping.health_check.healthy_threshold,
+      isUp: (upstream) => this.isUp(upstream),
       onResult: (upstream, ready, detail) => this.setHealth(upstream, ready, detail),
     });
   }

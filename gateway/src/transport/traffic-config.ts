@@ -36,7 +36,7 @@ export const trafficShapingEnv = {
 export interface SubgraphShaping {
   timeouts: { connect_ms: number; request_ms: number; total_ms: number };
   pool: { max_connections: number };
-  health_check: { interval_ms: number };
+  health_check: { interval_ms: number; unhealthy_threshold: number; healthy_threshold: number };
   retry: {
     max_retries: number;
     backoff: { initial_ms: number; max_ms: number };
@@ -58,7 +58,7 @@ export interface SubgraphShaping {
 export const SHAPING_DEFAULTS: SubgraphShaping = {
   timeouts: { connect_ms: 2_000, request_ms: 5_000, total_ms: 10_000 },
   pool: { max_connections: 64 },
-  health_check: { interval_ms: 5_000 },
+  health_check: { interval_ms: 5_000, unhealthy_threshold: 3, healthy_threshold: 1 },
   retry: {
     max_retries: 2,
     backoff: { initial_ms: 25, max_ms: 500 },
@@ -81,6 +81,12 @@ const ms = (min: number) =>
     .int('must be a whole number of milliseconds')
     .min(min, `must be at least ${min}`)
     .max(86_400_000, 'must be at most a day (86400000)');
+/** A number of health checks in a row. */
+const checks = z
+  .number({ error: 'must be a whole number of checks' })
+  .int('must be a whole number of checks')
+  .min(1, 'must be at least 1')
+  .max(100, 'must be at most 100');
 const ratio = z.number({ error: 'must be a number' }).min(0, 'must be from 0 to 1').max(1, 'must be from 0 to 1');
 
 // Every key optional: a section in the file names only what it changes.
@@ -95,7 +101,7 @@ const settingsSchema = z
       .partial()
       .strict(),
     health_check: z
-      .object({ interval_ms: ms(50) })
+      .object({ interval_ms: ms(50), unhealthy_threshold: checks, healthy_threshold: checks })
       .partial()
       .strict(),
     retry: z
