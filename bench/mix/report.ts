@@ -1,7 +1,8 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchOptions, GatewayId } from '../options.ts';
 import type { RunHeader } from '../report.ts';
+import { judgedRun, serviceCpuPerRequest, type ServicesResults } from '../services-report.ts';
 import { writeSection } from '../results-file.ts';
 import type { StepResult } from './load.ts';
 import { OPERATION_QUERIES, READ_WEIGHTS, type OperationKind } from './operations.ts';
@@ -34,6 +35,78 @@ const fmt = (value: number | undefined, digits = 1) =>
 function medianRound(rounds: MixResults['rounds']): MixResults['rounds'][number] | undefined {
   const sorted = [...rounds].sort((a, b) => (a.sustained?.rate ?? 0) - (b.sustained?.rate ?? 0));
   return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+/**
+ * Why the rate targets are missed, from this run's own figures: the CPU each
+ * gateway and the subgraphs spent per request at the sustained rate, what the
+ * two cores could give at most, and the share of the mix no gateway can keep
+ * from the services.
+ */
+function whyMissed(
+  results: MixResults,
+  typical: Map<GatewayId, StepResult | undefined>,
+  writePercent: number,
+  outputDir: string,
+): string[] {
+  const readTotal = Object.values(READ_WEIGHTS).reduce((a, b) => a + b, 0);
+  const personal = (['history', 'order', 'profile'] as const).reduce(
+    (sum, kind) => sum + ((100 - writePercent) * READ_WEIGHTS[kind]) / readTotal,
+    0,
+  );
+  const coresFullAt = new Map<GatewayId, number>();
+  const perGateway = results.gateways.map((g) => {
+    const st = typical.get(g.id);
+    const perRequest =
+      (st?.gatewayCpuNetMsPerRequest ?? NaN) +
+      (st?.subgraphsCpuNetMsPerRequest ?? NaN) +
+      (st?.loadGeneratorCpuMsPerRequest ?? NaN);
+    const spare =
+      results.machine.cores * 1000 - results.idle.subgraphsMsPerSecond - (results.idle.gatewaysMsPerSecond[g.id] ?? 0);
+    coresFullAt.set(g.id, spare / perRequest);
+    return `${g.label}: gateway ${fmt(st?.gatewayCpuNetMsPerRequest, 2)} + subgraphs ${fmt(st?.subgraphsCpuNetMsPerRequest, 2)} + load generator ${fmt(st?.loadGeneratorCpuMsPerRequest, 2)} ms, so the two cores would be full near ${fmt(spare / perRequest, 0)}/s (PostgreSQL, Redis and Kafka not counted)`;
+  });
+  const cpu = (id: GatewayId, of: 'gatewayCpuNetMsPerRequest' | 'subgraphsCpuNetMsPerRequest') =>
+    typical.get(id)?.[of] ?? NaN;
+  const ours = results.gateways.filter((g) => g.id.startsWith('ours'));
+  const peers = results.gateways.filter((g) => !g.id.startsWith('ours'));
+  const lowestGateway = ours.every((o) =>
+    peers.every((p) => cpu(o.id, 'gatewayCpuNetMsPerRequest') < cpu(p.id, 'gatewayCpuNetMsPerRequest')),
+  )
+    ? results.gateways.map((g) => `${g.label} ${fmt(cpu(g.id, 'gatewayCpuNetMsPerRequest'), 2)} ms`).join(', ')
+    : undefined;
+  // How far below the peers' the services' cost per request of ours is: the most its response cache saves them.
+  const subgraphRatios = ours.flatMap((o) =>
+    peers.map(
+      (p) =>
+        `${fmt(cpu(o.id, 'subgraphsCpuNetMsPerRequest') / cpu(p.id, 'subgraphsCpuNetMsPerRequest'), 2)}× ${p.label}'s`,
+    ),
+  );
+  const history = historyServiceCpu(outputDir);
+  const tailBreaks = results.gateways.every((g) => (typical.get(g.id)?.rate ?? 0) < (coresFullAt.get(g.id) ?? 0));
+  const slowest = ours.map((o) => {
+    const byKind = Object.entries(typical.get(o.id)?.byKind ?? {}) as [OperationKind, { p99Ms: number }][];
+    const top = byKind.sort(([, a], [, b]) => b.p99Ms - a.p99Ms).slice(0, 2);
+    return `${o.label}: ${top.map(([kind, k]) => `${kind} p99 ${fmt(k.p99Ms, 0)} ms`).join(', ')}`;
+  });
+  return [
+    '**Why the rate targets are missed** (from the figures above):',
+    '',
+    `- **The services are the wall, and every gateway meets the same one.** CPU per request at each gateway's sustained rate, idle taken out — ${perGateway.join('; ')}.`,
+    `- **Ours keeps the public pages from the services (its response cache), but not the rest.** The personal pages (history, order, profile: ${fmt(personal)}% of the mix) and the orders and payments (${fmt(writePercent)}%) reach the services behind every gateway, and they cost the services most${history === undefined ? '' : `: one order-history page is ${fmt(history, 2)} ms of service CPU (the section "Service CPU per request" below, target 2 ms)`}. So the subgraphs spend per request of ours ${subgraphRatios.join(' and ')} — not the third or less that 3× their rate would need.`,
+    tailBreaks
+      ? `- **The p99 limit breaks before the cores are full** (every gateway's sustained rate is below its estimate above): by the tail of the slowest operations at the sustained rate (${slowest.join('; ')}; the latency table below). Reaching 3× stock needs the services' cost per personal page cut several times (issue 14's service targets).${lowestGateway ? ` The gateway's own CPU per request is already the lowest of the gateways here (${lowestGateway}).` : ''}`
+      : `- **The cores are full at the sustained rates** (a gateway's sustained rate reaches its estimate above).${lowestGateway ? ` The gateway's own CPU per request is the lowest of the gateways here (${lowestGateway}).` : ''}`,
+  ];
+}
+
+/** One order-history page's service CPU from `npm run bench:services`, when its results sit beside these. */
+function historyServiceCpu(outputDir: string): number | undefined {
+  const file = join(outputDir, 'services-cpu-results.json');
+  if (!existsSync(file)) return undefined;
+  const { runs } = JSON.parse(readFileSync(file, 'utf8')) as ServicesResults;
+  const label = judgedRun(runs);
+  return label ? serviceCpuPerRequest(runs[label]!, 'b') : undefined;
 }
 
 export function writeMixResults(results: MixResults, outputDir: string): string {
@@ -115,7 +188,7 @@ export function writeMixResults(results: MixResults, outputDir: string): string 
         `| ${g.label} | ${g.command} | ${g.subscriptions ? 'yes' : g.id === 'stock' ? 'no: @apollo/gateway does not execute subscriptions' : 'not measured: the subgraphs accept subscription sockets only signed by our gateway'} |`,
     ),
     '',
-    "How the peers act for many customers: they verify no token; each signs its subgraph calls as our gateway does (bench/peers/sign.mjs: stock through `buildService`, Hive through an `onFetch` plugin), acting for the customer the request's `x-bench-customer-id` header names, so the subgraphs run in production mode and verify every call. Every gateway gets the same requests, the customer's token and that header included; ours verifies the token, checks revocation and rate limits and signs its subgraph calls, and ignores the header.",
+    "How the peers act for many customers: they verify no token; each signs its subgraph calls as our gateway does (bench/peers/sign.mjs: stock through `buildService`, Hive through an `onFetch` plugin), acting for the customer the request's `x-bench-customer-id` header names, so the subgraphs run in production mode and verify every call. Hive also passes that header on to the subgraphs (`propagateHeaders`, as its docs forward a caller's credentials), so its in-flight fetch deduplication, which keys a fetch by its headers before signing, never merges two customers' fetches. Every gateway gets the same requests, the customer's token and that header included; ours verifies the token, checks revocation and rate limits and signs its subgraph calls, and ignores the header.",
     '',
     '### Results',
     '',
@@ -160,6 +233,10 @@ export function writeMixResults(results: MixResults, outputDir: string): string 
         );
       }
     lines.push('');
+    const missed = ours.some((o) =>
+      peers.some((p) => medians.get(o.id)! / medians.get(p.id)! < (p.id === 'stock' ? 3 : 1.5)),
+    );
+    if (judged && missed) lines.push(...whyMissed(results, typical, place + pay, outputDir), '');
   }
   lines.push("Latency by operation at each gateway's sustained rate (the round shown above):", '');
   const kinds = Object.keys(OPERATION_QUERIES) as OperationKind[];
