@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import type { DeliveredEvent, EventBus } from '../src/events/bus.ts';
 import { createEvent, deadLetterTopic, type EventEnvelope } from '../src/events/envelope.ts';
-import { KafkaEventBus } from '../src/events/kafka-bus.ts';
+import { FETCH_MAX_WAIT_MS, KafkaEventBus } from '../src/events/kafka-bus.ts';
 import { MemoryEventBus } from '../src/events/memory-bus.ts';
 import { createLogger } from '../src/logger/logger.ts';
 import { eventually } from '../src/testing/index.ts';
@@ -244,6 +244,31 @@ for (const [name, makeBus] of adapters) {
         new Promise((r) => setTimeout(r, 200, false)),
       ]);
       assert.equal(settled, false, 'failed settled after an ordinary stop');
+    });
+
+    it('an idle consumer gets a new event at once, not when its wait for events runs out', async (t) => {
+      const bus = open();
+      await bus.ensureTopics(['quiet']);
+      const arrived = new Map<number, number>();
+      await bus.consume({
+        groupId: 'quiet-reader',
+        topics: ['quiet'],
+        handler: async (d) => void arrived.set((d.event.data as { n: number }).n, performance.now()),
+      });
+      const delays: number[] = [];
+      for (let n = 0; n < 12; n++) {
+        // Quiet until a random point of the consumer's wait for events: the event lands in a waiting fetch.
+        await new Promise((r) => setTimeout(r, name === 'kafka' ? 50 + FETCH_MAX_WAIT_MS * Math.random() : 10));
+        const sent = performance.now();
+        await bus.publish('quiet', [ev('q', n)]);
+        await eventually(() => arrived.has(n), 30_000, `event ${n}`);
+        delays.push(arrived.get(n)! - sent);
+      }
+      delays.sort((a, b) => a - b);
+      const median = delays[delays.length / 2]!;
+      t.diagnostic(`publish → handler: median ${median.toFixed(1)} ms, max ${delays.at(-1)!.toFixed(1)} ms`);
+      // Had the event waited for the fetch to run out, the median would be about half a wait.
+      assert.ok(median < FETCH_MAX_WAIT_MS / 5, `median ${median} ms; all: ${delays.map(Math.round).join(', ')}`);
     });
 
     it('shares a group’s events between its members without duplicates', async () => {

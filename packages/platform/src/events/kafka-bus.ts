@@ -18,6 +18,19 @@ export interface KafkaBusOptions {
   createTopics?: boolean;
 }
 
+/**
+ * How long the broker may hold an empty fetch (a long poll). It answers at
+ * once when an event arrives (minBytes stays 1), so this does not delay
+ * events; it sets how often an idle consumer asks again (each ask costs the
+ * broker and this process CPU), and how long `stop()` may take: kafkajs waits
+ * for the fetch in flight before leaving the group. Members also notice a
+ * rebalance only at their next heartbeat, which kafkajs sends between
+ * fetches. 500 ms is the Java client's default: a fifth of the idle fetches
+ * of 100 ms, at most half a second more to stop, far inside the session
+ * timeout. Measured in bench/README.md ("Idle").
+ */
+export const FETCH_MAX_WAIT_MS = 500;
+
 /** How long a STOP kafkajs emitted by itself may wait for its CRASH report (which follows within milliseconds). */
 const SILENT_STOP_GRACE_MS = 5_000;
 
@@ -121,8 +134,7 @@ export class KafkaEventBus implements EventBus {
   async consume(options: ConsumeOptions): Promise<ConsumerHandle> {
     const consumer = this.kafka.consumer({
       groupId: this.prefix + options.groupId,
-      // Short waits: order status must reach customers quickly.
-      maxWaitTimeInMs: 100,
+      maxWaitTimeInMs: FETCH_MAX_WAIT_MS,
       sessionTimeout: 15_000,
       heartbeatInterval: 1_000,
       retry: { retries: 10, initialRetryTime: 200 },
@@ -168,9 +180,10 @@ export class KafkaEventBus implements EventBus {
       topics: options.topics.map((t) => this.prefix + t),
       fromBeginning: options.fromBeginning ?? true,
     });
-    // A group starting at the end resolves "the end" at its first fetch; until then, events would be skipped.
-    const live = options.fromBeginning === false ? this.firstFetch(consumer, options.groupId) : undefined;
-    await consumer.run({
+    // A new group starting at the end would resolve "the end" only at its first fetch, which on a quiet topic
+    // returns after a whole long poll; until then, events would be skipped. Read the ends now instead.
+    const starts = options.fromBeginning === false ? await this.endsOfUncommitted(options.groupId, options.topics) : [];
+    const running = consumer.run({
       eachMessage: async ({ topic: prefixedTopic, partition, message }) => {
         const topic = prefixedTopic.slice(this.prefix.length);
         const event = parseEnvelope(message.value);
@@ -198,7 +211,33 @@ export class KafkaEventBus implements EventBus {
         );
       },
     });
-    await live;
+    // run() has created the group by now; kafkajs applies seeks at the first fetch after joining.
+    for (const start of starts) consumer.seek(start);
+    await running;
+  }
+
+  /**
+   * Where a group reading from the end starts on each partition it has no
+   * committed offset for: the partition's end now. Every event published
+   * after this reaches the group. Partitions with a committed offset (a
+   * group started again) go on from there.
+   */
+  private async endsOfUncommitted(
+    groupId: string,
+    topics: string[],
+  ): Promise<{ topic: string; partition: number; offset: string }[]> {
+    const admin = await this.connectedAdmin();
+    const committed = await retryRetriable(() =>
+      admin.fetchOffsets({ groupId: this.prefix + groupId, topics: topics.map((t) => this.prefix + t) }),
+    );
+    const starts: { topic: string; partition: number; offset: string }[] = [];
+    for (const { topic, partitions } of committed) {
+      const uncommitted = new Set(partitions.filter((p) => Number(p.offset) < 0).map((p) => p.partition));
+      if (uncommitted.size === 0) continue;
+      for (const { partition, high } of await retryRetriable(() => admin.fetchTopicOffsets(topic)))
+        if (uncommitted.has(partition)) starts.push({ topic, partition, offset: high });
+    }
+    return starts;
   }
 
   /**
@@ -259,30 +298,6 @@ export class KafkaEventBus implements EventBus {
         for (const remove of removers) remove();
       },
     };
-  }
-
-  /**
-   * Resolves once the consumer has joined its group and fetched for the first
-   * time, which is when kafkajs resolves the starting offsets of a new group.
-   */
-  private firstFetch(consumer: Consumer, groupId: string, timeoutMs = 30_000): Promise<void> {
-    return new Promise<void>((resolve) => {
-      let joined = false;
-      const done = (timedOut: boolean) => {
-        clearTimeout(timer);
-        removeJoin();
-        removeFetch();
-        if (timedOut)
-          this.logger.warn(
-            { groupId, timeoutMs },
-            'consumer has not fetched yet; events published meanwhile may be skipped',
-          );
-        resolve();
-      };
-      const timer = setTimeout(() => done(true), timeoutMs);
-      const removeJoin = consumer.on(consumer.events.GROUP_JOIN, () => void (joined = true));
-      const removeFetch = consumer.on(consumer.events.FETCH, () => joined && done(false));
-    });
   }
 
   private async deleteGroup(groupId: string): Promise<void> {
@@ -368,6 +383,23 @@ export class KafkaEventBus implements EventBus {
     const { message, ...extra } = log;
     if (level === logLevel.ERROR) this.logger.error(extra, `kafka: ${message}`);
     else if (level === logLevel.WARN) this.logger.warn(extra, `kafka: ${message}`);
+  }
+}
+
+/**
+ * Retries what a broker answers retriably for a moment, such as "not the
+ * leader" for a topic it has just created (KRaft metadata lag); kafkajs'
+ * admin calls do not retry these themselves.
+ */
+async function retryRetriable<T>(call: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!(error as { retriable?: boolean }).retriable || Date.now() >= deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(50 * attempt, 500)));
+    }
   }
 }
 
