@@ -154,11 +154,28 @@ ensure_packages() {
   find_pg_bin >/dev/null || die "postgresql installed but no pg_ctl found in /usr/lib/postgresql/*/bin"
 }
 
+# Starts with different state dirs (say a developer's stack and a benchmark's) share the cache.
+# The first to find a download or build missing makes it while the others wait here, then find
+# it made: two at once would replace the files under a broker or Jaeger the other one runs.
+# Released before any daemon starts (they must not inherit fd 8).
+lock_cache() {
+  mkdir -p "$CACHE_DIR"
+  exec 8>"$CACHE_DIR/$1.lock"
+  flock -w 1800 8 || die "another services.sh has been making $1 in $CACHE_DIR for more than 30 minutes"
+}
+unlock_cache() { exec 8>&-; }
+
 # Kafka's broker is not packaged for Debian or npm; Maven Central has it as
 # org.apache.kafka:kafka_2.13 plus its runtime dependencies. We copy that whole classpath once
 # into a per-version cache dir and reuse it: a warm start never runs Maven.
 ensure_kafka_libs() {
   [[ -f "$KAFKA_LIBS/.complete" ]] && return 0
+  lock_cache "kafka-$KAFKA_VERSION"
+  [[ -f "$KAFKA_LIBS/.complete" ]] || fetch_kafka_libs
+  unlock_cache
+}
+
+fetch_kafka_libs() {
   log "fetching Apache Kafka $KAFKA_VERSION jars from Maven Central (once; cached in $KAFKA_LIBS)"
   local tmp="$KAFKA_LIBS.tmp.$$" mvnlog
   mvnlog="$(mktemp)"
@@ -196,6 +213,12 @@ find_go() {
 
 ensure_jaeger_bin() {
   [[ -x "$JAEGER_BIN" ]] && return 0
+  lock_cache "jaeger-$JAEGER_VERSION"
+  [[ -x "$JAEGER_BIN" ]] || build_jaeger_bin
+  unlock_cache
+}
+
+build_jaeger_bin() {
   local go
   go="$(find_go)" || die "building Jaeger needs Go (1.21 or newer; set GO=/path/to/go): none on PATH or in /usr/local/go"
   log "building Jaeger $JAEGER_VERSION from the Go module proxy with $("$go" version | cut -d' ' -f3) (once; cached in $JAEGER_BIN)"
