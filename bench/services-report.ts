@@ -51,9 +51,13 @@ export interface ServicesResults {
 
 /** The run the targets are judged on: `after` (the default label: the code as it is) when kept, else the last unprofiled run. */
 export function judgedRun(runs: ServicesResults['runs']): string | undefined {
-  // A profiled run's CPU is inflated by the profiler: it shows where the time goes, not how much.
-  const labels = Object.keys(runs).filter((l) => !runs[l]!.profiles);
+  const labels = measuredRuns(runs);
   return labels.includes('after') ? 'after' : labels.at(-1);
+}
+
+/** The labels of the runs whose CPU figures count: a profiled run's CPU is inflated by the profiler (it shows where the time goes, not how much). */
+function measuredRuns(runs: ServicesResults['runs']): string[] {
+  return Object.keys(runs).filter((l) => !runs[l]!.profiles);
 }
 
 /** CPU ms all four subgraphs spent on one request of a query in a run: the median over its rounds of their sum. */
@@ -65,8 +69,7 @@ export function serviceCpuPerRequest(run: ServicesRun, queryId: QueryId): number
 
 /** The section: one table of every kept run (label) per query, the findings, then how each run was made. */
 export function renderServicesSection({ runs, findings }: ServicesResults): string {
-  // A profiled run's CPU is inflated by the profiler: it shows where the time goes, not how much.
-  const labels = Object.keys(runs).filter((l) => !runs[l]!.profiles);
+  const labels = measuredRuns(runs);
   const queryIds = [...new Set(labels.flatMap((l) => Object.keys(runs[l]!.queries)))] as QueryId[];
   const lines = [
     '## Service CPU per request (no sharing)',

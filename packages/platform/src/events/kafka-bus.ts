@@ -92,24 +92,17 @@ export class KafkaEventBus implements EventBus {
 
   /** Polls topic metadata until every partition of `topics` has a leader. */
   private async waitForLeaders(admin: Admin, topics: string[], timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const { topics: metadata } = await admin.fetchTopicMetadata({ topics });
-        if (
-          metadata.length === topics.length &&
-          metadata.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))
-        )
-          return;
-      } catch (error) {
-        // "Unknown topic" and "leader not available" are what a fresh topic answers for a moment.
-        if (!(error as { retriable?: boolean }).retriable) throw error;
-        if (Date.now() >= deadline) throw error;
-      }
-      if (Date.now() >= deadline)
-        throw new Error(`kafka: topics ${topics.join(', ')} have no leader after ${timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(50 * attempt, 500)));
-    }
+    // "Unknown topic" and "leader not available" are what a fresh topic answers for a moment.
+    await retryRetriable(async () => {
+      const { topics: metadata } = await admin.fetchTopicMetadata({ topics });
+      const led =
+        metadata.length === topics.length &&
+        metadata.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+      if (!led)
+        throw Object.assign(new Error(`kafka: topics ${topics.join(', ')} have no leader after ${timeoutMs} ms`), {
+          retriable: true,
+        });
+    }, timeoutMs);
   }
 
   async publish(topic: string, events: EventEnvelope[]): Promise<void> {
@@ -226,18 +219,33 @@ export class KafkaEventBus implements EventBus {
     groupId: string,
     topics: string[],
   ): Promise<{ topic: string; partition: number; offset: string }[]> {
+    const positions = await retryRetriable(() => this.positions(groupId, topics));
+    return positions
+      .filter((p) => p.committed < 0)
+      .map(({ topic, partition, high }) => ({ topic, partition, offset: high }));
+  }
+
+  /** Each partition of `topics` (prefixed names): the group's committed offset (-1: none yet) and the partition's ends. */
+  private async positions(
+    groupId: string,
+    topics: string[],
+  ): Promise<{ topic: string; partition: number; committed: number; high: string; low: string }[]> {
     const admin = await this.connectedAdmin();
-    const committed = await retryRetriable(() =>
-      admin.fetchOffsets({ groupId: this.prefix + groupId, topics: topics.map((t) => this.prefix + t) }),
-    );
-    const starts: { topic: string; partition: number; offset: string }[] = [];
-    for (const { topic, partitions } of committed) {
-      const uncommitted = new Set(partitions.filter((p) => Number(p.offset) < 0).map((p) => p.partition));
-      if (uncommitted.size === 0) continue;
-      for (const { partition, high } of await retryRetriable(() => admin.fetchTopicOffsets(topic)))
-        if (uncommitted.has(partition)) starts.push({ topic, partition, offset: high });
-    }
-    return starts;
+    const committed = await admin.fetchOffsets({
+      groupId: this.prefix + groupId,
+      topics: topics.map((t) => this.prefix + t),
+    });
+    const positions = [];
+    for (const { topic, partitions } of committed)
+      for (const { partition, high, low } of await admin.fetchTopicOffsets(topic))
+        positions.push({
+          topic,
+          partition,
+          committed: Number(partitions.find((p) => p.partition === partition)?.offset ?? -1),
+          high,
+          low,
+        });
+    return positions;
   }
 
   /**
@@ -315,25 +323,12 @@ export class KafkaEventBus implements EventBus {
 
   async consumerLag(groupId: string, topics: string[]): Promise<PartitionLag[]> {
     if (topics.length === 0) return [];
-    const admin = await this.connectedAdmin();
-    const committed = await admin.fetchOffsets({
-      groupId: this.prefix + groupId,
-      topics: topics.map((t) => this.prefix + t),
-    });
-    const lags: PartitionLag[] = [];
-    for (const { topic: prefixed, partitions } of committed) {
-      const ends = await admin.fetchTopicOffsets(prefixed);
-      for (const { partition, high, low } of ends) {
-        const offset = Number(partitions.find((p) => p.partition === partition)?.offset ?? -1);
-        // -1: nothing committed yet; the group reads from the partition's start (fromBeginning).
-        lags.push({
-          topic: prefixed.slice(this.prefix.length),
-          partition,
-          lag: Math.max(0, Number(high) - (offset >= 0 ? offset : Number(low))),
-        });
-      }
-    }
-    return lags;
+    return (await this.positions(groupId, topics)).map(({ topic, partition, committed, high, low }) => ({
+      topic: topic.slice(this.prefix.length),
+      partition,
+      // -1: nothing committed yet; the group reads from the partition's start (fromBeginning).
+      lag: Math.max(0, Number(high) - (committed >= 0 ? committed : Number(low))),
+    }));
   }
 
   async topicSizes(topics: string[]): Promise<Record<string, number>> {
