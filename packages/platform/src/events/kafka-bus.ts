@@ -3,6 +3,7 @@ import type { Logger } from '../logger/logger.ts';
 import type { ConsumeOptions, ConsumerHandle, ConsumerState, EventBus, PartitionLag } from './bus.ts';
 import { deliverWithRetry } from './deliver.ts';
 import { createEvent, deadLetterTopic, isEventEnvelope, type EventEnvelope } from './envelope.ts';
+import { stopKafkajsIdleLoop } from './kafkajs-idle-loop.ts';
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -48,6 +49,7 @@ export class KafkaEventBus implements EventBus {
     private readonly logger: Logger,
   ) {
     this.prefix = options.prefix ?? '';
+    stopKafkajsIdleLoop();
     this.kafka = new Kafka({
       clientId: options.clientId,
       brokers: options.brokers,
