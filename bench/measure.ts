@@ -165,6 +165,12 @@ export function treeCpuMs(root: number): number {
   return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
+/** System (kernel) CPU time of the process alone, in ms: the share of its CPU spent in system calls. */
+export function systemCpuMs(pid: number): number {
+  const fields = statFields(pid);
+  return fields ? (Number(fields[12]) * 1000) / CLOCK_TICKS_PER_SECOND : 0;
+}
+
 /** Resident memory of the process and its live descendants, in kB (VmRSS). */
 export function treeRssKb(root: number): number {
   let kb = 0;
