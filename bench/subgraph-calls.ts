@@ -19,7 +19,8 @@
  *   npm run bench:calls -- --duration=2 --rounds=1        # a smoke run
  *   npm run bench:calls -- --services-rate=100
  */
-import { signSubgraphRequest } from '@storefront/platform/auth';
+import type { Identity } from '@storefront/platform/auth';
+import { callSubgraph } from '@storefront/platform/testing';
 import { systemCpuMs, treeCpuMs } from './measure.ts';
 import type { BenchOptions } from './options.ts';
 import { BENCH_SECRET, subgraphUrl, type SubgraphName } from './services.ts';
@@ -29,7 +30,8 @@ import { prepareStack, runBench, say } from './stack.ts';
 interface Call {
   name: string;
   subgraph: SubgraphName;
-  body: string;
+  query: string;
+  variables?: Record<string, unknown>;
   /** Whom the call acts for: the bench customer, or nobody (a public call). */
   asCustomer: boolean;
 }
@@ -38,50 +40,43 @@ const IDLE_SECONDS = 5;
 const BUSY_CONNECTIONS = 4;
 
 function historyPageCalls(customerId: string, productIds: string[]): Call[] {
-  const body = (query: string, variables?: Record<string, unknown>) => JSON.stringify({ query, variables });
+  const customer = [{ __typename: 'User', id: customerId }];
   return [
-    { name: 'floor: { __typename }', subgraph: 'products', body: body('{ __typename }'), asCustomer: false },
-    {
-      name: 'users: me',
-      subgraph: 'users',
-      body: body('{ me { __typename id name } }'),
-      asCustomer: true,
-    },
+    { name: 'floor: { __typename }', subgraph: 'products', query: '{ __typename }', asCustomer: false },
+    { name: 'users: me', subgraph: 'users', query: '{ me { __typename id name } }', asCustomer: true },
     {
       name: 'orders: User.orders (10 orders, items)',
       subgraph: 'orders',
-      body: body(
+      query:
         'query($r: [_Any!]!) { _entities(representations: $r) { ... on User { orders(first: 10) { edges { node { id status createdAt total { amount currency } items { quantity product { __typename id } } user { __typename id } } } } } } }',
-        { r: [{ __typename: 'User', id: customerId }] },
-      ),
+      variables: { r: customer },
       asCustomer: true,
     },
     {
       name: `products: _entities (${productIds.length} products)`,
       subgraph: 'products',
-      body: body(
+      query:
         'query($r: [_Any!]!) { _entities(representations: $r) { ... on Product { name price { amount currency } } } }',
-        { r: productIds.map((id) => ({ __typename: 'Product', id })) },
-      ),
+      variables: { r: productIds.map((id) => ({ __typename: 'Product', id })) },
       asCustomer: true,
     },
     {
       name: 'users: _entities (the customer)',
       subgraph: 'users',
-      body: body('query($r: [_Any!]!) { _entities(representations: $r) { ... on User { name email } } }', {
-        r: [{ __typename: 'User', id: customerId }],
-      }),
+      query: 'query($r: [_Any!]!) { _entities(representations: $r) { ... on User { name email } } }',
+      variables: { r: customer },
       asCustomer: true,
     },
   ];
 }
 
+const asCustomer = (customerId: string): Identity => ({ userId: customerId, role: 'CUSTOMER' });
+
 async function send(url: string, call: Call, customerId: string): Promise<void> {
-  const identity = call.asCustomer ? { userId: customerId, role: 'CUSTOMER' as const } : null;
-  const headers = { 'content-type': 'application/json', ...signSubgraphRequest(BENCH_SECRET, call.body, identity) };
-  const res = await fetch(url, { method: 'POST', headers, body: call.body });
-  const text = await res.text();
-  if (!res.ok || text.includes('"errors"')) throw new Error(`${call.name}: HTTP ${res.status} ${text.slice(0, 300)}`);
+  const identity = call.asCustomer ? asCustomer(customerId) : null;
+  const answer = await callSubgraph(url, call.query, call.variables, identity, BENCH_SECRET);
+  if (answer.status !== 200 || answer.errors)
+    throw new Error(`${call.name}: HTTP ${answer.status} ${JSON.stringify(answer.errors ?? []).slice(0, 300)}`);
 }
 
 /** Calls at `rate` a second (open model) for `seconds`; the number sent. */
@@ -182,15 +177,11 @@ async function main(options: BenchOptions): Promise<void> {
 async function productsOfOrders(ordersUrl: string, customerId: string): Promise<string[]> {
   const query =
     'query($r: [_Any!]!) { _entities(representations: $r) { ... on User { orders(first: 10) { edges { node { items { product { id } } } } } } } }';
-  const body = JSON.stringify({ query, variables: { r: [{ __typename: 'User', id: customerId }] } });
-  const headers = {
-    'content-type': 'application/json',
-    ...signSubgraphRequest(BENCH_SECRET, body, { userId: customerId, role: 'CUSTOMER' }),
-  };
-  const res = await fetch(ordersUrl, { method: 'POST', headers, body });
-  const answer = (await res.json()) as {
-    data: { _entities: { orders: { edges: { node: { items: { product: { id: string } }[] } }[] } }[] };
-  };
+  const answer = await callSubgraph<{
+    _entities: { orders: { edges: { node: { items: { product: { id: string } }[] } }[] } }[];
+  }>(ordersUrl, query, { r: [{ __typename: 'User', id: customerId }] }, asCustomer(customerId), BENCH_SECRET);
+  if (!answer.data)
+    throw new Error(`the bench customer's orders: HTTP ${answer.status} ${JSON.stringify(answer.errors)}`);
   const ids = answer.data._entities[0]!.orders.edges.flatMap((e) => e.node.items.map((i) => i.product.id));
   return [...new Set(ids)];
 }
