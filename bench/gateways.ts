@@ -22,16 +22,20 @@ import {
  * the same running subgraphs: ours (every protection on) with the response
  * cache off and on, stock ApolloServer + ApolloGateway, and Hive Gateway.
  *
+ * "Cache" is both caches of public data: the response cache and the entity
+ * cache (RESPONSE_CACHE, ENTITY_CACHE), off or on together.
+ *
  * All the load is one customer repeating one query, so ours shares much of it
  * (identical in-flight operations and subgraph fetches of the same caller run
  * once: OPERATION_DEDUP, SUBGRAPH_DEDUP); Hive shares only subgraph fetches, stock nothing. `ours-noshare`
  * turns that sharing off, to show what each request costs on its own.
  */
+const CACHES_OFF = { RESPONSE_CACHE: 'false', ENTITY_CACHE: 'false' };
 const OURS_VARIANTS: Record<'ours-off' | 'ours-on' | 'ours-noshare' | 'seeding', Record<string, string>> = {
-  'ours-off': { RESPONSE_CACHE: 'false' },
-  'ours-on': { RESPONSE_CACHE: 'true' },
-  'ours-noshare': { RESPONSE_CACHE: 'false', OPERATION_DEDUP: 'false', SUBGRAPH_DEDUP: 'false' },
-  seeding: { RESPONSE_CACHE: 'false' },
+  'ours-off': CACHES_OFF,
+  'ours-on': { RESPONSE_CACHE: 'true', ENTITY_CACHE: 'true' },
+  'ours-noshare': { ...CACHES_OFF, OPERATION_DEDUP: 'false', SUBGRAPH_DEDUP: 'false' },
+  seeding: CACHES_OFF,
 };
 const isOurs = (id: GatewayId | 'seeding'): id is keyof typeof OURS_VARIANTS => id in OURS_VARIANTS;
 /** The variants `--profile` profiles: where the per-request cost of our gateway shows. */

@@ -150,6 +150,7 @@ async function main(options: BenchOptions): Promise<void> {
               'SUPERGRAPH_SDL',
               'REDIS_KEY_PREFIX',
               'RESPONSE_CACHE',
+              'ENTITY_CACHE',
             ].includes(key),
         )
         .map(([k, v]) => [k, k === 'RATE_LIMITS_CONFIG' ? v.replace(ROOT, '') : v]),

@@ -74,7 +74,7 @@ function whyMissed(
   )
     ? results.gateways.map((g) => `${g.label} ${fmt(cpu(g.id, 'gatewayCpuNetMsPerRequest'), 2)} ms`).join(', ')
     : undefined;
-  // How far below the peers' the services' cost per request of ours is: the most its response cache saves them.
+  // How far below the peers' the services' cost per request of ours is: what its response and entity caches save them.
   const subgraphRatios = ours.flatMap((o) =>
     peers.map(
       (p) =>
@@ -92,7 +92,7 @@ function whyMissed(
     '**Why the rate targets are missed** (from the figures above):',
     '',
     `- **The services are the wall, and every gateway meets the same one.** CPU per request at each gateway's sustained rate, idle taken out — ${perGateway.join('; ')}.`,
-    `- **Ours keeps the public pages from the services (its response cache), but not the rest.** The personal pages (history, order, profile: ${fmt(personal)}% of the mix) and the orders and payments (${fmt(writePercent)}%) reach the services behind every gateway, and they cost the services most${history === undefined ? '' : `: one order-history page is ${fmt(history, 2)} ms of service CPU (the section "Service CPU per request" below, target 2 ms)`}. So the subgraphs spend per request of ours ${subgraphRatios.join(' and ')} — not the third or less that 3× their rate would need.`,
+    `- **Ours keeps the public pages from the services (its response cache) and the products on personal pages (its entity cache), but not the rest.** The personal pages (history, order, profile: ${fmt(personal)}% of the mix) still reach the users and orders services behind every gateway, as do the orders and payments (${fmt(writePercent)}%), and they cost the services most${history === undefined ? '' : `: one order-history page is ${fmt(history, 2)} ms of service CPU (the section "Service CPU per request" below, target 2 ms)`}. So the subgraphs spend per request of ours ${subgraphRatios.join(' and ')} — not the third or less that 3× their rate would need.`,
     tailBreaks
       ? `- **The p99 limit breaks before the cores are full** (every gateway's sustained rate is below its estimate above): by the tail of the slowest operations at the sustained rate (${slowest.join('; ')}; the latency table below). Reaching 3× stock needs the services' cost per personal page cut several times (issue 14's service targets).${lowestGateway ? ` The gateway's own CPU per request is already the lowest of the gateways here (${lowestGateway}).` : ''}`
       : `- **The cores are full at the sustained rates** (a gateway's sustained rate reaches its estimate above).${lowestGateway ? ` The gateway's own CPU per request is the lowest of the gateways here (${lowestGateway}).` : ''}`,

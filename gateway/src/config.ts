@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { accessLogEnv } from './access-log/index.ts';
 import { authEnv, identityProvidersEnv } from './auth/index.ts';
 import { backendsEnv } from './backends/index.ts';
-import { planCacheEnv, responseCacheEnv, trustedDocumentsEnv } from './caching/index.ts';
+import { entityCacheEnv, planCacheEnv, responseCacheEnv, trustedDocumentsEnv } from './caching/index.ts';
 import { operationDedupEnv } from './execution/index.ts';
 import { headersEnv } from './headers/index.ts';
 import { httpEnv } from './http/index.ts';
@@ -61,6 +61,8 @@ export const gatewayConfigSchema = z.object({
   ...operationDedupEnv,
   /** Response cache for public data: RESPONSE_CACHE, RESPONSE_CACHE_MEMORY_MB, … (caching/response-cache/config.ts). */
   ...responseCacheEnv,
+  /** Public entities reused across queries: ENTITY_CACHE, ENTITY_CACHE_MEMORY_MB, … (caching/entity-cache/config.ts). */
+  ...entityCacheEnv,
   /** Prometheus metrics: METRICS, METRICS_PATH, METRICS_PORT (metrics/config.ts). */
   ...metricsEnv,
   /** The HTTP edge for apps and developers: GRAPHIQL, HTTP_MAX_STREAMS_PER_CALLER, COMPRESSION, … (http/). */

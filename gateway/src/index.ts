@@ -13,10 +13,16 @@ import { keySetUrl, startAuthentication } from './auth/index.ts';
 import { directiveAuthorization } from './authorization/index.ts';
 import { openBackends } from './backends/index.ts';
 import {
+  createEntityCache,
+  deploymentFingerprint,
+  followCatalogChanges,
   loadTrustedDocuments,
   planCaches,
   startResponseCache,
   type CacheStats,
+  type CatalogGeneration,
+  type EntityCache,
+  type EntityCacheStats,
   type ResponseCacheStats,
 } from './caching/index.ts';
 import type { GatewayConfig } from './config.ts';
@@ -62,6 +68,8 @@ export interface RunningGateway {
   subscriptions: SubscriptionStats;
   /** Response-cache lookups (hits, misses) and stores so far (tests, metrics). */
   responseCacheStats(): ResponseCacheStats;
+  /** Entity-cache lookups and stores so far (all 0 when it is off). */
+  entityCacheStats(): EntityCacheStats;
   /** Query-plan and parsed-document cache hits, misses and entries, counted since ready (caching/plan-cache/). */
   planCache(): CacheStats;
   documentCache(): CacheStats;
@@ -120,6 +128,8 @@ export async function startGateway(
   };
   const { store, bus } = backends;
   let rateLimits, auth, responseCache;
+  let catalog: CatalogGeneration | undefined;
+  let entityCache: EntityCache | undefined;
   // Off (and free) unless OTEL_EXPORTER_OTLP_ENDPOINT is set; stopped last, after everything it traced.
   const tracing = await startGatewayTracing(config);
   started.unshift({ stop: () => tracing.shutdown() });
@@ -144,8 +154,26 @@ export async function startGateway(
       },
       'tokens and rate limits ready',
     );
-    responseCache = await startResponseCache({ config, store, bus, supergraph: source.current, logger });
-    started.push(responseCache);
+    // One feed of catalog changes drops what both caches keep; without a bus neither may keep anything.
+    if (bus && (config.RESPONSE_CACHE || config.ENTITY_CACHE)) {
+      catalog = await followCatalogChanges({ bus, store, logger: logger.child({ component: 'catalog-changes' }) });
+      started.push(catalog);
+    }
+    responseCache = startResponseCache({ config, store, catalog, supergraph: source.current, logger });
+    if (config.ENTITY_CACHE && catalog) {
+      const changes = catalog;
+      entityCache = createEntityCache({
+        config,
+        generation: () => changes.current(),
+        deployment: deploymentFingerprint(source.current),
+      });
+      logger.info(
+        { memoryMb: config.ENTITY_CACHE_MEMORY_MB, maxAgeSeconds: config.ENTITY_CACHE_MAX_AGE_SECONDS },
+        'entity cache ready',
+      );
+    } else if (config.ENTITY_CACHE) {
+      logger.warn('no event bus: the entity cache is off, since nothing would drop a product when its price changes');
+    }
   } catch (error) {
     await stopStarted().catch(() => {});
     throw error;
@@ -176,6 +204,7 @@ export async function startGateway(
     onReload: (outcome) => trafficReloads[outcome]++,
     logger,
     headerRules,
+    entityCache,
     onRetry: ({ subgraph, reason }) => metrics.subgraphRetry(subgraph, reason),
     onRetryRefused: ({ subgraph, reason }) => metrics.subgraphRetryRefused(subgraph, reason),
     onCircuitChange: ({ subgraph, instance, to }) => metrics.circuitTransition(subgraph, instance, to),
@@ -299,6 +328,21 @@ export async function startGateway(
     'Answers stored in the response cache.',
     () => responseCache.stats().stores,
   );
+  const entityStats = (): EntityCacheStats => entityCache?.stats() ?? { hits: 0, misses: 0, stores: 0 };
+  metrics.counter(
+    'gateway_entity_cache_lookups_total',
+    'Entities looked up in the entity cache, by result (a miss is fetched from its subgraph).',
+    () => {
+      const { hits, misses } = entityStats();
+      return { hit: hits, miss: misses };
+    },
+    'result',
+  );
+  metrics.counter(
+    'gateway_entity_cache_stores_total',
+    'Entities stored in the entity cache.',
+    () => entityStats().stores,
+  );
   metrics.counter(
     'gateway_query_plan_cache_lookups_total',
     'Query-plan cache lookups, by result.',
@@ -331,7 +375,7 @@ export async function startGateway(
     supergraph: () => source.current(),
     subgraphs: transport.health,
     store: backends.storeState,
-    consumers: () => ({ revocations: auth.revocationFeed(), 'response-cache': responseCache.invalidationFeed() }),
+    consumers: () => ({ revocations: auth.revocationFeed(), 'catalog-changes': catalog?.state() }),
   });
   const introspection = config.INTROSPECTION ?? !production;
   const graphiql =
@@ -418,6 +462,7 @@ export async function startGateway(
     subgraphFetches: () => ({ ...fetches }),
     subscriptions: subscriptions.stats,
     responseCacheStats: responseCache.stats,
+    entityCacheStats: entityStats,
     planCache: caches.stats.plans,
     documentCache: caches.stats.documents,
     operationDedup: dedup.stats,

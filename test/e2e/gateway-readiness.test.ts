@@ -65,7 +65,7 @@ describe('gateway readiness', { timeout: 300_000 }, () => {
     assert.deepEqual(Object.keys(body.subgraphs).sort(), SUBGRAPHS);
     for (const name of SUBGRAPHS) assert.deepEqual(body.subgraphs[name], { instances: 1, healthyInstances: 1 }, name);
     assert.equal(body.redis, process.env.REDIS_URL ? 'connected' : 'not configured (in-memory fallback)');
-    assert.deepEqual(body.consumers, { revocations: 'running', 'response-cache': 'running' });
+    assert.deepEqual(body.consumers, { revocations: 'running', 'catalog-changes': 'running' });
     const live = await fetch(new URL('/healthz', stack.gateway.url));
     assert.deepEqual([live.status, await live.json()], [200, { status: 'ok' }]);
   });

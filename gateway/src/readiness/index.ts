@@ -13,7 +13,7 @@ import type { Supergraph } from '../supergraph/index.ts';
  *     "subgraphs": { "products": { "instances": 2, "healthyInstances": 2 },
  *                    "orders": { "instances": 1, "healthyInstances": 0 }, … },
  *     "redis": "connected",
- *     "consumers": { "revocations": "running", "response-cache": "running" } }
+ *     "consumers": { "revocations": "running", "catalog-changes": "running" } }
  *
  * 503 ("not ready", "draining") when the instance itself cannot serve: no
  * supergraph loaded, shutting down, or one of its consumers `stopped` (the

@@ -35,6 +35,24 @@ export function carryTraceparent(request: GatewayGraphQLRequest, traceparent: st
   if (traceparent) (request as TracedRequest)[TRACEPARENT] = traceparent;
 }
 
+/**
+ * What answers a query's entity fetches from entities it holds: the
+ * gateway's entity cache (caching/entity-cache/), declared here so the
+ * transport does not depend on it.
+ */
+export interface EntityFetchCache {
+  /** Whether it answers this fetch (an `_entities` fetch). */
+  handles(request: GatewayGraphQLRequest): boolean;
+  fetch(fetch: {
+    subgraph: string;
+    request: GatewayGraphQLRequest;
+    /** What besides the body may change the subgraph's answer: the caller's role and propagated headers. */
+    caller: string;
+    /** Sends a fetch (the request with the representations it does not hold) to the subgraph. */
+    send: (request: GatewayGraphQLRequest) => Promise<GatewayGraphQLResponse>;
+  }): Promise<GatewayGraphQLResponse>;
+}
+
 /** Which client headers go to a subgraph, and which answer headers come back (gateway/src/headers/). */
 export interface HeaderPropagation {
   forSubgraph(name: string, incoming: { get(name: string): string | undefined | null }): Record<string, string>;
@@ -49,6 +67,8 @@ export interface SubgraphDataSourceOptions {
   /** Shares identical query fetches in flight (SUBGRAPH_DEDUP); undefined: every fetch is sent. */
   fetchDedup: FetchDedup<Exchange> | undefined;
   headerRules?: HeaderPropagation | undefined;
+  /** Answers a query's entity fetches from the public entities it holds (caching/entity-cache/); undefined: off. */
+  entityCache?: EntityFetchCache | undefined;
 }
 
 /**
@@ -115,6 +135,26 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   }
 
   override async sendRequest(
+    request: GatewayGraphQLRequest,
+    context: Partial<GatewayContext> | undefined,
+  ): Promise<GatewayGraphQLResponse> {
+    const { entityCache } = this.options;
+    const marked: MarkedHttp | undefined = request.http;
+    if (entityCache && marked?.[QUERY_FETCH] === true && entityCache.handles(request)) {
+      const propagated = marked[PROPAGATED];
+      return entityCache.fetch({
+        subgraph: this.options.name,
+        request,
+        // Public answers only are kept, so the role (what a role may see) and the propagated headers are all that differ.
+        caller: `${context?.identity?.role ?? 'anonymous'}\n${propagated ? JSON.stringify(propagated) : ''}`,
+        send: (rest) => this.send(rest, context),
+      });
+    }
+    return this.send(request, context);
+  }
+
+  /** The fetch itself: signed, shared with identical ones in flight (SUBGRAPH_DEDUP), parsed. */
+  private async send(
     request: GatewayGraphQLRequest,
     context: Partial<GatewayContext> | undefined,
   ): Promise<GatewayGraphQLResponse> {

@@ -2,7 +2,7 @@ import type { Logger } from '@storefront/platform/logger';
 import { watchFile, type Watcher } from '../reload/index.ts';
 import type { CircuitState } from './circuit-breaker.ts';
 import type { TransportConfig } from './config.ts';
-import { SubgraphDataSource, type HeaderPropagation } from './data-source.ts';
+import { SubgraphDataSource, type EntityFetchCache, type HeaderPropagation } from './data-source.ts';
 import { FetchDedup } from './fetch-dedup.ts';
 import { parseInstances, urlKey, type SubgraphInstance } from './instances.ts';
 import type { Exchange } from './received-response.ts';
@@ -17,9 +17,10 @@ import {
 export { refuseMovedSettings, subgraphTransportEnv, type TransportConfig } from './config.ts';
 export type { CircuitState } from './circuit-breaker.ts';
 export { aroundFetch } from './around-fetch.ts';
-export { carryTraceparent } from './data-source.ts';
+export { carryTraceparent, type EntityFetchCache } from './data-source.ts';
 export { SUBGRAPH_ERROR_CODES } from './errors.ts';
 export { parseInstances, urlKey, validateSubgraphUrls } from './instances.ts';
+export { ReceivedHeaders } from './received-response.ts';
 export type { ShapingEvents, SubgraphFetchEvent } from './subgraph-client.ts';
 export {
   loadTrafficShaping,
@@ -84,6 +85,8 @@ export function createSubgraphTransport(
     onFetch?: (event: SubgraphFetchEvent) => void;
     /** Headers passed to the subgraphs and back (headers/). */
     headerRules?: HeaderPropagation;
+    /** Answers entity fetches of public entities it holds (caching/entity-cache/); undefined: off. */
+    entityCache?: EntityFetchCache | undefined;
   } & ShapingEvents,
 ): SubgraphTransport {
   const { config, watch, onReload, ...events } = options;
@@ -163,6 +166,7 @@ export function createSubgraphTransport(
         secret: config.subgraphSecrets[name] ?? config.SUBGRAPH_SECRET,
         fetchDedup: config.SUBGRAPH_DEDUP ? new FetchDedup<Exchange>() : undefined,
         headerRules: options.headerRules,
+        entityCache: options.entityCache,
       });
     },
     pickInstance: (name) => clients.get(name)?.client.pickInstance(),

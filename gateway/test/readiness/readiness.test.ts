@@ -15,7 +15,7 @@ function answer(over: Partial<ReadinessSources> = {}, requireSubgraphs = false) 
     supergraph: () => supergraph,
     subgraphs: () => ({ products: { instances: 2, healthyInstances: 2 } }),
     store: () => 'connected',
-    consumers: () => ({ revocations: 'running', 'response-cache': undefined }),
+    consumers: () => ({ revocations: 'running', 'catalog-changes': undefined }),
     ...over,
   };
   const { statusCode, body } = gatewayReadiness({ READINESS_REQUIRE_SUBGRAPHS: requireSubgraphs }, sources)();

@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
 import ApolloServerPluginResponseCache from '@apollo/server-plugin-response-cache';
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
-import type { ConsumerState, EventBus } from '@storefront/platform/events';
 import type { Logger } from '@storefront/platform/logger';
 import type { KeyValueStore } from '@storefront/platform/store';
 import { httpCacheHeaders } from '../http-cache-headers.ts';
@@ -11,7 +9,8 @@ import { tieredCache } from '../tiered-cache.ts';
 import type { GatewayContext } from '../../context.ts';
 import { isWarmUpContext } from '../plan-cache/index.ts';
 import type { Supergraph } from '../../supergraph/index.ts';
-import { followCatalogChanges, type CatalogGeneration } from './catalog-generation.ts';
+import type { CatalogGeneration } from '../catalog-generation.ts';
+import { deploymentFingerprint } from '../deployment.ts';
 import type { ResponseCacheConfig } from './config.ts';
 
 export { responseCacheEnv, type ResponseCacheConfig } from './config.ts';
@@ -33,14 +32,12 @@ export { responseCacheEnv, type ResponseCacheConfig } from './config.ts';
  * variables, plus:
  * - the caller's role (anonymous, CUSTOMER, STAFF, ADMIN): what a role may see
  *   is never served to another role;
- * - the catalog generation (catalog-generation.ts), which moves with every
+ * - the catalog generation (../catalog-generation.ts), which moves with every
  *   inventory event, so a price or stock change is visible as soon as the
  *   event is consumed (well within 1 s) on every instance;
- * - a fingerprint of the supergraph and the subgraph URLs it routes to:
- *   instances share entries only when they serve the same schema from the
- *   same subgraphs, so during a rolling deploy that changes the schema, or for
- *   a canary routed to other subgraph instances, neither reads the other's
- *   answers; a supergraph reloaded in place starts afresh the same way.
+ * - a fingerprint of the supergraph and the subgraph URLs it routes to
+ *   (../deployment.ts): a rolling deploy that changes the schema, or a canary
+ *   routed to other subgraph instances, never reads another's answers.
  * PRIVATE-scoped answers are never stored (`sessionId` is always null): no
  * subgraph needs per-user caching today, and not storing them at all is the
  * one way a per-user answer can never reach another user.
@@ -69,21 +66,18 @@ export interface ResponseCache {
    */
   plugins: ApolloServerPlugin<GatewayContext>[];
   enabled: boolean;
-  /** The invalidation feed's consumer (the gateway's /readyz); undefined when the cache is off. */
-  invalidationFeed(): ConsumerState | undefined;
   stats: () => ResponseCacheStats;
-  /** Stops the invalidation feed; call before the bus and store close. */
-  stop(): Promise<void>;
 }
 
-export async function startResponseCache(options: {
+export function startResponseCache(options: {
   config: ResponseCacheConfig;
   store: KeyValueStore;
-  bus: EventBus | undefined;
+  /** What drops an answer when the catalog changes; undefined without an event bus (then the cache stays off). */
+  catalog: CatalogGeneration | undefined;
   /** The supergraph served now (it changes on a reload: entries of the old one are then never read). */
   supergraph: () => Supergraph;
   logger: Logger;
-}): Promise<ResponseCache> {
+}): ResponseCache {
   const { config, logger } = options;
   const stats: ResponseCacheStats = { hits: 0, misses: 0, stores: 0 };
   // The gateway computes the policy from its subgraphs' headers; what clients see is http-cache-headers.ts's call.
@@ -93,26 +87,16 @@ export async function startResponseCache(options: {
   ];
   const off = (reason?: string): ResponseCache => {
     if (reason) logger.warn(reason);
-    return {
-      plugins: headers,
-      enabled: false,
-      invalidationFeed: () => undefined,
-      stats: () => ({ ...stats }),
-      stop: async () => {},
-    };
+    return { plugins: headers, enabled: false, stats: () => ({ ...stats }) };
   };
 
   if (!config.RESPONSE_CACHE) return off();
-  if (!options.bus)
+  const generation = options.catalog;
+  if (!generation)
     return off(
       'no event bus: the response cache is off, since nothing would drop an answer when a price or stock changes',
     );
 
-  const generation: CatalogGeneration = await followCatalogChanges({
-    bus: options.bus,
-    store: options.store,
-    logger: logger.child({ component: 'response-cache' }),
-  });
   const cache = counted(
     tieredCache({
       store: options.store,
@@ -122,7 +106,7 @@ export async function startResponseCache(options: {
     config.RESPONSE_CACHE_MAX_AGE_SECONDS,
     stats,
   );
-  const deployment = fingerprintOf(options.supergraph);
+  const deployment = deploymentFingerprint(options.supergraph);
   const responseCache = ApolloServerPluginResponseCache<GatewayContext>({
     cache,
     // Never per-user entries: PRIVATE answers are not stored at all.
@@ -141,17 +125,10 @@ export async function startResponseCache(options: {
     {
       memoryMb: config.RESPONSE_CACHE_MEMORY_MB,
       maxAgeSeconds: config.RESPONSE_CACHE_MAX_AGE_SECONDS,
-      invalidation: options.bus.kind,
     },
     'response cache ready',
   );
-  return {
-    plugins: [...headers, responseCache],
-    enabled: true,
-    invalidationFeed: () => generation.state(),
-    stats: () => ({ ...stats }),
-    stop: () => generation.stop(),
-  };
+  return { plugins: [...headers, responseCache], enabled: true, stats: () => ({ ...stats }) };
 }
 
 /** Caps every entry's lifetime and counts lookups (metrics read the counts). */
@@ -173,23 +150,5 @@ function counted(
       await cache.set(key, value, { ...setOptions, ttl });
     },
     delete: (key) => cache.delete(key),
-  };
-}
-
-/** A short hash of the served supergraph and its routing, recomputed only when the supergraph changes. */
-function fingerprintOf(supergraph: () => Supergraph): () => string {
-  let of: Supergraph | undefined;
-  let fingerprint = '';
-  return () => {
-    const current = supergraph();
-    if (current !== of) {
-      of = current;
-      fingerprint = createHash('sha256')
-        .update(current.sdl)
-        .update(JSON.stringify(current.subgraphs))
-        .digest('hex')
-        .slice(0, 16);
-    }
-    return fingerprint;
   };
 }
