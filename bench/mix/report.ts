@@ -191,7 +191,7 @@ export function writeMixResults(results: MixResults, outputDir: string): string 
     '',
     '### Results',
     '',
-    `CPU per request is the process's CPU time over the step divided by the requests sent, less what the process burns with no load over the same time (measured once before the rounds, every gateway up: subgraphs ${fmt(results.idle.subgraphsMsPerSecond, 0)} ms/s; ${results.gateways.map((g) => `${g.label} ${fmt(results.idle.gatewaysMsPerSecond[g.id], 0)} ms/s`).join(', ')}); the raw figures are in the JSON.`,
+    `CPU per request is the process's CPU time over the step divided by the requests sent, less what the process burns with no load over the same time (measured once before the rounds, every gateway up and the subgraphs done with the seeding's events: subgraphs ${fmt(results.idle.subgraphsMsPerSecond, 0)} ms/s; ${results.gateways.map((g) => `${g.label} ${fmt(results.idle.gatewaysMsPerSecond[g.id], 0)} ms/s`).join(', ')}); the raw figures are in the JSON.`,
     '',
     '| gateway | highest sustained rate (median round) | each round | fails at | p50 / p99 ms at that rate | gateway CPU ms/req | subgraphs CPU ms/req | load gen CPU ms/req | gateway RSS MB | events received / expected | event p99 ms |',
     '|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|',
