@@ -58,13 +58,6 @@ export function isEntityFetch(request: GatewayGraphQLRequest): boolean {
   );
 }
 
-interface Entry {
-  /** The entity as the subgraph answered it, as JSON: every caller parses its own copy (the gateway merges into it). */
-  json: string;
-  /** When it stops being valid (ms since the epoch): a full hit tells the response's cache policy what is left. */
-  expiresAt: number;
-}
-
 export function createEntityCache(options: {
   config: EntityCacheConfig;
   /** The catalog generation now (catalog-generation.ts). */
@@ -74,9 +67,10 @@ export function createEntityCache(options: {
 }): EntityCache {
   const { config } = options;
   const stats: EntityCacheStats = { hits: 0, misses: 0, stores: 0 };
-  const entries = new LRUCache<string, Entry>({
+  // Each entity as the subgraph answered it, as JSON: every caller parses its own copy (the gateway merges into it).
+  const entries = new LRUCache<string, string>({
     maxSize: config.ENTITY_CACHE_MEMORY_MB * 1024 * 1024,
-    sizeCalculation: (entry, key) => entry.json.length + key.length,
+    sizeCalculation: (json, key) => json.length + key.length,
     ttl: config.ENTITY_CACHE_MAX_AGE_SECONDS * 1000,
   });
 
@@ -96,12 +90,13 @@ export function createEntityCache(options: {
       // The planner asks for an entity once per place it appears (a product in two orders): each is looked up, and fetched, once.
       const lookups: Lookup[] = [];
       const byKey = new Map<string, Lookup>();
-      const atPosition = representations.map((representation) => {
+      const atPosition = representations.map((representation, index) => {
         const key = prefix + JSON.stringify(representation);
         let lookup = byKey.get(key);
         if (!lookup) {
-          const entry = entries.get(key);
-          lookup = { key, representation, json: entry?.json, expiresAt: entry?.expiresAt ?? Infinity };
+          const json = entries.get(key);
+          const expiresAt = json === undefined ? Infinity : Date.now() + entries.getRemainingTTL(key);
+          lookup = { key, representation, firstIndex: index, json, expiresAt };
           byKey.set(key, lookup);
           lookups.push(lookup);
         }
@@ -121,23 +116,26 @@ export function createEntityCache(options: {
           : { ...request, variables: { ...request.variables, representations: missing.map((l) => l.representation) } },
       );
       const fetched: unknown = response.data?._entities;
-      const toOriginal = missing.map((lookup) => atPosition.indexOf(lookup));
+      const toOriginal = missing.map((lookup) => lookup.firstIndex);
       if (!Array.isArray(fetched) || fetched.length !== missing.length) {
         // Not an answer to these representations (the fetch failed): the gateway reports it as it would without a cache.
         return asSent ? response : { ...response, errors: atOriginalIndexes(response.errors, toOriginal) };
       }
 
-      const maxAge = storableMaxAge(response, config.ENTITY_CACHE_MAX_AGE_SECONDS);
+      // Kept only from a public answer without errors, for its max-age (capped).
+      const policy = cacheControlOf(response);
+      const clean = !response.errors?.length;
       // An answer with errors says nothing of the selection (Apollo Server leaves such answers uncached).
-      if (!response.errors?.length && !cacheControlOf(response).public) uncacheable.set(selection, true);
-      const expiresAt = Date.now() + maxAge * 1000;
+      if (clean && !policy.public) uncacheable.set(selection, true);
+      const maxAge = clean && policy.public ? Math.min(policy.maxAge, config.ENTITY_CACHE_MAX_AGE_SECONDS) : 0;
       fetched.forEach((entity: unknown, i) => {
         const lookup = missing[i]!;
-        lookup.json = asSent ? undefined : JSON.stringify(entity ?? null);
         // A missing entity (null) is not kept: it may be created any moment, and is rare.
-        if (maxAge <= 0 || entity === null || typeof entity !== 'object') return;
-        lookup.json ??= JSON.stringify(entity);
-        entries.set(lookup.key, { json: lookup.json, expiresAt }, { ttl: maxAge * 1000 });
+        const kept = maxAge > 0 && entity !== null && typeof entity === 'object';
+        if (!kept && asSent) return;
+        lookup.json = JSON.stringify(entity ?? null);
+        if (!kept) return;
+        entries.set(lookup.key, lookup.json, { ttl: maxAge * 1000 });
         stats.stores += 1;
       });
       if (asSent) return response;
@@ -146,7 +144,7 @@ export function createEntityCache(options: {
         ...response,
         data: { ...response.data, _entities: parseAll(atPosition) },
         errors: atOriginalIndexes(response.errors, toOriginal),
-        http: { status: response.http?.status ?? 200, headers: narrowedHeaders(response, cachedExpiry) },
+        http: { status: response.http?.status ?? 200, headers: narrowedHeaders(response, policy, cachedExpiry) },
       };
     },
   };
@@ -156,6 +154,8 @@ export function createEntityCache(options: {
 interface Lookup {
   key: string;
   representation: unknown;
+  /** Where it first appears in the fetch: errors of a partial fetch point there. */
+  firstIndex: number;
   json: string | undefined;
   /** When the cached entity expires (Infinity: not cached). */
   expiresAt: number;
@@ -185,20 +185,9 @@ function parseAll(atPosition: Lookup[]): unknown[] {
   return JSON.parse(`[${atPosition.map((lookup) => lookup.json).join(',')}]`) as unknown[];
 }
 
-/**
- * Seconds the fetched entities may be kept: the answer's max-age when it is
- * public and without errors, capped; 0 when it may not be kept at all.
- */
-function storableMaxAge(response: GatewayGraphQLResponse, cap: number): number {
-  if (response.errors?.length) return 0;
-  const policy = cacheControlOf(response);
-  return policy.public ? Math.min(policy.maxAge, cap) : 0;
-}
-
 /** The answer's headers, its Cache-Control narrowed by the cached entities that joined it: never longer-lived than the shortest. */
-function narrowedHeaders(response: GatewayGraphQLResponse, cachedExpiry: number): ReceivedHeaders {
+function narrowedHeaders(response: GatewayGraphQLResponse, policy: CachePolicy, cachedExpiry: number): ReceivedHeaders {
   const headers = Object.fromEntries(response.http?.headers ?? []);
-  const policy = cacheControlOf(response);
   if (policy.public) {
     const secondsLeft = Math.floor((cachedExpiry - Date.now()) / 1000);
     headers['cache-control'] = `max-age=${Math.max(0, Math.min(policy.maxAge, secondsLeft))}, public`;
@@ -211,7 +200,13 @@ function narrowedHeaders(response: GatewayGraphQLResponse, cachedExpiry: number)
  * internal to @apollo/gateway, and a subgraph's Apollo Server writes only
  * `max-age=N, public|private` or `no-store`.
  */
-function cacheControlOf(response: GatewayGraphQLResponse): { public: boolean; maxAge: number } {
+interface CachePolicy {
+  /** Public with a positive max-age: may be kept for anyone of the role. */
+  public: boolean;
+  maxAge: number;
+}
+
+function cacheControlOf(response: GatewayGraphQLResponse): CachePolicy {
   const header = response.http?.headers.get('cache-control') ?? '';
   const directives = header
     .toLowerCase()
