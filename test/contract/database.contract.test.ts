@@ -100,6 +100,26 @@ for (const [name, location] of adapters) {
       assert.equal(await db.outboxEvent.count({ where: { publishedAt: null } }), 0);
     });
 
+    // PGlite serves one connection at a time, so a second relay cannot run beside a held lock there.
+    if (name === 'postgres')
+      it('publishes nothing while another relay holds the outbox lock, and everything once it is free', async () => {
+        const { db } = await open();
+        const bus = new MemoryEventBus(logger);
+        const events = Array.from({ length: 3 }, (_, n) => createEvent('test', 'Numbered', 'same-key', { n }));
+        await db.$transaction((tx) => enqueueEvents(tx, 'user-events', events));
+        const relay = new OutboxRelay(db, bus, logger);
+        await db.$transaction(async (tx) => {
+          await tx.$queryRawUnsafe(`SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':outbox'))::text`);
+          assert.equal(await relay.flush(), 0, 'the lock is held elsewhere');
+        });
+        assert.equal(bus.read('user-events').length, 0);
+        assert.equal(await relay.flush(), 3);
+        assert.deepEqual(
+          bus.read('user-events').map((e) => e.id),
+          events.map((e) => e.id),
+        );
+      });
+
     it('records processed events so a redelivered one is recognised', async () => {
       const { db } = await open();
       const first = await db.$transaction((tx) => markProcessed(tx, 'consumer-a', 'event-1'));

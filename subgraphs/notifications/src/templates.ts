@@ -40,7 +40,10 @@ export const shortOrderRef = (orderId: string): string => orderId.slice(0, 8);
 export function formatMoney(money: Money, locale = DEFAULT_LOCALE): string {
   let format: Intl.NumberFormat;
   try {
-    format = new Intl.NumberFormat(locale, { style: 'currency', currency: money.currency });
+    format = cached(
+      `${locale}|currency|${money.currency}`,
+      () => new Intl.NumberFormat(locale, { style: 'currency', currency: money.currency }),
+    );
   } catch {
     // Not a well-formed currency code: still say something true rather than fail the notification.
     return `${(money.amount / 100).toFixed(2)} ${money.currency}`;
@@ -50,8 +53,26 @@ export function formatMoney(money: Money, locale = DEFAULT_LOCALE): string {
 }
 
 function formatItemCount(count: number, locale: string): string {
-  const noun = new Intl.PluralRules(locale).select(count) === 'one' ? 'item' : 'items';
-  return `${new Intl.NumberFormat(locale).format(count)} ${noun}`;
+  const plural = cached(`${locale}|plural`, () => new Intl.PluralRules(locale));
+  const number = cached(`${locale}|number`, () => new Intl.NumberFormat(locale));
+  return `${number.format(count)} ${plural.select(count) === 'one' ? 'item' : 'items'}`;
+}
+
+/**
+ * Intl formatters by locale and currency. Making one costs a fraction of a
+ * millisecond (ICU loads its data), more than the rest of a notification's
+ * rendering; there are a handful of locales and currencies, and the bound
+ * keeps odd codes from another service from growing it without end.
+ */
+const formatters = new Map<string, Intl.NumberFormat | Intl.PluralRules>();
+const MAX_FORMATTERS = 64;
+
+function cached<T extends Intl.NumberFormat | Intl.PluralRules>(key: string, make: () => T): T {
+  const known = formatters.get(key) as T | undefined;
+  if (known) return known;
+  const made = make();
+  if (formatters.size < MAX_FORMATTERS) formatters.set(key, made);
+  return made;
 }
 
 /** "Your order of 2 items totalling $59.98", with what is known of it. */
