@@ -1,8 +1,18 @@
-import { Kafka, logLevel, Partitioners, type Consumer, type Producer, type Admin, type LogEntry } from 'kafkajs';
+import {
+  Kafka,
+  logLevel,
+  Partitioners,
+  type Admin,
+  type Consumer,
+  type KafkaMessage,
+  type LogEntry,
+  type Producer,
+} from 'kafkajs';
 import type { Logger } from '../logger/logger.ts';
 import type { ConsumeOptions, ConsumerHandle, ConsumerState, EventBus, PartitionLag } from './bus.ts';
 import { deliverWithRetry } from './deliver.ts';
 import { createEvent, deadLetterTopic, isEventEnvelope, type EventEnvelope } from './envelope.ts';
+import { BatchedOffsets } from './kafka-offsets.ts';
 import { stopKafkajsIdleLoop } from './kafkajs-idle-loop.ts';
 
 export interface KafkaBusOptions {
@@ -135,25 +145,30 @@ export class KafkaEventBus implements EventBus {
       retry: { retries: 10, initialRetryTime: 200 },
     });
     let stopping = false;
+    const offsets = new BatchedOffsets(consumer, this.logger);
     // Listening before run(): kafkajs may crash the consumer while run() is still joining.
-    const watch = this.watchConsumer(consumer, () => stopping);
+    const watch = this.watchConsumer(consumer, offsets, () => stopping);
     try {
       await consumer.connect();
-      await this.run(consumer, options, () => stopping);
+      await this.run(consumer, options, offsets, () => stopping);
     } catch (error) {
       watch.release();
+      offsets.abandon();
       await consumer.disconnect().catch(() => {});
       throw error;
     }
     // kafkajs' run() resolves even when the consumer crashed while joining and will not restart.
     const gaveUp = watch.gaveUp();
     if (gaveUp) {
+      offsets.abandon();
       await consumer.disconnect().catch(() => {});
       throw gaveUp;
     }
     this.consumers.add(consumer);
+    offsets.start();
     // Released by kafkajs already: the group's next member (its owner starts one) continues from the last commit.
     void watch.failed.then(() => {
+      offsets.abandon();
       this.consumers.delete(consumer);
       return consumer.disconnect().catch(() => {});
     });
@@ -161,8 +176,11 @@ export class KafkaEventBus implements EventBus {
       state: watch.state,
       failed: watch.failed,
       stop: async () => {
+        // From here no new event is handled (eachMessage skips it, uncommitted, for the next member); the one in
+        // hand is finished and everything handled is committed while this member still belongs to the group.
         stopping = true;
         watch.release();
+        await offsets.stop();
         this.consumers.delete(consumer);
         await consumer.disconnect();
         if (options.ephemeral) await this.deleteGroup(this.prefix + options.groupId);
@@ -170,7 +188,12 @@ export class KafkaEventBus implements EventBus {
     };
   }
 
-  private async run(consumer: Consumer, options: ConsumeOptions, isStopping: () => boolean): Promise<void> {
+  private async run(
+    consumer: Consumer,
+    options: ConsumeOptions,
+    offsets: BatchedOffsets,
+    isStopping: () => boolean,
+  ): Promise<void> {
     await consumer.subscribe({
       topics: options.topics.map((t) => this.prefix + t),
       fromBeginning: options.fromBeginning ?? true,
@@ -179,36 +202,55 @@ export class KafkaEventBus implements EventBus {
     // returns after a whole long poll; until then, events would be skipped. Read the ends now instead.
     const starts = options.fromBeginning === false ? await this.endsOfUncommitted(options.groupId, options.topics) : [];
     const running = consumer.run({
-      eachMessage: async ({ topic: prefixedTopic, partition, message }) => {
-        const topic = prefixedTopic.slice(this.prefix.length);
-        const event = parseEnvelope(message.value);
-        if (!event) {
-          // A message nobody can read would block the partition forever: park it.
-          const raw = message.value?.toString('utf8') ?? '';
-          await this.publish(deadLetterTopic(topic), [
-            createEvent('event-bus', 'DeadLetter', message.key?.toString() ?? 'unknown', {
-              raw: raw.slice(0, 10_000),
-              topic,
-              groupId: options.groupId,
-              attempts: 0,
-              error: 'not a valid event envelope',
-            }),
-          ]);
-          return;
-        }
-        const traceparent = message.headers?.traceparent?.toString();
-        await deliverWithRetry(
-          { topic, partition, offset: message.offset, event, ...(traceparent ? { traceparent } : {}) },
-          options,
-          (t, e) => this.publish(t, e),
-          this.logger,
-          isStopping,
+      // Committed by BatchedOffsets, once a second, instead of after every batch (kafka-offsets.ts).
+      autoCommit: false,
+      eachMessage: async ({ topic, partition, message }) => {
+        if (isStopping()) return; // not recorded, so not committed: the group's next member gets it
+        await offsets.track(
+          topic,
+          partition,
+          message.offset,
+          this.handleMessage(topic, partition, message, options, isStopping),
         );
       },
     });
     // run() has created the group by now; kafkajs applies seeks at the first fetch after joining.
     for (const start of starts) consumer.seek(start);
     await running;
+  }
+
+  /** One message: its event to the handler (with retries and the dead-letter topic), or an unreadable one parked. */
+  private async handleMessage(
+    prefixedTopic: string,
+    partition: number,
+    message: KafkaMessage,
+    options: ConsumeOptions,
+    isStopping: () => boolean,
+  ): Promise<void> {
+    const topic = prefixedTopic.slice(this.prefix.length);
+    const event = parseEnvelope(message.value);
+    if (!event) {
+      // A message nobody can read would block the partition forever: park it.
+      const raw = message.value?.toString('utf8') ?? '';
+      await this.publish(deadLetterTopic(topic), [
+        createEvent('event-bus', 'DeadLetter', message.key?.toString() ?? 'unknown', {
+          raw: raw.slice(0, 10_000),
+          topic,
+          groupId: options.groupId,
+          attempts: 0,
+          error: 'not a valid event envelope',
+        }),
+      ]);
+      return;
+    }
+    const traceparent = message.headers?.traceparent?.toString();
+    await deliverWithRetry(
+      { topic, partition, offset: message.offset, event, ...(traceparent ? { traceparent } : {}) },
+      options,
+      (t, e) => this.publish(t, e),
+      this.logger,
+      isStopping,
+    );
   }
 
   /**
@@ -264,7 +306,7 @@ export class KafkaEventBus implements EventBus {
    * and no CRASH after it (kafkajs skips CRASH when its own disconnect fails)
    * is a consumer given up too.
    */
-  private watchConsumer(consumer: Consumer, isStopping: () => boolean) {
+  private watchConsumer(consumer: Consumer, offsets: BatchedOffsets, isStopping: () => boolean) {
     let state: ConsumerState = 'joining';
     let gaveUp: Error | undefined;
     let reportFailure!: (error: Error) => void;
@@ -278,7 +320,8 @@ export class KafkaEventBus implements EventBus {
       reportFailure(error);
     };
     const removers = [
-      consumer.on(consumer.events.GROUP_JOIN, () => {
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        offsets.keepOnly(payload.memberAssignment);
         clearTimeout(silentStop);
         if (!isStopping() && !gaveUp) state = 'running';
       }),
