@@ -83,9 +83,14 @@ async function confirmOrder(
     cause,
   });
   if (!confirmed) return;
-  for (const item of order.items) {
-    await tx.orderItem.update({ where: { id: item.id }, data: { unitPrice: unitPrices.get(item.productId)! } });
-  }
+  // Every line's price in one statement, however many lines the order has.
+  await tx.$executeRawUnsafe(
+    `UPDATE order_items SET unit_price = priced.unit_price
+       FROM unnest($1::uuid[], $2::int[]) AS priced(id, unit_price)
+      WHERE order_items.id = priced.id`,
+    order.items.map((item) => item.id),
+    order.items.map((item) => unitPrices.get(item.productId)!),
+  );
 }
 
 async function rejectOrder(

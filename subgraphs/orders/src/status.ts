@@ -31,11 +31,12 @@ export async function changeStatus(
   change: StatusChange,
 ): Promise<Order | null> {
   const sequence = order.version + 1;
-  const moved = await tx.order.updateMany({
+  // UPDATE … RETURNING: the changed row comes back with the update, not from a second read.
+  const [moved] = await tx.order.updateManyAndReturn({
     where: { id: order.id, status: order.status, version: order.version },
     data: { ...change.data, status: change.to, version: sequence },
   });
-  if (moved.count === 0) return null;
+  if (!moved) return null;
   const at = new Date();
   await tx.orderStatusChange.create({
     data: { orderId: order.id, sequence, status: change.to, at, reason: change.reason ?? null },
@@ -54,5 +55,5 @@ export async function changeStatus(
       change.cause,
     ),
   );
-  return tx.order.findUniqueOrThrow({ where: { id: order.id } });
+  return moved;
 }

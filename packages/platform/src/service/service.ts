@@ -263,10 +263,13 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
     ready: async () =>
       assessReadiness(
         {
-          database: await db.$queryRawUnsafe('SELECT 1').then(
-            () => 'ok' as const,
-            () => 'unreachable' as const,
-          ),
+          // A probe, not a GraphQL request: its statement must not count as one (statementCount, the metrics).
+          database: await requestScope
+            .exit(() => db.$queryRawUnsafe('SELECT 1'))
+            .then(
+              () => 'ok' as const,
+              () => 'unreachable' as const,
+            ),
           outbox: relay.status(),
           consumers: { ...consumers?.states(), ...(liveFeed ? { [liveFeed.groupId]: liveFeed.state() } : {}) },
         },
