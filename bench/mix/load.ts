@@ -196,4 +196,5 @@ function remember(data: MixData, request: MixRequest, text: string): void {
   const order = { id, customer: request.customer, items: request.placed! };
   data.orders.set(id, order);
   data.ordersOf[request.customer]!.unshift(id);
+  data.placed.push(order);
 }

@@ -250,6 +250,22 @@ export function writeMixResults(results: MixResults, outputDir: string): string 
     if (judged && unsteady.length > 0) lines.push(...unsteady.map((u) => `- ${u}`), '');
     if (judged && missed) lines.push(...whyMissed(results, typical, { ours, peers }, place + pay, outputDir), '');
   }
+  const short = results.rounds.flatMap((r) =>
+    r.steps.filter((s) => s.skippedPayments > 0).map(() => `${r.round}:${r.gateway}`),
+  );
+  if (short.length > 0) {
+    const label = (id: string) => results.gateways.find((g) => g.id === id)?.label ?? id;
+    const where = [...new Set(short)]
+      .map((key) => {
+        const [round, id] = key.split(':');
+        return `round ${round} ${label(id!)}`;
+      })
+      .join(', ');
+    lines.push(
+      `**Payments ran out** in ${short.length} step(s) (${where}): with no CONFIRMED order left to pay, those steps placed an order instead of each payment (so ${place + pay}% placeOrder and no payOrder, and no subscription events to count). Every gateway of a round met the same mix only where all of them ran short; compare rounds where none did.`,
+      '',
+    );
+  }
   lines.push("Latency by operation at each gateway's sustained rate (the round shown above):", '');
   const kinds = Object.keys(OPERATION_QUERIES) as OperationKind[];
   lines.push(`| gateway | ${kinds.join(' | ')} |`, `|---|${kinds.map(() => '---:').join('|')}|`);

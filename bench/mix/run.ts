@@ -18,7 +18,7 @@ import { seededRandom } from './random.ts';
 import { takeReferences } from './reference.ts';
 import { isMixSmoke, writeMixResults, type MixResults } from './report.ts';
 import { searchSustainedRate } from './search.ts';
-import { orderOwners, seedMix } from './seed.ts';
+import { confirmedOrders, orderOwners, seedMix } from './seed.ts';
 import { OrderWatchers } from './subscriptions.ts';
 
 /**
@@ -108,8 +108,10 @@ export async function runMix(options: BenchOptions, logDir: string): Promise<voi
       pids: { gateway: gateway.process.pid, subgraphs: subgraphPids },
       idle: { gatewayMsPerSecond: idle.gateways.get(gateway.id) ?? 0, subgraphsMsPerSecond: idle.subgraphs },
     });
-    // Watched orders nobody paid go back to the pool.
+    // Watched orders nobody paid go back to the pool, and the orders this step placed that the saga confirmed
+    // join it (behind the others), so a long run never runs out of orders to pay.
     payments.payable.push(...payments.watched.splice(0));
+    payments.payable.unshift(...(await confirmedOrders(backends, data.placed.splice(0))));
     const unresolved = await checkers.get(gateway.id)!.unresolved((ids) => orderOwners(backends, ids));
     if (unresolved.length) throw new Error(`a wrong answer on ${GATEWAY_LABELS[gateway.id]}: ${unresolved[0]}`);
     if (watchers) {

@@ -50,6 +50,8 @@ export interface MixData {
   ordersOf: string[][];
   /** CONFIRMED orders nobody has paid yet: what the mix's payments pay. */
   payable: MixOrder[];
+  /** Orders the run placed since they were last looked at: those the saga confirmed join `payable`. */
+  placed: MixOrder[];
 }
 
 const ADJECTIVES = [
@@ -305,7 +307,20 @@ export async function seedMix(options: BenchOptions, backends: Backends, random:
   const catalog = await seedCatalog(options, backends, random);
   const customers = await signUpCustomers(options, options.BENCH_MIX_CUSTOMERS);
   const history = await seedOrders(options, backends, random, customers, catalog.products);
-  return { ...catalog, customers, ...history };
+  return { ...catalog, customers, ...history, placed: [] };
+}
+
+/** Which of these orders the saga has CONFIRMED (and nobody has paid or cancelled since). */
+export async function confirmedOrders(backends: Backends, orders: MixOrder[]): Promise<MixOrder[]> {
+  if (orders.length === 0) return [];
+  const confirmed = await withClient(backends, async (client) => {
+    const { rows } = await client.query<{ id: string }>(
+      "SELECT id::text FROM orders.orders WHERE id = ANY($1::uuid[]) AND status = 'CONFIRMED'",
+      [orders.map((order) => order.id)],
+    );
+    return new Set(rows.map((row) => row.id));
+  });
+  return orders.filter((order) => confirmed.has(order.id));
 }
 
 /** Who placed each of these orders, from the orders table (for answers the run could not check against its own ledger). */
