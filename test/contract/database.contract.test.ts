@@ -76,7 +76,7 @@ for (const [name, location] of adapters) {
       await assert.rejects(
         db.$transaction(async (tx) => {
           await tx.user.create({ data: { email: 'rollback@example.com', name: 'R', passwordHash: 'x' } });
-          await enqueueEvents(tx, 'user-events', [createEvent('test', 'T', 'agg', {})]);
+          await enqueueEvents(tx, [{ topic: 'user-events', event: createEvent('test', 'T', 'agg', {}) }]);
           throw new Error('boom');
         }),
         /boom/,
@@ -89,7 +89,12 @@ for (const [name, location] of adapters) {
       const { db } = await open();
       const bus = new MemoryEventBus(logger);
       const events = Array.from({ length: 5 }, (_, n) => createEvent('test', 'Numbered', 'same-key', { n }));
-      await db.$transaction((tx) => enqueueEvents(tx, 'user-events', events));
+      await db.$transaction((tx) =>
+        enqueueEvents(
+          tx,
+          events.map((event) => ({ topic: 'user-events', event })),
+        ),
+      );
       const relay = new OutboxRelay(db, bus, logger);
       assert.equal(await relay.flush(), 5);
       assert.equal(await relay.flush(), 0, 'nothing is published twice');
@@ -100,13 +105,40 @@ for (const [name, location] of adapters) {
       assert.equal(await db.outboxEvent.count({ where: { publishedAt: null } }), 0);
     });
 
+    it('writes a transaction’s events of several topics in one statement, in the order given, payloads intact', async () => {
+      const { db } = await open();
+      const awkward = { text: 'quotes " and \\ backslashes, {braces}, commas, ünïcödé 🛒', list: [1, null, 'two'] };
+      const events = ['first', 'second', 'third'].map((n) => createEvent('test', n, 'same-key', awkward));
+      const topics = ['user-events', 'order-events', 'user-events'];
+      await db.$transaction((tx) =>
+        enqueueEvents(
+          tx,
+          events.map((event, i) => ({ topic: topics[i]!, event })),
+        ),
+      );
+      const rows = await db.outboxEvent.findMany({ orderBy: { sequence: 'asc' } });
+      assert.deepEqual(
+        rows.map((r) => [r.id, r.topic, r.type]),
+        events.map((e, i) => [e.id, topics[i], e.type]),
+      );
+      assert.deepEqual(
+        rows.map((r) => r.payload),
+        events.map((e) => JSON.parse(JSON.stringify(e))),
+      );
+    });
+
     // PGlite serves one connection at a time, so a second relay cannot run beside a held lock there.
     if (name === 'postgres')
       it('publishes nothing while another relay holds the outbox lock, and everything once it is free', async () => {
         const { db } = await open();
         const bus = new MemoryEventBus(logger);
         const events = Array.from({ length: 3 }, (_, n) => createEvent('test', 'Numbered', 'same-key', { n }));
-        await db.$transaction((tx) => enqueueEvents(tx, 'user-events', events));
+        await db.$transaction((tx) =>
+          enqueueEvents(
+            tx,
+            events.map((event) => ({ topic: 'user-events', event })),
+          ),
+        );
         const relay = new OutboxRelay(db, bus, logger);
         await db.$transaction(async (tx) => {
           await tx.$queryRawUnsafe(`SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':outbox'))::text`);

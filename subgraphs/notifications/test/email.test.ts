@@ -401,7 +401,7 @@ describe('notifications: email over SMTP', () => {
       if (blips-- > 0) throw new Error('database blip');
       return service.db.$transaction(async (tx) => {
         const fresh = await markProcessed(tx, 'notifications', event.id);
-        if (fresh) await work(tx, async (topic, emitted) => enqueueEvents(tx, topic, [emitted]));
+        if (fresh) await work(tx, async (topic, emitted) => enqueueEvents(tx, [{ topic, event: emitted }]));
         return fresh;
       });
     };

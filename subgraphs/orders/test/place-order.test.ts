@@ -226,7 +226,8 @@ function contextWhoseFirstLookupMisses(orders: Orders): Context {
       db,
       bus: orders.bus,
       logger,
-      transact: (work) => orders.db.$transaction((tx) => work(tx, (topic, event) => enqueueEvents(tx, topic, [event]))),
+      transact: (work) =>
+        orders.db.$transaction((tx) => work(tx, (topic, event) => enqueueEvents(tx, [{ topic, event }]))),
       processOnce: () => Promise.reject(new Error('not used')),
       liveFeed: () => {
         throw new Error('not used');

@@ -17,6 +17,6 @@ export { consumeSupervised, type SupervisedConsumer } from './supervised-consume
 export { TOPICS, createEvent, deadLetterTopic, isEventEnvelope, type EventEnvelope } from './envelope.ts';
 export { KafkaEventBus, type KafkaBusOptions } from './kafka-bus.ts';
 export { MemoryEventBus } from './memory-bus.ts';
-export { OutboxRelay, enqueueEvents, type OutboxRelayOptions } from './outbox.ts';
+export { OutboxRelay, enqueueEvents, type OutboxEntry, type OutboxRelayOptions } from './outbox.ts';
 export { markProcessed } from './idempotent.ts';
 export { LiveFeed, LiveFeedOverflowError, type LiveFeedOptions, type LiveSubscribeOptions } from './live-feed.ts';

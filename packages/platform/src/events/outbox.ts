@@ -13,17 +13,30 @@ import type { EventEnvelope } from './envelope.ts';
  * Delivery is at-least-once (a crash between publish and mark republishes);
  * consumers dedupe by event id.
  */
-export async function enqueueEvents(tx: RawSql, topic: string, events: EventEnvelope[]): Promise<void> {
-  for (const event of events) {
-    await tx.$executeRawUnsafe(
-      `INSERT INTO outbox_events (id, topic, aggregate_id, type, payload) VALUES ($1, $2, $3, $4, $5::jsonb)`,
-      event.id,
-      topic,
-      event.aggregateId,
-      event.type,
-      JSON.stringify(event),
-    );
-  }
+/** One event bound for a topic, as a transaction emits it. */
+export interface OutboxEntry {
+  topic: string;
+  event: EventEnvelope;
+}
+
+/**
+ * Writes a transaction's events to its outbox in one statement, in the order
+ * given (the relay publishes by `sequence`, which follows the row order).
+ */
+export async function enqueueEvents(tx: RawSql, entries: readonly OutboxEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  await tx.$executeRawUnsafe(
+    `INSERT INTO outbox_events (id, topic, aggregate_id, type, payload)
+     SELECT e.id, e.topic, e.aggregate_id, e.type, e.payload::jsonb
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY
+            AS e(id, topic, aggregate_id, type, payload, position)
+      ORDER BY e.position`,
+    entries.map(({ event }) => event.id),
+    entries.map(({ topic }) => topic),
+    entries.map(({ event }) => event.aggregateId),
+    entries.map(({ event }) => event.type),
+    entries.map(({ event }) => JSON.stringify(event)),
+  );
 }
 
 export interface OutboxRelayOptions {

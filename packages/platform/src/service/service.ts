@@ -7,7 +7,7 @@ import type { EventEnvelope } from '../events/envelope.ts';
 import { LiveFeed, type LiveFeedOptions } from '../events/live-feed.ts';
 import { KafkaEventBus } from '../events/kafka-bus.ts';
 import { MemoryEventBus } from '../events/memory-bus.ts';
-import { enqueueEvents, OutboxRelay } from '../events/outbox.ts';
+import { enqueueEvents, OutboxRelay, type OutboxEntry } from '../events/outbox.ts';
 import { markProcessed } from '../events/idempotent.ts';
 import { requestScope } from '../db/statement-counter.ts';
 import { createLogger, type Logger } from '../logger/logger.ts';
@@ -176,11 +176,14 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
     transact: async (work) => {
       let emitted = false;
       const result = await db.$transaction(
-        (tx) =>
-          work(tx, async (topic, event) => {
-            emitted = true;
-            await enqueueEvents(tx, topic, [event]);
-          }),
+        async (tx) => {
+          // Written when the work is done, all in one statement (still inside the transaction).
+          const events: OutboxEntry[] = [];
+          const value = await work(tx, async (topic, event) => void events.push({ topic, event }));
+          await enqueueEvents(tx, events);
+          emitted = events.length > 0;
+          return value;
+        },
         { timeout: 15_000, maxWait: 5_000 },
       );
       // Outside the request's scope: the relay's timers must not count as this request's SQL.
