@@ -24,6 +24,7 @@ function fixture() {
     ]),
     ordersOf: [['o-ann'], ['o-bob']],
     payable: [],
+    placed: [],
   };
   const home = { categories: [{ id: 'c', name: 'Kitchen' }] };
   const checker = new AnswerChecker(data, {
