@@ -22,6 +22,18 @@ const adapters: [string, () => Promise<{ url?: string; dataDir?: string }>][] = 
 ];
 if (process.env.TEST_DATABASE_URL) adapters.push(['postgres', async () => ({ url: await createTestDatabase() })]);
 
+/** Commits `count` numbered events for one key on user-events, as a service's transaction would. */
+async function enqueueNumbered(db: UsersDb, count: number) {
+  const events = Array.from({ length: count }, (_, n) => createEvent('test', 'Numbered', 'same-key', { n }));
+  await db.$transaction((tx) =>
+    enqueueEvents(
+      tx,
+      events.map((event) => ({ topic: 'user-events', event })),
+    ),
+  );
+  return events;
+}
+
 for (const [name, location] of adapters) {
   // PGlite replays the migrations in WebAssembly: seconds on a quiet machine, most of a minute per test on a busy one.
   describe(`database contract: ${name}`, { timeout: 600_000 }, () => {
@@ -88,13 +100,7 @@ for (const [name, location] of adapters) {
     it('relays committed outbox events in order and marks them published', async () => {
       const { db } = await open();
       const bus = new MemoryEventBus(logger);
-      const events = Array.from({ length: 5 }, (_, n) => createEvent('test', 'Numbered', 'same-key', { n }));
-      await db.$transaction((tx) =>
-        enqueueEvents(
-          tx,
-          events.map((event) => ({ topic: 'user-events', event })),
-        ),
-      );
+      const events = await enqueueNumbered(db, 5);
       const relay = new OutboxRelay(db, bus, logger);
       assert.equal(await relay.flush(), 5);
       assert.equal(await relay.flush(), 0, 'nothing is published twice');
@@ -132,13 +138,7 @@ for (const [name, location] of adapters) {
       it('publishes nothing while another relay holds the outbox lock, and everything once it is free', async () => {
         const { db } = await open();
         const bus = new MemoryEventBus(logger);
-        const events = Array.from({ length: 3 }, (_, n) => createEvent('test', 'Numbered', 'same-key', { n }));
-        await db.$transaction((tx) =>
-          enqueueEvents(
-            tx,
-            events.map((event) => ({ topic: 'user-events', event })),
-          ),
-        );
+        const events = await enqueueNumbered(db, 3);
         const relay = new OutboxRelay(db, bus, logger);
         await db.$transaction(async (tx) => {
           await tx.$queryRawUnsafe(`SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':outbox'))::text`);
