@@ -267,8 +267,9 @@ export async function startService<Db extends TransactionalSql<Tx>, Tx extends R
       assessReadiness(
         {
           // A probe, not a GraphQL request: its statement must not count as one (statementCount, the metrics).
+          // Awaited inside exit(): Prisma's query is lazy and would run where `.then` is called.
           database: await requestScope
-            .exit(() => db.$queryRawUnsafe('SELECT 1'))
+            .exit(async () => void (await db.$queryRawUnsafe('SELECT 1')))
             .then(
               () => 'ok' as const,
               () => 'unreachable' as const,
