@@ -55,6 +55,7 @@ export async function startAuthentication(options: {
   const revocations = createRevocationList(options.store, {
     // A revoked token lives at most this long after its revocation.
     ttlSeconds: config.ACCESS_TOKEN_MAX_TTL_SECONDS + config.JWT_CLOCK_TOLERANCE_SECONDS + 5,
+    clockToleranceSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS,
   });
   let feed: SupervisedConsumer | undefined;
   const stop = async () => {

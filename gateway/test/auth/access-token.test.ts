@@ -43,7 +43,7 @@ describe('gateway: access tokens and the key set', { timeout: 30_000 }, () => {
   let fetches = 0;
   let down = false;
   let jwksUrl: string;
-  const revocations = createRevocationList(new MemoryStore(), { ttlSeconds: 1 });
+  const revocations = createRevocationList(new MemoryStore(), { ttlSeconds: 1, clockToleranceSeconds: 0 });
   let verifier: AccessTokenVerifier;
   const verify = (token: string) => verifier.verify(`Bearer ${token}`);
 

@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { isRole, type Identity } from './identity.ts';
 
 /**
@@ -41,7 +41,8 @@ export function signSubgraphRequest(
   now = Date.now(),
 ): Record<string, string> {
   const timestamp = String(now);
-  const nonce = randomBytes(16).toString('base64url');
+  // randomUUID draws on a pool of entropy it refills in batches: cheaper per call than randomBytes(16).
+  const nonce = randomUUID();
   const encoded = encodeIdentity(identity);
   return {
     [SIGNATURE_HEADERS.identity]: encoded,
