@@ -75,6 +75,11 @@ export const gatewayConfigSchema = z.object({
     .describe('Browser origins allowed to call from another origin (comma-separated, or `*`). Unset: no CORS headers.'),
   /** Tracing: OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER, …, TRACE_CLIENT_CONTEXT (tracing/); off when unset. */
   ...tracingEnv,
+  APOLLO_TELEMETRY: env
+    .bool(false)
+    .describe(
+      "Let @apollo/gateway send Apollo its usage data (hourly and on stop, to usage-reporting.api.apollographql.com: the host's OS, architecture and CPU, the cloud it runs in, found by asking the cloud providers' metadata endpoints at start, and its uptime). Off by default: this gateway reports to no one but your own telemetry.",
+    ),
 });
 
 /** Keys read by pattern, one per subgraph (loadGatewayConfig); the configuration reference lists them too. */

@@ -244,6 +244,8 @@ export async function startGateway(
     () => ({ ...reloads }),
     'outcome',
   );
+  // @apollo/gateway reads this when constructed: without it, it probes cloud metadata endpoints and reports to Apollo.
+  if (!config.APOLLO_TELEMETRY) process.env.APOLLO_TELEMETRY_DISABLED = 'true';
   const gateway = new ApolloGateway({
     // A function with an `update` callback: ApolloGateway swaps schema, planner and plan cache at once on each new SDL.
     supergraphSdl: source.hook({
