@@ -11,6 +11,7 @@ import { audit, auditSampler, type Logger } from '@storefront/platform/logger';
 import type { Identity } from '@storefront/platform/auth';
 import type { KeyValueStore } from '@storefront/platform/store';
 import type { LimitRule, RateLimitConfig } from './config.ts';
+import { createTokenLeases, type TokenLeases } from './leases.ts';
 import type { RootFieldRoutes } from './routes.ts';
 
 /**
@@ -55,7 +56,9 @@ export function createRateLimiter(options: {
   keySecret: string;
   logger: Logger;
 }): RateLimiter {
-  const { config, routes, store, logger } = options;
+  const { config, routes, logger } = options;
+  // Leased a few at a time from the shared buckets (leases.ts): most requests ask Redis nothing.
+  const leases = createTokenLeases(options.store);
   const hashArg = (value: string) =>
     createHmac('sha256', options.keySecret).update(value).digest('base64url').slice(0, 22);
   const shouldAudit = auditSampler();
@@ -103,7 +106,7 @@ export function createRateLimiter(options: {
       const refusals: Refusal[] = [];
       await Promise.all(
         [...takes.values()].map(async ({ key, rule, cost }) => {
-          const retryAfterMs = await take(store, key, rule, cost, logger);
+          const retryAfterMs = await take(leases, key, rule, cost, logger);
           if (retryAfterMs === undefined) return;
           refusals.push({ retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)), rule: rule.label });
           if (shouldAudit(key)) {
@@ -125,7 +128,7 @@ export function createRateLimiter(options: {
 
 /** Milliseconds to wait when refused, undefined when allowed. A broken store lets the request through: limits must not become an outage. */
 async function take(
-  store: KeyValueStore,
+  leases: TokenLeases,
   key: string,
   rule: LimitRule,
   cost: number,
@@ -134,7 +137,7 @@ async function take(
   // More uses in one operation than the bucket can ever hold: refuse for a whole window.
   if (cost > rule.limit) return rule.windowMs;
   try {
-    const result = await store.takeTokens(key, { capacity: rule.limit, refillMs: rule.windowMs }, cost);
+    const result = await leases.take(key, { capacity: rule.limit, refillMs: rule.windowMs }, cost);
     return result.allowed ? undefined : result.retryAfterMs;
   } catch (error) {
     logger.error({ err: error, rule: rule.label }, 'rate limit check failed; letting the request through');
