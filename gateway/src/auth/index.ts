@@ -52,9 +52,10 @@ export async function startAuthentication(options: {
   logger: Logger;
 }): Promise<Authentication> {
   const { config, logger } = options;
+  // A revoked token lives at most this long after its revocation.
+  const rememberSeconds = config.ACCESS_TOKEN_MAX_TTL_SECONDS + config.JWT_CLOCK_TOLERANCE_SECONDS + 5;
   const revocations = createRevocationList(options.store, {
-    // A revoked token lives at most this long after its revocation.
-    ttlSeconds: config.ACCESS_TOKEN_MAX_TTL_SECONDS + config.JWT_CLOCK_TOLERANCE_SECONDS + 5,
+    ttlSeconds: rememberSeconds,
     clockToleranceSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS,
   });
   let feed: SupervisedConsumer | undefined;
@@ -64,7 +65,9 @@ export async function startAuthentication(options: {
   };
   try {
     if (options.bus)
-      feed = await consumeRevocations(options.bus, revocations, logger.child({ component: 'revocations' }));
+      feed = await consumeRevocations(options.bus, revocations, logger.child({ component: 'revocations' }), {
+        rememberSeconds,
+      });
     else logger.warn('no event bus: logged-out sessions keep working until their access tokens expire');
   } catch (error) {
     await stop().catch(() => {});

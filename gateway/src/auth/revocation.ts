@@ -19,8 +19,11 @@ import { MemoryStore, type KeyValueStore } from '@storefront/platform/store';
  * the user's role stops too (a demoted admin keeps no admin token).
  * Every gateway instance consumes them in a group of its own, so each sees
  * every revocation, and records them in the shared store (Redis), where an
- * instance started later finds them too. Entries expire once every token
- * they could match has expired (the longest accepted token lifetime).
+ * instance started later finds them too. A new instance's feed also starts
+ * as far back as a token can live, so revocations published while no
+ * instance ran (recorded by none) reach it as well. Entries expire once
+ * every token they could match has expired (the longest accepted token
+ * lifetime).
  *
  * A copy is also kept in this process: while Redis is unreachable the
  * revocations this instance heard of still apply, and when it is back the
@@ -116,14 +119,16 @@ export function createRevocationList(
 }
 
 /**
- * Feeds the list from user-events. Starts at the end of the topic: older revocations are in the shared store already,
- * and the list looks there for tokens issued before the feed started (`following`).
+ * Feeds the list from user-events, starting `rememberSeconds` back (as long as an entry is kept): a revocation
+ * published while no gateway instance ran, which no instance recorded in the shared store, still reaches this one.
+ * Until that replay is read, the list looks in the shared store for tokens issued before the feed started (`following`).
  * A consumer the bus gives up on is started again in the same group, so the revocations published meanwhile still come.
  */
 export async function consumeRevocations(
   bus: EventBus,
   list: LocalRevocationList,
   logger: Logger,
+  options: { rememberSeconds: number },
 ): Promise<SupervisedConsumer> {
   await bus.ensureTopics([TOPICS.userEvents]);
   const feed = await consumeSupervised(
@@ -131,7 +136,8 @@ export async function consumeRevocations(
     {
       groupId: `gateway.revocations.${randomUUID()}`,
       topics: [TOPICS.userEvents],
-      fromBeginning: false,
+      // As far back as a revocation can still matter: one published while no gateway ran still arrives.
+      startAt: Date.now() - options.rememberSeconds * 1000,
       ephemeral: true,
       handler: async ({ event }) => {
         const data = event.data as { userId?: unknown; sid?: unknown; role?: unknown };

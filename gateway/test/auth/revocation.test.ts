@@ -2,9 +2,20 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ConsumerState } from '@storefront/platform/events';
+import {
+  createEvent,
+  KafkaEventBus,
+  MemoryEventBus,
+  TOPICS,
+  type ConsumerState,
+  type EventBus,
+} from '@storefront/platform/events';
+import { createLogger } from '@storefront/platform/logger';
+import { eventually } from '@storefront/platform/testing';
 import { MemoryStore, RedisStore, type KeyValueStore } from '@storefront/platform/store';
-import { createRevocationList, FEED_MARGIN_SECONDS } from '../../src/auth/revocation.ts';
+import { consumeRevocations, createRevocationList, FEED_MARGIN_SECONDS } from '../../src/auth/revocation.ts';
+
+const logger = createLogger({ name: 'test', level: 'silent' });
 
 /**
  * Which tokens the revocation list looks up in the shared store. Another
@@ -123,3 +134,59 @@ describe('gateway: the revocation list and the shared store', { timeout: 30_000 
     assert.equal(shared.lookups(), 1);
   });
 });
+
+/**
+ * The feed itself, over the embedded bus and Kafka (KAFKA_BROKERS, which the
+ * test command starts): a session revoked while no gateway ran (so no
+ * instance recorded it anywhere) still stops its token at a gateway started
+ * later, as long as a token could still live.
+ */
+const buses: [string, () => EventBus][] = [['memory', () => new MemoryEventBus(logger)]];
+if (process.env.KAFKA_BROKERS)
+  buses.push([
+    'kafka',
+    () =>
+      new KafkaEventBus(
+        {
+          brokers: process.env.KAFKA_BROKERS!.split(','),
+          clientId: 'revocation-test',
+          prefix: `r${randomBytes(4).toString('hex')}.`,
+        },
+        logger,
+      ),
+  ]);
+
+for (const [name, makeBus] of buses) {
+  describe(`gateway: the revocation feed over the ${name} bus`, { timeout: 60_000 }, () => {
+    const closing: (() => Promise<void>)[] = [];
+    after(async () => {
+      for (const close of closing.reverse()) await close();
+    });
+
+    it('hears revocations published before it started, back as far as a token can live', async () => {
+      const bus = makeBus();
+      closing.push(() => bus.close());
+      await bus.ensureTopics([TOPICS.userEvents]);
+      const revokeSession = (userId: string, sid: string) =>
+        bus.publish(TOPICS.userEvents, [createEvent('users', 'SessionRevoked', userId, { userId, sid })]);
+      const token = () => ({ userId: randomUUID(), sessionId: randomUUID(), issuedAt: 0, role: 'CUSTOMER' });
+      const longAgo = token();
+      await revokeSession(longAgo.userId, longAgo.sessionId);
+      await sleep(3_000);
+      const whileNoGatewayRan = token();
+      await revokeSession(whileNoGatewayRan.userId, whileNoGatewayRan.sessionId);
+
+      const list = createRevocationList(new MemoryStore(), { ttlSeconds: 60, clockToleranceSeconds: 0 });
+      const feed = await consumeRevocations(bus, list, logger, { rememberSeconds: 2 });
+      closing.push(async () => {
+        await feed.stop();
+        await list.close();
+      });
+      await eventually(() => list.isRevoked(whileNoGatewayRan), 30_000, 'the revocation published before the start');
+      const later = token();
+      await revokeSession(later.userId, later.sessionId);
+      await eventually(() => list.isRevoked(later), 30_000, 'a revocation published after the start');
+      assert.equal(await list.isRevoked(longAgo), false, 'older than any token it could stop: not replayed');
+    });
+  });
+}

@@ -192,6 +192,22 @@ for (const [name, makeBus] of adapters) {
       assert.deepEqual(tail.seen.map((d) => (d.event.data as { n: number }).n).sort(), [3, 4, 5]);
     });
 
+    it('a group that starts at a time (startAt) gets what was published from then on, and all that comes later', async () => {
+      const bus = open();
+      await bus.ensureTopics(['since']);
+      await bus.publish('since', [ev('s', 1), ev('t', 2)]);
+      await new Promise((r) => setTimeout(r, 20));
+      const startAt = Date.now();
+      await new Promise((r) => setTimeout(r, 5));
+      await bus.publish('since', [ev('s', 3), ev('u', 4)]);
+      const since = collect();
+      await bus.consume({ groupId: 'since-reader', topics: ['since'], startAt, handler: since.handler });
+      await bus.publish('since', [ev('t', 5)]);
+      await eventually(() => since.seen.length >= 3, 30_000, 'the events from then on');
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(since.seen.map((d) => (d.event.data as { n: number }).n).sort(), [3, 4, 5]);
+    });
+
     it('forgets an ephemeral group when its consumer stops', async () => {
       const bus = open();
       await bus.ensureTopics(['fleeting']);

@@ -43,6 +43,14 @@ export interface ConsumeOptions {
    */
   fromBeginning?: boolean;
   /**
+   * Where a group that has never committed starts, as a time (epoch ms): at
+   * the first event published at or after it (on Kafka, the messages'
+   * timestamps; as far back as the topic keeps them). Overrides
+   * `fromBeginning`. Once consume() resolves, everything published later
+   * comes too, as with `fromBeginning: false`.
+   */
+  startAt?: number;
+  /**
    * The group belongs to this one consumer (a live feed's per-instance
    * group): it is deleted when the consumer stops, so stopped instances
    * leave no groups behind. A crashed instance's group stays until the

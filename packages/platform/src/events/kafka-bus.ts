@@ -200,7 +200,10 @@ export class KafkaEventBus implements EventBus {
     });
     // A new group starting at the end would resolve "the end" only at its first fetch, which on a quiet topic
     // returns after a whole long poll; until then, events would be skipped. Read the ends now instead.
-    const starts = options.fromBeginning === false ? await this.endsOfUncommitted(options.groupId, options.topics) : [];
+    const starts =
+      options.startAt !== undefined || options.fromBeginning === false
+        ? await this.startsOfUncommitted(options.groupId, options.topics, options.startAt)
+        : [];
     const running = consumer.run({
       // Committed by BatchedOffsets, once a second, instead of after every batch (kafka-offsets.ts).
       autoCommit: false,
@@ -254,19 +257,30 @@ export class KafkaEventBus implements EventBus {
   }
 
   /**
-   * Where a group reading from the end starts on each partition it has no
-   * committed offset for: the partition's end now. Every event published
-   * after this reaches the group. Partitions with a committed offset (a
-   * group started again) go on from there.
+   * Where a group reading from the end, or from a time, starts on each
+   * partition it has no committed offset for: the partition's end now, or
+   * its first message stamped at or after `startAt` (the end when there is
+   * none). Every event published after this reaches the group. Partitions
+   * with a committed offset (a group started again) go on from there.
    */
-  private async endsOfUncommitted(
+  private async startsOfUncommitted(
     groupId: string,
     topics: string[],
+    startAt: number | undefined,
   ): Promise<{ topic: string; partition: number; offset: string }[]> {
     const positions = await retryRetriable(() => this.positions(groupId, topics));
-    return positions
-      .filter((p) => p.committed < 0)
-      .map(({ topic, partition, high }) => ({ topic, partition, offset: high }));
+    const uncommitted = positions.filter((p) => p.committed < 0);
+    if (startAt === undefined)
+      return uncommitted.map(({ topic, partition, high }) => ({ topic, partition, offset: high }));
+    const admin = await this.connectedAdmin();
+    const starts = [];
+    for (const topic of new Set(uncommitted.map((p) => p.topic))) {
+      const byTime = await retryRetriable(() => admin.fetchTopicOffsetsByTimestamp(topic, startAt));
+      for (const { partition, offset } of byTime)
+        if (uncommitted.some((p) => p.topic === topic && p.partition === partition))
+          starts.push({ topic, partition, offset });
+    }
+    return starts;
   }
 
   /** Each partition of `topics` (prefixed names): the group's committed offset (-1: none yet) and the partition's ends. */

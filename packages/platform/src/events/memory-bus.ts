@@ -34,6 +34,8 @@ export class MemoryEventBus implements EventBus {
   readonly kind = 'memory' as const;
   private readonly logs = new Map<string, EventEnvelope[][]>();
   private readonly groups = new Map<string, Group>();
+  /** When each stored event was published (ConsumeOptions.startAt), kept beside the log rather than in it. */
+  private readonly publishedAt = new WeakMap<EventEnvelope, number>();
   private readonly waiters = new Set<() => void>();
   private closed = false;
 
@@ -52,11 +54,12 @@ export class MemoryEventBus implements EventBus {
   async publish(topic: string, events: EventEnvelope[]): Promise<void> {
     if (this.closed) throw new Error('event bus is closed');
     const partitions = this.log(topic);
+    const now = Date.now();
     for (const event of events) {
       // A serialisation round trip, as on the wire: consumers never share objects with producers.
-      partitions[partitionFor(event.aggregateId, partitions.length)]!.push(
-        JSON.parse(JSON.stringify(event)) as EventEnvelope,
-      );
+      const stored = JSON.parse(JSON.stringify(event)) as EventEnvelope;
+      this.publishedAt.set(stored, now);
+      partitions[partitionFor(event.aggregateId, partitions.length)]!.push(stored);
     }
     this.wake();
   }
@@ -71,7 +74,7 @@ export class MemoryEventBus implements EventBus {
       const partitions = this.log(topic);
       partitions.forEach((log, partition) => {
         const key = `${topic}#${partition}`;
-        if (!group.committed.has(key)) group.committed.set(key, options.fromBeginning === false ? log.length : 0);
+        if (!group.committed.has(key)) group.committed.set(key, this.startOf(log, options));
         if (!group.workers.has(key)) {
           group.workers.add(key);
           void this.work(group, topic, partition);
@@ -123,6 +126,15 @@ export class MemoryEventBus implements EventBus {
   /** Every event published so far on a topic, in partition order (for tests and tooling). */
   read(topic: string): EventEnvelope[] {
     return this.log(topic).flat();
+  }
+
+  /** Where a group that has never committed starts reading a partition's log (ConsumeOptions). */
+  private startOf(log: EventEnvelope[], options: ConsumeOptions): number {
+    if (options.startAt !== undefined) {
+      const first = log.findIndex((event) => (this.publishedAt.get(event) ?? 0) >= options.startAt!);
+      return first < 0 ? log.length : first;
+    }
+    return options.fromBeginning === false ? log.length : 0;
   }
 
   private log(topic: string): EventEnvelope[][] {
