@@ -48,8 +48,10 @@ interface Upstream extends SubgraphInstance {
   breaker: CircuitBreaker | undefined;
 }
 
-/** How one attempt ended: an answer (any status), or a failure. */
-/** `totalSpent`: the fetch's whole time ran out during this attempt (no retry is left). */
+/**
+ * How one attempt ended: an answer (any status), or a failure; `totalSpent`
+ * when the fetch's whole time ran out during it (no retry is left).
+ */
 type Attempt = { totalSpent: boolean } & (
   { exchange: Exchange; failure?: undefined } | { exchange?: undefined; failure: SubgraphFailure }
 );
